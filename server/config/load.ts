@@ -1,0 +1,132 @@
+// Loading: YAML file -> environment overrides -> schema validation. Every error is collected
+// and reported with its path (e.g. "devices[2].pin: expected integer 0-27"); an invalid config
+// never starts the appliance.
+import { readFileSync } from "node:fs";
+import { parseDocument } from "yaml";
+import type { z } from "zod";
+import { configSchema, type Config } from "./schema.ts";
+import { isObject } from "../util/json.ts";
+
+export type LoadResult = { ok: true; config: Config; raw: Record<string, unknown> } | { ok: false; errors: string[] };
+
+/** Environment variable -> config path, with how to parse the value. */
+export const ENV_OVERRIDES: Record<string, { path: string[]; parse: "string" | "int" }> = {
+  TB_HOST: { path: ["thingsboard", "host"], parse: "string" },
+  TB_PORT: { path: ["thingsboard", "port"], parse: "int" },
+  TB_ACCESS_TOKEN: { path: ["thingsboard", "accessToken"], parse: "string" },
+  HARDWARE: { path: ["hardware"], parse: "string" },
+  HTTP_PORT: { path: ["http", "port"], parse: "int" },
+  DATA_DIR: { path: ["dataDir"], parse: "string" },
+  DASHBOARD_PASSWORD: { path: ["dashboard", "password"], parse: "string" },
+  LOG_LEVEL: { path: ["log", "level"], parse: "string" },
+};
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out || "(root)";
+}
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  const out: string[] = [];
+  for (const i of issues) {
+    if (i.code === "invalid_union" && "errors" in i && Array.isArray(i.errors) && i.errors.length > 0) {
+      // Report the branch that got furthest rather than "invalid input".
+      const best = [...i.errors].sort((a, b) => a.length - b.length)[0] ?? [];
+      out.push(...formatIssues(best.map((e) => ({ ...e, path: [...i.path, ...e.path] }))));
+      continue;
+    }
+    if (i.code === "unrecognized_keys") {
+      for (const k of i.keys) out.push(`${formatPath([...i.path, k])}: unknown setting`);
+      continue;
+    }
+    out.push(`${formatPath(i.path)}: ${i.message}`);
+  }
+  return out;
+}
+
+export function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): string[] {
+  const errors: string[] = [];
+  for (const [key, spec] of Object.entries(ENV_OVERRIDES)) {
+    const v = env[key];
+    if (v === undefined || v === "") continue;
+    let value: unknown = v;
+    if (spec.parse === "int") {
+      if (!/^\d+$/.test(v.trim())) {
+        errors.push(`${key} (${spec.path.join(".")}): expected an integer, got "${v}"`);
+        continue;
+      }
+      value = Number(v.trim());
+    }
+    let node = raw;
+    for (const seg of spec.path.slice(0, -1)) {
+      if (!isObject(node[seg])) node[seg] = {};
+      node = node[seg] as Record<string, unknown>;
+    }
+    node[spec.path[spec.path.length - 1] as string] = value;
+  }
+  return errors;
+}
+
+export function validateConfig(raw: unknown): LoadResult {
+  const r = configSchema.safeParse(raw);
+  if (!r.success) return { ok: false, errors: formatIssues(r.error.issues) };
+  const errors = crossChecks(r.data);
+  if (errors.length) return { ok: false, errors };
+  return { ok: true, config: r.data, raw: isObject(raw) ? raw : {} };
+}
+
+/** Rules one field cannot express: unique ids, names and pins. */
+function crossChecks(c: Config): string[] {
+  const errors: string[] = [];
+  const ids = new Map<string, number>();
+  const names = new Map<string, number>();
+  const pins = new Map<number, string>();
+  c.devices.forEach((d, i) => {
+    if (ids.has(d.id)) errors.push(`devices[${i}].id: "${d.id}" is already used by devices[${ids.get(d.id)}]`);
+    else ids.set(d.id, i);
+    if (d.name) {
+      if (names.has(d.name)) errors.push(`devices[${i}].name: "${d.name}" is already used by devices[${names.get(d.name)}]`);
+      else names.set(d.name, i);
+    }
+    if (d.kind === "gpio") {
+      const all = [...d.outputs.map((p, j) => ({ p, at: `devices[${i}].outputs[${j}].pin` })), ...d.inputs.map((p, j) => ({ p, at: `devices[${i}].inputs[${j}].pin` }))];
+      for (const { p, at } of all) {
+        const prev = pins.get(p.pin);
+        if (prev) errors.push(`${at}: GPIO ${p.pin} is already used by ${prev}`);
+        else pins.set(p.pin, at);
+      }
+    }
+  });
+  const cb = c.gateway.claimButton;
+  if (cb && pins.has(cb.pin)) errors.push(`gateway.claimButton.pin: GPIO ${cb.pin} is already used by ${pins.get(cb.pin)}`);
+  const tb = c.thingsboard;
+  if (tb.tls.enabled === false && (tb.tls.certFile || tb.tls.keyFile)) errors.push("thingsboard.tls: certFile/keyFile given but tls.enabled is false");
+  if (Boolean(tb.tls.certFile) !== Boolean(tb.tls.keyFile)) errors.push("thingsboard.tls: certFile and keyFile go together");
+  if (c.thingsboard.reconnectMinMs > c.thingsboard.reconnectMaxMs) errors.push("thingsboard.reconnectMinMs: must not exceed reconnectMaxMs");
+  return errors;
+}
+
+export function loadConfigText(text: string, env: NodeJS.ProcessEnv = {}, source = "config"): LoadResult {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) return { ok: false, errors: doc.errors.map((e) => `${source}: YAML ${e.message.split("\n")[0]}`) };
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  if (!isObject(raw)) return { ok: false, errors: [`${source}: expected a mapping at the top level`] };
+  const envErrors = applyEnv(raw, env);
+  const r = validateConfig(raw);
+  if (envErrors.length) return { ok: false, errors: [...envErrors, ...(r.ok ? [] : r.errors)] };
+  return r;
+}
+
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = {}): LoadResult {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    return { ok: false, errors: [`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`] };
+  }
+  return loadConfigText(text, env, file);
+}

@@ -1,0 +1,87 @@
+// Every event that crosses a feature boundary, with its payload type.
+// Hardware events flow one way: driver -> device runtime -> bus -> gateway bridge and dashboard.
+import type { KeyValues, TbValue, TsRecord } from "./gateway/protocol.ts";
+
+export type Health = "ok" | "degraded" | "offline";
+
+export interface PinInfo {
+  pin: number;
+  label: string;
+}
+
+/** What a device is, as the dashboard and the bridge see it. */
+export interface DeviceInfo {
+  /** Local id from the config. */
+  id: string;
+  /** ThingsBoard device name (unique across the fleet). */
+  name: string;
+  /** ThingsBoard device type (profile). */
+  profile: string;
+  kind: "gpio" | "sensor";
+  chip?: string;
+  units: Record<string, string>;
+  outputs?: PinInfo[];
+  inputs?: PinInfo[];
+}
+
+export interface DeviceSnapshot extends DeviceInfo {
+  values: Record<string, TbValue>;
+  /** ms since epoch of the last reading or change, null before the first. */
+  updatedAt: number | null;
+  health: Health;
+  error?: string;
+}
+
+export type ConnectionState = "connecting" | "connected" | "backoff" | "authFailed" | "stopped";
+
+export interface ConnectionStatus {
+  state: ConnectionState;
+  /** When the current state began. */
+  since: number;
+  /** host:port */
+  server: string;
+  mqttVersion: 4 | 5;
+  reconnects: number;
+  lastError?: string;
+  nextRetryAt?: number;
+}
+
+export interface OutboxStatus {
+  /** Messages waiting (memory + disk), not yet acknowledged by the server. */
+  queued: number;
+  /** Of those, how many are on disk. */
+  onDisk: number;
+  /** Data points waiting. */
+  points: number;
+  /** ts of the oldest waiting message, null when empty. */
+  oldestTs: number | null;
+  /** Messages dropped by the overflow policy (drop oldest) since start. */
+  dropped: number;
+  diskBytes: number;
+  diskFull: boolean;
+}
+
+export interface EventLogEntry {
+  ts: number;
+  kind: "rpc" | "attributes" | "claim" | "error" | "connection" | "info";
+  device?: string;
+  text: string;
+}
+
+export interface AppEvents {
+  /** A reading or state change that should go to ThingsBoard as telemetry. */
+  telemetry: [device: string, record: TsRecord];
+  /** Client attributes to publish for a device (or the gateway itself when device is ""). */
+  clientAttributes: [device: string, values: KeyValues];
+  /** A device's live state changed (dashboard). */
+  deviceUpdated: [snapshot: DeviceSnapshot];
+  /** The set of devices changed (added, removed, renamed). */
+  devicesChanged: [];
+  /** Shared attributes arrived from ThingsBoard for a device (by ThingsBoard name). */
+  sharedAttributes: [device: string, data: Record<string, unknown>, deleted: string[]];
+  connection: [status: ConnectionStatus];
+  outbox: [status: OutboxStatus];
+  eventLog: [entry: EventLogEntry];
+  /** A claim window was opened for a device. */
+  claimWindow: [info: { device: string; until: number }];
+}
