@@ -85,3 +85,35 @@ export interface AppEvents {
   /** A claim window was opened for a device. */
   claimWindow: [info: { device: string; until: number }];
 }
+
+export interface AppInfo {
+  version: string;
+  /** Unit identity used in device names. */
+  unit: string;
+  hostname: string;
+  startedAt: number;
+  uptimeSec: number;
+  cpuTempC: number | null;
+  memory: { totalBytes: number; freeBytes: number; rssBytes: number };
+  disk: { totalBytes: number; freeBytes: number } | null;
+  hardware: "sim" | "pi";
+}
+
+export interface I2cScanEntry {
+  bus: number;
+  address: number;
+  /** Identified chip ("bme280", ...) or null when the address answers but is not recognised. */
+  chip: string | null;
+  /** Whether a configured device already uses this chip. */
+  configured: boolean;
+}
+
+/** Everything the dashboard shows; sent whole on every (re)connect, then kept current by events. */
+export interface AppSnapshot {
+  app: AppInfo;
+  connection: ConnectionStatus;
+  outbox: OutboxStatus | null;
+  devices: DeviceSnapshot[];
+  events: EventLogEntry[];
+  i2c: I2cScanEntry[] | null;
+}
