@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// Bundles the dashboard page into web/dist/: web/src/main.ts -> app.js (esbuild, no type-check:
+// that is `npx tsc --noEmit -p web/tsconfig.json`), plus index.html, style.css and uPlot's CSS.
+// Everything is local because the Pi may have no internet. Safe to run repeatedly: it rewrites
+// the same files, and skips work when no source is newer than the bundle.
+import { build } from "esbuild";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const web = join(root, "web");
+const dist = join(web, "dist");
+const require = createRequire(import.meta.url);
+const uplotCss = join(require.resolve("uplot/package.json"), "..", "dist", "uPlot.min.css");
+
+const copies = [
+  [join(web, "index.html"), join(dist, "index.html")],
+  [join(web, "style.css"), join(dist, "style.css")],
+  [uplotCss, join(dist, "uplot.css")],
+];
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const s = statSync(p);
+    newest = Math.max(newest, s.isDirectory() ? newestMtime(p) : s.mtimeMs);
+  }
+  return newest;
+}
+
+function upToDate() {
+  const bundle = join(dist, "app.js");
+  if (!existsSync(bundle)) return false;
+  const built = statSync(bundle).mtimeMs;
+  // The bundle also inlines shared types only, so server/ changes never alter it.
+  if (newestMtime(join(web, "src")) > built) return false;
+  return copies.every(([from, to]) => existsSync(to) && statSync(from).mtimeMs <= statSync(to).mtimeMs);
+}
+
+const force = process.argv.includes("--force");
+if (!force && upToDate()) {
+  console.log("build-web: web/dist is up to date");
+} else {
+  const started = Date.now();
+  mkdirSync(dist, { recursive: true });
+  await build({
+    entryPoints: [join(web, "src", "main.ts")],
+    outfile: join(dist, "app.js"),
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: ["es2020", "chrome90", "firefox90", "safari14"],
+    minify: true,
+    sourcemap: true,
+    legalComments: "none",
+    logLevel: "warning",
+  });
+  for (const [from, to] of copies) copyFileSync(from, to);
+  console.log(`build-web: built web/dist in ${Date.now() - started} ms`);
+}
