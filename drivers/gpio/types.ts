@@ -15,7 +15,11 @@ export interface GpioPinOptions {
   activeLow?: boolean;
   /** Input debounce: a level must be stable this long before it is reported. 0 = off. */
   debounceMs?: number;
-  /** Level an output is driven to when opened. */
+  /**
+   * Logical value (active-low applied) an output is driven to when opened; default 0 = "off".
+   * Logical, so an active-low relay board opened with 0 stays released: the adapters set the
+   * level in the same step as the direction, with no glitch through the other level.
+   */
   initial?: BinaryValue;
 }
 
@@ -28,7 +32,11 @@ export interface GpioPin {
   read(): Promise<BinaryValue>;
   /** Drive an output (logical value). Rejects for inputs. */
   write(value: BinaryValue): Promise<void>;
-  /** Report debounced edges of an input. Returns the function that stops watching. */
+  /**
+   * Report debounced edges of an input: each callback gets the new logical value once per settled
+   * change (never the same value twice in a row), filtered by `edge`. Returns the function that
+   * stops watching. Throws synchronously for outputs and closed pins (programmer errors).
+   */
   watch(cb: WatchCallback): () => void;
   /** Release the pin (unexport). Idempotent. */
   close(): Promise<void>;
