@@ -1,0 +1,104 @@
+// The only file that touches npm `i2c-bus` (an optionalDependency with a native addon, so the
+// app and CI still run where it is missing or failed to build; see anchors.md C2).
+// It is loaded with a dynamic import on first use and adapted to our I2cBus interface.
+import { existsSync } from "node:fs";
+import type { BytesRead, BytesWritten, I2cBus } from "./types.ts";
+import { checkAddress } from "./errors.ts";
+
+/** The part of i2c-bus's PromisifiedBus we call (the package ships no types). */
+interface I2cBusLibBus {
+  readByte(addr: number, cmd: number): Promise<number>;
+  readWord(addr: number, cmd: number): Promise<number>;
+  readI2cBlock(addr: number, cmd: number, length: number, buffer: Buffer): Promise<BytesRead>;
+  receiveByte(addr: number): Promise<number>;
+  sendByte(addr: number, byte: number): Promise<void>;
+  writeByte(addr: number, cmd: number, byte: number): Promise<void>;
+  writeWord(addr: number, cmd: number, word: number): Promise<void>;
+  writeI2cBlock(addr: number, cmd: number, length: number, buffer: Buffer): Promise<BytesWritten>;
+  i2cRead(addr: number, length: number, buffer: Buffer): Promise<BytesRead>;
+  i2cWrite(addr: number, length: number, buffer: Buffer): Promise<BytesWritten>;
+  scan(startAddr: number, endAddr: number): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+interface I2cBusLib {
+  openPromisified(busNumber: number): Promise<I2cBusLibBus>;
+}
+
+function isI2cBusLib(mod: unknown): mod is I2cBusLib {
+  return typeof mod === "object" && mod !== null && typeof (mod as { openPromisified?: unknown }).openPromisified === "function";
+}
+
+/** Whether the kernel exposes /dev/i2c-N (i2c-dev loaded and the bus enabled in config.txt). */
+export function realI2cBusAvailable(busNumber: number): boolean {
+  return existsSync(`/dev/i2c-${busNumber}`);
+}
+
+async function loadLibrary(): Promise<I2cBusLib> {
+  let mod: unknown;
+  try {
+    // A variable specifier keeps TypeScript from resolving the untyped package.
+    const name = "i2c-bus";
+    mod = await import(name);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(`The i2c-bus package is not installed or its native addon failed to build (${reason}); run "npm rebuild i2c-bus" on the Pi`);
+  }
+  const lib = (mod as { default?: unknown }).default ?? mod;
+  if (!isI2cBusLib(lib)) throw new Error("The i2c-bus package does not export openPromisified");
+  return lib;
+}
+
+/** Opens /dev/i2c-N through i2c-bus. Rejects with the library's error (code ENOENT, EACCES…). */
+export async function openRealI2cBus(busNumber: number): Promise<I2cBus> {
+  if (!Number.isInteger(busNumber) || busNumber < 0) throw new Error(`Invalid I2C bus number ${String(busNumber)}`);
+  const lib = await loadLibrary();
+  const bus = await lib.openPromisified(busNumber);
+  return new RealI2cBus(busNumber, bus);
+}
+
+class RealI2cBus implements I2cBus {
+  constructor(
+    readonly busNumber: number,
+    private readonly bus: I2cBusLibBus,
+  ) {}
+
+  readByte(addr: number, cmd: number): Promise<number> {
+    return this.bus.readByte(addr, cmd);
+  }
+  readWord(addr: number, cmd: number): Promise<number> {
+    return this.bus.readWord(addr, cmd);
+  }
+  readI2cBlock(addr: number, cmd: number, length: number, buffer: Buffer): Promise<BytesRead> {
+    return this.bus.readI2cBlock(addr, cmd, length, buffer);
+  }
+  receiveByte(addr: number): Promise<number> {
+    return this.bus.receiveByte(addr);
+  }
+  sendByte(addr: number, byte: number): Promise<void> {
+    return this.bus.sendByte(addr, byte);
+  }
+  writeByte(addr: number, cmd: number, byte: number): Promise<void> {
+    return this.bus.writeByte(addr, cmd, byte);
+  }
+  writeWord(addr: number, cmd: number, word: number): Promise<void> {
+    return this.bus.writeWord(addr, cmd, word);
+  }
+  writeI2cBlock(addr: number, cmd: number, length: number, buffer: Buffer): Promise<BytesWritten> {
+    return this.bus.writeI2cBlock(addr, cmd, length, buffer);
+  }
+  i2cRead(addr: number, length: number, buffer: Buffer): Promise<BytesRead> {
+    return this.bus.i2cRead(addr, length, buffer);
+  }
+  i2cWrite(addr: number, length: number, buffer: Buffer): Promise<BytesWritten> {
+    return this.bus.i2cWrite(addr, length, buffer);
+  }
+  scan(startAddr = 0x03, endAddr = 0x77): Promise<number[]> {
+    checkAddress(startAddr);
+    checkAddress(endAddr);
+    return this.bus.scan(startAddr, endAddr);
+  }
+  close(): Promise<void> {
+    return this.bus.close();
+  }
+}
