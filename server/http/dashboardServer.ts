@@ -1,0 +1,148 @@
+// The LAN dashboard: Express serves the page and a small JSON API, socket.io carries live state.
+// Security is on by default (see auth/ and httpSecurity.ts); this file only composes and runs it.
+import { existsSync } from "node:fs";
+import { createServer, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import express from "express";
+import type { Config } from "../config/schema.ts";
+import type { EventBus } from "../eventBus.ts";
+import type { AppSnapshot, I2cScanEntry } from "../events.ts";
+import type { RpcDispatcher } from "../rpc/types.ts";
+import type { Logger } from "../util/logger.ts";
+import { apiRouter } from "./apiRoutes.ts";
+import { AttemptLimiter } from "./auth/attemptLimiter.ts";
+import { Credentials } from "./auth/credentials.ts";
+import { SessionStore } from "./auth/sessionStore.ts";
+import { SECURITY_HEADERS } from "./httpSecurity.ts";
+import { SocketHub, type HubStats } from "./socketHub.ts";
+
+export interface DashboardContext {
+  bus: EventBus;
+  log: Logger;
+  config: Config;
+  /** Where the dashboard keeps its state (the password hash set through the setup step). */
+  dataDir: string;
+  /** Full state, cheap to call. */
+  snapshot(): AppSnapshot;
+  /** The same dispatcher ThingsBoard RPC uses. */
+  rpc: RpcDispatcher;
+  scanI2c(): Promise<I2cScanEntry[]>;
+  startClaim(deviceIds?: string[]): Promise<{ devices: string[]; until: number }>;
+}
+
+export interface DashboardOptions {
+  /** Built page (scripts/build-web.mjs). */
+  staticDir?: string;
+  /** Minimum time between two broadcasts of deltas (per device at most 1000/coalesceMs updates/s). */
+  coalesceMs?: number;
+  /** Login and setup attempts allowed per client address per minute. */
+  loginAttemptsPerMinute?: number;
+}
+
+const DEFAULT_STATIC = fileURLToPath(new URL("../../web/dist/", import.meta.url));
+
+export class DashboardServer {
+  #ctx: DashboardContext;
+  #opts: Required<DashboardOptions>;
+  #log: Logger;
+  #http: HttpServer | null = null;
+  #hub: SocketHub | null = null;
+  #port = 0;
+  #state: "new" | "starting" | "running" | "stopped" = "new";
+
+  constructor(ctx: DashboardContext, opts: DashboardOptions = {}) {
+    if (!ctx || typeof ctx.snapshot !== "function" || !ctx.bus || !ctx.config) throw new TypeError("DashboardServer needs a DashboardContext");
+    this.#ctx = ctx;
+    this.#log = ctx.log.child("http");
+    this.#opts = {
+      staticDir: opts.staticDir ?? DEFAULT_STATIC,
+      coalesceMs: opts.coalesceMs ?? 100,
+      loginAttemptsPerMinute: opts.loginAttemptsPerMinute ?? 5,
+    };
+  }
+
+  /** Actual listening port (0 before start). */
+  get port(): number {
+    return this.#port;
+  }
+
+  get stats(): HubStats | null {
+    return this.#hub?.stats ?? null;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== "new") throw new Error(`DashboardServer cannot start: it is ${this.#state}`);
+    this.#state = "starting";
+    const { config, dataDir } = this.#ctx;
+    const credentials = await Credentials.load(config, dataDir, this.#log);
+    const sessions = new SessionStore(config.dashboard.sessionTtlHours * 3600_000);
+    const limiter = new AttemptLimiter(this.#opts.loginAttemptsPerMinute, 60_000);
+
+    const app = express();
+    app.disable("x-powered-by");
+    app.set("etag", false);
+    app.use((_req, res, next) => {
+      for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+      next();
+    });
+    const http = createServer(app);
+    // Slow-loris guard: a LAN client has no reason to take long over its headers or body.
+    http.headersTimeout = 10_000;
+    http.requestTimeout = 30_000;
+    const hub = new SocketHub(http, this.#ctx, sessions, { coalesceMs: this.#opts.coalesceMs });
+    this.#http = http;
+    this.#hub = hub;
+
+    app.use(
+      "/api",
+      apiRouter({
+        ctx: this.#ctx,
+        log: this.#log,
+        credentials,
+        sessions,
+        limiter,
+        onSessionEnded: (key) => hub.disconnectSession(key),
+        snapshot: () => hub.snapshot(),
+      }),
+    );
+    const staticDir = this.#opts.staticDir;
+    if (!existsSync(staticDir)) this.#log.error(`dashboard page not built (${staticDir} missing): run node scripts/build-web.mjs`);
+    app.use(express.static(staticDir, { index: "index.html", setHeaders: (res, path) => {
+      if (path.endsWith(".html")) res.setHeader("Cache-Control", "no-cache");
+    } }));
+    app.use((_req, res) => {
+      res.status(404).type("text/plain").send("not found");
+    });
+
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(new Error(`dashboard cannot listen on ${config.http.host}:${config.http.port}: ${err.message}`));
+      http.once("error", onError);
+      http.listen(config.http.port, config.http.host, () => {
+        http.off("error", onError);
+        resolve();
+      });
+    }).catch(async (err: unknown) => {
+      await hub.close();
+      this.#state = "stopped";
+      throw err;
+    });
+    http.on("error", (err) => this.#log.error(`dashboard server error: ${err.message}`));
+    this.#port = (http.address() as AddressInfo).port;
+    this.#state = "running";
+    this.#log.info(`dashboard listening on http://${config.http.host}:${this.#port}`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === "stopped" || this.#state === "new") {
+      this.#state = "stopped";
+      return;
+    }
+    this.#state = "stopped";
+    const closing = this.#hub?.close();
+    // Idle keep-alive connections would otherwise hold server.close() open until they time out.
+    this.#http?.closeAllConnections();
+    await closing;
+    this.#log.info("dashboard stopped");
+  }
+}
