@@ -1,0 +1,112 @@
+// The device runtime: turns the config's device list into ManagedDevices on the chosen
+// hardware, routes shared attributes to them, and lets the RPC dispatcher find them by
+// ThingsBoard name or local id.
+import type { GpioChip } from "../../drivers/gpio/types.ts";
+import type { Sensor } from "../../drivers/sensors/types.ts";
+import type { DeviceConfig, SensorDeviceConfig } from "../config/schema.ts";
+import type { DeviceSnapshot } from "../events.ts";
+import type { ManagedDevice } from "./device.ts";
+import type { DeviceContext } from "./deviceContext.ts";
+import { GpioDevice } from "./gpioDevice.ts";
+import { SensorDevice } from "./sensorDevice.ts";
+
+export interface HardwareAccess {
+  gpio(): Promise<GpioChip>;
+  openSensor(cfg: SensorDeviceConfig): Promise<Sensor>;
+}
+
+/** "{unit}" in a configured name is the unit identity; the default name is "{unit} {id}". */
+export function deviceName(cfg: DeviceConfig, unit: string): string {
+  return (cfg.name ?? "{unit} {id}").replaceAll("{unit}", unit).replaceAll("{id}", cfg.id);
+}
+
+export class DeviceRuntime {
+  #devices: ManagedDevice[] = [];
+  #ctx: DeviceContext;
+  #deleted = new Set<string>();
+
+  constructor(ctx: DeviceContext) {
+    this.#ctx = ctx;
+  }
+
+  async build(configs: DeviceConfig[], unit: string, hw: HardwareAccess): Promise<void> {
+    const needsGpio = configs.some((c) => c.kind === "gpio");
+    const chip = needsGpio ? await hw.gpio() : null;
+    for (const cfg of configs) {
+      const name = deviceName(cfg, unit);
+      const ctx = { ...this.#ctx, log: this.#ctx.log.child(cfg.id) };
+      if (cfg.kind === "gpio") this.#devices.push(new GpioDevice(cfg, name, chip as GpioChip, ctx));
+      else this.#devices.push(new SensorDevice(cfg, name, () => hw.openSensor(cfg), ctx));
+    }
+  }
+
+  async start(): Promise<void> {
+    this.#ctx.bus.on(this, "sharedAttributes", (device, data, deleted) => {
+      const d = this.find(device);
+      if (!d) {
+        this.#ctx.log.warn(`shared attributes for unknown device ${device}; ignored`);
+        return;
+      }
+      this.#ctx.bus.emit("eventLog", { ts: Date.now(), kind: "attributes", device, text: `shared attributes ${JSON.stringify({ ...data, ...(deleted.length ? { deleted } : {}) })}` });
+      d.applyShared(data, deleted);
+    });
+    for (const d of this.#devices) {
+      try {
+        await d.start();
+      } catch (err) {
+        this.#ctx.log.error(`device ${d.info.name} failed to start: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#ctx.bus.removeListeners(this);
+    for (const d of [...this.#devices].reverse()) {
+      try {
+        await d.stop();
+      } catch (err) {
+        this.#ctx.log.error(`device ${d.info.name} failed to stop: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Devices that are live (not deleted in ThingsBoard). */
+  list(): ManagedDevice[] {
+    return this.#devices.filter((d) => !this.#deleted.has(d.info.id));
+  }
+
+  find(nameOrId: string): ManagedDevice | undefined {
+    return this.list().find((d) => d.info.name === nameOrId) ?? this.list().find((d) => d.info.id === nameOrId);
+  }
+
+  snapshots(): DeviceSnapshot[] {
+    return this.#devices.map((d) => d.snapshot());
+  }
+
+  setOnline(online: boolean): void {
+    for (const d of this.#devices) d.setOnline(online);
+  }
+
+  /** ThingsBoard renamed a device (gateway_device_renamed): switch to the new name. */
+  rename(oldName: string, newName: string): boolean {
+    const d = this.#devices.find((x) => x.info.name === oldName);
+    if (!d) return false;
+    d.rename(newName);
+    this.#ctx.bus.emit("devicesChanged");
+    return true;
+  }
+
+  /** ThingsBoard deleted a device (gateway_device_deleted): stop using that name until restart/reconfig. */
+  markDeleted(name: string): boolean {
+    const d = this.#devices.find((x) => x.info.name === name);
+    if (!d) return false;
+    this.#deleted.add(d.info.id);
+    this.#ctx.bus.emit("devicesChanged");
+    return true;
+  }
+
+  isDeleted(name: string): boolean {
+    const d = this.#devices.find((x) => x.info.name === name);
+    return d ? this.#deleted.has(d.info.id) : false;
+  }
+}

@@ -1,0 +1,350 @@
+// The ThingsBoard gateway bridge: turns bus events into gateway API messages and server
+// messages into bus events and RPC calls. One MQTT connection carries every device.
+// After EVERY (re)connect it re-announces every device with v1/gateway/connect before anything
+// else, because ThingsBoard delivers RPC and attribute updates only to the session where the
+// device was connected (thingsboard/thingsboard#8719, thingsboard-gateway#1061).
+import type { EventBus } from "../eventBus.ts";
+import type { RpcDispatcher, RpcReply } from "../rpc/types.ts";
+import type { Logger } from "../util/logger.ts";
+import type { TbConnection } from "./connection.ts";
+import { PayloadBuilder } from "./payloadBuilder.ts";
+import { PendingRequests } from "./pendingRequests.ts";
+import { parseInbound, TOPIC, type GwRpcRequest, type KeyValues, type MeRpcRequest, type TsRecord } from "./protocol.ts";
+import { Sender, type OutboxLike } from "./sender.ts";
+import { parseSessionLimits, type SessionLimits } from "./sessionLimits.ts";
+import { isObject, parseJson } from "../util/json.ts";
+
+export interface BridgeDevice {
+  name: string;
+  profile: string;
+}
+
+export interface BridgeOptions {
+  bus: EventBus;
+  log: Logger;
+  connection: TbConnection;
+  outbox: OutboxLike;
+  rpc: RpcDispatcher;
+  /** Devices to announce, in order. */
+  devices: () => BridgeDevice[];
+  flushIntervalMs: number;
+  maxPayloadBytes: number;
+  maxInflight: number;
+  attributeRequestTimeoutMs: number;
+  configRateLimits?: { messages?: string | undefined; dataPoints?: string | undefined };
+  /** RPC to the gateway device itself (v1/devices/me/rpc/request/+). */
+  gatewayRpc?: (method: string, params: unknown) => Promise<RpcReply>;
+  /** Shared attribute updates of the gateway device itself. */
+  onGatewayAttributes?: (data: Record<string, unknown>, deleted: string[]) => void;
+  /** How long to wait for getSessionLimits before draining anyway. */
+  sessionLimitsTimeoutMs?: number;
+}
+
+export interface BridgeStats {
+  malformed: number;
+  echoes: number;
+  rpcReceived: number;
+  rpcAnswered: number;
+  attributeUpdates: number;
+  announces: number;
+  messagesReceived: number;
+  pointsQueued: number;
+}
+
+export class GatewayBridge {
+  #o: BridgeOptions;
+  #builder: PayloadBuilder;
+  #pending: PendingRequests;
+  readonly sender: Sender;
+  #telemetry = new Map<string, TsRecord[]>();
+  #attributes = new Map<string, KeyValues>();
+  #ownTelemetry: TsRecord[] = [];
+  #flushTimer: NodeJS.Timeout | null = null;
+  #announced = new Set<string>();
+  #limits: SessionLimits | null = null;
+  #session = 0;
+  #readyListeners = new Set<() => void>();
+  #recentOwnAttributes: string[] = [];
+  readonly stats: BridgeStats = { malformed: 0, echoes: 0, rpcReceived: 0, rpcAnswered: 0, attributeUpdates: 0, announces: 0, messagesReceived: 0, pointsQueued: 0 };
+
+  constructor(o: BridgeOptions) {
+    this.#o = o;
+    this.#builder = new PayloadBuilder(o.maxPayloadBytes);
+    this.#pending = new PendingRequests((t, p) => o.connection.publish(t, p), o.attributeRequestTimeoutMs);
+    this.sender = new Sender(o.outbox, (t, p) => this.#publish(t, p), o.log.child("sender"), this.#senderLimits());
+  }
+
+  get sessionLimits(): SessionLimits | null {
+    return this.#limits;
+  }
+
+  get connected(): boolean {
+    return this.#o.connection.connected;
+  }
+
+  /** Called once the devices are announced and the outbox drains, after every (re)connect. */
+  onReady(cb: () => void): void {
+    this.#readyListeners.add(cb);
+  }
+
+  start(): void {
+    const { bus, connection } = this.#o;
+    bus.on(this, "telemetry", (device, record) => this.#queueTelemetry(device, record));
+    bus.on(this, "clientAttributes", (device, values) => this.#queueAttributes(device, values));
+    bus.on(this, "devicesChanged", () => void this.#announceNew());
+    connection.onMessage((topic, payload) => this.#onMessage(topic, payload));
+    connection.onConnected(() => void this.#onConnected());
+    connection.onDisconnected(() => this.#onDisconnected());
+    this.#flushTimer = setInterval(() => this.flush(), this.#o.flushIntervalMs);
+  }
+
+  /** Stop accepting readings and move everything buffered into the outbox. */
+  stop(): void {
+    this.#o.bus.removeListeners(this);
+    if (this.#flushTimer) clearInterval(this.#flushTimer);
+    this.#flushTimer = null;
+    this.flush();
+    this.sender.pause();
+    this.#pending.failAll("bridge stopped");
+  }
+
+  /** Request attributes of a sub-device; rejects when not connected or on timeout. */
+  requestAttributes(device: string, keys: string[], client: boolean, form?: "key" | "keys"): Promise<Record<string, unknown>> {
+    return this.#pending.attributes(device, keys, client, form);
+  }
+
+  /** Client-side RPC of the gateway device itself. */
+  clientRpc(method: string, params: unknown, timeoutMs?: number): Promise<unknown> {
+    return this.#pending.clientRpc(method, params, timeoutMs);
+  }
+
+  /** The gateway's own attributes. */
+  requestOwnAttributes(clientKeys: string[], sharedKeys: string[]): Promise<unknown> {
+    return this.#pending.ownAttributes(clientKeys, sharedKeys);
+  }
+
+  /** Telemetry of the gateway device itself (statistics, remote logs). */
+  ownTelemetry(record: TsRecord): void {
+    if (Object.keys(record.values).length === 0) return;
+    this.#ownTelemetry.push(record);
+  }
+
+  /** Claim devices (v1/gateway/claim); goes straight out, it means nothing later. */
+  async claim(entries: Record<string, { secretKey?: string; durationMs?: number }>): Promise<void> {
+    await this.#o.connection.publish(TOPIC.gwClaim, JSON.stringify(entries));
+  }
+
+  /** Tell ThingsBoard a device is gone from this gateway. */
+  async disconnectDevice(name: string): Promise<void> {
+    this.#announced.delete(name);
+    if (this.#o.connection.connected) await this.#o.connection.publish(TOPIC.gwDisconnect, JSON.stringify({ device: name }));
+  }
+
+  #queueTelemetry(device: string, record: TsRecord): void {
+    if (Object.keys(record.values).length === 0) return;
+    let list = this.#telemetry.get(device);
+    if (!list) {
+      list = [];
+      this.#telemetry.set(device, list);
+    }
+    list.push(record);
+  }
+
+  #queueAttributes(device: string, values: KeyValues): void {
+    const cur = this.#attributes.get(device);
+    this.#attributes.set(device, cur ? Object.assign(cur, values) : { ...values });
+  }
+
+  /** Move buffered readings into the outbox as few, size-bounded messages. */
+  flush(): void {
+    const out = [];
+    if (this.#attributes.size) {
+      out.push(...this.#builder.attributes(this.#attributes));
+      this.#attributes = new Map();
+    }
+    if (this.#telemetry.size) {
+      out.push(...this.#builder.telemetry(this.#telemetry));
+      this.#telemetry = new Map();
+    }
+    if (this.#ownTelemetry.length) {
+      out.push(...this.#builder.ownTelemetry(this.#ownTelemetry));
+      this.#ownTelemetry = [];
+    }
+    if (out.length === 0) return;
+    for (const m of out) {
+      this.#o.outbox.enqueue(m.topic, m.payload, m.points);
+      this.stats.pointsQueued += m.points;
+    }
+    this.sender.kick();
+  }
+
+  #senderLimits() {
+    const l = this.#limits;
+    const window = Math.min(this.#o.maxInflight, l ? Math.max(1, Math.floor(l.maxInflightMessages * 0.8)) : this.#o.maxInflight);
+    return {
+      window,
+      gwMessages: l?.gatewayRateLimits.messages,
+      gwTelemetryMessages: l?.gatewayRateLimits.telemetryMessages,
+      gwDataPoints: l?.gatewayRateLimits.telemetryDataPoints,
+      ownMessages: l?.rateLimits.messages,
+      ownTelemetryMessages: l?.rateLimits.telemetryMessages,
+      ownDataPoints: l?.rateLimits.telemetryDataPoints,
+      configMessages: this.#o.configRateLimits?.messages,
+      configDataPoints: this.#o.configRateLimits?.dataPoints,
+    };
+  }
+
+  async #onConnected(): Promise<void> {
+    const session = ++this.#session;
+    this.#announced.clear();
+    const limits = this.#fetchSessionLimits();
+    await this.#announceNew();
+    await limits;
+    if (session !== this.#session || !this.#o.connection.connected) return;
+    this.sender.resume();
+    for (const cb of this.#readyListeners) {
+      try {
+        cb();
+      } catch (err) {
+        this.#o.log.error(`ready listener failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  #onDisconnected(): void {
+    this.#session++;
+    this.#announced.clear();
+    this.sender.pause();
+    this.#pending.failAll("connection lost");
+  }
+
+  async #fetchSessionLimits(): Promise<void> {
+    try {
+      const reply = await this.#pending.clientRpc("getSessionLimits", { timeout: 5000 }, this.#o.sessionLimitsTimeoutMs ?? 5000);
+      const limits = parseSessionLimits(reply);
+      if (!limits) {
+        this.#o.log.warn("getSessionLimits answered without limits; keeping configured ones");
+        return;
+      }
+      this.#limits = limits;
+      // The Python SDK keeps 20 % headroom below the server's payload limit; so do we.
+      this.#builder.maxBytes = Math.min(this.#o.maxPayloadBytes, Math.floor(limits.maxPayloadSize * 0.8));
+      this.sender.setLimits(this.#senderLimits());
+      this.#o.log.info("session limits applied", { maxPayloadSize: limits.maxPayloadSize, maxInflight: limits.maxInflightMessages, gatewayRateLimits: limits.gatewayRateLimits });
+    } catch (err) {
+      this.#o.log.warn(`getSessionLimits: ${(err as Error).message}; keeping configured limits`);
+    }
+  }
+
+  /** Publish v1/gateway/connect for every device not yet announced on this session, and wait for the PUBACKs (bounded). */
+  async #announceNew(): Promise<void> {
+    const conn = this.#o.connection;
+    if (!conn.connected) return;
+    const session = this.#session;
+    const todo = this.#o.devices().filter((d) => !this.#announced.has(d.name));
+    const sends = todo.map(async (d) => {
+      await conn.publish(TOPIC.gwConnect, JSON.stringify({ device: d.name, type: d.profile }));
+      if (session === this.#session) this.#announced.add(d.name);
+      this.stats.announces++;
+    });
+    const timeout = new Promise<void>((r) => setTimeout(r, 10_000).unref());
+    await Promise.race([Promise.allSettled(sends), timeout]);
+  }
+
+  #onMessage(topic: string, payload: Buffer): void {
+    this.stats.messagesReceived++;
+    // Our own publishes echoed by a plain broker (Mosquitto in tests) are not server messages.
+    if (this.#isEcho(topic, payload)) {
+      this.stats.echoes++;
+      return;
+    }
+    const r = parseInbound(topic, payload);
+    if (!r.ok) {
+      this.stats.malformed++;
+      this.#o.log.warn(`ignored a malformed server message: ${r.error}`, { topic, bytes: payload.length });
+      return;
+    }
+    const m = r.value;
+    switch (m.kind) {
+      case "gwRpc":
+        void this.#handleRpc(m.msg);
+        return;
+      case "gwAttributeUpdate":
+        this.stats.attributeUpdates++;
+        this.#o.bus.emit("sharedAttributes", m.msg.device, m.msg.data, m.msg.deleted ?? []);
+        return;
+      case "gwAttributeResponse":
+        if (!this.#pending.resolveAttributes(m.msg)) this.#o.log.debug(() => `unmatched attribute response ${m.msg.device}/${m.msg.id}`);
+        return;
+      case "gwDisconnect":
+        // v5 only: the server dropped a sub-session (150 = rate limit). Re-announce it.
+        this.#o.log.warn(`ThingsBoard disconnected device ${m.msg.device} (reason ${m.msg.reason})`);
+        this.#announced.delete(m.msg.device);
+        void this.#announceNew();
+        return;
+      case "meRpcRequest":
+        void this.#handleOwnRpc(m.msg);
+        return;
+      case "meAttributeUpdate":
+        this.#o.onGatewayAttributes?.(m.msg.data, m.msg.deleted ?? []);
+        return;
+      case "meAttributeResponse":
+        this.#pending.resolveOwn(m.msg.requestId, { client: m.msg.client, shared: m.msg.shared });
+        return;
+      case "meRpcResponse":
+        this.#pending.resolveOwn(m.msg.requestId, m.msg.payload);
+        return;
+      case "provisionResponse":
+        return;
+    }
+  }
+
+  /** A plain broker echoes our own publishes back: RPC replies carry a top-level "id" (requests
+   *  carry data.id), client attributes have no "device" field, and our own attribute payloads are
+   *  ones we just sent. */
+  #isEcho(topic: string, payload: Buffer): boolean {
+    if (topic === TOPIC.meAttributes) return this.#recentOwnAttributes.includes(payload.toString("utf8"));
+    if (topic !== TOPIC.gwRpc && topic !== TOPIC.gwAttributes) return false;
+    const p = parseJson(payload);
+    if (!p.ok || !isObject(p.value)) return false;
+    return topic === TOPIC.gwRpc ? "id" in p.value : !("device" in p.value) && !("data" in p.value);
+  }
+
+  #publish(topic: string, payload: string): Promise<void> {
+    if (topic === TOPIC.meAttributes) {
+      this.#recentOwnAttributes.push(payload);
+      if (this.#recentOwnAttributes.length > 16) this.#recentOwnAttributes.shift();
+    }
+    return this.#o.connection.publish(topic, payload);
+  }
+
+  async #handleRpc(req: GwRpcRequest): Promise<void> {
+    this.stats.rpcReceived++;
+    let reply: RpcReply;
+    try {
+      reply = await this.#o.rpc.dispatch({ device: req.device, method: req.method, params: req.params, source: "thingsboard" });
+    } catch (err) {
+      reply = { ok: false, data: { error: `internal error: ${(err as Error).message}` } };
+    }
+    try {
+      await this.#o.connection.publish(TOPIC.gwRpc, JSON.stringify({ device: req.device, id: req.id, data: reply.data ?? null }));
+      this.stats.rpcAnswered++;
+    } catch (err) {
+      this.#o.log.warn(`could not answer RPC ${req.device}/${req.id}: ${(err as Error).message}`);
+    }
+  }
+
+  async #handleOwnRpc(req: MeRpcRequest): Promise<void> {
+    let reply: RpcReply;
+    try {
+      reply = this.#o.gatewayRpc ? await this.#o.gatewayRpc(req.method, req.params) : { ok: false, data: { error: `unknown method ${req.method}` } };
+    } catch (err) {
+      reply = { ok: false, data: { error: `internal error: ${(err as Error).message}` } };
+    }
+    try {
+      await this.#o.connection.publish(`${TOPIC.meRpcResponsePrefix}${req.requestId}`, JSON.stringify(reply.data ?? null));
+    } catch (err) {
+      this.#o.log.warn(`could not answer gateway RPC ${req.requestId}: ${(err as Error).message}`);
+    }
+  }
+}

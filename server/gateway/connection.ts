@@ -1,0 +1,349 @@
+// One supervised MQTT connection to ThingsBoard.
+// Why our own supervisor instead of MQTT.js's reconnect: MQTT.js does not reconnect after a
+// refused CONNACK by default, can stall for good with its `disconnecting` flag set
+// (Koenkk/zigbee2mqtt#33150, mqttjs/MQTT.js#1825), and its offline queue is RAM-only
+// (anchors C3). So every attempt uses a fresh client with reconnectPeriod 0, and this class owns
+// backoff with jitter, the v5 -> 3.1.1 fallback, auth-failure status and a watchdog.
+import { readFileSync } from "node:fs";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { ConnectionStatus, ConnectionState } from "../events.ts";
+import type { Logger } from "../util/logger.ts";
+import { GATEWAY_SUBSCRIPTIONS } from "./protocol.ts";
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  mqttVersion: 4 | 5;
+  accessToken?: string | undefined;
+  clientId?: string | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
+  tls?: { enabled: boolean; caFile?: string | undefined; certFile?: string | undefined; keyFile?: string | undefined; rejectUnauthorized: boolean };
+  keepaliveSec: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  connectTimeoutMs?: number;
+  /** Topics to subscribe to after each CONNACK. Default: the ThingsBoard gateway set. */
+  subscriptions?: readonly string[];
+  log: Logger;
+  random?: () => number;
+}
+
+export class PublishError extends Error {
+  readonly reasonCode: number | undefined;
+  constructor(message: string, reasonCode?: number) {
+    super(message);
+    this.name = "PublishError";
+    this.reasonCode = reasonCode;
+  }
+}
+
+/** CONNACK codes that mean "your credentials are wrong" (v3: 4, 5; v5: 0x85-0x87, 0x8C). */
+const AUTH_CODES = new Set([4, 5, 0x85, 0x86, 0x87, 0x8c]);
+/** A connection must stay up this long before the backoff resets (avoids hammering a flapping server). */
+const STABLE_MS = 10_000;
+
+export class TbConnection {
+  #o: ConnectionOptions;
+  #client: MqttClient | null = null;
+  #gen = 0;
+  #state: ConnectionState = "stopped";
+  #since = Date.now();
+  #version: 4 | 5;
+  #attempt = 0;
+  #reconnects = 0;
+  #connectedAt = 0;
+  #lastError: string | undefined;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #nextRetryAt: number | undefined;
+  #watchdog: NodeJS.Timeout | null = null;
+  #gotConnack = false;
+  /** Whether this attempt got as far as sending CONNECT (TCP/TLS was up). */
+  #sentConnect = false;
+  #ready = false;
+  #listeners = { connected: new Set<() => void>(), disconnected: new Set<() => void>(), message: new Set<(topic: string, payload: Buffer) => void>(), status: new Set<(s: ConnectionStatus) => void>() };
+
+  constructor(options: ConnectionOptions) {
+    this.#o = options;
+    this.#version = options.mqttVersion;
+  }
+
+  onConnected(cb: () => void): void { this.#listeners.connected.add(cb); }
+  onDisconnected(cb: () => void): void { this.#listeners.disconnected.add(cb); }
+  onMessage(cb: (topic: string, payload: Buffer) => void): void { this.#listeners.message.add(cb); }
+  onStatus(cb: (s: ConnectionStatus) => void): void { this.#listeners.status.add(cb); }
+
+  /** True once CONNACK arrived and subscriptions were made. */
+  get connected(): boolean {
+    return this.#ready && this.#client?.connected === true;
+  }
+
+  get mqttVersion(): 4 | 5 { return this.#version; }
+
+  status(): ConnectionStatus {
+    const s: ConnectionStatus = { state: this.#state, since: this.#since, server: `${this.#o.host}:${this.#o.port}`, mqttVersion: this.#version, reconnects: this.#reconnects };
+    if (this.#lastError) s.lastError = this.#lastError;
+    if (this.#nextRetryAt && (this.#state === "backoff" || this.#state === "authFailed")) s.nextRetryAt = this.#nextRetryAt;
+    return s;
+  }
+
+  /** Replace credentials (after provisioning) and reconnect with them. */
+  setCredentials(c: { accessToken?: string; clientId?: string; username?: string; password?: string }): void {
+    this.#o = { ...this.#o, accessToken: c.accessToken, clientId: c.clientId, username: c.username, password: c.password };
+    if (this.#state !== "stopped") this.#restartNow();
+  }
+
+  start(): void {
+    if (this.#state !== "stopped") return;
+    this.#watchdog = setInterval(() => this.#checkWatchdog(), 5000);
+    this.#watchdog.unref();
+    this.#connect();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#watchdog) clearInterval(this.#watchdog);
+    this.#watchdog = null;
+    this.#clearRetry();
+    const c = this.#client;
+    this.#client = null;
+    this.#gen++;
+    const wasReady = this.#ready;
+    this.#ready = false;
+    this.#setState("stopped");
+    if (wasReady) this.#emit("disconnected");
+    if (c) await new Promise<void>((resolve) => c.end(false, {}, () => resolve())).catch(() => {});
+    c?.removeAllListeners();
+  }
+
+  /** QoS 1 publish; resolves on PUBACK, rejects on a refused PUBACK (v5 reason code) or a lost connection. */
+  publish(topic: string, payload: string | Buffer): Promise<void> {
+    const c = this.#client;
+    if (!c || !this.connected) return Promise.reject(new PublishError("not connected"));
+    return new Promise((resolve, reject) => {
+      c.publish(topic, payload, { qos: 1 }, (err) => {
+        if (!err) return resolve();
+        const code = (err as { code?: unknown }).code;
+        reject(new PublishError(err.message, typeof code === "number" ? code : undefined));
+      });
+    });
+  }
+
+  #emit(kind: "connected" | "disconnected"): void {
+    for (const cb of this.#listeners[kind]) {
+      try { cb(); } catch (err) { this.#o.log.error(`connection ${kind} listener failed: ${(err as Error).message}`); }
+    }
+  }
+
+  #setState(state: ConnectionState, error?: string): void {
+    if (error !== undefined) this.#lastError = error;
+    if (state !== this.#state) {
+      this.#state = state;
+      this.#since = Date.now();
+    }
+    const s = this.status();
+    for (const cb of this.#listeners.status) {
+      try { cb(s); } catch { /* status listeners must not break the connection */ }
+    }
+  }
+
+  #options(): IClientOptions {
+    const o = this.#o;
+    const opts: IClientOptions = {
+      host: o.host,
+      port: o.port,
+      protocol: o.tls?.enabled ? "mqtts" : "mqtt",
+      protocolVersion: this.#version,
+      clean: true, // ThingsBoard keeps no session state (§1.1, §6.3)
+      keepalive: o.keepaliveSec,
+      reconnectPeriod: 0,
+      connectTimeout: o.connectTimeoutMs ?? 10_000,
+      queueQoSZero: false,
+      resubscribe: false,
+    };
+    if (o.accessToken) opts.username = o.accessToken;
+    else {
+      if (o.username) opts.username = o.username;
+      if (o.password) opts.password = o.password;
+    }
+    if (o.clientId) opts.clientId = o.clientId;
+    if (o.tls?.enabled) {
+      if (o.tls.caFile) opts.ca = readFileSync(o.tls.caFile);
+      if (o.tls.certFile) opts.cert = readFileSync(o.tls.certFile);
+      if (o.tls.keyFile) opts.key = readFileSync(o.tls.keyFile);
+      opts.rejectUnauthorized = o.tls.rejectUnauthorized;
+    }
+    return opts;
+  }
+
+  #connect(): void {
+    this.#clearRetry();
+    const gen = ++this.#gen;
+    this.#gotConnack = false;
+    this.#sentConnect = false;
+    this.#ready = false;
+    this.#setState("connecting");
+    let client: MqttClient;
+    try {
+      client = mqtt.connect(this.#options());
+    } catch (err) {
+      this.#failed(`cannot connect: ${(err as Error).message}`);
+      return;
+    }
+    this.#client = client;
+    const live = () => gen === this.#gen;
+    client.on("connect", () => {
+      if (!live()) return;
+      this.#gotConnack = true;
+      this.#onConnack(client, gen);
+    });
+    client.on("packetsend", (p) => {
+      if (live() && p.cmd === "connect") this.#sentConnect = true;
+    });
+    client.on("message", (topic, payload) => {
+      if (!live()) return;
+      for (const cb of this.#listeners.message) {
+        try { cb(topic, payload); } catch (err) { this.#o.log.error(`message handler failed on ${topic}: ${(err as Error).message}`); }
+      }
+    });
+    client.on("error", (err) => {
+      if (!live()) return;
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === "number" && !this.#gotConnack) {
+        this.#onRefused(code, err.message);
+        return;
+      }
+      this.#lastError = err.message;
+      this.#o.log.warn(`MQTT error: ${err.message}`);
+    });
+    client.on("close", () => {
+      if (!live()) return;
+      this.#onClosed();
+    });
+  }
+
+  #onConnack(client: MqttClient, gen: number): void {
+    const subs = [...(this.#o.subscriptions ?? GATEWAY_SUBSCRIPTIONS)];
+    const done = () => {
+      if (gen !== this.#gen || !client.connected || this.#ready) return;
+      this.#ready = true;
+      this.#connectedAt = Date.now();
+      this.#o.log.info(`connected to ${this.#o.host}:${this.#o.port} (MQTT ${this.#version === 5 ? "5" : "3.1.1"})`);
+      this.#setState("connected");
+      this.#emit("connected");
+    };
+    if (subs.length === 0) return done();
+    // Bounded: a server that never sends SUBACK must not hold up the data path.
+    const t = setTimeout(done, 5000);
+    client.subscribe(subs, { qos: 1 }, (err, granted) => {
+      clearTimeout(t);
+      if (err) this.#o.log.warn(`subscribe failed: ${err.message}`);
+      const refused = (granted ?? []).filter((g) => g.qos > 2).map((g) => g.topic);
+      if (refused.length) this.#o.log.warn(`server refused subscriptions: ${refused.join(", ")}`);
+      done();
+    });
+  }
+
+  #onRefused(code: number, message: string): void {
+    // v3 code 1 / v5 0x84: unsupported protocol version -> fall back to 3.1.1 by ourselves.
+    if (this.#version === 5 && (code === 1 || code === 0x84)) {
+      this.#o.log.warn("server refused MQTT 5; falling back to MQTT 3.1.1");
+      this.#version = 4;
+      this.#killClient();
+      this.#schedule(0);
+      return;
+    }
+    const auth = AUTH_CODES.has(code);
+    this.#o.log.error(auth ? `ThingsBoard refused the credentials (CONNACK ${code}): check the access token` : `ThingsBoard refused the connection (CONNACK ${code}: ${message})`);
+    this.#killClient();
+    this.#failed(`CONNACK ${code}: ${message}`, auth);
+  }
+
+  #onClosed(): void {
+    const wasReady = this.#ready;
+    const hadConnack = this.#gotConnack;
+    this.#ready = false;
+    this.#killClient();
+    if (wasReady) {
+      this.#o.log.warn(`connection to ${this.#o.host}:${this.#o.port} lost`);
+      this.#emit("disconnected");
+    }
+    if (this.#state === "stopped") return;
+    // A v5 CONNECT dropped without any CONNACK may be an old broker that does not speak 5.
+    if (!hadConnack && this.#version === 5 && this.#o.mqttVersion === 5 && this.#sentConnect) {
+      this.#version = 4;
+      this.#o.log.warn("connection closed before CONNACK on MQTT 5; trying MQTT 3.1.1");
+    } else if (!hadConnack && this.#version === 4 && this.#o.mqttVersion === 5) {
+      this.#version = 5;
+    }
+    if (wasReady && Date.now() - this.#connectedAt >= STABLE_MS) this.#attempt = 0;
+    this.#failed(this.#lastError ?? "connection closed");
+  }
+
+  #failed(error: string, auth = false): void {
+    if (this.#state === "stopped") return;
+    const delay = this.#backoff();
+    this.#setState(auth ? "authFailed" : "backoff", error);
+    this.#schedule(delay);
+  }
+
+  #backoff(): number {
+    const { reconnectMinMs: min, reconnectMaxMs: max } = this.#o;
+    const base = Math.min(max, min * 2 ** Math.min(this.#attempt, 20));
+    this.#attempt++;
+    const r = (this.#o.random ?? Math.random)();
+    return Math.round(base / 2 + (base / 2) * r); // "equal jitter": never less than half the step
+  }
+
+  #schedule(delay: number): void {
+    this.#clearRetry();
+    this.#nextRetryAt = Date.now() + delay;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      if (this.#state === "stopped") return;
+      this.#reconnects++;
+      this.#connect();
+    }, delay);
+  }
+
+  #clearRetry(): void {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+  }
+
+  #killClient(): void {
+    const c = this.#client;
+    this.#client = null;
+    this.#gen++;
+    if (c) {
+      c.removeAllListeners();
+      c.on("error", () => {}); // late socket errors of a dead client must not become uncaught
+      c.end(true);
+    }
+  }
+
+  #restartNow(): void {
+    const wasReady = this.#ready;
+    this.#ready = false;
+    this.#killClient();
+    if (wasReady) this.#emit("disconnected");
+    this.#attempt = 0;
+    this.#schedule(0);
+  }
+
+  /** The watchdog: whatever state MQTT.js is in, we are either connected, connecting (bounded), or have a retry pending. */
+  #checkWatchdog(): void {
+    const now = Date.now();
+    if (this.#state === "stopped") return;
+    if (this.#state === "connected" && this.#client?.connected !== true) {
+      this.#o.log.warn("watchdog: client lost its connection without telling us; recreating it");
+      this.#onClosed();
+    } else if (this.#state === "connecting" && now - this.#since > (this.#o.connectTimeoutMs ?? 10_000) + 5000) {
+      this.#o.log.warn("watchdog: connect attempt hung; recreating the client");
+      this.#killClient();
+      this.#failed("connect attempt timed out");
+    } else if ((this.#state === "backoff" || this.#state === "authFailed") && this.#retryTimer === null) {
+      this.#o.log.warn("watchdog: no reconnect was pending; scheduling one");
+      this.#schedule(0);
+    }
+  }
+}

@@ -1,0 +1,177 @@
+// Coalesces readings from many devices into few publishes: per flush, one
+// v1/gateway/telemetry message {"Device A":[{ts,values},...],...} (split when it would pass
+// the server's maximum payload size), never an empty array (an empty array is never acked, §3.1).
+// Records are serialised once and assembled as strings, so large batches cost no re-encoding.
+import type { KeyValues, TsRecord } from "./protocol.ts";
+import { TOPIC } from "./protocol.ts";
+
+export interface BuiltMessage {
+  topic: string;
+  payload: string;
+  points: number;
+}
+
+/** Room for the topic, MQTT headers and properties inside the server's limit (§1.3: the limit covers topic + payload). */
+const HEADROOM = 64;
+
+function byteLen(s: string): number {
+  // Fast path for ASCII, which telemetry nearly always is.
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return Buffer.byteLength(s);
+  return s.length;
+}
+
+/** Split a record whose encoding alone exceeds the limit into records of fewer keys, same ts. */
+function splitRecord(rec: TsRecord, limit: number): TsRecord[] {
+  const out: TsRecord[] = [];
+  let cur: KeyValues = {};
+  let size = 40;
+  for (const [k, v] of Object.entries(rec.values)) {
+    const s = byteLen(JSON.stringify(k)) + byteLen(JSON.stringify(v)) + 2;
+    if (size + s > limit && Object.keys(cur).length > 0) {
+      out.push({ ts: rec.ts, values: cur });
+      cur = {};
+      size = 40;
+    }
+    cur[k] = v;
+    size += s;
+  }
+  if (Object.keys(cur).length > 0) out.push({ ts: rec.ts, values: cur });
+  return out;
+}
+
+export class PayloadBuilder {
+  #maxBytes: number;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  set maxBytes(n: number) {
+    this.#maxBytes = Math.max(256, n);
+  }
+  get maxBytes(): number {
+    return this.#maxBytes;
+  }
+
+  /** Gateway telemetry: {"dev":[records]} messages within the size limit. */
+  telemetry(byDevice: Map<string, TsRecord[]>): BuiltMessage[] {
+    const limit = this.#maxBytes - HEADROOM;
+    const out: BuiltMessage[] = [];
+    let parts: string[] = [];
+    let size = 2;
+    let points = 0;
+    const flush = () => {
+      if (parts.length === 0) return;
+      out.push({ topic: TOPIC.gwTelemetry, payload: `{${parts.join(",")}}`, points });
+      parts = [];
+      size = 2;
+      points = 0;
+    };
+    for (const [device, records] of byDevice) {
+      const key = JSON.stringify(device);
+      const keyLen = byteLen(key) + 3; // key + ":[" + "]"
+      let recs: string[] = [];
+      let recSize = 0;
+      let recPoints = 0;
+      const closeDevice = () => {
+        if (recs.length === 0) return;
+        parts.push(`${key}:[${recs.join(",")}]`);
+        size += keyLen + recSize + (parts.length > 1 ? 1 : 0);
+        points += recPoints;
+        recs = [];
+        recSize = 0;
+        recPoints = 0;
+      };
+      for (const rec of records) {
+        const n = Object.keys(rec.values).length;
+        if (n === 0) continue;
+        const pieces = [rec];
+        let enc = JSON.stringify(rec);
+        let len = byteLen(enc);
+        if (len + keyLen + 2 > limit) {
+          pieces.length = 0;
+          pieces.push(...splitRecord(rec, limit - keyLen - 2));
+        }
+        for (const piece of pieces) {
+          if (piece !== rec) {
+            enc = JSON.stringify(piece);
+            len = byteLen(enc);
+          }
+          const extra = len + (recs.length > 0 ? 1 : 0);
+          const openCost = recs.length === 0 ? keyLen + (parts.length > 0 ? 1 : 0) : 0;
+          if (size + recSize + openCost + extra > limit && (recs.length > 0 || parts.length > 0)) {
+            closeDevice();
+            flush();
+          }
+          recs.push(enc);
+          recSize += len + (recs.length > 1 ? 1 : 0);
+          recPoints += Object.keys(piece.values).length;
+        }
+      }
+      closeDevice();
+    }
+    flush();
+    return out;
+  }
+
+  /** Client attributes: {"dev":{k:v}} on v1/gateway/attributes, or the gateway's own on v1/devices/me/attributes (device ""). */
+  attributes(byDevice: Map<string, KeyValues>): BuiltMessage[] {
+    const out: BuiltMessage[] = [];
+    const limit = this.#maxBytes - HEADROOM;
+    const own = byDevice.get("");
+    if (own && Object.keys(own).length > 0) {
+      for (const chunk of splitRecord({ ts: 0, values: own }, limit)) {
+        out.push({ topic: TOPIC.meAttributes, payload: JSON.stringify(chunk.values), points: Object.keys(chunk.values).length });
+      }
+    }
+    let cur: Record<string, KeyValues> = {};
+    let size = 2;
+    let points = 0;
+    const flush = () => {
+      if (points === 0) return;
+      out.push({ topic: TOPIC.gwAttributes, payload: JSON.stringify(cur), points });
+      cur = {};
+      size = 2;
+      points = 0;
+    };
+    for (const [device, values] of byDevice) {
+      if (device === "" || Object.keys(values).length === 0) continue;
+      const keyLen = byteLen(JSON.stringify(device)) + 4;
+      for (const chunk of splitRecord({ ts: 0, values }, limit - keyLen)) {
+        const len = byteLen(JSON.stringify(chunk.values)) + keyLen;
+        if (size + len > limit) flush();
+        cur[device] = { ...(cur[device] ?? {}), ...chunk.values };
+        size += len;
+        points += Object.keys(chunk.values).length;
+      }
+    }
+    flush();
+    return out;
+  }
+
+  /** The gateway's own telemetry on v1/devices/me/telemetry, as an array of {ts, values}. */
+  ownTelemetry(records: TsRecord[]): BuiltMessage[] {
+    const out: BuiltMessage[] = [];
+    const limit = this.#maxBytes - HEADROOM;
+    let parts: string[] = [];
+    let size = 2;
+    let points = 0;
+    for (const rec of records) {
+      for (const piece of splitRecord(rec, limit - 2)) {
+        const enc = JSON.stringify(piece);
+        const len = byteLen(enc) + 1;
+        if (size + len > limit && parts.length > 0) {
+          out.push({ topic: TOPIC.meTelemetry, payload: `[${parts.join(",")}]`, points });
+          parts = [];
+          size = 2;
+          points = 0;
+        }
+        parts.push(enc);
+        size += len;
+        points += Object.keys(piece.values).length;
+      }
+    }
+    if (parts.length > 0) out.push({ topic: TOPIC.meTelemetry, payload: `[${parts.join(",")}]`, points });
+    return out;
+  }
+}

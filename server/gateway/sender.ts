@@ -1,0 +1,196 @@
+// Drains the outbox to ThingsBoard: QoS 1 publishes inside a bounded in-flight window,
+// paced by token buckets (server session limits and configured limits), and a message leaves
+// the outbox only when its PUBACK arrives. On a lost connection everything in flight goes back,
+// in order, for redelivery (at-least-once).
+import type { Logger } from "../util/logger.ts";
+import { PublishError } from "./connection.ts";
+import { RateLimiter } from "./rateLimiter.ts";
+import { TOPIC } from "./protocol.ts";
+
+export interface OutboxMessageLike {
+  seq: number;
+  topic: string;
+  payload: string;
+  points: number;
+  ts: number;
+}
+
+/** The part of the Outbox the sender uses (server/outbox/outbox.ts). */
+export interface OutboxLike {
+  enqueue(topic: string, payload: string, points: number): number;
+  take(maxMessages: number, maxBytes?: number): OutboxMessageLike[];
+  ack(seq: number): void;
+  release(seqs?: number[]): void;
+  readonly inFlight: number;
+  readonly pending: number;
+}
+
+export interface SenderLimits {
+  window: number;
+  /** Sub-device traffic (v1/gateway/*). */
+  gwMessages?: string | undefined;
+  gwTelemetryMessages?: string | undefined;
+  gwDataPoints?: string | undefined;
+  /** The gateway's own messages (v1/devices/me/*). */
+  ownMessages?: string | undefined;
+  ownTelemetryMessages?: string | undefined;
+  ownDataPoints?: string | undefined;
+  /** From the config, applied to everything on top of the server's limits. */
+  configMessages?: string | undefined;
+  configDataPoints?: string | undefined;
+}
+
+export interface SenderStats {
+  published: number;
+  acked: number;
+  pointsAcked: number;
+  rejected: number;
+  retried: number;
+  rateLimitedWaits: number;
+}
+
+type Publish = (topic: string, payload: string) => Promise<void>;
+
+/** PUBACK reason codes that mean the message itself will never be accepted (§4.0 E1-E3, §3). */
+const POISON_CODES = new Set([0x83, 0x90, 0x99]);
+/** Quota exceeded: the server's rate limit; wait before sending more. */
+const QUOTA = 0x97;
+
+export class Sender {
+  #outbox: OutboxLike;
+  #publish: Publish;
+  #log: Logger;
+  #active = false;
+  #gen = 0;
+  #scheduled = false;
+  #timer: NodeJS.Timeout | null = null;
+  #pausedUntil = 0;
+  #window = 50;
+  #limiters: { gwMsg: RateLimiter[]; gwTel: RateLimiter[]; gwDp: RateLimiter[]; ownMsg: RateLimiter[]; ownTel: RateLimiter[]; ownDp: RateLimiter[] } = { gwMsg: [], gwTel: [], gwDp: [], ownMsg: [], ownTel: [], ownDp: [] };
+  readonly stats: SenderStats = { published: 0, acked: 0, pointsAcked: 0, rejected: 0, retried: 0, rateLimitedWaits: 0 };
+  /** Called after each ack (for status updates); cheap. */
+  onAck: ((m: OutboxMessageLike) => void) | null = null;
+
+  constructor(outbox: OutboxLike, publish: Publish, log: Logger, limits: SenderLimits) {
+    this.#outbox = outbox;
+    this.#publish = publish;
+    this.#log = log;
+    this.setLimits(limits);
+  }
+
+  setLimits(l: SenderLimits): void {
+    this.#window = Math.max(1, l.window);
+    const lim = (...specs: Array<string | undefined>) => specs.filter((s): s is string => !!s).map((s) => new RateLimiter(s));
+    this.#limiters = {
+      gwMsg: lim(l.gwMessages, l.configMessages),
+      gwTel: lim(l.gwTelemetryMessages),
+      gwDp: lim(l.gwDataPoints, l.configDataPoints),
+      ownMsg: lim(l.ownMessages, l.configMessages),
+      ownTel: lim(l.ownTelemetryMessages),
+      ownDp: lim(l.ownDataPoints, l.configDataPoints),
+    };
+    this.kick();
+  }
+
+  /** Start draining (after the connection is up and devices are announced). */
+  resume(): void {
+    this.#active = true;
+    this.kick();
+  }
+
+  /** Connection lost: stop, and put everything in flight back in order. */
+  pause(): void {
+    this.#active = false;
+    this.#gen++;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#outbox.release();
+  }
+
+  /** Something was enqueued or acked: drain soon (coalesced). */
+  kick(): void {
+    if (!this.#active || this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#pump();
+    });
+  }
+
+  #limitersFor(topic: string): RateLimiter[][] {
+    const own = topic.startsWith("v1/devices/me/");
+    const tel = topic === TOPIC.gwTelemetry || topic === TOPIC.meTelemetry;
+    const L = this.#limiters;
+    return own ? [L.ownMsg, tel ? L.ownTel : [], L.ownDp] : [L.gwMsg, tel ? L.gwTel : [], L.gwDp];
+  }
+
+  /** ms to wait before `m` may go, 0 when it may go now (and then its tokens are taken). */
+  #admit(m: OutboxMessageLike): number {
+    const [msg, tel, dp] = this.#limitersFor(m.topic) as [RateLimiter[], RateLimiter[], RateLimiter[]];
+    let wait = 0;
+    for (const l of msg) wait = Math.max(wait, l.waitMs(1));
+    for (const l of tel) wait = Math.max(wait, l.waitMs(1));
+    for (const l of dp) wait = Math.max(wait, l.waitMs(m.points));
+    if (wait > 0) return wait;
+    for (const l of msg) l.tryTake(1);
+    for (const l of tel) l.tryTake(1);
+    for (const l of dp) l.tryTake(m.points);
+    return 0;
+  }
+
+  #pump(): void {
+    if (!this.#active || this.#timer) return;
+    const now = Date.now();
+    if (now < this.#pausedUntil) return this.#wake(this.#pausedUntil - now);
+    while (this.#active && this.#outbox.inFlight < this.#window) {
+      const [m] = this.#outbox.take(1);
+      if (!m) return;
+      const wait = this.#admit(m);
+      if (wait > 0) {
+        this.#outbox.release([m.seq]);
+        this.stats.rateLimitedWaits++;
+        return this.#wake(wait);
+      }
+      this.#send(m);
+    }
+  }
+
+  #wake(ms: number): void {
+    if (this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#pump();
+    }, Math.max(1, ms));
+  }
+
+  #send(m: OutboxMessageLike): void {
+    const gen = this.#gen;
+    this.stats.published++;
+    this.#publish(m.topic, m.payload).then(
+      () => {
+        this.#outbox.ack(m.seq);
+        this.stats.acked++;
+        this.stats.pointsAcked += m.points;
+        this.onAck?.(m);
+        if (gen === this.#gen) this.kick();
+      },
+      (err: unknown) => {
+        const code = err instanceof PublishError ? err.reasonCode : undefined;
+        if (code !== undefined && POISON_CODES.has(code)) {
+          // The server will refuse this message forever; keeping it would block the queue.
+          this.#outbox.ack(m.seq);
+          this.stats.rejected++;
+          this.#log.error(`ThingsBoard rejected a message on ${m.topic} (reason 0x${code.toString(16)}); dropped it`, { seq: m.seq, bytes: m.payload.length });
+        } else {
+          if (gen === this.#gen) this.#outbox.release([m.seq]);
+          this.stats.retried++;
+          if (code === QUOTA) {
+            this.#pausedUntil = Date.now() + 1000;
+            this.#log.warn("ThingsBoard rate limit reached (PUBACK 0x97); pausing sends for 1 s");
+          }
+        }
+        if (gen === this.#gen) this.kick();
+      },
+    );
+  }
+}

@@ -1,0 +1,59 @@
+// The one RPC dispatcher: ThingsBoard RPC and dashboard clicks land here. A lookup table of
+// handlers per device; it always answers, with an error reply for an unknown device, an
+// unknown method or bad params, never with silence (the caller would wait for a 408).
+import type { EventBus } from "../eventBus.ts";
+import { RpcError } from "../devices/device.ts";
+import type { DeviceRuntime } from "../devices/runtime.ts";
+import type { Logger } from "../util/logger.ts";
+import type { RpcDispatcher, RpcReply, RpcRequest } from "./types.ts";
+
+export class DeviceRpcDispatcher implements RpcDispatcher {
+  #runtime: DeviceRuntime;
+  #bus: EventBus;
+  #log: Logger;
+  readonly stats = { handled: 0, errors: 0 };
+
+  constructor(runtime: DeviceRuntime, bus: EventBus, log: Logger) {
+    this.#runtime = runtime;
+    this.#bus = bus;
+    this.#log = log;
+  }
+
+  async dispatch(req: RpcRequest): Promise<RpcReply> {
+    const reply = await this.#answer(req);
+    this.stats.handled++;
+    if (!reply.ok) this.stats.errors++;
+    const text = `${req.source === "dashboard" ? "dashboard" : "ThingsBoard"} RPC ${req.method}(${safeJson(req.params)}) -> ${safeJson(reply.data)}`;
+    this.#bus.emit("eventLog", { ts: Date.now(), kind: "rpc", device: req.device, text });
+    this.#log.info(text, { device: req.device });
+    return reply;
+  }
+
+  async #answer(req: RpcRequest): Promise<RpcReply> {
+    if (typeof req.method !== "string" || req.method.length === 0 || req.method.length > 128) return error("BAD_PARAMS", "method must be a non-empty string");
+    const device = typeof req.device === "string" ? this.#runtime.find(req.device) : undefined;
+    if (!device) return error("UNKNOWN_DEVICE", `unknown device ${JSON.stringify(req.device)}`);
+    const handler = Object.prototype.hasOwnProperty.call(device.rpc, req.method) ? device.rpc[req.method] : undefined;
+    if (!handler) return error("UNKNOWN_METHOD", `unknown method ${JSON.stringify(req.method)} for ${device.info.name} (supported: ${Object.keys(device.rpc).join(", ")})`);
+    try {
+      return { ok: true, data: await handler(req.params) };
+    } catch (err) {
+      if (err instanceof RpcError) return error(err.code, err.message);
+      this.#log.error(`RPC ${req.method} on ${device.info.name} failed: ${(err as Error).message}`);
+      return error("DEVICE_ERROR", (err as Error).message);
+    }
+  }
+}
+
+function error(code: string, message: string): RpcReply {
+  return { ok: false, data: { success: false, error: message, code } };
+}
+
+function safeJson(v: unknown): string {
+  try {
+    const s = JSON.stringify(v) ?? "null";
+    return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+  } catch {
+    return "?";
+  }
+}
