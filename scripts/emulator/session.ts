@@ -195,8 +195,11 @@ export class MqttSession {
       this.send(this.v5
         ? { cmd: "connack", reasonCode: decision.v5Code, sessionPresent: false }
         : { cmd: "connack", returnCode: decision.v3Code, sessionPresent: false });
-      // After a refusing CONNACK the v5 channel also gets a DISCONNECT (§1.2).
-      return this.close(decision.v5Code, false);
+      // ThingsBoard follows a refusing CONNACK with a v5 DISCONNECT carrying the CONNACK code
+      // (§1.2). 0x85/0x86 are not valid DISCONNECT reasons (MQTT 5 §3.14.2.1) and strict client
+      // parsers, MQTT.js included, then report a parse error instead of the CONNACK code, so we
+      // only close: the CONNACK code and the close are what clients act on.
+      return this.close(undefined, false);
     }
     if (decision.kind === "provision") this.kind = "provision";
     else {
