@@ -1,0 +1,90 @@
+// Finds what is on a bus and names the chips it recognises, with reads that change nothing:
+// chip-id / status / reset-value registers only, and no measurement commands.
+import type { I2cBus } from "./types.ts";
+import { sht3xCrc8 } from "../sensors/sht31/sht31Decode.ts";
+
+export interface ScanEntry {
+  address: number;
+  /** "bme280", "bmp280", "sht31", "bh1750", "ads1115", "mcp9808", or null when unrecognised. */
+  chip: string | null;
+}
+
+type Identifier = (bus: I2cBus, address: number) => Promise<string | null>;
+
+/** Bosch BMx280 at 0x76/0x77: chip id register 0xD0 (BME280 0x60; BMP280 0x58, samples 0x56/0x57). */
+const identifyBosch: Identifier = async (bus, address) => {
+  const id = await bus.readByte(address, 0xd0);
+  if (id === 0x60) return "bme280";
+  if (id === 0x58 || id === 0x56 || id === 0x57) return "bmp280";
+  return null;
+};
+
+/** SHT3x at 0x44/0x45: "read status register" (0xF32D) answers one word with a valid CRC. */
+const identifySht3x: Identifier = async (bus, address) => {
+  await bus.i2cWrite(address, 2, Buffer.from([0xf3, 0x2d]));
+  const buf = Buffer.alloc(3);
+  await bus.i2cRead(address, 3, buf);
+  return sht3xCrc8(buf.subarray(0, 2)) === buf[2] ? "sht31" : null;
+};
+
+/**
+ * BH1750 at 0x23/0x5C has no id register; a plain 2-byte read returns its data register and is
+ * harmless. It is the only common chip at these two addresses, so an answer is taken as one.
+ */
+const identifyBh1750: Identifier = async (bus, address) => {
+  const buf = Buffer.alloc(2);
+  await bus.i2cRead(address, 2, buf);
+  return "bh1750";
+};
+
+async function readWordBE(bus: I2cBus, address: number, reg: number): Promise<number> {
+  const buf = Buffer.alloc(2);
+  await bus.readI2cBlock(address, reg, 2, buf);
+  return buf.readUInt16BE(0);
+}
+
+/**
+ * ADS1115 at 0x48-0x4B: config register reads 0x8583 after power-up; once a driver has used it
+ * the config changes, but the comparator thresholds keep 0x8000 / 0x7FFF.
+ */
+const identifyAds1115: Identifier = async (bus, address) => {
+  if ((await readWordBE(bus, address, 0x01)) === 0x8583) return "ads1115";
+  const lo = await readWordBE(bus, address, 0x02);
+  const hi = await readWordBE(bus, address, 0x03);
+  return lo === 0x8000 && hi === 0x7fff ? "ads1115" : null;
+};
+
+/** MCP9808 at 0x18-0x1F: manufacturer id register 0x06 = 0x0054. */
+const identifyMcp9808: Identifier = async (bus, address) => ((await readWordBE(bus, address, 0x06)) === 0x0054 ? "mcp9808" : null);
+
+const IDENTIFIERS: ReadonlyMap<number, readonly Identifier[]> = new Map([
+  [0x76, [identifyBosch]],
+  [0x77, [identifyBosch]],
+  [0x44, [identifySht3x]],
+  [0x45, [identifySht3x]],
+  [0x23, [identifyBh1750]],
+  [0x5c, [identifyBh1750]],
+  ...[0x48, 0x49, 0x4a, 0x4b].map((a) => [a, [identifyAds1115]] as [number, Identifier[]]),
+  ...[0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f].map((a) => [a, [identifyMcp9808]] as [number, Identifier[]]),
+]);
+
+/** Identifies the chip at one address; any failed read means "unrecognised", never an exception. */
+export async function identifyAt(bus: I2cBus, address: number): Promise<string | null> {
+  for (const identify of IDENTIFIERS.get(address) ?? []) {
+    try {
+      const chip = await identify(bus, address);
+      if (chip) return chip;
+    } catch {
+      /* not this chip */
+    }
+  }
+  return null;
+}
+
+/** Scans the bus (0x03-0x77) and names each answering address. Rejects only if the scan itself fails. */
+export async function scanAndIdentify(bus: I2cBus): Promise<ScanEntry[]> {
+  const addresses = await bus.scan();
+  const out: ScanEntry[] = [];
+  for (const address of addresses) out.push({ address, chip: await identifyAt(bus, address) });
+  return out;
+}

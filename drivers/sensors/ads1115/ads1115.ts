@@ -1,0 +1,161 @@
+// Driver for the TI ADS1115 16-bit ADC: one single-shot conversion per configured single-ended
+// channel (AIN0-AIN3 vs GND), OS-bit polling with a deadline, config read back and checked
+// (the chip has no CRC, so a readback that differs from what was written is corruption), and
+// the conversion register read twice for the same reason.
+import type { I2cBus } from "../../i2c/types.ts";
+import { SensorError, type Sensor, type SensorReading } from "../types.ts";
+import { checkAddressFor, checkKnownOptions, hex, oneOf, Reinitialiser, round, sleep, toSensorError } from "../common.ts";
+import {
+  ADS1115_HI_THRESH_RESET,
+  ADS1115_LO_THRESH_RESET,
+  ADS1115_REGS as REGS,
+  CONFIG_BITS,
+  conversionMs,
+  DATA_RATES,
+  decodeConversion,
+  PGA_BY_GAIN,
+  rawToVolts,
+  singleShotConfig,
+  type DataRate,
+} from "./ads1115Decode.ts";
+
+export const ADS1115_ADDRESSES = Object.freeze([0x48, 0x49, 0x4a, 0x4b]);
+
+export interface Ads1115Options {
+  channels: number[];
+  /** PGA field (0b000 = ±6.144 V ... 0b101 = ±0.256 V). */
+  pga: number;
+  dataRate: DataRate;
+}
+
+const GAIN_NAMES = "2/3, 1, 2, 4, 8, 16";
+
+function parseGain(value: unknown): number {
+  if (value === undefined) return PGA_BY_GAIN.get(1)!;
+  if (value === "2/3") return PGA_BY_GAIN.get(2 / 3)!;
+  if (typeof value === "number") {
+    // YAML cannot write 2/3 exactly; accept anything that rounds to it (0.667, 0.6667...).
+    if (Math.abs(value - 2 / 3) < 0.001) return PGA_BY_GAIN.get(2 / 3)!;
+    const pga = PGA_BY_GAIN.get(value);
+    if (pga !== undefined) return pga;
+  }
+  throw new Error(`Invalid option gain for ads1115: expected one of ${GAIN_NAMES}, got ${JSON.stringify(value)}`);
+}
+
+function parseChannels(value: unknown): number[] {
+  if (value === undefined) return [0];
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    value.some((c) => !Number.isInteger(c) || c < 0 || c > 3) ||
+    new Set(value).size !== value.length
+  ) {
+    throw new Error(`Invalid option channels for ads1115: expected a non-empty list of distinct channels 0-3, got ${JSON.stringify(value)}`);
+  }
+  return [...(value as number[])].sort((a, b) => a - b);
+}
+
+export function parseAds1115Options(options: Record<string, unknown> = {}): Ads1115Options {
+  checkKnownOptions("ads1115", options, ["channels", "gain", "dataRate"]);
+  return {
+    channels: parseChannels(options.channels),
+    pga: parseGain(options.gain),
+    dataRate: oneOf("ads1115", "dataRate", options.dataRate, DATA_RATES, 128),
+  };
+}
+
+export function openAds1115(bus: I2cBus, address: number, options?: Record<string, unknown>): Promise<Sensor> {
+  checkAddressFor("ads1115", address, ADS1115_ADDRESSES);
+  const sensor = new Ads1115Sensor(bus, address, parseAds1115Options(options));
+  return sensor.open().then(() => sensor);
+}
+
+async function readRegister(bus: I2cBus, address: number, reg: number): Promise<number> {
+  const buf = Buffer.alloc(2);
+  await bus.readI2cBlock(address, reg, 2, buf);
+  return buf.readUInt16BE(0);
+}
+
+class Ads1115Sensor implements Sensor {
+  readonly chip = "ads1115";
+  readonly units: Record<string, string>;
+  readonly #bus: I2cBus;
+  readonly #opts: Ads1115Options;
+  readonly #reinit: Reinitialiser;
+  #closed = false;
+
+  constructor(
+    bus: I2cBus,
+    readonly address: number,
+    opts: Ads1115Options,
+  ) {
+    this.#bus = bus;
+    this.#opts = opts;
+    this.units = Object.fromEntries(opts.channels.map((c) => [`a${c}`, "V"]));
+    this.#reinit = new Reinitialiser(() => this.#initialise());
+  }
+
+  async open(): Promise<void> {
+    try {
+      await this.#reinit.initNow();
+    } catch (err) {
+      throw toSensorError(err, this.chip, this.address);
+    }
+  }
+
+  async read(): Promise<SensorReading> {
+    if (this.#closed) throw new Error(`ads1115 at ${hex(this.address)} is closed`);
+    try {
+      return await this.#reinit.run(() => this.#measureAll());
+    } catch (err) {
+      throw toSensorError(err, this.chip, this.address);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true; // single-shot mode powers down after each conversion
+  }
+
+  /**
+   * The comparator threshold registers keep their power-on values (0x8000 / 0x7FFF) unless
+   * software changes them, and this driver never does: a different value means another chip.
+   */
+  async #initialise(): Promise<void> {
+    const lo = await readRegister(this.#bus, this.address, REGS.LO_THRESH);
+    const hi = await readRegister(this.#bus, this.address, REGS.HI_THRESH);
+    if (lo !== ADS1115_LO_THRESH_RESET || hi !== ADS1115_HI_THRESH_RESET) {
+      throw new SensorError("BAD_DATA", `Device at ${hex(this.address)} does not look like an ADS1115 (thresholds ${hex(lo)}/${hex(hi)})`);
+    }
+  }
+
+  async #measureAll(): Promise<SensorReading> {
+    const values: Record<string, number> = {};
+    for (const channel of this.#opts.channels) values[`a${channel}`] = round(await this.#measure(channel), 6);
+    return { values, ts: Date.now() };
+  }
+
+  async #measure(channel: number): Promise<number> {
+    const a = this.address;
+    const config = singleShotConfig(channel, this.#opts.pga, this.#opts.dataRate);
+    await this.#bus.writeI2cBlock(a, REGS.CONFIG, 2, Buffer.from([config >> 8, config & 0xff]));
+    const convMs = conversionMs(this.#opts.dataRate);
+    // The internal oscillator may run 10 % slow (datasheet 7.1): wait 1.1x before the first poll.
+    await sleep(Math.ceil(convMs * 1.1));
+    const deadline = performance.now() + convMs * 2 + 20;
+    for (;;) {
+      const readBack = await readRegister(this.#bus, a, REGS.CONFIG);
+      if ((readBack & ~CONFIG_BITS.OS) !== (config & ~CONFIG_BITS.OS)) {
+        throw new SensorError("BAD_DATA", `ads1115 at ${hex(a)} config reads back 0x${readBack.toString(16)}, wrote 0x${config.toString(16)}`);
+      }
+      if (readBack & CONFIG_BITS.OS) break;
+      if (performance.now() >= deadline) throw new SensorError("TIMEOUT", `ads1115 at ${hex(a)} conversion on AIN${channel} did not finish`);
+      await sleep(1);
+    }
+    const first = Buffer.alloc(2);
+    const second = Buffer.alloc(2);
+    await this.#bus.readI2cBlock(a, REGS.CONVERSION, 2, first);
+    await this.#bus.readI2cBlock(a, REGS.CONVERSION, 2, second);
+    if (!first.equals(second)) throw new SensorError("BAD_DATA", `ads1115 at ${hex(a)} returned inconsistent conversion data`);
+    return rawToVolts(decodeConversion(first), this.#opts.pga);
+  }
+}

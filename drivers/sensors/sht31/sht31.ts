@@ -1,0 +1,109 @@
+// Driver for the Sensirion SHT3x family (SHT30/SHT31/SHT35): single-shot measurements without
+// clock stretching (command 0x2400 for high repeatability), polled for completion, each word
+// checked against its CRC; a bad CRC is a SensorError("CRC"), never a value.
+import type { I2cBus } from "../../i2c/types.ts";
+import { SensorError, type Sensor, type SensorReading } from "../types.ts";
+import { errorCode } from "../../i2c/errors.ts";
+import { checkAddressFor, checkKnownOptions, hex, oneOf, Reinitialiser, round, sleep, toSensorError } from "../common.ts";
+import { decodeMeasurement, decodeWord, SHT3X_COMMANDS as CMD, SHT3X_MAX_MEASUREMENT_MS, SHT3X_SOFT_RESET_MS } from "./sht31Decode.ts";
+
+export const SHT31_ADDRESSES = Object.freeze([0x44, 0x45]);
+const REPEATABILITIES = ["high", "medium", "low"] as const;
+type Repeatability = (typeof REPEATABILITIES)[number];
+const MEASURE_COMMAND: Record<Repeatability, number> = { high: CMD.MEASURE_HIGH, medium: CMD.MEASURE_MEDIUM, low: CMD.MEASURE_LOW };
+
+export interface Sht31Options {
+  repeatability: Repeatability;
+}
+
+export function parseSht31Options(options: Record<string, unknown> = {}): Sht31Options {
+  checkKnownOptions("sht31", options, ["repeatability"]);
+  return { repeatability: oneOf("sht31", "repeatability", options.repeatability, REPEATABILITIES, "high") };
+}
+
+export function openSht31(bus: I2cBus, address: number, options?: Record<string, unknown>): Promise<Sensor> {
+  checkAddressFor("sht31", address, SHT31_ADDRESSES);
+  const sensor = new Sht31Sensor(bus, address, parseSht31Options(options));
+  return sensor.open().then(() => sensor);
+}
+
+async function sendCommand(bus: I2cBus, address: number, command: number): Promise<void> {
+  await bus.i2cWrite(address, 2, Buffer.from([command >> 8, command & 0xff]));
+}
+
+class Sht31Sensor implements Sensor {
+  readonly chip = "sht31";
+  readonly units = { temperature: "°C", humidity: "%" };
+  readonly #bus: I2cBus;
+  readonly #opts: Sht31Options;
+  readonly #reinit: Reinitialiser;
+  #closed = false;
+
+  constructor(
+    bus: I2cBus,
+    readonly address: number,
+    opts: Sht31Options,
+  ) {
+    this.#bus = bus;
+    this.#opts = opts;
+    this.#reinit = new Reinitialiser(() => this.#initialise());
+  }
+
+  async open(): Promise<void> {
+    try {
+      await this.#reinit.initNow();
+    } catch (err) {
+      throw toSensorError(err, this.chip, this.address);
+    }
+  }
+
+  async read(): Promise<SensorReading> {
+    if (this.#closed) throw new Error(`sht31 at ${hex(this.address)} is closed`);
+    try {
+      return await this.#reinit.run(() => this.#measure());
+    } catch (err) {
+      throw toSensorError(err, this.chip, this.address);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true; // the SHT3x sleeps by itself between single shots
+  }
+
+  /** Soft reset, then read the status register: a valid CRC proves an SHT3x is there. */
+  async #initialise(): Promise<void> {
+    await sendCommand(this.#bus, this.address, CMD.SOFT_RESET);
+    await sleep(Math.ceil(SHT3X_SOFT_RESET_MS));
+    await sendCommand(this.#bus, this.address, CMD.READ_STATUS);
+    const buf = Buffer.alloc(3);
+    await this.#bus.i2cRead(this.address, 3, buf);
+    decodeWord(buf, 0, "status");
+    await sendCommand(this.#bus, this.address, CMD.CLEAR_STATUS);
+  }
+
+  async #measure(): Promise<SensorReading> {
+    const a = this.address;
+    const maxMs = SHT3X_MAX_MEASUREMENT_MS[this.#opts.repeatability];
+    // A NACK here means nobody is at the address (-> ABSENT via toSensorError).
+    await sendCommand(this.#bus, a, MEASURE_COMMAND[this.#opts.repeatability]);
+    await sleep(maxMs + 1);
+    const deadline = performance.now() + maxMs * 2 + 20;
+    const buf = Buffer.alloc(6);
+    // Without clock stretching the sensor NACKs the read header until data is ready (4.5).
+    for (;;) {
+      try {
+        await this.#bus.i2cRead(a, 6, buf);
+        break;
+      } catch (err) {
+        if (errorCode(err) !== "EREMOTEIO") throw err;
+        if (performance.now() >= deadline) {
+          throw new SensorError("TIMEOUT", `sht31 at ${hex(a)} measurement did not finish within ${maxMs * 3 + 21} ms`);
+        }
+        await sleep(2);
+      }
+    }
+    const ts = Date.now();
+    const { temperature, humidity } = decodeMeasurement(buf);
+    return { values: { temperature: round(temperature, 2), humidity: round(humidity, 2) }, ts };
+  }
+}
