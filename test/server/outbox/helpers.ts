@@ -36,6 +36,16 @@ export function committedSeqs(dir: string): number[] {
   }
 }
 
+/** Logical size of the database (pages in use or free), WAL included, as SQLite sees it. */
+export function databaseBytes(dir: string): number {
+  const db = new Database(path.join(dir, "outbox.sqlite"), { readonly: true, fileMustExist: true });
+  try {
+    return (db.pragma("page_count", { simple: true }) as number) * (db.pragma("page_size", { simple: true }) as number);
+  } finally {
+    db.close();
+  }
+}
+
 export function payloadFor(i: number, points = 1): string {
   const values: Record<string, number> = {};
   for (let k = 0; k < points; k++) values[`k${k}`] = Math.round((i * 31 + k * 7) % 1000) / 10;
