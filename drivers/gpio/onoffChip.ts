@@ -69,6 +69,7 @@ export function explainOpenError(pin: number, sysfs: number, err: unknown): Erro
 }
 
 const toBinary = (v: number): BinaryValue => (v === 1 ? 1 : 0);
+const reason = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 class OnoffPin implements GpioPin {
   readonly pin: number;
@@ -89,7 +90,7 @@ class OnoffPin implements GpioPin {
     this.#release = release;
     this.#log = log;
     this.#reporter = new EdgeReporter(opts.edge, 0, (err) =>
-      log.warn(`GPIO ${opts.pin} watch callback threw`, { error: err instanceof Error ? err.message : String(err) }),
+      log.warn(`GPIO ${opts.pin} watch callback threw`, { error: reason(err) }),
     );
   }
 
@@ -98,7 +99,7 @@ class OnoffPin implements GpioPin {
     try {
       return toBinary(await this.#gpio.read());
     } catch (err) {
-      throw new Error(`Cannot read GPIO ${this.pin} (sysfs ${this.sysfs}): ${String(err)}`, { cause: err });
+      throw new Error(`Cannot read GPIO ${this.pin} (sysfs ${this.sysfs}): ${reason(err)}`, { cause: err });
     }
   }
 
@@ -113,7 +114,7 @@ class OnoffPin implements GpioPin {
     try {
       await this.#gpio.write(value);
     } catch (err) {
-      throw new Error(`Cannot write GPIO ${this.pin} (sysfs ${this.sysfs}): ${String(err)}`, { cause: err });
+      throw new Error(`Cannot write GPIO ${this.pin} (sysfs ${this.sysfs}): ${reason(err)}`, { cause: err });
     }
   }
 
@@ -130,9 +131,17 @@ class OnoffPin implements GpioPin {
         this.#watching = true;
       } catch (err) {
         remove();
+        // onoff records the listener before epoll_ctl fails; drop it again, or unexport() would
+        // later try to remove the fd from epoll, throw, and leave the pin exported. unwatch()
+        // clears the list first and then fails the same way, which is expected here.
+        try {
+          this.#gpio.unwatch(this.#onInterrupt);
+        } catch {
+          /* see above */
+        }
         // epoll refuses files that are not sysfs GPIO values (EPERM); on a Pi this means a broken
         // sysfs tree, so it is reported as the I/O error it is rather than as silence.
-        throw new Error(`Cannot watch GPIO ${this.pin} (sysfs ${this.sysfs}): ${String(err)}`, { cause: err });
+        throw new Error(`Cannot watch GPIO ${this.pin} (sysfs ${this.sysfs}): ${reason(err)}`, { cause: err });
       }
     }
     return () => {
@@ -150,7 +159,7 @@ class OnoffPin implements GpioPin {
     try {
       this.#gpio.unexport(); // also stops onoff's epoll watch and closes the value fd
     } catch (err) {
-      throw new Error(`Cannot release GPIO ${this.pin} (sysfs ${this.sysfs}): ${String(err)}`, { cause: err });
+      throw new Error(`Cannot release GPIO ${this.pin} (sysfs ${this.sysfs}): ${reason(err)}`, { cause: err });
     }
   }
 
@@ -168,7 +177,7 @@ class OnoffPin implements GpioPin {
     try {
       this.#gpio.unwatch(this.#onInterrupt);
     } catch (err) {
-      this.#log.warn(`GPIO ${this.pin} unwatch failed`, { error: String(err) });
+      this.#log.warn(`GPIO ${this.pin} unwatch failed`, { error: reason(err) });
     }
   }
 }
