@@ -62,9 +62,11 @@ export function explainOpenError(pin: number, sysfs: number, err: unknown): Erro
         ? "the pin is claimed by a kernel driver (1-wire, I2C, SPI, LED overlays) or another program"
         : code === "EACCES" || code === "EPERM"
           ? "permission denied: run as root or add the service user to the gpio group"
-          : err instanceof Error
-            ? err.message
-            : String(err);
+          : code === "ENOENT"
+            ? "the kernel exported the pin but its files never appeared (udev rules, or not a sysfs GPIO)"
+            : err instanceof Error
+              ? err.message
+              : String(err);
   return new Error(`Cannot open GPIO ${pin} (sysfs ${sysfs}): ${hint}${code ? ` [${code}]` : ""}`, { cause: err });
 }
 
