@@ -86,6 +86,7 @@ class Sht31Sensor implements Sensor {
     const maxMs = SHT3X_MAX_MEASUREMENT_MS[this.#opts.repeatability];
     // A NACK here means nobody is at the address (-> ABSENT via toSensorError).
     await sendCommand(this.#bus, a, MEASURE_COMMAND[this.#opts.repeatability]);
+    const started = performance.now();
     await sleep(maxMs + 1);
     const deadline = performance.now() + maxMs * 2 + 20;
     const buf = Buffer.alloc(6);
@@ -97,7 +98,9 @@ class Sht31Sensor implements Sensor {
       } catch (err) {
         if (errorCode(err) !== "EREMOTEIO") throw err;
         if (performance.now() >= deadline) {
-          throw new SensorError("TIMEOUT", `sht31 at ${hex(a)} measurement did not finish within ${maxMs * 3 + 21} ms`);
+          // A NACKed read header means "busy" or "gone"; the next command will tell which.
+          const waited = Math.round(performance.now() - started);
+          throw new SensorError("TIMEOUT", `sht31 at ${hex(a)} gave no data within ${waited} ms (still measuring, or disconnected)`);
         }
         await sleep(2);
       }
