@@ -1,0 +1,248 @@
+// The composition root: builds every part, starts them in order and stops them in reverse.
+// Constructors only assign; hardware, sockets and timers start in start().
+import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
+import type { Config } from "./config/schema.ts";
+import { EventBus } from "./eventBus.ts";
+import type { AppSnapshot, ConnectionStatus, EventLogEntry, I2cScanEntry, OutboxStatus } from "./events.ts";
+import { Hardware } from "./hardware.ts";
+import { DemoWorld } from "./demo.ts";
+import { DeviceRuntime } from "./devices/runtime.ts";
+import type { DeviceMemory } from "./devices/deviceContext.ts";
+import { DeviceRpcDispatcher } from "./rpc/dispatcher.ts";
+import { TbConnection } from "./gateway/connection.ts";
+import { GatewayBridge } from "./gateway/bridge.ts";
+import { Outbox } from "./outbox/outbox.ts";
+import { StateStore } from "./state/stateStore.ts";
+import { DashboardServer } from "./http/dashboardServer.ts";
+import { GatewayService } from "./features/gatewayService.ts";
+import { AppInfoReader } from "./features/appInfo.ts";
+import type { Logger } from "./util/logger.ts";
+import type { Emulator } from "../scripts/emulator/index.ts";
+
+export interface ControllerOptions {
+  config: Config;
+  log: Logger;
+  /** Run the embedded ThingsBoard emulator and the demo world (npm start with no config). */
+  demo?: boolean;
+  /** Unit identity used in device names. */
+  unit: string;
+  version: string;
+  /** Demo: where the embedded emulator listens (0 = any free port). */
+  emulatorPorts?: { mqtt: number; http: number };
+  /** Restart the process (gateway_restart); main.ts exits non-zero so systemd restarts it. */
+  restart?: () => void;
+  /** Start the dashboard (default true). */
+  dashboard?: boolean;
+}
+
+interface DeviceState {
+  devices: Record<string, Record<string, unknown>>;
+}
+
+const EVENT_LOG_SIZE = 200;
+
+export class Controller {
+  readonly bus: EventBus;
+  readonly log: Logger;
+  readonly config: Config;
+  readonly runtime: DeviceRuntime;
+  readonly rpc: DeviceRpcDispatcher;
+  readonly hardware: Hardware;
+  #o: ControllerOptions;
+  #emulator: Emulator | null = null;
+  #state: StateStore<DeviceState> | null = null;
+  #outbox: Outbox | null = null;
+  #connection: TbConnection | null = null;
+  #bridge: GatewayBridge | null = null;
+  #dashboard: DashboardServer | null = null;
+  #service: GatewayService | null = null;
+  #world: DemoWorld | null = null;
+  #info: AppInfoReader;
+  #events: EventLogEntry[] = [];
+  #connStatus: ConnectionStatus;
+  #outboxStatus: OutboxStatus | null = null;
+  #scan: I2cScanEntry[] | null = null;
+  #started = false;
+
+  constructor(o: ControllerOptions) {
+    this.#o = o;
+    this.config = o.config;
+    this.log = o.log;
+    this.bus = new EventBus(o.log.child("bus"));
+    this.hardware = Hardware.create(o.config, o.log.child("hw"));
+    const memory: DeviceMemory = {
+      load: (id) => ({ ...(this.#state?.data.devices[id] ?? {}) }),
+      save: (id, data) => this.#state?.update((d) => void (d.devices[id] = data)),
+    };
+    this.runtime = new DeviceRuntime({ bus: this.bus, log: o.log.child("device"), memory });
+    this.rpc = new DeviceRpcDispatcher(this.runtime, this.bus, o.log.child("rpc"));
+    this.#info = new AppInfoReader(o.version, o.unit, this.hardware.kind, o.config.dataDir);
+    this.#connStatus = { state: "stopped", since: Date.now(), server: `${o.config.thingsboard.host}:${o.config.thingsboard.port}`, mqttVersion: o.config.thingsboard.mqttVersion, reconnects: 0 };
+  }
+
+  get emulator(): Emulator | null {
+    return this.#emulator;
+  }
+  get bridge(): GatewayBridge | null {
+    return this.#bridge;
+  }
+  get outbox(): Outbox | null {
+    return this.#outbox;
+  }
+  get connection(): TbConnection | null {
+    return this.#connection;
+  }
+  get httpPort(): number {
+    return this.#dashboard?.port ?? 0;
+  }
+
+  async start(): Promise<void> {
+    const { config, log } = this.#o;
+    mkdirSync(config.dataDir, { recursive: true });
+    this.bus.on(this, "eventLog", (e) => {
+      this.#events.unshift(e);
+      if (this.#events.length > EVENT_LOG_SIZE) this.#events.length = EVENT_LOG_SIZE;
+    });
+    this.bus.on(this, "connection", (s) => void (this.#connStatus = s));
+    this.bus.on(this, "outbox", (s) => void (this.#outboxStatus = s));
+
+    // 1. Durable state first: nothing may be produced before it can be kept.
+    this.#state = await StateStore.open<DeviceState>(`${config.dataDir}/state.json`, { devices: {} }, { log: log.child("state") });
+    this.#outbox = Outbox.open({ dir: config.dataDir, diskFlushMs: config.outbox.diskFlushMs, maxDiskBytes: config.outbox.maxDiskMb * 1024 * 1024, memoryMaxMessages: config.outbox.memoryMaxMessages, log: log.child("outbox") });
+    this.#outboxStatus = this.#outbox.status();
+    this.#outbox.onStatus((s) => this.bus.emit("outbox", s));
+
+    // 2. The embedded ThingsBoard (demo only).
+    let tb = config.thingsboard;
+    if (this.#o.demo) {
+      const { startEmulator } = await import("../scripts/emulator/index.ts");
+      const ports = this.#o.emulatorPorts ?? { mqtt: 0, http: 0 };
+      const opts = { gateways: [{ name: `${this.#o.unit} Gateway`, accessToken: tb.accessToken ?? "demo-gateway-token" }], log: log.child("emulator") };
+      try {
+        this.#emulator = await startEmulator({ ...opts, mqttPort: ports.mqtt, httpPort: ports.http });
+      } catch (err) {
+        // The preferred ports are taken (another broker on 1883?): any free ports will do.
+        if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
+        log.warn(`emulator ports ${ports.mqtt}/${ports.http} are in use; using free ports`);
+        this.#emulator = await startEmulator({ ...opts, mqttPort: 0, httpPort: 0 });
+      }
+      tb = { ...tb, host: "127.0.0.1", port: this.#emulator.mqttPort };
+      this.#connStatus.server = `127.0.0.1:${this.#emulator.mqttPort}`;
+    }
+
+    // 3. Devices on their hardware.
+    await this.runtime.build(config.devices, this.#o.unit, { gpio: () => this.hardware.gpio(), openSensor: (c) => this.hardware.openSensor(c) });
+    if (this.hardware.sim) {
+      for (const d of config.devices) if (d.kind === "gpio") for (const i of d.inputs) this.hardware.sim.gpio.setInput(i.pin, i.activeLow ? 1 : 0);
+    }
+
+    // 4. The ThingsBoard side.
+    this.#connection = new TbConnection({ ...tb, log: log.child("mqtt") });
+    this.#connection.onStatus((s) => {
+      this.bus.emit("connection", s);
+      this.runtime.setOnline(s.state === "connected");
+    });
+    this.#bridge = new GatewayBridge({
+      bus: this.bus,
+      log: log.child("bridge"),
+      connection: this.#connection,
+      outbox: this.#outbox,
+      rpc: this.rpc,
+      devices: () => this.runtime.list().map((d) => ({ name: d.info.name, profile: d.info.profile })),
+      flushIntervalMs: tb.flushIntervalMs,
+      maxPayloadBytes: tb.maxPayloadBytes,
+      maxInflight: tb.maxInflight,
+      attributeRequestTimeoutMs: tb.attributeRequestTimeoutMs,
+      configRateLimits: tb.rateLimits,
+      gatewayRpc: (m, p) => this.#service?.handle(m, p) ?? Promise.resolve({ ok: false, data: { error: "not ready" } }),
+      onGatewayAttributes: (data, deleted) => this.#service?.applySharedAttributes(data, deleted),
+    });
+    this.#service = new GatewayService({ controller: this, bridge: this.#bridge, log: log.child("service"), ...(this.#o.restart ? { restart: this.#o.restart } : {}) });
+    this.#bridge.onReady(() => void this.#requestSharedAttributes());
+    this.#bridge.start();
+
+    // 5. Devices start producing (readings queue in the outbox until ThingsBoard is there).
+    await this.runtime.start();
+    if (this.hardware.sim && this.#o.demo) {
+      this.#world = new DemoWorld(this.hardware);
+      this.#world.start();
+    }
+
+    // 6. Dashboard and gateway features, then connect.
+    if (this.#o.dashboard !== false) {
+      this.#dashboard = new DashboardServer({
+        bus: this.bus,
+        log: log.child("http"),
+        config,
+        dataDir: config.dataDir,
+        snapshot: () => this.snapshot(),
+        rpc: this.rpc,
+        scanI2c: () => this.scanI2c(),
+        startClaim: (ids) => this.#service!.startClaim(ids),
+      });
+      await this.#dashboard.start();
+    }
+    this.#service.start();
+    this.#connection.start();
+    this.#started = true;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
+    const step = async (what: string, fn: () => unknown) => {
+      try {
+        await fn();
+      } catch (err) {
+        this.log.error(`shutdown: ${what} failed: ${(err as Error).message}`);
+      }
+    };
+    this.#world?.stop();
+    await step("dashboard", () => this.#dashboard?.stop());
+    this.#service?.stop();
+    // Stop producing, put outputs in their safe state, then save what is buffered.
+    await step("devices", () => this.runtime.stop());
+    await step("bridge", () => this.#bridge?.stop());
+    await step("outbox", () => this.#outbox?.close());
+    await step("mqtt", () => this.#connection?.stop());
+    await step("hardware", () => this.hardware.close());
+    await step("state", () => this.#state?.close());
+    await step("emulator", () => this.#emulator?.stop());
+    this.bus.removeListeners(this);
+  }
+
+  async scanI2c(): Promise<I2cScanEntry[]> {
+    this.#scan = await this.hardware.scan();
+    return this.#scan;
+  }
+
+  snapshot(): AppSnapshot {
+    return {
+      app: this.#info.read(),
+      connection: this.#connStatus,
+      outbox: this.#outboxStatus,
+      devices: this.runtime.snapshots(),
+      events: this.#events.slice(0, EVENT_LOG_SIZE),
+      i2c: this.#scan,
+    };
+  }
+
+  /** After each (re)connect: fetch the shared attributes each device is configured by. */
+  async #requestSharedAttributes(): Promise<void> {
+    for (const d of this.runtime.list()) {
+      const keys = d.sharedKeys();
+      if (!keys.length || !this.#bridge) continue;
+      try {
+        const values = await this.#bridge.requestAttributes(d.info.name, keys, false);
+        if (Object.keys(values).length) d.applyShared(values, []);
+      } catch (err) {
+        this.log.debug(() => `shared attributes of ${d.info.name}: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+export function defaultHostname(): string {
+  return hostname();
+}

@@ -1,0 +1,83 @@
+// The out-of-the-box demo: what `npm start` runs with no config file. Simulated hardware
+// (register-level chip models, a simulated GPIO header), the demo devices of the README, and a
+// "world" that slowly changes the environment and now and then presses the button, so the
+// dashboard and ThingsBoard show live data.
+import type { ConfigInput } from "./config/schema.ts";
+import type { Hardware } from "./hardware.ts";
+
+export const DEMO_GATEWAY_TOKEN = "demo-gateway-token";
+
+export function demoConfig(): ConfigInput {
+  return {
+    hardware: "sim",
+    thingsboard: { host: "127.0.0.1", port: 1883, accessToken: DEMO_GATEWAY_TOKEN },
+    devices: [
+      {
+        id: "gpio",
+        kind: "gpio",
+        name: "{unit} GPIO",
+        profile: "GPIO Controller",
+        outputs: [
+          { pin: 17, label: "relay1" },
+          { pin: 27, label: "relay2" },
+        ],
+        inputs: [{ pin: 22, label: "button", activeLow: true, debounceMs: 25 }],
+        report: { strategy: "onChange" },
+      },
+      { id: "climate", kind: "sensor", chip: "bme280", name: "{unit} BME280", address: 0x76, intervalSec: 2, report: { strategy: "onChangeOrPeriod", threshold: 0.05, periodSec: 60 } },
+      { id: "humidity", kind: "sensor", chip: "sht31", name: "{unit} SHT31", address: 0x44, intervalSec: 2, report: { strategy: "onChangeOrPeriod", threshold: 0.05, periodSec: 60 } },
+      { id: "light", kind: "sensor", chip: "bh1750", name: "{unit} BH1750", address: 0x23, intervalSec: 2, report: { strategy: "onChangeOrPeriod", threshold: 1, periodSec: 60 } },
+    ],
+  };
+}
+
+interface EnvironmentModel {
+  set(env: Record<string, number>): void;
+}
+
+function isEnvModel(m: unknown): m is EnvironmentModel {
+  return typeof m === "object" && m !== null && typeof (m as { set?: unknown }).set === "function";
+}
+
+/** Drives the simulated environment: slow daily-like drift plus noise; presses the button now and then. */
+export class DemoWorld {
+  #hw: Hardware;
+  #timer: NodeJS.Timeout | null = null;
+  #t0 = Date.now();
+  #ticks = 0;
+
+  constructor(hw: Hardware) {
+    this.#hw = hw;
+  }
+
+  start(periodMs = 1000): void {
+    this.#tick();
+    this.#timer = setInterval(() => this.#tick(), periodMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  #tick(): void {
+    const sim = this.#hw.sim;
+    if (!sim) return;
+    const t = (Date.now() - this.#t0) / 1000;
+    const noise = () => (Math.random() - 0.5) * 0.1;
+    const temperature = 21.5 + 2 * Math.sin(t / 90) + noise();
+    const humidity = 45 + 8 * Math.sin(t / 120 + 1) + noise();
+    const pressure = 1013.25 + 3 * Math.sin(t / 300) + noise();
+    const lux = Math.max(0, 350 + 250 * Math.sin(t / 60) + (Math.random() - 0.5) * 10);
+    for (const m of sim.models.values()) {
+      if (isEnvModel(m)) m.set({ temperature, humidity, pressure, lux });
+    }
+    // Press the demo button (active-low: pressed = electrical 0) for a second every 30 s.
+    this.#ticks++;
+    if (this.#ticks % 30 === 0) {
+      sim.gpio.setInput(22, 0);
+      setTimeout(() => sim.gpio.setInput(22, 1), 1000).unref();
+    }
+  }
+}
