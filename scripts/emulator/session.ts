@@ -241,7 +241,11 @@ export class MqttSession {
     this.send(this.v5 ? { cmd: "puback", messageId: p.messageId, reasonCode } : { cmd: "puback", messageId: p.messageId });
   }
 
-  /** Server -> client publish at the QoS of the first matching subscription, else QoS 1 (§2). */
+  /**
+   * Server -> client publish at the QoS of the first matching subscription, else QoS 1 (§2).
+   * Objects go out as compact JSON like Gson's; unlike Gson, a double with no fraction prints as
+   * 42 rather than 42.0, since JS numbers do not keep that distinction.
+   */
   publish(topic: string, payload: string | Buffer | object): void {
     if (this.state !== "open") return;
     const body = Buffer.isBuffer(payload)

@@ -177,6 +177,27 @@ describe("emulator: gateway topics", () => {
     });
   }
 
+  test("server publishes take packet ids from one per-connection counter starting at 1", async () => {
+    const gw = await connectGateway(emu, 5);
+    assert.equal(await publishRc(gw, "v1/gateway/connect", { device: "Ids Dev" }), 0);
+    const ids: number[] = [];
+    const two = withTimeout(
+      new Promise<void>((resolve) => {
+        gw.on("message", (_t, _p, packet) => {
+          ids.push(packet.messageId ?? -1);
+          if (ids.length === 2) resolve();
+        });
+      }),
+      "two server publishes",
+    );
+    emu.setShared("Ids Dev", { a: 1 });
+    const rpc = emu.rpc("Ids Dev", "m", {}, { twoWay: false });
+    await two;
+    assert.deepEqual(ids, [1, 2]);
+    assert.equal((await rpc).status, 200);
+    await gw.endAsync();
+  });
+
   test("disconnect ends the sub-session without creating devices", async () => {
     const gw = await connectGateway(emu, 5);
     assert.equal(await publishRc(gw, "v1/gateway/disconnect", { device: "Never Seen" }), 0);
