@@ -14,6 +14,8 @@ export interface Entry {
   persisted: boolean;
   /** Handed out by take() and not yet acked or released. */
   inFlight: boolean;
+  /** Flush tick count at enqueue (paged-back rows: irrelevant, they are persisted). */
+  tick: number;
 }
 
 export class MemoryQueue {

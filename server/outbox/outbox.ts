@@ -67,6 +67,8 @@ export class Outbox {
   #fileBytes = 0;
   #lastStatusKey = "";
   #closed = false;
+  /** Flush ticks so far; an entry is persisted by the first tick after the one that followed its enqueue. */
+  #ticks = 0;
 
   private constructor(opts: OutboxOptions) {
     this.file = path.join(opts.dir, "outbox.sqlite");
@@ -77,7 +79,7 @@ export class Outbox {
     this.#now = opts.now ?? Date.now;
     this.#onDbOpen = opts.onDbOpen;
     this.#drops = new DropCounter(this.#log, this.#now);
-    // Ticks every diskFlushMs/2 and persists what is at least diskFlushMs/2 old: a message is on disk before it
+    // Ticks every diskFlushMs/2 and persists what was already there one tick ago: a message is on disk before it
     // is diskFlushMs old (the power-loss promise), and one acked within diskFlushMs/2 never touches the disk.
     this.#timer = setInterval(() => this.#tick(), Math.max(1, Math.floor(this.#flushMs / 2)));
     this.#timer.unref();
@@ -106,7 +108,8 @@ export class Outbox {
     const seq = this.#nextSeq++;
     if (seq > this.#reservedSeq) this.#reserveSeqs(seq);
     const bytes = Buffer.byteLength(topic) + Buffer.byteLength(payload);
-    this.#mem.append({ seq, topic, payload, points, ts: this.#now(), bytes, persisted: false, inFlight: false });
+    const entry: Entry = { seq, topic, payload, points, ts: this.#now(), bytes, persisted: false, inFlight: false, tick: this.#ticks };
+    this.#mem.append(entry);
     const pendingInMemory = this.#mem.size - this.#inFlight;
     if (pendingInMemory > this.#memoryMax) {
       // A synchronous burst (replay, test, bench) must not grow RAM until the next tick: spill in one batch
@@ -214,6 +217,7 @@ export class Outbox {
   #tick(): void {
     if (this.#closed) return;
     this.#persist("tick");
+    this.#ticks++;
     this.#drops.maybeLog();
     this.#emitStatus();
   }
@@ -227,9 +231,11 @@ export class Outbox {
     const store = this.#store as OutboxDb;
     const state = this.#spillState();
     const toEvict = chooseEvictions(state, this.#mem.size - this.#inFlight - this.#memoryMax);
-    const ageLimit = mode === "all" ? Number.POSITIVE_INFINITY : this.#now() - this.#flushMs / 2;
+    // Age is counted in ticks of the (monotonic) interval timer, not wall-clock ts: a Pi without an RTC can see
+    // its clock jump back at boot, and messages must not then stay unpersisted until it catches up.
+    const seenTick = mode === "all" ? Number.POSITIVE_INFINITY : this.#ticks;
     let inserts: Entry[] = [];
-    for (const e of this.#mem) if (!e.persisted && (e.ts <= ageLimit || toEvict.has(e))) inserts.push(e);
+    for (const e of this.#mem) if (!e.persisted && (e.tick < seenTick || toEvict.has(e))) inserts.push(e);
     if (inserts.length > 0) {
       const batchBytes = inserts.reduce((n, e) => n + e.bytes + ROW_OVERHEAD_BYTES, 0);
       const excessBytes = this.#liveBytes - this.#pendingDeleteBytes + batchBytes - this.#maxDiskBytes;
@@ -314,7 +320,7 @@ export class Outbox {
     for (const r of rows) {
       if (this.#pendingDeletes.has(r.seq) || this.#mem.has(r.seq)) continue;
       const bytes = Buffer.byteLength(r.topic) + Buffer.byteLength(r.payload);
-      loaded.push({ ...r, bytes, persisted: true, inFlight: false });
+      loaded.push({ ...r, bytes, persisted: true, inFlight: false, tick: 0 });
       this.#diskOnly--;
       this.#diskOnlyPoints -= r.points;
     }
