@@ -1,9 +1,10 @@
 // The only file that touches npm `i2c-bus` (an optionalDependency with a native addon, so the
 // app and CI still run where it is missing or failed to build; see anchors.md C2).
 // It is loaded with a dynamic import on first use and adapted to our I2cBus interface.
-import { existsSync } from "node:fs";
+import { constants, existsSync } from "node:fs";
+import { access } from "node:fs/promises";
 import type { BytesRead, BytesWritten, I2cBus } from "./types.ts";
-import { checkAddress } from "./errors.ts";
+import { checkAddress, errorCode } from "./errors.ts";
 
 /** The part of i2c-bus's PromisifiedBus we call (the package ships no types). */
 interface I2cBusLibBus {
@@ -49,9 +50,33 @@ async function loadLibrary(): Promise<I2cBusLib> {
   return lib;
 }
 
-/** Opens /dev/i2c-N through i2c-bus. Rejects with the library's error (code ENOENT, EACCES…). */
+/**
+ * i2c-bus opens /dev/i2c-N lazily, on the first transfer to each address, so a missing bus or a
+ * permission problem would only show up later as a failed read. Check it up front instead, with
+ * the fix in the message. The rejection keeps the errno name in `code`.
+ */
+async function checkDeviceNode(busNumber: number): Promise<void> {
+  const path = `/dev/i2c-${busNumber}`;
+  try {
+    await access(path, constants.R_OK | constants.W_OK);
+  } catch (err) {
+    const code = errorCode(err) ?? "EIO";
+    const hint =
+      code === "ENOENT"
+        ? 'enable I2C (raspi-config, or "dtparam=i2c_arm=on" in config.txt) and check the bus number'
+        : code === "EACCES"
+          ? 'add the service user to the "i2c" group'
+          : "check the I2C setup";
+    const error = new Error(`Cannot open ${path} (${code}): ${hint}`) as Error & { code: string };
+    error.code = code;
+    throw error;
+  }
+}
+
+/** Opens /dev/i2c-N through i2c-bus. Rejects with code ENOENT/EACCES when the node is missing or locked. */
 export async function openRealI2cBus(busNumber: number): Promise<I2cBus> {
   if (!Number.isInteger(busNumber) || busNumber < 0) throw new Error(`Invalid I2C bus number ${String(busNumber)}`);
+  await checkDeviceNode(busNumber);
   const lib = await loadLibrary();
   const bus = await lib.openPromisified(busNumber);
   return new RealI2cBus(busNumber, bus);

@@ -174,7 +174,6 @@ export class ResilientI2cBus implements I2cBus {
         this.stats.timeouts++;
         reject(i2cIoError("ETIMEDOUT", `bus ${this.busNumber} call took longer than ${timeoutMs} ms`));
       }, timeoutMs);
-      timer.unref?.();
       result.then(
         (v) => {
           clearTimeout(timer);

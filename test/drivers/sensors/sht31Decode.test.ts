@@ -45,7 +45,7 @@ describe("SHT3x conversion (datasheet 4.13)", () => {
     const frame = Uint8Array.of(...encodeWord(0x6666), ...encodeWord(0x8000));
     const m = decodeMeasurement(frame);
     assert.ok(Math.abs(m.temperature - 25) < 0.003);
-    frame[5] ^= 0x01;
+    frame[5] = frame[5]! ^ 0x01;
     assert.throws(
       () => decodeMeasurement(frame),
       (err: unknown) => err instanceof SensorError && err.code === "CRC" && /humidity/.test(err.message),
