@@ -86,7 +86,7 @@ export class EmulatorCore implements SessionHost {
       if (older && older !== s) older.close(DISCONNECT.sessionTakenOver, false);
     }
     if (s.kind === "provision") s.later(this.config.provisionCloseMs, () => s.close(undefined, false));
-    this.log.debug(`session ${s.id} accepted`, { device: s.device?.name, gateway: s.gateway, v: s.version });
+    this.log.info(`${s.gateway ? "gateway" : s.kind === "provision" ? "provisioning client" : "device"} ${s.device?.name ? `"${s.device.name}" ` : ""}connected (MQTT ${s.version === 5 ? "5" : "3.1.1"})`);
     this.events.emit("session", this.info(s));
   }
 
@@ -132,7 +132,9 @@ export class EmulatorCore implements SessionHost {
     const known = knownId ? this.store.byDeviceId(knownId) : undefined;
     if (known && this.subOwner.get(known.id) === s) return known;
     const { device, created } = this.store.getOrCreate(name, type);
-    if (created) this.log.debug(`created device ${name} (${type})`);
+    // Info level: in the demo this is how a user sees the appliance's devices arrive.
+    if (created) this.log.info(`device created: "${name}" (type ${type})`);
+    if (this.subOwner.get(device.id) !== s) this.log.info(`device connected through gateway ${s.device?.name ?? "?"}: "${name}"`);
     if (s.device) device.lastConnectedGateway = s.device.id;
     s.subDevices.set(name, device.id);
     this.subOwner.set(device.id, s);

@@ -37,10 +37,13 @@ export class LogRoot {
   /** Literal secret values (tokens, passwords) that must never appear in any message. */
   secrets = new Set<string>();
   write: (line: string) => void;
+  /** Human-readable lines on a terminal; JSON lines otherwise (journald, files, pipes). */
+  pretty: boolean;
 
   constructor(level: LogLevel = "info", write?: (line: string) => void) {
     this.level = level;
     this.write = write ?? ((line) => process.stdout.write(line + "\n"));
+    this.pretty = !write && process.stdout.isTTY === true;
   }
 
   levelFor(ns: string): LogLevel {
@@ -103,7 +106,10 @@ export class Logger {
     const text = this.root.scrub(typeof msg === "function" ? msg() : msg);
     const rec: LogRecord = { ts: Date.now(), level, ns: this.ns, msg: text };
     if (data) rec.data = maskSecrets(data) as Record<string, unknown>;
-    if (wanted) {
+    if (wanted && this.root.pretty) {
+      const extra = rec.data ? ` ${safeStringify(rec.data)}` : "";
+      this.root.write(this.root.scrub(`${new Date(rec.ts).toISOString().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${rec.ns} ${text}${extra}`));
+    } else if (wanted) {
       let line: string;
       try {
         line = JSON.stringify({ time: new Date(rec.ts).toISOString(), level, ns: rec.ns, msg: text, ...rec.data });
@@ -131,4 +137,12 @@ export function createLogger(level: LogLevel = "info", write?: (line: string) =>
 /** A logger that keeps nothing: for tests and benchmarks that do not look at logs. */
 export function silentLogger(): Logger {
   return new Logger(new LogRoot("error", () => {}));
+}
+
+function safeStringify(v: unknown): string {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return "[unserialisable]";
+  }
 }
