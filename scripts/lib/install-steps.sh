@@ -81,6 +81,7 @@ enable_i2c() {
   if have raspi-config; then
     log "Enabling I2C with raspi-config (0 means enable in raspi-config's nonint mode)"
     run raspi-config nonint do_i2c 0
+    I2C_CHANGED=1
     return 0
   fi
   local cfg
@@ -93,6 +94,7 @@ enable_i2c() {
     log "I2C already enabled in $cfg"
   else
     log "Adding dtparam=i2c_arm=on to $cfg (takes effect after a reboot)"
+    I2C_CHANGED=1
     # Under an [all] filter: appended after a [pi4] or [cm4] section it would apply to that model only.
     if [ "$DRY_RUN" = 1 ]; then echo "[dry-run] append '[all]' + 'dtparam=i2c_arm=on' to $cfg"
     else printf '\n# Added by rpi-tb-gateway install.sh\n[all]\ndtparam=i2c_arm=on\n' >>"$cfg"; fi
@@ -260,9 +262,12 @@ install_units() {
   fi
   local sysroot=()
   [ "$ROOT" != "/" ] && sysroot=("--root=$ROOT")
-  run systemctl daemon-reload
+  # Without a running systemd (chroot, container) daemon-reload fails; enable still works offline.
+  run systemctl daemon-reload || warn "systemctl daemon-reload failed (systemd not running?)"
   run systemctl "${sysroot[@]}" enable "$UNIT_NAME"
-  if query systemctl is-active --quiet "$UNIT_NAME"; then
+  # The first-boot unit only runs while its marker exists (scripts/firstboot/prepare-image.sh).
+  run systemctl "${sysroot[@]}" enable "$FIRSTBOOT_UNIT"
+  if query systemctl is-active --quiet "$UNIT_NAME" 2>/dev/null; then
     log "Service was running: restarting it on the new version"
     run systemctl restart "$UNIT_NAME"
     WAS_RUNNING=1
@@ -272,13 +277,17 @@ install_units() {
 }
 
 print_next_steps() {
-  [ "${WAS_RUNNING:-0}" = 1 ] && { echo "Follow the logs: journalctl -u $APP_NAME -f"; return 0; }
+  if [ "${WAS_RUNNING:-0}" = 1 ]; then
+    echo "Follow the logs: journalctl -u $APP_NAME -f"
+    [ "${I2C_CHANGED:-0}" = 1 ] && echo "I2C was enabled: reboot once (sudo reboot) so /dev/i2c-1 appears."
+    return 0
+  fi
   cat <<EOF
 Next steps:
   1. Edit $CONF_DIR/config.yaml (ThingsBoard host, credentials, devices).
   2. sudo systemctl start $APP_NAME
   3. journalctl -u $APP_NAME -f
 EOF
-  [ "${ENABLE_I2C:-0}" = 1 ] && echo "I2C was enabled: reboot once (sudo reboot) so /dev/i2c-1 appears."
+  [ "${I2C_CHANGED:-0}" = 1 ] && echo "I2C was enabled: reboot once (sudo reboot) so /dev/i2c-1 appears."
   return 0
 }

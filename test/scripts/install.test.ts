@@ -70,6 +70,7 @@ describe("install.sh", () => {
         "node scripts/build-web.mjs",
         "systemctl daemon-reload",
         `systemctl --root=${box.root} enable rpi-tb-gateway.service`,
+        `systemctl --root=${box.root} enable rpi-tb-gateway-firstboot.service`,
         "systemctl is-active --quiet rpi-tb-gateway.service",
       ],
     );
@@ -130,11 +131,19 @@ describe("install.sh", () => {
     const { box, install, args } = setup();
     piOsAccounts(box, true);
     box.write("boot/firmware/config.txt", "#dtparam=i2c_arm=on\n[cm4]\notg_mode=1\n");
-    for (let i = 0; i < 2; i++) assert.equal(box.run(install, [...args, "--enable-i2c"]).status, 0);
+    const first = box.run(install, [...args, "--enable-i2c"]);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /I2C was enabled: reboot once/);
+    assert.equal(box.run(install, [...args, "--enable-i2c"]).status, 0);
     const cfg = box.read("boot/firmware/config.txt");
     assert.equal(cfg.match(/^dtparam=i2c_arm=on$/gm)?.length, 1);
     assert.match(cfg, /\[all\]\ndtparam=i2c_arm=on\n$/);
     assert.equal(box.read("etc/modules-load.d/rpi-tb-gateway-i2c.conf"), "i2c-dev\n");
+    const noBoot = setup();
+    const res = noBoot.box.run(noBoot.install, [...noBoot.args, "--enable-i2c"]);
+    assert.equal(res.status, 0);
+    assert.match(res.stderr, /enable I2C by hand/);
+    assert.doesNotMatch(res.stdout, /I2C was enabled/);
   });
 
   test("--enable-i2c uses raspi-config when present, and falls back to /boot/config.txt on older images", () => {
