@@ -51,7 +51,7 @@ if (!force && upToDate()) {
     bundle: true,
     format: "esm",
     platform: "browser",
-    target: ["es2020", "chrome90", "firefox90", "safari14"],
+    target: "es2022", // every browser of the last few years on phones and laptops
     minify: true,
     sourcemap: true,
     legalComments: "none",

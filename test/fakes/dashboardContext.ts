@@ -31,9 +31,10 @@ export interface FakeDashboardOptions {
   log?: Logger;
 }
 
-/** Value key of a GPIO pin in a device's values, as the page looks it up. */
-export function pinKey(pin: number): string {
-  return `gpio${pin}`;
+/** Value key of a GPIO pin: its label, which defaults to "gpio<pin>" (as server/devices/gpioDevice.ts does). */
+export function pinKey(device: DeviceSnapshot, pin: number): string {
+  const p = [...(device.outputs ?? []), ...(device.inputs ?? [])].find((x) => x.pin === pin);
+  return p?.label ?? `gpio${pin}`;
 }
 
 export function initialSnapshot(now = Date.now()): AppSnapshot {
@@ -60,7 +61,7 @@ export function initialSnapshot(now = Date.now()): AppSnapshot {
         units: {},
         outputs: [{ pin: 17, label: "Pump" }, { pin: 22, label: "Light" }],
         inputs: [{ pin: 27, label: "Door" }],
-        values: { [pinKey(17)]: false, [pinKey(22)]: true, [pinKey(27)]: false },
+        values: { Pump: false, Light: true, Door: false },
         updatedAt: now - 5_000,
         health: "ok",
       },
@@ -125,12 +126,12 @@ export function createFakeDashboard(opts: FakeDashboardOptions = {}): FakeDashbo
         case "setGpioStatus":
         case "toggle_gpio": {
           if (!isOutput) return { ok: false, data: { error: `pin ${pin} is not an output`, code: "BAD_PIN" } };
-          const next = req.method === "toggle_gpio" ? !d.values[pinKey(pin)] : Boolean(p.enabled);
-          fake.update(d.id, { [pinKey(pin)]: next });
+          const next = req.method === "toggle_gpio" ? !d.values[pinKey(d, pin)] : Boolean(p.enabled);
+          fake.update(d.id, { [pinKey(d, pin)]: next });
           return { ok: true, data: { [String(pin)]: next } };
         }
         case "getGpioStatus":
-          return { ok: true, data: Object.fromEntries([...(d.outputs ?? []), ...(d.inputs ?? [])].map((o) => [String(o.pin), d.values[pinKey(o.pin)]])) };
+          return { ok: true, data: Object.fromEntries([...(d.outputs ?? []), ...(d.inputs ?? [])].map((o) => [String(o.pin), d.values[pinKey(d, o.pin)]])) };
         default:
           return { ok: false, data: { error: `unknown method ${req.method}`, code: "NO_METHOD" } };
       }

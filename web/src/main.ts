@@ -1,2 +1,63 @@
-// Dashboard entry point (placeholder until the page lands).
-document.body.dataset["ready"] = "1";
+// Dashboard entry: ask the server who we are, then show setup, login or the live dashboard.
+import type { Role } from "../../server/http/protocol.ts";
+import { api } from "./api.ts";
+import { wireLoginForm, wireSetupForm } from "./auth.ts";
+import { byTestId, setText } from "./dom.ts";
+import { LiveDashboard } from "./live.ts";
+
+type View = "loading" | "login" | "setup" | "dash";
+
+let live: LiveDashboard | null = null;
+
+function showView(view: View): void {
+  for (const v of ["loading", "login", "setup", "dash"] as const) byTestId(`view-${v}`).hidden = v !== view;
+  document.body.dataset["view"] = view;
+  if (view === "login") byTestId<HTMLInputElement>("login-password").focus();
+  if (view === "setup") byTestId<HTMLInputElement>("setup-code").focus();
+}
+
+function stopLive(): void {
+  live?.close();
+  live = null;
+  byTestId("logout").hidden = true;
+  byTestId("role").hidden = true;
+}
+
+function startDashboard(role: Role): void {
+  stopLive();
+  document.body.dataset["role"] = role;
+  setText("role", role === "viewer" ? "read-only" : "admin");
+  byTestId("role").hidden = false;
+  byTestId("logout").hidden = false;
+  showView("dash");
+  live = new LiveDashboard({ role, onSessionLost: () => void route() });
+}
+
+async function route(): Promise<void> {
+  const s = await api.session();
+  if (!s.ok) {
+    stopLive();
+    showView("login");
+    setText("login-error", s.error);
+    return;
+  }
+  if (s.value.authenticated && s.value.role) {
+    if (!live) startDashboard(s.value.role);
+    return;
+  }
+  stopLive();
+  showView(s.value.setupRequired ? "setup" : "login");
+}
+
+function boot(): void {
+  wireLoginForm(startDashboard);
+  wireSetupForm(startDashboard);
+  byTestId("logout").addEventListener("click", () => {
+    stopLive();
+    void api.logout().then(() => route());
+  });
+  void route();
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
+else boot();

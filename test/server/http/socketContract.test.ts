@@ -2,7 +2,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { AppSnapshot, DeviceSnapshot, EventLogEntry, ConnectionStatus } from "../../../server/events.ts";
-import { pinKey } from "../../fakes/dashboardContext.ts";
 import { connectAuthed, emitWithAck, login, nextEvent, startDashboard, VIEWER_PASSWORD, type Running } from "./harness.ts";
 
 describe("dashboard socket contract", () => {
@@ -57,7 +56,7 @@ describe("dashboard socket contract", () => {
     const reply = await emitWithAck<{ ok: boolean; data: unknown }>(socket, "control", { device: "relays", method: "setGpioStatus", params: { pin: 17, enabled: true } });
     assert.deepEqual(reply, { ok: true, data: { "17": true } });
     assert.deepEqual(run.fake.rpcCalls.slice(before), [{ device: "relays", method: "setGpioStatus", params: { pin: 17, enabled: true }, source: "dashboard" }]);
-    assert.equal((await delta)[0]?.values[pinKey(17)], true);
+    assert.equal((await delta)[0]?.values["Pump"], true);
   });
 
   test("dispatcher error replies come back as ok:false with the error text", async () => {

@@ -1,0 +1,201 @@
+// The live connection: socket.io to the same origin (the session cookie rides along), a full
+// snapshot on every (re)connect, then deltas. Renders through the views; holds no other state.
+import { io, type Socket } from "socket.io-client";
+import type { AppSnapshot, DeviceSnapshot } from "../../server/events.ts";
+import type { Ack, ClientToServerEvents, ControlRequest, Role, ServerToClientEvents } from "../../server/http/protocol.ts";
+import { DeviceCard, structureKey } from "./deviceCard.ts";
+import { byTestId, setText } from "./dom.ts";
+import { EventLogView } from "./eventLog.ts";
+import { History } from "./history.ts";
+import { ClaimView, renderI2c } from "./panels.ts";
+import { renderApp, renderConnection, renderOutbox } from "./statusCards.ts";
+
+type DashSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface LiveOptions {
+  role: Role;
+  /** The session is gone (logout elsewhere, expiry, restart): go back to the login page. */
+  onSessionLost(): void;
+}
+
+const ACK_TIMEOUT_MS = 12_000;
+
+export class LiveDashboard {
+  #socket: DashSocket;
+  #opts: LiveOptions;
+  #snapshot: AppSnapshot | null = null;
+  #cards = new Map<string, DeviceCard>();
+  #history = new History();
+  #events = new EventLogView();
+  #claims = new ClaimView();
+  #ticker: number;
+  #errorTimer = 0;
+  #cleanup: (() => void)[] = [];
+
+  constructor(opts: LiveOptions) {
+    this.#opts = opts;
+    const s: DashSocket = io({ reconnectionDelayMax: 5000, timeout: 10_000 });
+    this.#socket = s;
+    this.#socketState("connecting");
+    s.on("connect", () => this.#socketState("live"));
+    s.on("disconnect", (reason) => {
+      this.#socketState("offline");
+      // The server only disconnects on purpose when the session ended (logout, expiry).
+      if (reason === "io server disconnect") this.#opts.onSessionLost();
+    });
+    s.io.on("reconnect_attempt", () => this.#socketState("connecting"));
+    s.on("connect_error", (err) => {
+      this.#socketState("offline");
+      if (err.message === "unauthorized") this.#opts.onSessionLost();
+    });
+    s.on("snapshot", (snap) => this.#applySnapshot(snap));
+    s.on("device", (devices) => this.#applyDevices(devices));
+    s.on("connection", (c) => {
+      if (this.#snapshot) this.#snapshot.connection = c;
+      renderConnection(c);
+    });
+    s.on("outbox", (o) => {
+      if (this.#snapshot) this.#snapshot.outbox = o;
+      renderOutbox(o);
+    });
+    s.on("event", (entries) => this.#events.add(entries));
+    s.on("claim", (info) => this.#claims.add(info));
+    s.on("i2c", (entries) => renderI2c(entries));
+    s.on("error", (message) => this.#showError(message));
+
+    this.#wireButton("scan-button", () => this.#scan());
+    this.#wireButton("claim-button", () => this.#claim());
+    this.#ticker = window.setInterval(() => this.#tick(), 1000);
+  }
+
+  #wireButton(testId: string, action: () => Promise<void>): void {
+    const button = byTestId<HTMLButtonElement>(testId);
+    const handler = () => {
+      if (button.disabled) return;
+      button.disabled = true;
+      void action().finally(() => {
+        button.disabled = false;
+      });
+    };
+    button.addEventListener("click", handler);
+    this.#cleanup.push(() => button.removeEventListener("click", handler));
+  }
+
+  #socketState(state: "connecting" | "live" | "offline"): void {
+    const pill = byTestId("socket-state");
+    pill.dataset["state"] = state;
+    pill.textContent = state;
+  }
+
+  #showError(message: string): void {
+    const node = byTestId("control-error");
+    node.textContent = message;
+    node.hidden = false;
+    window.clearTimeout(this.#errorTimer);
+    this.#errorTimer = window.setTimeout(() => {
+      node.hidden = true;
+    }, 8000);
+  }
+
+  async #request<T>(send: (ack: (reply: Ack<T>) => void) => void): Promise<Ack<T>> {
+    if (!this.#socket.connected) return { ok: false, error: "not connected to the appliance" };
+    return new Promise((resolve) => {
+      const timer = window.setTimeout(() => resolve({ ok: false, error: "no answer from the appliance" }), ACK_TIMEOUT_MS);
+      send((reply) => {
+        window.clearTimeout(timer);
+        resolve(reply);
+      });
+    });
+  }
+
+  control(req: ControlRequest): Promise<Ack> {
+    return this.#request((ack) => this.#socket.emit("control", req, ack));
+  }
+
+  async #scan(): Promise<void> {
+    setText("i2c-status", "Scanning…");
+    const reply = await this.#request<import("../../server/events.ts").I2cScanEntry[]>((ack) => this.#socket.emit("scan", ack));
+    if (reply.ok) renderI2c(reply.data);
+    else setText("i2c-status", reply.error);
+  }
+
+  async #claim(): Promise<void> {
+    const reply = await this.#request<{ devices: string[]; until: number }>((ack) => this.#socket.emit("claim", {}, ack));
+    if (reply.ok) for (const device of reply.data.devices) this.#claims.add({ device, until: reply.data.until });
+    else this.#showError(reply.error);
+  }
+
+  #applySnapshot(snap: AppSnapshot): void {
+    this.#snapshot = snap;
+    renderApp(snap.app);
+    renderConnection(snap.connection);
+    renderOutbox(snap.outbox);
+    this.#events.reset(snap.events);
+    renderI2c(snap.i2c);
+    const seen = new Set<string>();
+    const container = byTestId("devices");
+    for (const d of snap.devices) {
+      seen.add(d.id);
+      this.#upsertCard(d, container);
+    }
+    for (const [id, card] of this.#cards) {
+      if (seen.has(id)) continue;
+      card.destroy();
+      this.#cards.delete(id);
+      this.#history.forget(id);
+    }
+    // Keep the server's order.
+    for (const d of snap.devices) {
+      const card = this.#cards.get(d.id);
+      if (card) container.append(card.root);
+    }
+  }
+
+  #applyDevices(devices: DeviceSnapshot[]): void {
+    const container = byTestId("devices");
+    for (const d of devices) {
+      if (this.#snapshot) {
+        const i = this.#snapshot.devices.findIndex((x) => x.id === d.id);
+        if (i >= 0) this.#snapshot.devices[i] = d;
+      }
+      this.#upsertCard(d, container);
+    }
+  }
+
+  #upsertCard(d: DeviceSnapshot, container: HTMLElement): void {
+    const card = this.#cards.get(d.id);
+    if (card && card.structure === structureKey(d)) return card.update(d);
+    const fresh = new DeviceCard(d, {
+      canControl: this.#opts.role === "admin",
+      control: (req) => this.control(req),
+      onError: (m) => this.#showError(m),
+      history: this.#history,
+    });
+    if (card) {
+      card.root.replaceWith(fresh.root);
+      card.destroy();
+    } else container.append(fresh.root);
+    this.#cards.set(d.id, fresh);
+  }
+
+  #tick(): void {
+    const now = Date.now();
+    for (const card of this.#cards.values()) card.tick(now);
+    if (this.#snapshot) {
+      renderConnection(this.#snapshot.connection, now);
+      renderOutbox(this.#snapshot.outbox, now);
+      renderApp(this.#snapshot.app, now);
+    }
+    this.#claims.tick(now);
+  }
+
+  close(): void {
+    window.clearInterval(this.#ticker);
+    for (const c of this.#cleanup) c();
+    this.#socket.removeAllListeners();
+    this.#socket.io.removeAllListeners();
+    this.#socket.disconnect();
+    for (const card of this.#cards.values()) card.destroy();
+    this.#cards.clear();
+  }
+}

@@ -1,0 +1,49 @@
+// I2C scan results and the claim window indicator.
+import type { I2cScanEntry } from "../../server/events.ts";
+import type { ClaimInfo } from "../../server/http/protocol.ts";
+import { byTestId, el, setText } from "./dom.ts";
+import { clock, hex, until } from "./format.ts";
+
+export function renderI2c(entries: I2cScanEntry[] | null): void {
+  const table = byTestId<HTMLTableElement>("i2c-table");
+  const body = table.tBodies[0];
+  if (!entries || !body) {
+    table.hidden = true;
+    return;
+  }
+  setText("i2c-status", entries.length === 0 ? "No device answered on the bus." : `${entries.length} address(es) answered.`);
+  body.replaceChildren(
+    ...entries.map((e) =>
+      el(
+        "tr",
+        { "data-testid": `i2c-row-${e.bus}-${hex(e.address)}` },
+        el("td", { text: String(e.bus) }),
+        el("td", { text: hex(e.address) }),
+        el("td", { text: e.chip ?? "unknown" }),
+        el("td", { text: e.configured ? "yes" : "no" }),
+      ),
+    ),
+  );
+  table.hidden = false;
+}
+
+export class ClaimView {
+  #windows = new Map<string, number>();
+
+  add(info: ClaimInfo): void {
+    this.#windows.set(info.device, info.until);
+    this.tick();
+  }
+
+  tick(now = Date.now()): void {
+    for (const [d, t] of this.#windows) if (t <= now) this.#windows.delete(d);
+    const node = byTestId("claim-state");
+    node.dataset["state"] = this.#windows.size > 0 ? "open" : "closed";
+    if (this.#windows.size === 0) {
+      setText("claim-state", "No claim window open.");
+      return;
+    }
+    const parts = [...this.#windows].map(([d, t]) => `${d} until ${clock(t)} (${until(t, now).replace(/^in /, "")} left)`);
+    setText("claim-state", `Claim open: ${parts.join("; ")}`);
+  }
+}
