@@ -6,10 +6,11 @@ import path from "node:path";
 import type Database from "better-sqlite3";
 import type { OutboxStatus } from "../events.ts";
 import { silentLogger, type Logger } from "../util/logger.ts";
-import { classifyDiskError, describeError } from "./diskErrors.ts";
+import { describeError } from "./diskErrors.ts";
+import { DiskLink } from "./diskLink.ts";
 import { DropCounter } from "./dropCounter.ts";
 import { MemoryQueue, type Entry } from "./memoryQueue.ts";
-import { OutboxDb, ROW_OVERHEAD_BYTES, moveDbAside, toRanges } from "./sqliteStore.ts";
+import { ROW_OVERHEAD_BYTES, toRanges } from "./sqliteStore.ts";
 import { chooseEvictions, makeRoom, type SpillState } from "./spill.ts";
 
 export interface OutboxMessage {
@@ -34,8 +35,6 @@ export interface OutboxOptions {
 
 /** Rows read back from disk per page. */
 const PAGE_ROWS = 256;
-/** Seqs reserved per write, so seq stays monotonic across restarts without a write per message. */
-const SEQ_BLOCK = 65_536;
 
 export class Outbox {
   readonly file: string;
@@ -44,15 +43,13 @@ export class Outbox {
   readonly #memoryMax: number;
   readonly #log: Logger;
   readonly #now: () => number;
-  readonly #onDbOpen: ((db: Database.Database) => void) | undefined;
   readonly #mem = new MemoryQueue();
   readonly #drops: DropCounter;
   readonly #listeners = new Set<(s: OutboxStatus) => void>();
   readonly #timer: NodeJS.Timeout;
-  #store: OutboxDb | null = null;
+  readonly #disk: DiskLink;
   #inFlight = 0;
   #nextSeq = 1;
-  #reservedSeq = 0;
   /** Persisted rows that must be deleted in the next batch (acked or dropped). */
   #pendingDeletes = new Set<number>();
   /** Bytes those acked rows free when the batch deletes them. */
@@ -61,10 +58,6 @@ export class Outbox {
   #diskOnly = 0;
   #diskOnlyPoints = 0;
   #scanFrom = 0;
-  #diskFull = false;
-  #retryAt = 0;
-  #liveBytes = 0;
-  #fileBytes = 0;
   #lastStatusKey = "";
   #closed = false;
   /** Flush ticks so far; an entry is persisted by the first tick after the one that followed its enqueue. */
@@ -77,7 +70,13 @@ export class Outbox {
     this.#memoryMax = positive(opts.memoryMaxMessages ?? 2000, "memoryMaxMessages");
     this.#log = opts.log ?? silentLogger();
     this.#now = opts.now ?? Date.now;
-    this.#onDbOpen = opts.onDbOpen;
+    this.#disk = new DiskLink({
+      file: this.file,
+      log: this.#log,
+      now: this.#now,
+      retryMs: Math.max(5 * this.#flushMs, 1000),
+      onDbOpen: opts.onDbOpen,
+    });
     this.#drops = new DropCounter(this.#log, this.#now);
     // Ticks every diskFlushMs/2 and persists what was already there one tick ago: a message is on disk before it
     // is diskFlushMs old (the power-loss promise), and one acked within diskFlushMs/2 never touches the disk.
@@ -106,7 +105,10 @@ export class Outbox {
     if (typeof payload !== "string") throw new TypeError("Outbox.enqueue: payload must be a string");
     if (!Number.isInteger(points) || points < 0) throw new TypeError("Outbox.enqueue: points must be a non-negative integer");
     const seq = this.#nextSeq++;
-    if (seq > this.#reservedSeq) this.#reserveSeqs(seq);
+    if (this.#disk.needsReservation(seq)) {
+      const err = this.#disk.reserve(seq);
+      if (err !== undefined) this.#onDiskError(err, "seq reservation");
+    }
     const bytes = Buffer.byteLength(topic) + Buffer.byteLength(payload);
     const entry: Entry = { seq, topic, payload, points, ts: this.#now(), bytes, persisted: false, inFlight: false, tick: this.#ticks };
     this.#mem.append(entry);
@@ -188,8 +190,8 @@ export class Outbox {
       points,
       oldestTs: this.#oldestTs(),
       dropped: this.#drops.total,
-      diskBytes: this.#fileBytes,
-      diskFull: this.#diskFull,
+      diskBytes: this.#disk.fileBytes,
+      diskFull: this.#disk.full,
     };
   }
 
@@ -209,8 +211,7 @@ export class Outbox {
     this.flush();
     this.#closed = true;
     clearInterval(this.#timer);
-    this.#store?.close();
-    this.#store = null;
+    this.#disk.close();
     this.#listeners.clear();
   }
 
@@ -228,7 +229,8 @@ export class Outbox {
       this.#enforceMemoryCap();
       return;
     }
-    const store = this.#store as OutboxDb;
+    const store = this.#disk.store;
+    if (!store) return;
     const state = this.#spillState();
     const toEvict = chooseEvictions(state, this.#mem.size - this.#inFlight - this.#memoryMax);
     // Age is counted in ticks of the (monotonic) interval timer, not wall-clock ts: a Pi without an RTC can see
@@ -238,7 +240,7 @@ export class Outbox {
     for (const e of this.#mem) if (!e.persisted && (e.tick < seenTick || toEvict.has(e))) inserts.push(e);
     if (inserts.length > 0) {
       const batchBytes = inserts.reduce((n, e) => n + e.bytes + ROW_OVERHEAD_BYTES, 0);
-      const excessBytes = this.#liveBytes - this.#pendingDeleteBytes + batchBytes - this.#maxDiskBytes;
+      const excessBytes = this.#disk.liveBytes - this.#pendingDeleteBytes + batchBytes - this.#maxDiskBytes;
       const dropped = makeRoom(state, store, excessBytes, inserts);
       this.#applyDrops(dropped.fromMemory, dropped.diskOnly, dropped.diskOnlyPoints);
       for (const e of dropped.fromMemory) toEvict.delete(e);
@@ -258,11 +260,7 @@ export class Outbox {
     for (const e of inserts) e.persisted = true;
     this.#pendingDeletes = new Set();
     this.#pendingDeleteBytes = 0;
-    this.#refreshSizes();
-    if (this.#diskFull) {
-      this.#diskFull = false;
-      this.#log.info("outbox disk writes work again; spilling resumed");
-    }
+    this.#disk.succeeded();
     this.#evict(toEvict);
   }
 
@@ -294,7 +292,7 @@ export class Outbox {
     let excess = this.#mem.size - this.#inFlight - this.#memoryMax;
     if (excess <= 0) return;
     const evict = new Set<Entry>();
-    if (this.#store) for (const e of chooseEvictions(this.#spillState(), excess)) if (e.persisted) evict.add(e);
+    if (this.#disk.store) for (const e of chooseEvictions(this.#spillState(), excess)) if (e.persisted) evict.add(e);
     this.#evict(evict);
     excess -= evict.size;
     if (excess <= 0) return;
@@ -308,10 +306,11 @@ export class Outbox {
   }
 
   #loadPage(): boolean {
-    if (!this.#store) return false;
+    const store = this.#disk.store;
+    if (!store) return false;
     let rows;
     try {
-      rows = this.#store.page(this.#scanFrom, PAGE_ROWS);
+      rows = store.page(this.#scanFrom, PAGE_ROWS);
     } catch (err) {
       this.#onDiskError(err, "read");
       return false;
@@ -337,9 +336,10 @@ export class Outbox {
 
   #oldestTs(): number | null {
     let oldest = this.#mem.first()?.ts ?? null;
-    if (this.#diskOnly > 0 && this.#store) {
+    const store = this.#disk.store;
+    if (this.#diskOnly > 0 && store) {
       try {
-        const row = this.#store.firstRows(this.#scanFrom, 16).find((r) => !this.#pendingDeletes.has(r.seq));
+        const row = store.firstRows(this.#scanFrom, 16).find((r) => !this.#pendingDeletes.has(r.seq));
         if (row && (oldest === null || row.ts < oldest)) oldest = row.ts;
       } catch {
         /* the status must not fail because a read did; the next write reports the disk error */
@@ -364,38 +364,18 @@ export class Outbox {
   }
 
   #diskUsable(force: boolean): boolean {
-    if (!this.#diskFull) return this.#store !== null;
-    if (!force && this.#now() < this.#retryAt) return false;
-    if (!this.#store) this.#openStore();
-    return this.#store !== null;
+    return this.#disk.usable(force, () => this.#openStore());
   }
 
   #onDiskError(err: unknown, op: string): void {
-    const kind = classifyDiskError(err);
-    if (kind === "corrupt") {
-      this.#recoverCorrupt(err);
-      return;
-    }
-    const retryMs = Math.max(5 * this.#flushMs, 1000);
-    if (!this.#diskFull) {
-      this.#log.error(`outbox disk ${op} failed (${describeError(err)}); keeping messages in memory, retrying every ${retryMs} ms`, {
-        kind,
-      });
-    }
-    this.#diskFull = true;
-    this.#retryAt = this.#now() + retryMs;
-    this.#enforceMemoryCap();
+    if (this.#disk.failed(err, op) === "corrupt") this.#recoverCorrupt(err);
+    else this.#enforceMemoryCap();
   }
 
+  /** The file went bad under us: what is only on disk is lost (counted); memory is rewritten to a clean file. */
   #recoverCorrupt(err: unknown): void {
     const lost = this.#diskOnly;
-    this.#store?.close();
-    this.#store = null;
-    try {
-      moveDbAside(this.file, `${this.file}.corrupt-${this.#now()}`);
-    } catch (moveErr) {
-      this.#log.error(`could not move the corrupt outbox aside: ${describeError(moveErr)}`);
-    }
+    this.#disk.setCorruptAside();
     for (const e of this.#mem) e.persisted = false;
     this.#pendingDeletes = new Set();
     this.#pendingDeleteBytes = 0;
@@ -408,65 +388,16 @@ export class Outbox {
   }
 
   #openStore(): void {
-    const retryMs = Math.max(5 * this.#flushMs, 1000);
-    let store: OutboxDb;
-    try {
-      store = OutboxDb.open(this.file, this.#log, this.#now).store;
-      this.#onDbOpen?.(store.db);
-      const t = store.totals();
-      const firstInMemory = this.#mem.first()?.seq;
-      if (firstInMemory !== undefined && t.count > 0 && t.maxSeq >= firstInMemory) {
-        // Opened late (the disk was unusable at start) and its seqs overlap ours: keep it aside, never mix orders.
-        store.close();
-        const aside = `${this.file}.conflict-${this.#now()}`;
-        moveDbAside(this.file, aside);
-        this.#log.error(`outbox file opened late overlaps in-memory seqs; moved it aside to ${aside}`);
-        this.#openStore();
-        return;
-      }
-      this.#store = store;
-      this.#diskOnly = t.count;
-      this.#diskOnlyPoints = t.points;
-      this.#scanFrom = 0;
-      this.#nextSeq = Math.max(this.#nextSeq, t.maxSeq + 1, t.reservedSeq + 1);
-      this.#diskFull = false;
-      this.#reservedSeq = 0;
-      this.#reserveSeqs(this.#nextSeq);
-      this.#refreshSizes();
-      if (t.count > 0) this.#log.info(`outbox recovered ${t.count} messages (${t.points} points) from ${this.file}`);
-    } catch (err) {
-      this.#store = null;
-      this.#diskFull = true;
-      this.#retryAt = this.#now() + retryMs;
+    const opened = this.#disk.open(this.#nextSeq, this.#mem.first()?.seq);
+    if (!opened) {
       // Seqs must still grow across restarts: without a readable file, continue from the wall clock.
       this.#nextSeq = Math.max(this.#nextSeq, this.#now() * 1000);
-      this.#log.error(`cannot open outbox file ${this.file} (${describeError(err)}); running memory-only, retrying every ${retryMs} ms`);
-    }
-  }
-
-  #reserveSeqs(seq: number): void {
-    const reserve = seq + SEQ_BLOCK - 1;
-    if (!this.#store || this.#diskFull) {
-      this.#reservedSeq = reserve;
       return;
     }
-    try {
-      this.#store.write({ deleteRanges: [], inserts: [], reserveSeq: reserve });
-      this.#reservedSeq = reserve;
-    } catch (err) {
-      this.#reservedSeq = reserve;
-      this.#onDiskError(err, "seq reservation");
-    }
-  }
-
-  #refreshSizes(): void {
-    if (!this.#store) return;
-    try {
-      this.#liveBytes = this.#store.liveBytes();
-      this.#fileBytes = this.#store.fileBytes();
-    } catch {
-      /* sizes are informative; a failing disk is reported by the next write */
-    }
+    this.#diskOnly = opened.count;
+    this.#diskOnlyPoints = opened.points;
+    this.#scanFrom = 0;
+    this.#nextSeq = opened.nextSeq;
   }
 }
 
