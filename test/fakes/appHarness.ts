@@ -1,0 +1,287 @@
+// The whole appliance for fault tests: a real Controller (outbox on SQLite, MQTT connection,
+// bridge, device runtime on the simulated GPIO header) in-process, or main.ts as a child process,
+// pointed at the ThingsBoard emulator on loopback. Plus a sequence-numbered telemetry producer and
+// a recorder that tells, per reading, which emulator session delivered it, so a test can count
+// produced / delivered / lost / duplicates and prove duplicates come only from redelivery.
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import type { Emulator } from "../../scripts/emulator/index.ts";
+import { validateConfig } from "../../server/config/load.ts";
+import type { Config } from "../../server/config/schema.ts";
+import { Controller } from "../../server/controller.ts";
+import type { EventBus } from "../../server/eventBus.ts";
+import { isObject, parseJson } from "../../server/util/json.ts";
+import { createLogger, type Logger, type LogRecord } from "../../server/util/logger.ts";
+import { until } from "./waitFor.ts";
+
+export const GW_NAME = "Rel Gateway";
+export const GW_TOKEN = "rel-gw-token";
+export const UNIT = "rel";
+/** The GPIO device of every harness config: relay1 on 17, relay2 on 27, a button on 22. */
+export const RELAYS = `${UNIT} Relays`;
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** A valid raw config (before defaults) for a unit talking to 127.0.0.1:port, with short intervals. */
+export function rawConfig(port: number, dataDir: string, over: { thingsboard?: Record<string, unknown>; outbox?: Record<string, unknown>; devices?: unknown[]; http?: Record<string, unknown> } = {}): Record<string, unknown> {
+  return {
+    version: 1,
+    unit: { name: UNIT },
+    hardware: "sim",
+    thingsboard: { host: "127.0.0.1", port, accessToken: GW_TOKEN, keepaliveSec: 5, flushIntervalMs: 20, reconnectMinMs: 100, reconnectMaxMs: 1000, attributeRequestTimeoutMs: 2000, ...over.thingsboard },
+    http: { port: 0, host: "127.0.0.1", ...over.http },
+    dataDir,
+    log: { level: "warn" },
+    outbox: { diskFlushMs: 100, ...over.outbox },
+    gateway: { statsPeriodSec: 86_400, remoteLogLevel: "off" },
+    devices: over.devices ?? [
+      { id: "relays", kind: "gpio", name: "{unit} Relays", profile: "GPIO Controller", outputs: [{ pin: 17, label: "relay1" }, { pin: 27, label: "relay2" }], inputs: [{ pin: 22, label: "button", debounceMs: 0 }], report: { strategy: "every" } },
+    ],
+  };
+}
+
+export function tempDir(prefix = "rel-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function configFrom(raw: Record<string, unknown>): Config {
+  const r = validateConfig(raw);
+  if (!r.ok) throw new Error(`harness config is invalid: ${r.errors.join("; ")}`);
+  return r.config;
+}
+
+/** A logger that keeps warn/error records in memory (printed with TEST_LOG=1). */
+export function recordingLogger(): { log: Logger; records: LogRecord[] } {
+  const records: LogRecord[] = [];
+  const log = createLogger(process.env.TEST_LOG ? "debug" : "error", process.env.TEST_LOG ? undefined : () => {});
+  log.root.sinks.set((r) => void records.push(r), "warn");
+  return { log, records };
+}
+
+export interface AppHarness {
+  controller: Controller;
+  config: Config;
+  dir: string;
+  records: LogRecord[];
+  readyCount(): number;
+  ready(n?: number, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Start the real composition root in-process (dashboard off unless asked for). */
+export async function startApp(raw: Record<string, unknown>, o: { dashboard?: boolean } = {}): Promise<AppHarness> {
+  const config = configFrom(raw);
+  const { log, records } = recordingLogger();
+  const controller = new Controller({ config, log, unit: UNIT, version: "0.0.0-test", dashboard: o.dashboard ?? false });
+  let ready = 0;
+  await controller.start();
+  controller.bridge?.onReady(() => ready++);
+  return {
+    controller,
+    config,
+    dir: config.dataDir,
+    records,
+    readyCount: () => ready,
+    ready: (n = 1, timeoutMs = 10_000) => until(() => ready >= n, `bridge ready #${n}`, timeoutMs).then(() => undefined),
+    stop: () => controller.stop(),
+  };
+}
+
+/** Emits `telemetry` bus events {seq} for `devices` round-robin at `ratePerSec`, each with a strictly increasing ts per device. */
+export class SeqProducer {
+  /** seq -> {device, ts} of every reading emitted. */
+  readonly produced = new Map<number, { device: string; ts: number }>();
+  #bus: EventBus;
+  #devices: string[];
+  #rate: number;
+  #timer: NodeJS.Timeout | null = null;
+  #seq = 0;
+  #t0 = 0;
+  #lastTs = new Map<string, number>();
+
+  constructor(bus: EventBus, devices: string[], ratePerSec: number) {
+    this.#bus = bus;
+    this.#devices = devices;
+    this.#rate = ratePerSec;
+  }
+
+  get count(): number {
+    return this.#seq;
+  }
+
+  start(): void {
+    this.#t0 = Date.now() - this.#seq * (1000 / this.#rate);
+    // Emit what the rate says is due every 10 ms, so timer jitter does not change the rate.
+    this.#timer = setInterval(() => {
+      const due = Math.floor(((Date.now() - this.#t0) * this.#rate) / 1000);
+      while (this.#seq < due) this.emitOne();
+    }, 10);
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  emitOne(): void {
+    const seq = this.#seq++;
+    const device = this.#devices[seq % this.#devices.length] as string;
+    const ts = Math.max(Date.now(), (this.#lastTs.get(device) ?? 0) + 1);
+    this.#lastTs.set(device, ts);
+    this.produced.set(seq, { device, ts });
+    this.#bus.emit("telemetry", device, { ts, values: { seq } });
+  }
+}
+
+export interface Arrival {
+  device: string;
+  seq: number;
+  ts: number;
+  session: string;
+}
+
+/** Records every `seq` reading the emulator stored, with the MQTT session that carried it. */
+export class ArrivalRecorder {
+  readonly arrivals: Arrival[] = [];
+  #session = "";
+
+  attach(emu: Emulator): void {
+    // "publish" fires synchronously just before the handler that stores and emits "telemetry".
+    emu.events.on("publish", (_topic: string, _payload: Buffer, sessionId: string) => void (this.#session = String(sessionId)));
+    emu.events.on("telemetry", (device: string, records: Array<{ ts: number; values: Record<string, unknown> }>) => {
+      for (const r of records) {
+        const seq = r.values["seq"];
+        if (typeof seq === "number") this.arrivals.push({ device, seq, ts: r.ts, session: this.#session });
+      }
+    });
+  }
+
+  distinct(): number {
+    return new Set(this.arrivals.map((a) => a.seq)).size;
+  }
+}
+
+export interface DeliveryReport {
+  produced: number;
+  delivered: number;
+  lost: number;
+  duplicates: number;
+  lostSeqs: number[];
+  /** Duplicates whose copies came over the same session (a bug: at-least-once only redelivers after a reconnect). */
+  sameSessionDuplicates: number;
+  /** Devices whose readings first arrived out of seq order. */
+  outOfOrder: string[];
+  /** Readings that arrived with a ts other than the one produced. */
+  wrongTs: number;
+}
+
+export function analyse(produced: ReadonlyMap<number, { device: string; ts: number }>, arrivals: readonly Arrival[]): DeliveryReport {
+  const firstSeen = new Map<number, Arrival>();
+  const sessionsOf = new Map<number, Set<string>>();
+  let duplicates = 0;
+  let sameSession = 0;
+  let wrongTs = 0;
+  const lastSeqOf = new Map<string, number>();
+  const outOfOrder = new Set<string>();
+  for (const a of arrivals) {
+    const p = produced.get(a.seq);
+    if (p && (p.ts !== a.ts || p.device !== a.device)) wrongTs++;
+    const s = sessionsOf.get(a.seq) ?? new Set<string>();
+    if (firstSeen.has(a.seq)) {
+      duplicates++;
+      if (s.has(a.session)) sameSession++;
+    } else {
+      firstSeen.set(a.seq, a);
+      const last = lastSeqOf.get(a.device);
+      if (last !== undefined && a.seq < last) outOfOrder.add(a.device);
+      lastSeqOf.set(a.device, a.seq);
+    }
+    s.add(a.session);
+    sessionsOf.set(a.seq, s);
+  }
+  const lostSeqs = [...produced.keys()].filter((s) => !firstSeen.has(s));
+  return { produced: produced.size, delivered: firstSeen.size, lost: lostSeqs.length, duplicates, lostSeqs: lostSeqs.slice(0, 20), sameSessionDuplicates: sameSession, outOfOrder: [...outOfOrder], wrongTs };
+}
+
+/** The one-line summary every fault test prints (quoted in the closing report). */
+export function summary(name: string, r: { produced: number; delivered: number; lost: number; duplicates: number }, extra = ""): string {
+  const line = `[reliability] ${name}: produced=${r.produced} delivered=${r.delivered} lost=${r.lost} duplicates=${r.duplicates}${extra ? ` ${extra}` : ""}`;
+  console.log(line);
+  return line;
+}
+
+// ---- the appliance as a child process (main.ts), for kill -9 and SIGTERM ----
+
+export interface ChildApp {
+  proc: ChildProcessWithoutNullStreams;
+  /** Parsed JSON log lines and plain lines, as they arrive. */
+  lines: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  waitLine(re: RegExp, timeoutMs?: number): Promise<string>;
+}
+
+export function writeConfigFile(dir: string, raw: Record<string, unknown>, name = "config.yaml"): string {
+  const file = join(dir, name);
+  writeFileSync(file, stringify(raw));
+  return file;
+}
+
+export function spawnApp(configFile: string, env: Record<string, string> = {}): ChildApp {
+  const proc = spawn(process.execPath, ["--import", "tsx", "server/main.ts", "--config", configFile], {
+    cwd: ROOT,
+    env: { ...process.env, NOTIFY_SOCKET: "", LOG_LEVEL: "", ...env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  const waiters = new Set<() => void>();
+  let buf = "";
+  const onData = (chunk: Buffer) => {
+    buf += chunk.toString("utf8");
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      lines.push(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+    for (const w of waiters) w();
+  };
+  proc.stdout.on("data", onData);
+  proc.stderr.on("data", onData);
+  const exited = once(proc, "exit").then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const waitLine = (re: RegExp, timeoutMs = 15_000) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const l = lines.find((x) => re.test(x));
+        if (!l) return false;
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve(l);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`child: no line matching ${re} within ${timeoutMs} ms; last lines:\n${lines.slice(-15).join("\n")}`));
+      }, timeoutMs);
+      if (!check()) waiters.add(check);
+      void exited.then(() => {
+        if (waiters.has(check) && !check()) {
+          waiters.delete(check);
+          clearTimeout(timer);
+          reject(new Error(`child exited before a line matching ${re}; last lines:\n${lines.slice(-15).join("\n")}`));
+        }
+      });
+    });
+  return { proc, lines, exited, waitLine };
+}
+
+/** Telemetry records of `payload` (a v1/gateway/telemetry JSON) for `device`. */
+export function recordsIn(payload: string, device: string): Array<{ ts: number; values: Record<string, unknown> }> {
+  const p = parseJson(payload);
+  if (!p.ok || !isObject(p.value)) return [];
+  const list = p.value[device];
+  return Array.isArray(list) ? list.filter((r): r is { ts: number; values: Record<string, unknown> } => isObject(r) && typeof r["ts"] === "number" && isObject(r["values"])) : [];
+}
