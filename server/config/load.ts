@@ -115,6 +115,8 @@ export function loadConfigText(text: string, env: NodeJS.ProcessEnv = {}, source
   if (doc.errors.length) return { ok: false, errors: doc.errors.map((e) => `${source}: YAML ${e.message.split("\n")[0]}`) };
   const raw: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
   if (!isObject(raw)) return { ok: false, errors: [`${source}: expected a mapping at the top level`] };
+  // A section left with only comments ("unit:") is null in YAML; it means "all defaults".
+  for (const [k, v] of Object.entries(raw)) if (v === null) delete raw[k];
   const envErrors = applyEnv(raw, env);
   const r = validateConfig(raw);
   if (envErrors.length) return { ok: false, errors: [...envErrors, ...(r.ok ? [] : r.errors)] };
