@@ -29,20 +29,26 @@ export interface Expect {
   text?: string;
   /** Attribute equals this value. */
   attr?: [name: string, value: string];
+  /** Text content differs from this. */
+  textNot?: string;
+  /** Attribute differs from this value. */
+  attrNot?: [name: string, value: string];
 }
 
 /** Waits (bounded) until the element with this test id matches; no eval in the page (the CSP forbids it). */
 export async function waitForTestId(page: Page, id: string, want: Expect, ms = 5000): Promise<void> {
   try {
     await page.waitForFunction(
-      ({ tid, text, attr }) => {
+      ({ tid, text, attr, textNot, attrNot }) => {
         const el = document.querySelector(`[data-testid="${tid}"]`);
         if (!el) return false;
         if (text !== undefined && !(el.textContent ?? "").includes(text)) return false;
         if (attr && el.getAttribute(attr[0]) !== attr[1]) return false;
+        if (textNot !== undefined && el.textContent === textNot) return false;
+        if (attrNot && el.getAttribute(attrNot[0]) === attrNot[1]) return false;
         return true;
       },
-      { tid: id, text: want.text, attr: want.attr },
+      { tid: id, text: want.text, attr: want.attr, textNot: want.textNot, attrNot: want.attrNot },
       { timeout: ms, polling: 50 },
     );
   } catch (err) {

@@ -44,7 +44,7 @@ export class SparkChart {
           // The window ends now and spans the kept history (at least a minute, at most 10 min), so
           // a single reading does not stretch the axis over years.
           scales: { x: { time: true, range: (_u, min) => xRange(min) } },
-          axes: [{ size: 28, font: "11px system-ui" }, { size: 44, font: "11px system-ui" }],
+          axes: [{ size: 28, font: "11px system-ui" }, { size: 54, font: "11px system-ui" }],
           series: [{}, { label, stroke: "#2f7ed8", width: 2, points: { show: false } }],
         },
         data,
