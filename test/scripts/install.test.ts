@@ -2,7 +2,9 @@ import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import { parse } from "yaml";
 import { Sandbox, fakeCheckout, APP } from "./helpers/sandbox.ts";
+import { configSchema } from "../../server/config/schema.ts";
 
 const boxes: Sandbox[] = [];
 after(() => {
@@ -189,7 +191,8 @@ describe("install.sh", () => {
     const { box, install, args } = setup({ example: null });
     const res = box.run(install, args);
     assert.equal(res.status, 0, res.stderr);
-    assert.match(box.read("etc/rpi-tb-gateway/config.yaml"), /^version: 1$/m);
+    const written = configSchema.safeParse(parse(box.read("etc/rpi-tb-gateway/config.yaml")));
+    assert.ok(written.success, "the fallback config passes the real config schema");
     assert.match(res.stderr, /no config.example.yaml/);
     const bad = box.run(install, [...args, "--frobnicate"]);
     assert.notEqual(bad.status, 0);
