@@ -11,6 +11,7 @@ import { DiskLink } from "./diskLink.ts";
 import { DropCounter } from "./dropCounter.ts";
 import { MemoryQueue, type Entry } from "./memoryQueue.ts";
 import { ROW_OVERHEAD_BYTES, toRanges } from "./sqliteStore.ts";
+import { StatusNotifier } from "./statusNotifier.ts";
 import { chooseEvictions, makeRoom, type SpillState } from "./spill.ts";
 
 export interface OutboxMessage {
@@ -45,7 +46,7 @@ export class Outbox {
   readonly #now: () => number;
   readonly #mem = new MemoryQueue();
   readonly #drops: DropCounter;
-  readonly #listeners = new Set<(s: OutboxStatus) => void>();
+  readonly #notifier: StatusNotifier;
   readonly #timer: NodeJS.Timeout;
   readonly #disk: DiskLink;
   #inFlight = 0;
@@ -58,7 +59,6 @@ export class Outbox {
   #diskOnly = 0;
   #diskOnlyPoints = 0;
   #scanFrom = 0;
-  #lastStatusKey = "";
   #closed = false;
   /** Flush ticks so far; an entry is persisted by the first tick after the one that followed its enqueue. */
   #ticks = 0;
@@ -78,6 +78,7 @@ export class Outbox {
       onDbOpen: opts.onDbOpen,
     });
     this.#drops = new DropCounter(this.#log, this.#now);
+    this.#notifier = new StatusNotifier(this.#log);
     // Ticks every diskFlushMs/2 and persists what was already there one tick ago: a message is on disk before it
     // is diskFlushMs old (the power-loss promise), and one acked within diskFlushMs/2 never touches the disk.
     this.#timer = setInterval(() => this.#tick(), Math.max(1, Math.floor(this.#flushMs / 2)));
@@ -196,8 +197,7 @@ export class Outbox {
   }
 
   onStatus(cb: (s: OutboxStatus) => void): () => void {
-    this.#listeners.add(cb);
-    return () => this.#listeners.delete(cb);
+    return this.#notifier.add(cb);
   }
 
   flush(): void {
@@ -212,7 +212,7 @@ export class Outbox {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#disk.close();
-    this.#listeners.clear();
+    this.#notifier.clear();
   }
 
   #tick(): void {
@@ -349,18 +349,7 @@ export class Outbox {
   }
 
   #emitStatus(): void {
-    if (this.#listeners.size === 0) return;
-    const s = this.status();
-    const key = JSON.stringify(s);
-    if (key === this.#lastStatusKey) return;
-    this.#lastStatusKey = key;
-    for (const cb of this.#listeners) {
-      try {
-        cb(s);
-      } catch (err) {
-        this.#log.error(`outbox status listener failed: ${describeError(err)}`);
-      }
-    }
+    if (this.#notifier.wanted) this.#notifier.offer(this.status());
   }
 
   #diskUsable(force: boolean): boolean {
