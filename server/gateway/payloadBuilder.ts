@@ -57,58 +57,43 @@ export class PayloadBuilder {
   telemetry(byDevice: Map<string, TsRecord[]>): BuiltMessage[] {
     const limit = this.#maxBytes - HEADROOM;
     const out: BuiltMessage[] = [];
-    let parts: string[] = [];
+    // The message under construction: entries `"key":[r1,r2]`; `size` is its exact byte length
+    // if it were closed now ("{" + entries joined by "," + "}").
+    let entries: Array<{ key: string; recs: string[] }> = [];
     let size = 2;
     let points = 0;
     const flush = () => {
-      if (parts.length === 0) return;
-      out.push({ topic: TOPIC.gwTelemetry, payload: `{${parts.join(",")}}`, points });
-      parts = [];
+      if (entries.length === 0) return;
+      out.push({ topic: TOPIC.gwTelemetry, payload: `{${entries.map((e) => `${e.key}:[${e.recs.join(",")}]`).join(",")}}`, points });
+      entries = [];
       size = 2;
       points = 0;
     };
     for (const [device, records] of byDevice) {
       const key = JSON.stringify(device);
-      const keyLen = byteLen(key) + 3; // key + ":[" + "]"
-      let recs: string[] = [];
-      let recSize = 0;
-      let recPoints = 0;
-      const closeDevice = () => {
-        if (recs.length === 0) return;
-        parts.push(`${key}:[${recs.join(",")}]`);
-        size += keyLen + recSize + (parts.length > 1 ? 1 : 0);
-        points += recPoints;
-        recs = [];
-        recSize = 0;
-        recPoints = 0;
-      };
+      const entryCost = byteLen(key) + 3; // key + ":[" + "]"
+      let open: { key: string; recs: string[] } | null = null;
       for (const rec of records) {
-        const n = Object.keys(rec.values).length;
-        if (n === 0) continue;
-        const pieces = [rec];
+        if (Object.keys(rec.values).length === 0) continue;
         let enc = JSON.stringify(rec);
-        let len = byteLen(enc);
-        if (len + keyLen + 2 > limit) {
-          pieces.length = 0;
-          pieces.push(...splitRecord(rec, limit - keyLen - 2));
-        }
+        const pieces = byteLen(enc) + entryCost + 2 > limit ? splitRecord(rec, limit - entryCost - 2) : [rec];
         for (const piece of pieces) {
-          if (piece !== rec) {
-            enc = JSON.stringify(piece);
-            len = byteLen(enc);
-          }
-          const extra = len + (recs.length > 0 ? 1 : 0);
-          const openCost = recs.length === 0 ? keyLen + (parts.length > 0 ? 1 : 0) : 0;
-          if (size + recSize + openCost + extra > limit && (recs.length > 0 || parts.length > 0)) {
-            closeDevice();
+          if (piece !== rec) enc = JSON.stringify(piece);
+          const len = byteLen(enc);
+          const cost = (e: typeof open) => (e ? 1 + len : (entries.length > 0 ? 1 : 0) + entryCost + len);
+          if (size + cost(open) > limit && entries.length > 0) {
             flush();
+            open = null;
           }
-          recs.push(enc);
-          recSize += len + (recs.length > 1 ? 1 : 0);
-          recPoints += Object.keys(piece.values).length;
+          size += cost(open);
+          if (!open) {
+            open = { key, recs: [] };
+            entries.push(open);
+          }
+          open.recs.push(enc);
+          points += Object.keys(piece.values).length;
         }
       }
-      closeDevice();
     }
     flush();
     return out;
