@@ -13,6 +13,10 @@ const web = join(root, "web");
 const dist = join(web, "dist");
 const require = createRequire(import.meta.url);
 const uplotCss = join(require.resolve("uplot/package.json"), "..", "dist", "uPlot.min.css");
+// The page's socket.io client comes from the server package's own browser build: it always
+// matches the server's version, and it is there after `npm ci --omit=dev` on the Pi, where the
+// socket.io-client package (a dev dependency, used by the tests and for types) is not.
+const socketIoClient = join(require.resolve("socket.io/package.json"), "..", "client-dist", "socket.io.esm.min.js");
 
 const copies = [
   [join(web, "index.html"), join(dist, "index.html")],
@@ -55,6 +59,7 @@ if (!force && upToDate()) {
     minify: true,
     sourcemap: true,
     legalComments: "none",
+    alias: { "socket.io-client": socketIoClient },
     logLevel: "warning",
   });
   for (const [from, to] of copies) copyFileSync(from, to);
