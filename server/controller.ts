@@ -12,6 +12,7 @@ import type { DeviceMemory } from "./devices/deviceContext.ts";
 import { DeviceRpcDispatcher } from "./rpc/dispatcher.ts";
 import { TbConnection } from "./gateway/connection.ts";
 import { GatewayBridge } from "./gateway/bridge.ts";
+import { loadCredentials, provisionGateway, saveCredentials, ProvisionError, type StoredCredentials } from "./gateway/provisioning.ts";
 import { Outbox } from "./outbox/outbox.ts";
 import { StateStore } from "./state/stateStore.ts";
 import { DashboardServer } from "./http/dashboardServer.ts";
@@ -137,8 +138,13 @@ export class Controller {
       for (const d of config.devices) if (d.kind === "gpio") for (const i of d.inputs) this.hardware.sim.gpio.setInput(i.pin, i.activeLow ? 1 : 0);
     }
 
-    // 4. The ThingsBoard side.
-    this.#connection = new TbConnection({ ...tb, log: log.child("mqtt") });
+    // 4. The ThingsBoard side. Without credentials but with a provision key, the unit
+    // provisions itself (or reuses what it was given before, kept in the data dir).
+    const credsFile = `${config.dataDir}/credentials.json`;
+    const provision = !tb.accessToken && !tb.username && !tb.clientId ? tb.provision : undefined;
+    const stored = provision ? loadCredentials(credsFile, log) : null;
+    if (stored) log.root.addSecret(stored.accessToken ?? stored.password);
+    this.#connection = new TbConnection({ ...tb, ...(stored ? credentialFields(stored) : {}), log: log.child("mqtt") });
     this.#connection.onStatus((s) => {
       this.bus.emit("connection", s);
       this.runtime.setOnline(s.state === "connected");
@@ -184,8 +190,9 @@ export class Controller {
       await this.#dashboard.start();
     }
     this.#service.start();
-    this.#connection.start();
     this.#started = true;
+    if (provision && !stored) void this.#provisionLoop(credsFile, tb, provision);
+    else this.#connection.start();
   }
 
   async stop(): Promise<void> {
@@ -228,6 +235,34 @@ export class Controller {
     };
   }
 
+  /** Provision until it works (ThingsBoard may be unreachable at first boot), then connect. */
+  async #provisionLoop(file: string, tb: Config["thingsboard"], p: NonNullable<Config["thingsboard"]["provision"]>): Promise<void> {
+    const log = this.log.child("provision");
+    const deviceName = p.deviceName?.replaceAll("{unit}", this.#o.unit) ?? `${this.#o.unit} Gateway`;
+    for (let attempt = 0; this.#started; attempt++) {
+      try {
+        log.info(`provisioning this unit as gateway device "${deviceName}" at ${tb.host}:${tb.port}`);
+        const creds = await provisionGateway({ host: tb.host, port: tb.port, mqttVersion: tb.mqttVersion, key: p.key, secret: p.secret, deviceName, tls: { enabled: tb.tls.enabled, rejectUnauthorized: tb.tls.rejectUnauthorized }, timeoutMs: 60_000 });
+        if (!this.#started) return;
+        saveCredentials(file, creds);
+        log.root.addSecret(creds.accessToken ?? creds.password);
+        log.info(`provisioned as "${deviceName}"; credentials stored in ${file} (mode 0600)`);
+        this.bus.emit("eventLog", { ts: Date.now(), kind: "info", text: `provisioned as gateway device "${deviceName}"` });
+        this.#connection?.setCredentials(credentialFields(creds));
+        this.#connection?.start();
+        return;
+      } catch (err) {
+        const status = err instanceof ProvisionError ? err.status : "ERROR";
+        const hint = status === "NOT_FOUND" ? " (check thingsboard.provision.key/secret and that the device profile allows provisioning)" : status === "FAILURE" ? ` (a device named "${deviceName}" may already exist: delete it or set thingsboard.accessToken)` : "";
+        const delay = Math.min(300_000, 5000 * 2 ** Math.min(attempt, 6));
+        log.error(`provisioning failed: ${(err as Error).message}${hint}; retrying in ${Math.round(delay / 1000)} s`);
+        this.#connStatus = { ...this.#connStatus, state: "backoff", lastError: `provisioning: ${(err as Error).message}`, nextRetryAt: Date.now() + delay };
+        this.bus.emit("connection", this.#connStatus);
+        await new Promise<void>((r) => setTimeout(r, delay).unref());
+      }
+    }
+  }
+
   /** After each (re)connect: fetch the shared attributes each device is configured by. */
   async #requestSharedAttributes(): Promise<void> {
     for (const d of this.runtime.list()) {
@@ -245,4 +280,13 @@ export class Controller {
 
 export function defaultHostname(): string {
   return hostname();
+}
+
+function credentialFields(c: StoredCredentials): { accessToken?: string; clientId?: string; username?: string; password?: string } {
+  const out: { accessToken?: string; clientId?: string; username?: string; password?: string } = {};
+  if (c.accessToken) out.accessToken = c.accessToken;
+  if (c.clientId) out.clientId = c.clientId;
+  if (c.username) out.username = c.username;
+  if (c.password) out.password = c.password;
+  return out;
 }
