@@ -18,6 +18,7 @@ import { StateStore } from "./state/stateStore.ts";
 import { DashboardServer } from "./http/dashboardServer.ts";
 import { GatewayService } from "./features/gatewayService.ts";
 import { AppInfoReader } from "./features/appInfo.ts";
+import { ClaimButton } from "./features/claimButton.ts";
 import type { Logger } from "./util/logger.ts";
 import type { Emulator } from "../scripts/emulator/index.ts";
 
@@ -59,6 +60,7 @@ export class Controller {
   #dashboard: DashboardServer | null = null;
   #service: GatewayService | null = null;
   #world: DemoWorld | null = null;
+  #claimButton: ClaimButton | null = null;
   #info: AppInfoReader;
   #events: EventLogEntry[] = [];
   #connStatus: ConnectionStatus;
@@ -135,7 +137,10 @@ export class Controller {
     // 3. Devices on their hardware.
     await this.runtime.build(config.devices, this.#o.unit, { gpio: () => this.hardware.gpio(), openSensor: (c) => this.hardware.openSensor(c) });
     if (this.hardware.sim) {
+      // Simulated inputs start released, as a real pulled-up (active-low) or pulled-down button would.
       for (const d of config.devices) if (d.kind === "gpio") for (const i of d.inputs) this.hardware.sim.gpio.setInput(i.pin, i.activeLow ? 1 : 0);
+      const cb = config.gateway.claimButton;
+      if (cb) this.hardware.sim.gpio.setInput(cb.pin, cb.activeLow ? 1 : 0);
     }
 
     // 4. The ThingsBoard side. Without credentials but with a provision key, the unit
@@ -190,6 +195,11 @@ export class Controller {
       await this.#dashboard.start();
     }
     this.#service.start();
+    const cb = config.gateway.claimButton;
+    if (cb) {
+      this.#claimButton = new ClaimButton({ ...cb, gpio: () => this.hardware.gpio(), startClaim: () => this.#service!.startClaim(), log: log.child("claim") });
+      await this.#claimButton.start().catch((err: Error) => log.error(`claim button on GPIO ${cb.pin}: ${err.message}`));
+    }
     this.#started = true;
     if (provision && !stored) void this.#provisionLoop(credsFile, tb, provision);
     else this.#connection.start();
@@ -208,6 +218,7 @@ export class Controller {
     this.#world?.stop();
     await step("dashboard", () => this.#dashboard?.stop());
     this.#service?.stop();
+    await step("claim button", () => this.#claimButton?.stop());
     // Stop producing, put outputs in their safe state, then save what is buffered.
     await step("devices", () => this.runtime.stop());
     await step("bridge", () => this.#bridge?.stop());

@@ -6,6 +6,7 @@ import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { configSchema, type Config } from "./schema.ts";
 import { isObject } from "../util/json.ts";
+import { checkSensorOptions, sensorAddresses } from "../../drivers/sensors/index.ts";
 
 export type LoadResult = { ok: true; config: Config; raw: Record<string, unknown> } | { ok: false; errors: string[] };
 
@@ -91,6 +92,15 @@ function crossChecks(c: Config): string[] {
     if (d.name) {
       if (names.has(d.name)) errors.push(`devices[${i}].name: "${d.name}" is already used by devices[${names.get(d.name)}]`);
       else names.set(d.name, i);
+    }
+    if (d.kind === "sensor") {
+      // Each driver owns its options; the config is checked against the same rules at load time.
+      const optErr = checkSensorOptions(d.chip, d.options);
+      if (optErr) errors.push(`devices[${i}].options: ${optErr}`);
+      const allowed = sensorAddresses(d.chip);
+      if (d.address !== undefined && !allowed.includes(d.address)) {
+        errors.push(`devices[${i}].address: a ${d.chip} answers only at ${allowed.map((a) => `0x${a.toString(16)}`).join(" or ")}`);
+      }
     }
     if (d.kind === "gpio") {
       const all = [...d.outputs.map((p, j) => ({ p, at: `devices[${i}].outputs[${j}].pin` })), ...d.inputs.map((p, j) => ({ p, at: `devices[${i}].inputs[${j}].pin` }))];

@@ -24,6 +24,9 @@ export class DeviceRuntime {
   #devices: ManagedDevice[] = [];
   #ctx: DeviceContext;
   #deleted = new Set<string>();
+  /** Names a device had before ThingsBoard renamed it: the server keeps using the old name on the
+   *  existing sub-session until the next reconnect (server behaviour §5), so both must resolve. */
+  #formerNames = new Map<string, string>();
 
   constructor(ctx: DeviceContext) {
     this.#ctx = ctx;
@@ -76,7 +79,8 @@ export class DeviceRuntime {
   }
 
   find(nameOrId: string): ManagedDevice | undefined {
-    return this.list().find((d) => d.info.name === nameOrId) ?? this.list().find((d) => d.info.id === nameOrId);
+    const former = this.#formerNames.get(nameOrId);
+    return this.list().find((d) => d.info.name === nameOrId) ?? this.list().find((d) => d.info.id === (former ?? nameOrId));
   }
 
   snapshots(): DeviceSnapshot[] {
@@ -91,6 +95,7 @@ export class DeviceRuntime {
   rename(oldName: string, newName: string): boolean {
     const d = this.#devices.find((x) => x.info.name === oldName);
     if (!d) return false;
+    this.#formerNames.set(oldName, d.info.id);
     d.rename(newName);
     this.#ctx.bus.emit("devicesChanged");
     return true;
