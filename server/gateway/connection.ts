@@ -111,8 +111,11 @@ export class TbConnection {
     this.#ready = false;
     this.#setState("stopped");
     if (wasReady) this.#emit("disconnected");
-    if (c) await new Promise<void>((resolve) => c.end(false, {}, () => resolve())).catch(() => {});
-    c?.removeAllListeners();
+    if (c) {
+      c.on("error", () => {}); // a CONNACK refusal may still arrive while closing
+      // A graceful DISCONNECT when connected; otherwise there is nothing to be graceful with.
+      await new Promise<void>((resolve) => c.end(!c.connected, {}, () => resolve()));
+    }
   }
 
   /** QoS 1 publish; resolves on PUBACK, rejects on a refused PUBACK (v5 reason code) or a lost connection. */
@@ -315,8 +318,9 @@ export class TbConnection {
     this.#client = null;
     this.#gen++;
     if (c) {
-      c.removeAllListeners();
-      c.on("error", () => {}); // late socket errors of a dead client must not become uncaught
+      // Its own listeners stay (they check the generation and ignore a dead client); removing
+      // them would also strip MQTT.js's internal ones. A late error must not become uncaught.
+      c.on("error", () => {});
       c.end(true);
     }
   }

@@ -115,7 +115,6 @@ export class PendingRequests {
         cleanup?.();
         reject(new RequestTimeoutError(what, timeoutMs));
       }, timeoutMs);
-      timer.unref();
       map.set(key, { resolve, reject, timer });
       send().catch((err: Error) => {
         if (!map.has(key)) return;
