@@ -61,32 +61,3 @@ export async function pollUntil(ready: () => Promise<boolean>, timeoutMs: number
     await sleep(intervalMs);
   }
 }
-
-/**
- * Runs the driver's init lazily and again after any failed read: a chip that was unplugged or
- * power-cycled comes back with reset registers, so it must be configured (and, for Bosch,
- * its calibration re-read) before its data can be trusted.
- */
-export class Reinitialiser {
-  #ready = false;
-  constructor(private readonly init: () => Promise<void>) {}
-
-  async run<T>(read: () => Promise<T>): Promise<T> {
-    try {
-      if (!this.#ready) {
-        await this.init();
-        this.#ready = true;
-      }
-      return await read();
-    } catch (err) {
-      this.#ready = false;
-      throw err;
-    }
-  }
-
-  async initNow(): Promise<void> {
-    this.#ready = false;
-    await this.init();
-    this.#ready = true;
-  }
-}

@@ -4,7 +4,8 @@
 // the conversion register read twice for the same reason.
 import type { I2cBus } from "../../i2c/types.ts";
 import { SensorError, type Sensor, type SensorReading } from "../types.ts";
-import { checkAddressFor, checkKnownOptions, hex, oneOf, Reinitialiser, round, sleep, toSensorError } from "../common.ts";
+import { checkAddressFor, checkKnownOptions, hex, oneOf, round, sleep } from "../common.ts";
+import { I2cSensorBase } from "../sensorBase.ts";
 import {
   ADS1115_HI_THRESH_RESET,
   ADS1115_LO_THRESH_RESET,
@@ -66,96 +67,56 @@ export function parseAds1115Options(options: Record<string, unknown> = {}): Ads1
 
 export function openAds1115(bus: I2cBus, address: number, options?: Record<string, unknown>): Promise<Sensor> {
   checkAddressFor("ads1115", address, ADS1115_ADDRESSES);
-  const sensor = new Ads1115Sensor(bus, address, parseAds1115Options(options));
-  return sensor.open().then(() => sensor);
+  return new Ads1115Sensor(bus, address, parseAds1115Options(options)).open();
 }
 
-async function readRegister(bus: I2cBus, address: number, reg: number): Promise<number> {
-  const buf = Buffer.alloc(2);
-  await bus.readI2cBlock(address, reg, 2, buf);
-  return buf.readUInt16BE(0);
-}
-
-class Ads1115Sensor implements Sensor {
+// Single-shot mode powers down after each conversion, so closing needs no command.
+class Ads1115Sensor extends I2cSensorBase<Ads1115Options> {
   readonly chip = "ads1115";
-  readonly units: Record<string, string>;
-  readonly #bus: I2cBus;
-  readonly #opts: Ads1115Options;
-  readonly #reinit: Reinitialiser;
-  #closed = false;
+  readonly units: Record<string, string> = Object.fromEntries(this.options.channels.map((c) => [`a${c}`, "V"]));
 
-  constructor(
-    bus: I2cBus,
-    readonly address: number,
-    opts: Ads1115Options,
-  ) {
-    this.#bus = bus;
-    this.#opts = opts;
-    this.units = Object.fromEntries(opts.channels.map((c) => [`a${c}`, "V"]));
-    this.#reinit = new Reinitialiser(() => this.#initialise());
-  }
-
-  async open(): Promise<void> {
-    try {
-      await this.#reinit.initNow();
-    } catch (err) {
-      throw toSensorError(err, this.chip, this.address);
-    }
-  }
-
-  async read(): Promise<SensorReading> {
-    if (this.#closed) throw new Error(`ads1115 at ${hex(this.address)} is closed`);
-    try {
-      return await this.#reinit.run(() => this.#measureAll());
-    } catch (err) {
-      throw toSensorError(err, this.chip, this.address);
-    }
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true; // single-shot mode powers down after each conversion
+  async #readRegister(reg: number): Promise<number> {
+    const buf = Buffer.alloc(2);
+    await this.bus.readI2cBlock(this.address, reg, 2, buf);
+    return buf.readUInt16BE(0);
   }
 
   /**
    * The comparator threshold registers keep their power-on values (0x8000 / 0x7FFF) unless
    * software changes them, and this driver never does: a different value means another chip.
    */
-  async #initialise(): Promise<void> {
-    const lo = await readRegister(this.#bus, this.address, REGS.LO_THRESH);
-    const hi = await readRegister(this.#bus, this.address, REGS.HI_THRESH);
+  protected async initialise(): Promise<void> {
+    const lo = await this.#readRegister(REGS.LO_THRESH);
+    const hi = await this.#readRegister(REGS.HI_THRESH);
     if (lo !== ADS1115_LO_THRESH_RESET || hi !== ADS1115_HI_THRESH_RESET) {
       throw new SensorError("BAD_DATA", `Device at ${hex(this.address)} does not look like an ADS1115 (thresholds ${hex(lo)}/${hex(hi)})`);
     }
   }
 
-  async #measureAll(): Promise<SensorReading> {
+  protected async measure(): Promise<SensorReading> {
     const values: Record<string, number> = {};
-    for (const channel of this.#opts.channels) values[`a${channel}`] = round(await this.#measure(channel), 6);
+    for (const channel of this.options.channels) values[`a${channel}`] = round(await this.#convert(channel), 6);
     return { values, ts: Date.now() };
   }
 
-  async #measure(channel: number): Promise<number> {
-    const a = this.address;
-    const config = singleShotConfig(channel, this.#opts.pga, this.#opts.dataRate);
-    await this.#bus.writeI2cBlock(a, REGS.CONFIG, 2, Buffer.from([config >> 8, config & 0xff]));
-    const convMs = conversionMs(this.#opts.dataRate);
+  async #convert(channel: number): Promise<number> {
+    const { pga, dataRate } = this.options;
+    const config = singleShotConfig(channel, pga, dataRate);
+    await this.bus.writeI2cBlock(this.address, REGS.CONFIG, 2, Buffer.from([config >> 8, config & 0xff]));
+    const convMs = conversionMs(dataRate);
     // The internal oscillator may run 10 % slow (datasheet 7.1): wait 1.1x before the first poll.
     await sleep(Math.ceil(convMs * 1.1));
     const deadline = performance.now() + convMs * 2 + 20;
     for (;;) {
-      const readBack = await readRegister(this.#bus, a, REGS.CONFIG);
+      const readBack = await this.#readRegister(REGS.CONFIG);
       if ((readBack & ~CONFIG_BITS.OS) !== (config & ~CONFIG_BITS.OS)) {
-        throw new SensorError("BAD_DATA", `ads1115 at ${hex(a)} config reads back 0x${readBack.toString(16)}, wrote 0x${config.toString(16)}`);
+        throw new SensorError("BAD_DATA", `${this.label} config reads back 0x${readBack.toString(16)}, wrote 0x${config.toString(16)}`);
       }
       if (readBack & CONFIG_BITS.OS) break;
-      if (performance.now() >= deadline) throw new SensorError("TIMEOUT", `ads1115 at ${hex(a)} conversion on AIN${channel} did not finish`);
+      if (performance.now() >= deadline) throw new SensorError("TIMEOUT", `${this.label} conversion on AIN${channel} did not finish`);
       await sleep(1);
     }
-    const first = Buffer.alloc(2);
-    const second = Buffer.alloc(2);
-    await this.#bus.readI2cBlock(a, REGS.CONVERSION, 2, first);
-    await this.#bus.readI2cBlock(a, REGS.CONVERSION, 2, second);
-    if (!first.equals(second)) throw new SensorError("BAD_DATA", `ads1115 at ${hex(a)} returned inconsistent conversion data`);
-    return rawToVolts(decodeConversion(first), this.#opts.pga);
+    const data = await this.readConsistent(2, (buffer) => this.bus.readI2cBlock(this.address, REGS.CONVERSION, 2, buffer), "conversion data");
+    return rawToVolts(decodeConversion(data), pga);
   }
 }

@@ -3,8 +3,9 @@
 // no status bit and no CRC; after a one-time conversion its data register holds still, so two
 // different reads mean corruption on the wire (SensorError BAD_DATA) rather than a value.
 import type { I2cBus } from "../../i2c/types.ts";
-import { SensorError, type Sensor, type SensorReading } from "../types.ts";
-import { checkAddressFor, checkKnownOptions, hex, oneOf, Reinitialiser, round, sleep, toSensorError } from "../common.ts";
+import type { Sensor, SensorReading } from "../types.ts";
+import { checkAddressFor, checkKnownOptions, oneOf, round, sleep } from "../common.ts";
+import { I2cSensorBase } from "../sensorBase.ts";
 import { BH1750_MAX_MS, BH1750_MODES, BH1750_OPCODES as OP, countsToLux, decodeCounts, ONE_TIME_OPCODE, type Bh1750Mode } from "./bh1750Decode.ts";
 
 export const BH1750_ADDRESSES = Object.freeze([0x23, 0x5c]);
@@ -20,70 +21,31 @@ export function parseBh1750Options(options: Record<string, unknown> = {}): Bh175
 
 export function openBh1750(bus: I2cBus, address: number, options?: Record<string, unknown>): Promise<Sensor> {
   checkAddressFor("bh1750", address, BH1750_ADDRESSES);
-  const sensor = new Bh1750Sensor(bus, address, parseBh1750Options(options));
-  return sensor.open().then(() => sensor);
+  return new Bh1750Sensor(bus, address, parseBh1750Options(options)).open();
 }
 
-class Bh1750Sensor implements Sensor {
+class Bh1750Sensor extends I2cSensorBase<Bh1750Options> {
   readonly chip = "bh1750";
   readonly units = { lux: "lx" };
-  readonly #bus: I2cBus;
-  readonly #opts: Bh1750Options;
-  readonly #reinit: Reinitialiser;
-  #closed = false;
-
-  constructor(
-    bus: I2cBus,
-    readonly address: number,
-    opts: Bh1750Options,
-  ) {
-    this.#bus = bus;
-    this.#opts = opts;
-    this.#reinit = new Reinitialiser(() => this.#initialise());
-  }
-
-  async open(): Promise<void> {
-    try {
-      await this.#reinit.initNow();
-    } catch (err) {
-      throw toSensorError(err, this.chip, this.address);
-    }
-  }
-
-  async read(): Promise<SensorReading> {
-    if (this.#closed) throw new Error(`bh1750 at ${hex(this.address)} is closed`);
-    try {
-      return await this.#reinit.run(() => this.#measure());
-    } catch (err) {
-      throw toSensorError(err, this.chip, this.address);
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#bus.sendByte(this.address, OP.POWER_DOWN).catch(() => undefined);
-  }
 
   /** Power on, clear the data register (reset only works when powered on), power down. */
-  async #initialise(): Promise<void> {
-    await this.#bus.sendByte(this.address, OP.POWER_ON);
-    await this.#bus.sendByte(this.address, OP.RESET);
-    await this.#bus.sendByte(this.address, OP.POWER_DOWN);
+  protected async initialise(): Promise<void> {
+    await this.bus.sendByte(this.address, OP.POWER_ON);
+    await this.bus.sendByte(this.address, OP.RESET);
+    await this.bus.sendByte(this.address, OP.POWER_DOWN);
   }
 
-  async #measure(): Promise<SensorReading> {
+  protected async measure(): Promise<SensorReading> {
     const a = this.address;
-    const mode = this.#opts.mode;
-    await this.#bus.sendByte(a, OP.POWER_ON);
-    await this.#bus.sendByte(a, ONE_TIME_OPCODE[mode]);
+    const mode = this.options.mode;
+    await this.bus.sendByte(a, OP.POWER_ON);
+    await this.bus.sendByte(a, ONE_TIME_OPCODE[mode]);
     await sleep(BH1750_MAX_MS[mode]);
-    const first = Buffer.alloc(2);
-    const second = Buffer.alloc(2);
-    await this.#bus.i2cRead(a, 2, first);
-    await this.#bus.i2cRead(a, 2, second);
-    const ts = Date.now();
-    if (!first.equals(second)) throw new SensorError("BAD_DATA", `bh1750 at ${hex(a)} returned inconsistent data`);
-    return { values: { lux: round(countsToLux(decodeCounts(first), mode), 1) }, ts };
+    const data = await this.readConsistent(2, (buffer) => this.bus.i2cRead(a, 2, buffer));
+    return { values: { lux: round(countsToLux(decodeCounts(data), mode), 1) }, ts: Date.now() };
+  }
+
+  protected override async powerDown(): Promise<void> {
+    await this.bus.sendByte(this.address, OP.POWER_DOWN);
   }
 }

@@ -6,7 +6,8 @@
 // functions in bme280Compensation.ts.
 import type { I2cBus } from "../../i2c/types.ts";
 import { SensorError, type Sensor, type SensorReading } from "../types.ts";
-import { checkAddressFor, checkKnownOptions, hex, oneOf, pollUntil, Reinitialiser, round, sleep, toSensorError } from "../common.ts";
+import { checkAddressFor, checkKnownOptions, hex, oneOf, pollUntil, round, sleep } from "../common.ts";
+import { I2cSensorBase } from "../sensorBase.ts";
 import {
   compensate,
   isSkipped,
@@ -82,69 +83,42 @@ export function openBmp280(bus: I2cBus, address: number, options?: Record<string
 /** Validates synchronously (throws), then initialises the chip (rejects with SensorError). */
 export function openBosch(chip: "bme280" | "bmp280", bus: I2cBus, address: number, options?: Record<string, unknown>): Promise<Sensor> {
   checkAddressFor(chip, address, BOSCH_ADDRESSES);
-  const opts = parseBoschOptions(chip, options);
-  const sensor = new BoschSensor(chip, bus, address, opts);
-  return sensor.open().then(() => sensor);
+  return new BoschSensor(chip, bus, address, parseBoschOptions(chip, options)).open();
 }
 
-class BoschSensor implements Sensor {
+class BoschSensor extends I2cSensorBase<BoschOptions> {
   readonly units: Record<string, string>;
-  readonly #bus: I2cBus;
-  readonly #opts: BoschOptions;
   readonly #hasHumidity: boolean;
-  readonly #reinit: Reinitialiser;
   #tp: TPCalibration | null = null;
   #hum: HumidityCalibration | undefined;
-  #closed = false;
 
   constructor(
     readonly chip: "bme280" | "bmp280",
     bus: I2cBus,
-    readonly address: number,
+    address: number,
     opts: BoschOptions,
   ) {
-    this.#bus = bus;
-    this.#opts = opts;
+    super(bus, address, opts);
     this.#hasHumidity = chip === "bme280";
     this.units = this.#hasHumidity ? { temperature: "°C", humidity: "%", pressure: "hPa" } : { temperature: "°C", pressure: "hPa" };
-    this.#reinit = new Reinitialiser(() => this.#initialise());
   }
 
-  async open(): Promise<void> {
-    try {
-      await this.#reinit.initNow();
-    } catch (err) {
-      throw toSensorError(err, this.chip, this.address);
-    }
-  }
-
-  async read(): Promise<SensorReading> {
-    if (this.#closed) throw new Error(`${this.chip} at ${hex(this.address)} is closed`);
-    try {
-      return await this.#reinit.run(() => this.#measure());
-    } catch (err) {
-      throw toSensorError(err, this.chip, this.address);
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    // Leave the chip in sleep mode (it already is after a forced conversion); ignore a gone chip.
-    await this.#bus.writeByte(this.address, REGS.CTRL_MEAS, this.#ctrlMeas(MODE.SLEEP)).catch(() => undefined);
+  /** Leaves the chip in sleep mode (it already is after a forced conversion). */
+  protected override async powerDown(): Promise<void> {
+    await this.bus.writeByte(this.address, REGS.CTRL_MEAS, this.#ctrlMeas(MODE.SLEEP));
   }
 
   #ctrlMeas(mode: number): number {
-    return (OVERSAMPLE[this.#opts.temperatureOversampling] << 5) | (OVERSAMPLE[this.#opts.pressureOversampling] << 2) | mode;
+    return (OVERSAMPLE[this.options.temperatureOversampling] << 5) | (OVERSAMPLE[this.options.pressureOversampling] << 2) | mode;
   }
 
-  async #initialise(): Promise<void> {
+  protected async initialise(): Promise<void> {
     const a = this.address;
     // Chip id, with a few tries: right after power-up the first transfer can be NACKed.
     let id = -1;
     for (let attempt = 1; ; attempt++) {
       try {
-        id = await this.#bus.readByte(a, REGS.CHIP_ID);
+        id = await this.bus.readByte(a, REGS.CHIP_ID);
         break;
       } catch (err) {
         if (attempt >= 3) throw err;
@@ -152,61 +126,56 @@ class BoschSensor implements Sensor {
       }
     }
     checkChipId(this.chip, id, a);
-    await this.#bus.writeByte(a, REGS.RESET, SOFT_RESET_WORD);
+    await this.bus.writeByte(a, REGS.RESET, SOFT_RESET_WORD);
     await sleep(2); // t_startup (datasheet table 1)
     // im_update is set while the NVM is copied into the image registers.
-    await pollUntil(async () => ((await this.#bus.readByte(a, REGS.STATUS)) & STATUS_BITS.IM_UPDATE) === 0, 50, 1, `${this.chip} NVM copy after reset`);
+    await pollUntil(async () => ((await this.bus.readByte(a, REGS.STATUS)) & STATUS_BITS.IM_UPDATE) === 0, 50, 1, `${this.chip} NVM copy after reset`);
 
     const tpBuf = Buffer.alloc(CALIB_TP_LENGTH);
-    await this.#bus.readI2cBlock(a, REGS.CALIB_TP, CALIB_TP_LENGTH, tpBuf);
+    await this.bus.readI2cBlock(a, REGS.CALIB_TP, CALIB_TP_LENGTH, tpBuf);
     const tp = parseTPCalibration(tpBuf);
     // dig_T1/dig_P1 of 0 (or an all-0xFF NVM) would divide by zero or decode nonsense.
     if (tp.T1 === 0 || tp.P1 === 0 || tpBuf.every((b) => b === 0xff)) {
-      throw new SensorError("BAD_DATA", `${this.chip} at ${hex(a)} has invalid calibration data`);
+      throw new SensorError("BAD_DATA", `${this.label} has invalid calibration data`);
     }
     if (this.#hasHumidity) {
-      const h1 = await this.#bus.readByte(a, REGS.CALIB_H1);
+      const h1 = await this.bus.readByte(a, REGS.CALIB_H1);
       const hBuf = Buffer.alloc(CALIB_H2_LENGTH);
-      await this.#bus.readI2cBlock(a, REGS.CALIB_H2, CALIB_H2_LENGTH, hBuf);
+      await this.bus.readI2cBlock(a, REGS.CALIB_H2, CALIB_H2_LENGTH, hBuf);
       this.#hum = parseHumidityCalibration(h1, hBuf);
     }
     this.#tp = tp;
 
     // Configure in sleep mode: config writes may be ignored in normal mode (datasheet 5.4.6),
     // and ctrl_hum must precede ctrl_meas to take effect (5.4.3).
-    await this.#bus.writeByte(a, REGS.CONFIG, FILTER[this.#opts.filter] << 2);
-    if (this.#hasHumidity) await this.#bus.writeByte(a, REGS.CTRL_HUM, OVERSAMPLE[this.#opts.humidityOversampling]);
-    await this.#bus.writeByte(a, REGS.CTRL_MEAS, this.#ctrlMeas(MODE.SLEEP));
+    await this.bus.writeByte(a, REGS.CONFIG, FILTER[this.options.filter] << 2);
+    if (this.#hasHumidity) await this.bus.writeByte(a, REGS.CTRL_HUM, OVERSAMPLE[this.options.humidityOversampling]);
+    await this.bus.writeByte(a, REGS.CTRL_MEAS, this.#ctrlMeas(MODE.SLEEP));
   }
 
-  async #measure(): Promise<SensorReading> {
+  protected async measure(): Promise<SensorReading> {
     const a = this.address;
     const tp = this.#tp;
-    if (!tp) throw new SensorError("IO", `${this.chip} at ${hex(a)} is not initialised`);
-    const o = this.#opts;
+    if (!tp) throw new SensorError("IO", `${this.label} is not initialised`);
+    const o = this.options;
     const maxMs = maxMeasurementMs(o.temperatureOversampling, o.pressureOversampling, this.#hasHumidity ? o.humidityOversampling : 0);
 
-    await this.#bus.writeByte(a, REGS.CTRL_MEAS, this.#ctrlMeas(MODE.FORCED));
+    await this.bus.writeByte(a, REGS.CTRL_MEAS, this.#ctrlMeas(MODE.FORCED));
     await sleep(Math.ceil(maxMs));
-    await pollUntil(async () => ((await this.#bus.readByte(a, REGS.STATUS)) & STATUS_BITS.MEASURING) === 0, Math.ceil(maxMs * 2) + 20, 2, `${this.chip} conversion`);
+    await pollUntil(async () => ((await this.bus.readByte(a, REGS.STATUS)) & STATUS_BITS.MEASURING) === 0, Math.ceil(maxMs * 2) + 20, 2, `${this.chip} conversion`);
     const ts = Date.now();
 
     // Read the data block twice: after a forced conversion the chip sleeps and the registers
     // hold still, so any difference is corruption on the wire (this chip has no CRC).
     const len = this.#hasHumidity ? 8 : 6;
-    const first = Buffer.alloc(len);
-    const second = Buffer.alloc(len);
-    await this.#bus.readI2cBlock(a, REGS.DATA, len, first);
-    await this.#bus.readI2cBlock(a, REGS.DATA, len, second);
-    if (!first.equals(second)) throw new SensorError("BAD_DATA", `${this.chip} at ${hex(a)} returned inconsistent data`);
-    const sample = parseRawSample(first);
+    const sample = parseRawSample(await this.readConsistent(len, (buffer) => this.bus.readI2cBlock(a, REGS.DATA, len, buffer)));
     // Skipped values mean the chip lost its configuration (power cycle): re-initialise next time.
-    if (isSkipped(sample)) throw new SensorError("BAD_DATA", `${this.chip} at ${hex(a)} returned no measurement (chip reset?)`);
+    if (isSkipped(sample)) throw new SensorError("BAD_DATA", `${this.label} returned no measurement (chip reset?)`);
 
     const c = compensate(sample, tp, this.#hum);
     // Outside the operating range (datasheet 1: -40..85 °C, 300..1100 hPa) is not a reading.
     if (c.temperature < -40 || c.temperature > 85 || c.pressure < 300 || c.pressure > 1100) {
-      throw new SensorError("BAD_DATA", `${this.chip} at ${hex(a)} decoded out of range (${c.temperature} °C, ${c.pressure} hPa)`);
+      throw new SensorError("BAD_DATA", `${this.label} decoded out of range (${c.temperature} °C, ${c.pressure} hPa)`);
     }
     const values: Record<string, number> = { temperature: round(c.temperature, 2), pressure: round(c.pressure, 2) };
     if (c.humidity !== undefined) values.humidity = round(c.humidity, 2);

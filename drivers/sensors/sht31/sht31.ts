@@ -4,7 +4,8 @@
 import type { I2cBus } from "../../i2c/types.ts";
 import { SensorError, type Sensor, type SensorReading } from "../types.ts";
 import { errorCode } from "../../i2c/errors.ts";
-import { checkAddressFor, checkKnownOptions, hex, oneOf, Reinitialiser, round, sleep, toSensorError } from "../common.ts";
+import { checkAddressFor, checkKnownOptions, oneOf, round, sleep } from "../common.ts";
+import { I2cSensorBase } from "../sensorBase.ts";
 import { decodeMeasurement, decodeWord, SHT3X_COMMANDS as CMD, SHT3X_MAX_MEASUREMENT_MS, SHT3X_SOFT_RESET_MS } from "./sht31Decode.ts";
 
 export const SHT31_ADDRESSES = Object.freeze([0x44, 0x45]);
@@ -23,69 +24,33 @@ export function parseSht31Options(options: Record<string, unknown> = {}): Sht31O
 
 export function openSht31(bus: I2cBus, address: number, options?: Record<string, unknown>): Promise<Sensor> {
   checkAddressFor("sht31", address, SHT31_ADDRESSES);
-  const sensor = new Sht31Sensor(bus, address, parseSht31Options(options));
-  return sensor.open().then(() => sensor);
+  return new Sht31Sensor(bus, address, parseSht31Options(options)).open();
 }
 
-async function sendCommand(bus: I2cBus, address: number, command: number): Promise<void> {
-  await bus.i2cWrite(address, 2, Buffer.from([command >> 8, command & 0xff]));
-}
-
-class Sht31Sensor implements Sensor {
+// The SHT3x sleeps by itself between single shots, so closing needs no command.
+class Sht31Sensor extends I2cSensorBase<Sht31Options> {
   readonly chip = "sht31";
   readonly units = { temperature: "°C", humidity: "%" };
-  readonly #bus: I2cBus;
-  readonly #opts: Sht31Options;
-  readonly #reinit: Reinitialiser;
-  #closed = false;
 
-  constructor(
-    bus: I2cBus,
-    readonly address: number,
-    opts: Sht31Options,
-  ) {
-    this.#bus = bus;
-    this.#opts = opts;
-    this.#reinit = new Reinitialiser(() => this.#initialise());
-  }
-
-  async open(): Promise<void> {
-    try {
-      await this.#reinit.initNow();
-    } catch (err) {
-      throw toSensorError(err, this.chip, this.address);
-    }
-  }
-
-  async read(): Promise<SensorReading> {
-    if (this.#closed) throw new Error(`sht31 at ${hex(this.address)} is closed`);
-    try {
-      return await this.#reinit.run(() => this.#measure());
-    } catch (err) {
-      throw toSensorError(err, this.chip, this.address);
-    }
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true; // the SHT3x sleeps by itself between single shots
+  async #send(command: number): Promise<void> {
+    await this.bus.i2cWrite(this.address, 2, Buffer.from([command >> 8, command & 0xff]));
   }
 
   /** Soft reset, then read the status register: a valid CRC proves an SHT3x is there. */
-  async #initialise(): Promise<void> {
-    await sendCommand(this.#bus, this.address, CMD.SOFT_RESET);
+  protected async initialise(): Promise<void> {
+    await this.#send(CMD.SOFT_RESET);
     await sleep(Math.ceil(SHT3X_SOFT_RESET_MS));
-    await sendCommand(this.#bus, this.address, CMD.READ_STATUS);
+    await this.#send(CMD.READ_STATUS);
     const buf = Buffer.alloc(3);
-    await this.#bus.i2cRead(this.address, 3, buf);
+    await this.bus.i2cRead(this.address, 3, buf);
     decodeWord(buf, 0, "status");
-    await sendCommand(this.#bus, this.address, CMD.CLEAR_STATUS);
+    await this.#send(CMD.CLEAR_STATUS);
   }
 
-  async #measure(): Promise<SensorReading> {
-    const a = this.address;
-    const maxMs = SHT3X_MAX_MEASUREMENT_MS[this.#opts.repeatability];
+  protected async measure(): Promise<SensorReading> {
+    const maxMs = SHT3X_MAX_MEASUREMENT_MS[this.options.repeatability];
     // A NACK here means nobody is at the address (-> ABSENT via toSensorError).
-    await sendCommand(this.#bus, a, MEASURE_COMMAND[this.#opts.repeatability]);
+    await this.#send(MEASURE_COMMAND[this.options.repeatability]);
     const started = performance.now();
     await sleep(maxMs + 1);
     const deadline = performance.now() + maxMs * 2 + 20;
@@ -93,14 +58,14 @@ class Sht31Sensor implements Sensor {
     // Without clock stretching the sensor NACKs the read header until data is ready (4.5).
     for (;;) {
       try {
-        await this.#bus.i2cRead(a, 6, buf);
+        await this.bus.i2cRead(this.address, 6, buf);
         break;
       } catch (err) {
         if (errorCode(err) !== "EREMOTEIO") throw err;
         if (performance.now() >= deadline) {
           // A NACKed read header means "busy" or "gone"; the next command will tell which.
           const waited = Math.round(performance.now() - started);
-          throw new SensorError("TIMEOUT", `sht31 at ${hex(a)} gave no data within ${waited} ms (still measuring, or disconnected)`);
+          throw new SensorError("TIMEOUT", `${this.label} gave no data within ${waited} ms (still measuring, or disconnected)`);
         }
         await sleep(2);
       }
