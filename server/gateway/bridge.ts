@@ -71,7 +71,7 @@ export class GatewayBridge {
     this.#o = o;
     this.#builder = new PayloadBuilder(o.maxPayloadBytes);
     this.#pending = new PendingRequests((t, p) => o.connection.publish(t, p), o.attributeRequestTimeoutMs);
-    this.sender = new Sender(o.outbox, (t, p) => this.#publish(t, p), o.log.child("sender"), this.#senderLimits());
+    this.sender = new Sender(o.outbox, (t, p) => this.#publish(t, p), o.log.child("sender"), this.#senderLimits(), () => this.#builder.maxBytes);
   }
 
   get sessionLimits(): SessionLimits | null {

@@ -6,6 +6,7 @@ import type { Logger } from "../util/logger.ts";
 import { PublishError } from "./connection.ts";
 import { RateLimiter } from "./rateLimiter.ts";
 import { TOPIC } from "./protocol.ts";
+import { mergeMessages, type MergedMessage } from "./mergeMessages.ts";
 
 export interface OutboxMessageLike {
   seq: number;
@@ -53,6 +54,8 @@ type Publish = (topic: string, payload: string) => Promise<void>;
 
 /** PUBACK reason codes that mean the message itself will never be accepted (§4.0 E1-E3, §3). */
 const POISON_CODES = new Set([0x83, 0x90, 0x99]);
+/** Queued messages looked at per take: enough to fill a large publish from a backlog. */
+const MERGE_TAKE = 256;
 /** Quota exceeded: the server's rate limit; wait before sending more. */
 const QUOTA = 0x97;
 
@@ -68,13 +71,17 @@ export class Sender {
   #window = 50;
   #limiters: { gwMsg: RateLimiter[]; gwTel: RateLimiter[]; gwDp: RateLimiter[]; ownMsg: RateLimiter[]; ownTel: RateLimiter[]; ownDp: RateLimiter[] } = { gwMsg: [], gwTel: [], gwDp: [], ownMsg: [], ownTel: [], ownDp: [] };
   readonly stats: SenderStats = { published: 0, acked: 0, pointsAcked: 0, rejected: 0, retried: 0, rateLimitedWaits: 0 };
-  /** Called after each ack (for status updates); cheap. */
-  onAck: ((m: OutboxMessageLike) => void) | null = null;
+  /** Called after each acknowledged publish (for status updates and latency measurement); cheap. */
+  onAck: ((m: MergedMessage) => void) | null = null;
 
-  constructor(outbox: OutboxLike, publish: Publish, log: Logger, limits: SenderLimits) {
+  /** Largest payload one merged publish may have (the bridge's current limit). */
+  #maxBytes: () => number;
+
+  constructor(outbox: OutboxLike, publish: Publish, log: Logger, limits: SenderLimits, maxBytes: () => number = () => 65536) {
     this.#outbox = outbox;
     this.#publish = publish;
     this.#log = log;
+    this.#maxBytes = maxBytes;
     this.setLimits(limits);
   }
 
@@ -125,7 +132,7 @@ export class Sender {
   }
 
   /** ms to wait before `m` may go, 0 when it may go now (and then its tokens are taken). */
-  #admit(m: OutboxMessageLike): number {
+  #admit(m: { topic: string; points: number }): number {
     const [msg, tel, dp] = this.#limitersFor(m.topic) as [RateLimiter[], RateLimiter[], RateLimiter[]];
     let wait = 0;
     for (const l of msg) wait = Math.max(wait, l.waitMs(1));
@@ -143,15 +150,20 @@ export class Sender {
     const now = Date.now();
     if (now < this.#pausedUntil) return this.#wake(this.#pausedUntil - now);
     while (this.#active && this.#outbox.inFlight < this.#window) {
-      const [m] = this.#outbox.take(1);
-      if (!m) return;
-      const wait = this.#admit(m);
-      if (wait > 0) {
-        this.#outbox.release([m.seq]);
-        this.stats.rateLimitedWaits++;
-        return this.#wake(wait);
+      // Up to MERGE_TAKE queued messages at once (a backlog), combined into few publishes.
+      const batch = this.#outbox.take(MERGE_TAKE, this.#maxBytes());
+      if (batch.length === 0) return;
+      const merged = mergeMessages(batch);
+      for (let i = 0; i < merged.length; i++) {
+        const m = merged[i] as MergedMessage;
+        const wait = this.#admit(m);
+        if (wait > 0) {
+          this.#outbox.release(merged.slice(i).flatMap((x) => x.seqs));
+          this.stats.rateLimitedWaits++;
+          return this.#wake(wait);
+        }
+        this.#send(m);
       }
-      this.#send(m);
     }
   }
 
@@ -163,13 +175,13 @@ export class Sender {
     }, Math.max(1, ms));
   }
 
-  #send(m: OutboxMessageLike): void {
+  #send(m: MergedMessage): void {
     const gen = this.#gen;
     this.stats.published++;
     this.#publish(m.topic, m.payload).then(
       () => {
-        this.#outbox.ack(m.seq);
-        this.stats.acked++;
+        for (const seq of m.seqs) this.#outbox.ack(seq);
+        this.stats.acked += m.seqs.length;
         this.stats.pointsAcked += m.points;
         this.onAck?.(m);
         if (gen === this.#gen) this.kick();
@@ -178,11 +190,11 @@ export class Sender {
         const code = err instanceof PublishError ? err.reasonCode : undefined;
         if (code !== undefined && POISON_CODES.has(code)) {
           // The server will refuse this message forever; keeping it would block the queue.
-          this.#outbox.ack(m.seq);
-          this.stats.rejected++;
-          this.#log.error(`ThingsBoard rejected a message on ${m.topic} (reason 0x${code.toString(16)}); dropped it`, { seq: m.seq, bytes: m.payload.length });
+          for (const seq of m.seqs) this.#outbox.ack(seq);
+          this.stats.rejected += m.seqs.length;
+          this.#log.error(`ThingsBoard rejected a message on ${m.topic} (reason 0x${code.toString(16)}); dropped it`, { seqs: m.seqs.length, bytes: m.payload.length });
         } else {
-          if (gen === this.#gen) this.#outbox.release([m.seq]);
+          if (gen === this.#gen) this.#outbox.release(m.seqs);
           this.stats.retried++;
           if (code === QUOTA) {
             this.#pausedUntil = Date.now() + 1000;

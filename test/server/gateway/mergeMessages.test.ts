@@ -1,0 +1,42 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mergeMessages } from "../../../server/gateway/mergeMessages.ts";
+
+const m = (seq: number, topic: string, payload: unknown, points = 1) => ({ seq, topic, payload: JSON.stringify(payload), points, ts: 0 });
+
+describe("mergeMessages (backlog replay in few publishes)", () => {
+  test("consecutive telemetry is merged per device, records concatenated in order", () => {
+    const out = mergeMessages([
+      m(1, "v1/gateway/telemetry", { A: [{ ts: 1, values: { x: 1 } }] }),
+      m(2, "v1/gateway/telemetry", { B: [{ ts: 1, values: { y: 1 } }], A: [{ ts: 2, values: { x: 2 } }] }, 2),
+    ]);
+    assert.equal(out.length, 1);
+    assert.deepEqual(out[0]!.seqs, [1, 2]);
+    assert.equal(out[0]!.points, 3);
+    assert.deepEqual(JSON.parse(out[0]!.payload), { A: [{ ts: 1, values: { x: 1 } }, { ts: 2, values: { x: 2 } }], B: [{ ts: 1, values: { y: 1 } }] });
+  });
+
+  test("attributes merge with later values winning; other topics and topic changes break runs", () => {
+    const out = mergeMessages([
+      m(1, "v1/gateway/attributes", { A: { a: 1, b: 1 } }),
+      m(2, "v1/gateway/attributes", { A: { b: 2 } }),
+      m(3, "v1/gateway/telemetry", { A: [{ ts: 1, values: { x: 1 } }] }),
+      m(4, "v1/devices/me/attributes", { v: 1 }),
+      m(5, "v1/devices/me/telemetry", [{ ts: 1, values: { c: 1 } }]),
+      m(6, "v1/devices/me/telemetry", [{ ts: 2, values: { c: 2 } }]),
+    ]);
+    assert.deepEqual(out.map((x) => [x.topic, x.seqs]), [
+      ["v1/gateway/attributes", [1, 2]],
+      ["v1/gateway/telemetry", [3]],
+      ["v1/devices/me/attributes", [4]],
+      ["v1/devices/me/telemetry", [5, 6]],
+    ]);
+    assert.deepEqual(JSON.parse(out[0]!.payload), { A: { a: 1, b: 2 } });
+    assert.deepEqual(JSON.parse(out[3]!.payload), [{ ts: 1, values: { c: 1 } }, { ts: 2, values: { c: 2 } }]);
+  });
+
+  test("a single message is passed through untouched (no re-encoding on the live path)", () => {
+    const raw = { seq: 9, topic: "v1/gateway/telemetry", payload: '{"A":[{"ts":1,"values":{"x":1.0}}]}', points: 1, ts: 0 };
+    assert.equal(mergeMessages([raw])[0]!.payload, raw.payload);
+  });
+});
