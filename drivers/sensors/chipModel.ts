@@ -1,7 +1,7 @@
 // What every simulated sensor chip offers on top of the bare I2C device model: a physical
 // environment the test or demo sets, from which the chip produces raw register values by
 // inverting its datasheet conversion, so the real driver's decode reproduces it.
-import type { I2cDeviceModel } from "../i2c/deviceModel.ts";
+import { RegisterDeviceModel, type I2cDeviceModel } from "../i2c/deviceModel.ts";
 
 export interface ChipEnvironment {
   /** °C */
@@ -40,16 +40,43 @@ export interface ChipModelOptions {
   environment?: Partial<ChipEnvironment>;
 }
 
-/** Keeps the environment and the measurement clock shared by all chip models. */
-export class EnvironmentHolder {
-  env: ChipEnvironment;
-  stuck = false;
-  readonly now: () => number;
+/**
+ * What every chip model shares: the environment (validated on update), the stuck switch, the
+ * measurement clock, and power-on reset. A model keeps everything a power-on reset restores in
+ * `state`, built by `powerOnState()`, so the state after construction and after a reset (bus
+ * attach, soft reset command) cannot drift apart.
+ */
+export abstract class ChipModelBase<State> implements ChipModel {
+  abstract readonly chip: string;
+  /** Millisecond clock for measurement timing. */
+  protected readonly now: () => number;
+  /** The chip's volatile registers and measurement progress. */
+  protected state: State;
+  readonly #env: ChipEnvironment;
+  #stuck = false;
 
   constructor(options: ChipModelOptions = {}) {
     this.now = options.now ?? (() => performance.now());
-    this.env = { ...DEFAULT_ENVIRONMENT, volts: [...DEFAULT_ENVIRONMENT.volts] };
+    this.#env = { ...DEFAULT_ENVIRONMENT, volts: [...DEFAULT_ENVIRONMENT.volts] };
     if (options.environment) this.set(options.environment);
+    this.state = this.powerOnState();
+  }
+
+  /**
+   * The state right after power-up. Called from the base constructor, before the subclass's own
+   * fields exist, so it may use only `now` and constants.
+   */
+  protected abstract powerOnState(): State;
+
+  abstract write(data: Uint8Array): void;
+  abstract read(length: number): Uint8Array;
+
+  powerOnReset(): void {
+    this.state = this.powerOnState();
+  }
+
+  get environment(): Readonly<ChipEnvironment> {
+    return this.#env;
   }
 
   set(env: Partial<ChipEnvironment>): void {
@@ -58,14 +85,56 @@ export class EnvironmentHolder {
         if (!Array.isArray(value) || value.some((v) => typeof v !== "number" || !Number.isFinite(v))) {
           throw new Error("Invalid environment volts: expected an array of finite numbers");
         }
-        this.env.volts = [...(value as number[])];
+        this.#env.volts = [...(value as number[])];
       } else if (key in DEFAULT_ENVIRONMENT) {
         if (typeof value !== "number" || !Number.isFinite(value)) throw new Error(`Invalid environment ${key}: expected a finite number`);
-        (this.env as unknown as Record<string, number>)[key] = value;
+        (this.#env as unknown as Record<string, number>)[key] = value;
       } else {
         throw new Error(`Unknown environment key "${key}"`);
       }
     }
+  }
+
+  setStuck(on: boolean): void {
+    this.#stuck = on;
+  }
+
+  /** Whether a measurement due at `readyAt` has finished; a stuck chip never finishes one. */
+  protected isDone(readyAt: number): boolean {
+    return !this.#stuck && this.now() >= readyAt;
+  }
+}
+
+/** What a read of `length` bytes returns: `data`, then 0xFF past its end (the bus idles high). */
+export function busRead(data: Uint8Array, length: number): Uint8Array {
+  const out = new Uint8Array(length).fill(0xff);
+  out.set(data.subarray(0, Math.min(length, data.length)));
+  return out;
+}
+
+/** A 16-bit register value as sent on the wire, most significant byte first. */
+export function wordBE(value: number): Uint8Array {
+  return Uint8Array.of((value >> 8) & 0xff, value & 0xff);
+}
+
+/**
+ * The 8-bit pointer / auto-increment register protocol (RegisterDeviceModel) for a model that
+ * already extends ChipModelBase: the model owns one and hands it its register accessors.
+ */
+export class RegisterFile extends RegisterDeviceModel {
+  constructor(
+    private readonly get: (reg: number) => number,
+    private readonly put: (reg: number, value: number) => void,
+  ) {
+    super();
+  }
+
+  protected readRegister(reg: number): number {
+    return this.get(reg);
+  }
+
+  protected writeRegister(reg: number, value: number): void {
+    this.put(reg, value);
   }
 }
 

@@ -2,7 +2,7 @@
 // continuous modes, a measurement that takes the typical time, and a data register that keeps
 // its last value until a new measurement completes (a read during a conversion returns the old
 // result, as on the real part).
-import { EnvironmentHolder, type ChipEnvironment, type ChipModel, type ChipModelOptions } from "../chipModel.ts";
+import { busRead, ChipModelBase, wordBE } from "../chipModel.ts";
 import { BH1750_OPCODES as OP, BH1750_TYPICAL_MS, luxToCounts, type Bh1750Mode } from "./bh1750Decode.ts";
 
 const MODE_OF: Record<number, { mode: Bh1750Mode; oneTime: boolean }> = {
@@ -14,51 +14,37 @@ const MODE_OF: Record<number, { mode: Bh1750Mode; oneTime: boolean }> = {
   [OP.ONE_TIME_LOW]: { mode: "low", oneTime: true },
 };
 
-export class Bh1750Model implements ChipModel {
+interface Bh1750State {
+  poweredOn: boolean;
+  /** The data register: the last finished measurement, in counts. */
+  data: number;
+  measuring: { mode: Bh1750Mode; oneTime: boolean; readyAt: number } | null;
+}
+
+export class Bh1750Model extends ChipModelBase<Bh1750State> {
   readonly chip = "bh1750";
-  readonly #holder: EnvironmentHolder;
-  #poweredOn = false;
-  #data = 0;
-  #measuring: { mode: Bh1750Mode; oneTime: boolean; readyAt: number } | null = null;
   measurements = 0;
 
-  constructor(options: ChipModelOptions = {}) {
-    this.#holder = new EnvironmentHolder(options);
-  }
-
-  get environment(): Readonly<ChipEnvironment> {
-    return this.#holder.env;
-  }
-
-  set(env: Partial<ChipEnvironment>): void {
-    this.#holder.set(env);
-  }
-
-  setStuck(on: boolean): void {
-    this.#holder.stuck = on;
-  }
-
-  powerOnReset(): void {
-    this.#poweredOn = false;
-    this.#data = 0;
-    this.#measuring = null;
+  protected powerOnState(): Bh1750State {
+    return { poweredOn: false, data: 0, measuring: null };
   }
 
   write(data: Uint8Array): void {
     this.#tick();
+    const st = this.state;
     for (const opcode of data) {
       const m = MODE_OF[opcode];
       if (m) {
-        this.#poweredOn = true;
+        st.poweredOn = true;
         this.measurements++;
-        this.#measuring = { ...m, readyAt: this.#holder.now() + BH1750_TYPICAL_MS[m.mode] };
+        st.measuring = { ...m, readyAt: this.now() + BH1750_TYPICAL_MS[m.mode] };
       } else if (opcode === OP.POWER_ON) {
-        this.#poweredOn = true;
+        st.poweredOn = true;
       } else if (opcode === OP.POWER_DOWN) {
-        this.#poweredOn = false;
-        this.#measuring = null;
+        st.poweredOn = false;
+        st.measuring = null;
       } else if (opcode === OP.RESET) {
-        if (this.#poweredOn) this.#data = 0;
+        if (st.poweredOn) st.data = 0;
       }
       // MTreg opcodes (0x40-0x47, 0x60-0x7F) are accepted and ignored: the model keeps MT = 69.
     }
@@ -66,21 +52,18 @@ export class Bh1750Model implements ChipModel {
 
   read(length: number): Uint8Array {
     this.#tick();
-    const out = new Uint8Array(length).fill(0xff);
-    out[0] = this.#data >> 8;
-    if (length > 1) out[1] = this.#data & 0xff;
-    return out;
+    return busRead(wordBE(this.state.data), length);
   }
 
   #tick(): void {
-    const m = this.#measuring;
-    if (!m || this.#holder.stuck || this.#holder.now() < m.readyAt) return;
-    this.#data = luxToCounts(this.#holder.env.lux, m.mode);
+    const m = this.state.measuring;
+    if (!m || !this.isDone(m.readyAt)) return;
+    this.state.data = luxToCounts(this.environment.lux, m.mode);
     if (m.oneTime) {
-      this.#measuring = null;
-      this.#poweredOn = false; // one-time modes power down after the conversion
+      this.state.measuring = null;
+      this.state.poweredOn = false; // one-time modes power down after the conversion
     } else {
-      m.readyAt = this.#holder.now() + BH1750_TYPICAL_MS[m.mode];
+      m.readyAt = this.now() + BH1750_TYPICAL_MS[m.mode];
     }
   }
 }

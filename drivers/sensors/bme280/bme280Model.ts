@@ -3,8 +3,7 @@
 // datasheet's typical time, and produces ADC values by numerically inverting the same
 // compensation formulas the driver uses, so the driver reads back the environment within the
 // formulas' resolution (0.01 °C, ~0.004 hPa, ~0.001 %RH).
-import { RegisterDeviceModel } from "../../i2c/deviceModel.ts";
-import { clamp, EnvironmentHolder, type ChipEnvironment, type ChipModel, type ChipModelOptions } from "../chipModel.ts";
+import { ChipModelBase, clamp, RegisterFile, type ChipEnvironment, type ChipModelOptions } from "../chipModel.ts";
 import {
   compensateHumidityQ22_10,
   compensatePressureQ24_8,
@@ -49,27 +48,34 @@ function invertMonotonic(f: (x: number) => number, target: number, lo: number, h
   return a;
 }
 
-export class BoschModel extends RegisterDeviceModel implements ChipModel {
+interface BoschState {
+  ctrlHum: number;
+  /** ctrl_hum as latched by the last ctrl_meas write (datasheet 5.4.3). */
+  ctrlHumLatched: number;
+  ctrlMeas: number;
+  config: number;
+  /** The data registers 0xF7.. (8 bytes, the BMP280 shows the first 6). */
+  data: Uint8Array;
+  measuringUntil: number | null;
+  imUpdateUntil: number;
+}
+
+export class BoschModel extends ChipModelBase<BoschState> {
   readonly chip: "bme280" | "bmp280";
-  readonly #holder: EnvironmentHolder;
   readonly #chipId: number;
   readonly #tp: TPCalibration;
   readonly #hum: HumidityCalibration;
   readonly #nvm = new Uint8Array(256);
-  #ctrlHum = 0;
-  #ctrlHumLatched = 0;
-  #ctrlMeas = 0;
-  #config = 0;
-  #data: Uint8Array = new Uint8Array(8);
-  #measuringUntil: number | null = null;
-  #imUpdateUntil = 0;
+  readonly #registers = new RegisterFile(
+    (reg) => this.#readRegister(reg),
+    (reg, value) => this.#writeRegister(reg, value),
+  );
   /** Count of forced conversions run, for tests. */
   conversions = 0;
 
   constructor(options: BoschModelOptions = {}) {
-    super();
+    super(options);
     this.chip = options.variant ?? "bme280";
-    this.#holder = new EnvironmentHolder(options);
     this.#chipId = options.chipId ?? (this.chip === "bme280" ? CHIP_IDS.BME280 : CHIP_IDS.BMP280);
     this.#tp = { ...(options.tpCalibration ?? EXAMPLE_TP_CALIBRATION) };
     this.#hum = { ...(options.humidityCalibration ?? EXAMPLE_H_CALIBRATION) };
@@ -79,64 +85,62 @@ export class BoschModel extends RegisterDeviceModel implements ChipModel {
       this.#nvm[REGS.CALIB_H1] = h.h1;
       this.#nvm.set(h.e1, REGS.CALIB_H2);
     }
-    this.powerOnReset();
   }
 
-  get environment(): Readonly<ChipEnvironment> {
-    return this.#holder.env;
+  protected powerOnState(): BoschState {
+    return {
+      ctrlHum: 0,
+      ctrlHumLatched: 0,
+      ctrlMeas: 0,
+      config: 0,
+      // Data registers read 0x80000 / 0x8000 until a conversion has run (datasheet 5.4.7-5.4.9).
+      data: encodeRawSample({ adcP: SKIPPED_20BIT, adcT: SKIPPED_20BIT, adcH: SKIPPED_16BIT }),
+      measuringUntil: null,
+      imUpdateUntil: this.now() + STARTUP_MS,
+    };
   }
 
-  set(env: Partial<ChipEnvironment>): void {
-    this.#holder.set(env);
+  write(data: Uint8Array): void {
+    this.#registers.write(data);
   }
 
-  setStuck(on: boolean): void {
-    this.#holder.stuck = on;
+  read(length: number): Uint8Array {
+    return this.#registers.read(length);
   }
 
-  powerOnReset(): void {
-    this.#ctrlHum = 0;
-    this.#ctrlHumLatched = 0;
-    this.#ctrlMeas = 0;
-    this.#config = 0;
-    this.#measuringUntil = null;
-    // Data registers read 0x80000 / 0x8000 until a conversion has run (datasheet 5.4.7-5.4.9).
-    this.#data = encodeRawSample({ adcP: SKIPPED_20BIT, adcT: SKIPPED_20BIT, adcH: SKIPPED_16BIT });
-    this.#imUpdateUntil = this.#holder.now() + STARTUP_MS;
-  }
-
-  protected override readRegister(reg: number): number {
+  #readRegister(reg: number): number {
     this.#tick();
+    const st = this.state;
     if (reg === REGS.CHIP_ID) return this.#chipId;
     if (reg === REGS.STATUS) {
-      const now = this.#holder.now();
-      return (this.#measuringUntil !== null ? STATUS_BITS.MEASURING : 0) | (now < this.#imUpdateUntil ? STATUS_BITS.IM_UPDATE : 0);
+      return (st.measuringUntil !== null ? STATUS_BITS.MEASURING : 0) | (this.now() < st.imUpdateUntil ? STATUS_BITS.IM_UPDATE : 0);
     }
-    if (reg === REGS.CTRL_MEAS) return this.#ctrlMeas;
-    if (reg === REGS.CONFIG) return this.#config;
-    if (reg === REGS.CTRL_HUM) return this.chip === "bme280" ? this.#ctrlHum : 0;
+    if (reg === REGS.CTRL_MEAS) return st.ctrlMeas;
+    if (reg === REGS.CONFIG) return st.config;
+    if (reg === REGS.CTRL_HUM) return this.chip === "bme280" ? st.ctrlHum : 0;
     const dataEnd = REGS.DATA + (this.chip === "bme280" ? 8 : 6);
-    if (reg >= REGS.DATA && reg < dataEnd) return this.#data[reg - REGS.DATA]!;
+    if (reg >= REGS.DATA && reg < dataEnd) return st.data[reg - REGS.DATA]!;
     return this.#nvm[reg] ?? 0;
   }
 
-  protected override writeRegister(reg: number, value: number): void {
+  #writeRegister(reg: number, value: number): void {
     this.#tick();
+    const st = this.state;
     switch (reg) {
       case REGS.RESET:
         if (value === SOFT_RESET_WORD) this.powerOnReset();
         return;
       case REGS.CTRL_HUM:
         // Takes effect only after the next write to ctrl_meas (BME280 datasheet 5.4.3).
-        if (this.chip === "bme280") this.#ctrlHum = value & 0x07;
+        if (this.chip === "bme280") st.ctrlHum = value & 0x07;
         return;
       case REGS.CONFIG:
         // Writes in normal mode may be ignored; in sleep mode they are not (datasheet 5.4.6).
-        if ((this.#ctrlMeas & 0x03) !== MODE.NORMAL) this.#config = value;
+        if ((st.ctrlMeas & 0x03) !== MODE.NORMAL) st.config = value;
         return;
       case REGS.CTRL_MEAS:
-        this.#ctrlHumLatched = this.#ctrlHum;
-        this.#ctrlMeas = value;
+        st.ctrlHumLatched = st.ctrlHum;
+        st.ctrlMeas = value;
         if ((value & 0x03) === 0b01 || (value & 0x03) === 0b10) this.#startForced();
         return;
       default:
@@ -145,23 +149,25 @@ export class BoschModel extends RegisterDeviceModel implements ChipModel {
   }
 
   #startForced(): void {
-    const t = oversampleFactor((this.#ctrlMeas >> 5) & 0x07);
-    const p = oversampleFactor((this.#ctrlMeas >> 2) & 0x07);
-    const h = this.chip === "bme280" ? oversampleFactor(this.#ctrlHumLatched) : 0;
-    this.#measuringUntil = this.#holder.now() + typicalMeasurementMs(t, p, h);
+    const st = this.state;
+    const t = oversampleFactor((st.ctrlMeas >> 5) & 0x07);
+    const p = oversampleFactor((st.ctrlMeas >> 2) & 0x07);
+    const h = this.chip === "bme280" ? oversampleFactor(st.ctrlHumLatched) : 0;
+    st.measuringUntil = this.now() + typicalMeasurementMs(t, p, h);
   }
 
   /** Finishes a due conversion: latch data, return to sleep mode (forced mode is one-shot). */
   #tick(): void {
-    if (this.#measuringUntil === null || this.#holder.stuck || this.#holder.now() < this.#measuringUntil) return;
-    this.#measuringUntil = null;
-    this.#ctrlMeas &= ~0x03;
+    const st = this.state;
+    if (st.measuringUntil === null || !this.isDone(st.measuringUntil)) return;
+    st.measuringUntil = null;
+    st.ctrlMeas &= ~0x03;
     this.conversions++;
-    const tOn = ((this.#ctrlMeas >> 5) & 0x07) !== 0;
-    const pOn = ((this.#ctrlMeas >> 2) & 0x07) !== 0;
-    const hOn = this.chip === "bme280" && this.#ctrlHumLatched !== 0;
-    const { adcT, adcP, adcH } = this.rawFor(this.#holder.env);
-    this.#data = encodeRawSample({
+    const tOn = ((st.ctrlMeas >> 5) & 0x07) !== 0;
+    const pOn = ((st.ctrlMeas >> 2) & 0x07) !== 0;
+    const hOn = this.chip === "bme280" && st.ctrlHumLatched !== 0;
+    const { adcT, adcP, adcH } = this.rawFor(this.environment);
+    st.data = encodeRawSample({
       adcT: tOn ? adcT : SKIPPED_20BIT,
       adcP: pOn && tOn ? adcP : SKIPPED_20BIT,
       adcH: hOn && tOn ? adcH : SKIPPED_16BIT,
