@@ -20,6 +20,8 @@ export interface OutboxMessageLike {
 export interface OutboxLike {
   enqueue(topic: string, payload: string, points: number): number;
   take(maxMessages: number, maxBytes?: number): OutboxMessageLike[];
+  /** Newest pending messages first-in-line for live data while a backlog drains (optional). */
+  takeNewest?(maxMessages: number, maxBytes?: number): OutboxMessageLike[];
   ack(seq: number): void;
   release(seqs?: number[]): void;
   readonly inFlight: number;
@@ -56,6 +58,8 @@ type Publish = (topic: string, payload: string) => Promise<void>;
 const POISON_CODES = new Set([0x83, 0x90, 0x99]);
 /** Queued messages looked at per take: enough to fill a large publish from a backlog. */
 const MERGE_TAKE = 256;
+/** Pending messages beyond which live data gets every other publish. */
+const LIVE_PRIORITY_BACKLOG = 4 * MERGE_TAKE;
 /** Quota exceeded: the server's rate limit; wait before sending more. */
 const QUOTA = 0x97;
 
@@ -68,6 +72,7 @@ export class Sender {
   #scheduled = false;
   #timer: NodeJS.Timeout | null = null;
   #pausedUntil = 0;
+  #liveTurn = false;
   #window = 50;
   #limiters: { gwMsg: RateLimiter[]; gwTel: RateLimiter[]; gwDp: RateLimiter[]; ownMsg: RateLimiter[]; ownTel: RateLimiter[]; ownDp: RateLimiter[] } = { gwMsg: [], gwTel: [], gwDp: [], ownMsg: [], ownTel: [], ownDp: [] };
   readonly stats: SenderStats = { published: 0, acked: 0, pointsAcked: 0, rejected: 0, retried: 0, rateLimitedWaits: 0 };
@@ -151,7 +156,10 @@ export class Sender {
     if (now < this.#pausedUntil) return this.#wake(this.#pausedUntil - now);
     while (this.#active && this.#outbox.inFlight < this.#window) {
       // Up to MERGE_TAKE queued messages at once (a backlog), combined into few publishes.
-      const batch = this.#outbox.take(MERGE_TAKE, this.#maxBytes());
+      // While a large backlog drains, every other publish carries the newest readings, so
+      // ThingsBoard shows current values at once instead of after the whole history.
+      const live = this.#outbox.pending > LIVE_PRIORITY_BACKLOG && this.#outbox.takeNewest !== undefined && (this.#liveTurn = !this.#liveTurn);
+      const batch = live ? this.#outbox.takeNewest!(MERGE_TAKE, this.#maxBytes()) : this.#outbox.take(MERGE_TAKE, this.#maxBytes());
       if (batch.length === 0) return;
       const merged = mergeMessages(batch);
       for (let i = 0; i < merged.length; i++) {

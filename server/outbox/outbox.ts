@@ -146,6 +146,29 @@ export class Outbox {
     }
   }
 
+  /**
+   * The newest pending messages (handed out in seq order), for the sender to keep live readings
+   * flowing while a large backlog drains from the front. The newest are always in memory: the
+   * oldest are the ones that spill to disk. Stops at `minSeq` (exclusive) so it never overlaps
+   * what the front is about to take.
+   */
+  takeNewest(maxMessages: number, maxBytes = Number.POSITIVE_INFINITY, minSeq = 0): OutboxMessage[] {
+    if (!Number.isInteger(maxMessages) || maxMessages < 1) throw new TypeError("Outbox.takeNewest: maxMessages must be a positive integer");
+    const picked: OutboxMessage[] = [];
+    if (this.#closed) return picked;
+    let bytes = 0;
+    for (const e of this.#mem.reversed()) {
+      if (e.seq <= minSeq) break;
+      if (e.inFlight) continue;
+      if (picked.length >= maxMessages || (picked.length > 0 && bytes + e.bytes > maxBytes)) break;
+      e.inFlight = true;
+      this.#inFlight++;
+      bytes += e.bytes;
+      picked.push({ seq: e.seq, topic: e.topic, payload: e.payload, points: e.points, ts: e.ts });
+    }
+    return picked.reverse();
+  }
+
   ack(seq: number): void {
     if (!Number.isInteger(seq)) throw new TypeError("Outbox.ack: seq must be an integer");
     const i = this.#mem.indexOf(seq);
