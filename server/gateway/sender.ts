@@ -73,6 +73,7 @@ export class Sender {
   #timer: NodeJS.Timeout | null = null;
   #pausedUntil = 0;
   #liveTurn = false;
+  #publishing = 0;
   #window = 50;
   #limiters: { gwMsg: RateLimiter[]; gwTel: RateLimiter[]; gwDp: RateLimiter[]; ownMsg: RateLimiter[]; ownTel: RateLimiter[]; ownDp: RateLimiter[] } = { gwMsg: [], gwTel: [], gwDp: [], ownMsg: [], ownTel: [], ownDp: [] };
   readonly stats: SenderStats = { published: 0, acked: 0, pointsAcked: 0, rejected: 0, retried: 0, rateLimitedWaits: 0 };
@@ -114,6 +115,7 @@ export class Sender {
   pause(): void {
     this.#active = false;
     this.#gen++;
+    this.#publishing = 0; // publishes of the old connection no longer count
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#outbox.release();
@@ -154,7 +156,8 @@ export class Sender {
     if (!this.#active || this.#timer) return;
     const now = Date.now();
     if (now < this.#pausedUntil) return this.#wake(this.#pausedUntil - now);
-    while (this.#active && this.#outbox.inFlight < this.#window) {
+    // The window counts publishes awaiting PUBACK (what the server's in-flight limit is about).
+    while (this.#active && this.#publishing < this.#window) {
       // Up to MERGE_TAKE queued messages at once (a backlog), combined into few publishes.
       // While a large backlog drains, every other publish carries the newest readings, so
       // ThingsBoard shows current values at once instead of after the whole history.
@@ -164,9 +167,11 @@ export class Sender {
       const merged = mergeMessages(batch);
       for (let i = 0; i < merged.length; i++) {
         const m = merged[i] as MergedMessage;
-        const wait = this.#admit(m);
-        if (wait > 0) {
+        const wait = this.#publishing < this.#window ? this.#admit(m) : -1;
+        if (wait !== 0) {
+          // Window full or rate-limited: give the rest back, in order, for a later round.
           this.#outbox.release(merged.slice(i).flatMap((x) => x.seqs));
+          if (wait < 0) return;
           this.stats.rateLimitedWaits++;
           return this.#wake(wait);
         }
@@ -186,8 +191,13 @@ export class Sender {
   #send(m: MergedMessage): void {
     const gen = this.#gen;
     this.stats.published++;
+    this.#publishing++;
+    const done = () => {
+      if (gen === this.#gen) this.#publishing--;
+    };
     this.#publish(m.topic, m.payload).then(
       () => {
+        done();
         for (const seq of m.seqs) this.#outbox.ack(seq);
         this.stats.acked += m.seqs.length;
         this.stats.pointsAcked += m.points;
@@ -195,6 +205,7 @@ export class Sender {
         if (gen === this.#gen) this.kick();
       },
       (err: unknown) => {
+        done();
         const code = err instanceof PublishError ? err.reasonCode : undefined;
         if (code !== undefined && POISON_CODES.has(code)) {
           // The server will refuse this message forever; keeping it would block the queue.
