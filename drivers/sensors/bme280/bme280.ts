@@ -8,15 +8,8 @@ import type { I2cBus } from "../../i2c/types.ts";
 import { SensorError, type Sensor, type SensorReading } from "../types.ts";
 import { checkAddressFor, checkKnownOptions, hex, oneOf, pollUntil, round, sleep } from "../common.ts";
 import { I2cSensorBase } from "../sensorBase.ts";
-import {
-  compensate,
-  isSkipped,
-  parseHumidityCalibration,
-  parseRawSample,
-  parseTPCalibration,
-  type HumidityCalibration,
-  type TPCalibration,
-} from "./bme280Compensation.ts";
+import { compensate, isSkipped, parseHumidityCalibration, parseRawSample, parseTPCalibration } from "./bme280Compensation.ts";
+import type { HumidityCalibration, TPCalibration } from "./bme280Compensation.ts";
 import {
   CALIB_H2_LENGTH,
   CALIB_TP_LENGTH,
@@ -29,6 +22,7 @@ import {
   OVERSAMPLE_FACTORS,
   REGS,
   SOFT_RESET_WORD,
+  STARTUP_MS,
   STATUS_BITS,
   type FilterCoefficient,
   type Oversample,
@@ -127,7 +121,7 @@ class BoschSensor extends I2cSensorBase<BoschOptions> {
     }
     checkChipId(this.chip, id, a);
     await this.bus.writeByte(a, REGS.RESET, SOFT_RESET_WORD);
-    await sleep(2); // t_startup (datasheet table 1)
+    await sleep(STARTUP_MS);
     // im_update is set while the NVM is copied into the image registers.
     await pollUntil(async () => ((await this.bus.readByte(a, REGS.STATUS)) & STATUS_BITS.IM_UPDATE) === 0, 50, 1, `${this.chip} NVM copy after reset`);
 

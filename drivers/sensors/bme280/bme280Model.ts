@@ -11,10 +11,9 @@ import {
   encodeHumidityCalibration,
   encodeRawSample,
   encodeTPCalibration,
-  type HumidityCalibration,
-  type TPCalibration,
 } from "./bme280Compensation.ts";
-import { CHIP_IDS, MODE, oversampleFactor, REGS, SKIPPED_16BIT, SKIPPED_20BIT, SOFT_RESET_WORD, STATUS_BITS, typicalMeasurementMs } from "./bme280Registers.ts";
+import type { HumidityCalibration, TPCalibration } from "./bme280Compensation.ts";
+import { CHIP_IDS, MODE, oversampleFactor, REGS, SKIPPED_16BIT, SKIPPED_20BIT, SOFT_RESET_WORD, STARTUP_MS, STATUS_BITS, typicalMeasurementMs } from "./bme280Registers.ts";
 
 // Coefficients in the range real parts report; the T and P words are the BMP280 datasheet 3.12 example.
 export const EXAMPLE_TP_CALIBRATION: Readonly<TPCalibration> = Object.freeze({
@@ -22,9 +21,6 @@ export const EXAMPLE_TP_CALIBRATION: Readonly<TPCalibration> = Object.freeze({
   P1: 36477, P2: -10685, P3: 3024, P4: 2855, P5: 140, P6: -7, P7: 15500, P8: -14600, P9: 6000,
 });
 export const EXAMPLE_H_CALIBRATION: Readonly<HumidityCalibration> = Object.freeze({ H1: 75, H2: 362, H3: 0, H4: 313, H5: 50, H6: 30 });
-
-/** Start-up / reset time during which im_update is set (BME280 datasheet table 1, t_startup 2 ms). */
-const STARTUP_MS = 2;
 
 export interface BoschModelOptions extends ChipModelOptions {
   variant?: "bme280" | "bmp280";
@@ -96,7 +92,7 @@ export class BoschModel extends ChipModelBase<BoschState> {
       // Data registers read 0x80000 / 0x8000 until a conversion has run (datasheet 5.4.7-5.4.9).
       data: encodeRawSample({ adcP: SKIPPED_20BIT, adcT: SKIPPED_20BIT, adcH: SKIPPED_16BIT }),
       measuringUntil: null,
-      imUpdateUntil: this.now() + STARTUP_MS,
+      imUpdateUntil: this.now() + STARTUP_MS, // the NVM copy after power-up / reset
     };
   }
 

@@ -26,6 +26,8 @@ export const CHIP_IDS = Object.freeze({
 
 /** Writing this to RESET performs a power-on-reset (datasheet 5.4.2 / 4.3.2). */
 export const SOFT_RESET_WORD = 0xb6;
+/** Start-up time t_startup after power-on or soft reset, 2 ms max (BME280 datasheet table 1). */
+export const STARTUP_MS = 2;
 
 export const STATUS_BITS = Object.freeze({
   MEASURING: 0x08, // set while a conversion runs

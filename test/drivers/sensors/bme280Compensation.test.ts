@@ -12,17 +12,12 @@ import {
   parseHumidityCalibration,
   parseRawSample,
   parseTPCalibration,
-  type HumidityCalibration,
-  type TPCalibration,
 } from "../../../drivers/sensors/bme280/bme280Compensation.ts";
-import { BoschModel, EXAMPLE_H_CALIBRATION } from "../../../drivers/sensors/bme280/bme280Model.ts";
+import type { HumidityCalibration, TPCalibration } from "../../../drivers/sensors/bme280/bme280Compensation.ts";
+// The model's T/P coefficients are the BMP280 datasheet 3.12 example trimming values
+// ("Calculating pressure and temperature"), which the worked example below decodes with.
+import { BoschModel, EXAMPLE_H_CALIBRATION, EXAMPLE_TP_CALIBRATION as DATASHEET_TP } from "../../../drivers/sensors/bme280/bme280Model.ts";
 import { maxMeasurementMs, oversampleFactor } from "../../../drivers/sensors/bme280/bme280Registers.ts";
-
-// BMP280 datasheet 3.12 ("Calculating pressure and temperature"), example trimming values.
-const DATASHEET_TP: TPCalibration = {
-  T1: 27504, T2: 26435, T3: -1000,
-  P1: 36477, P2: -10685, P3: 3024, P4: 2855, P5: 140, P6: -7, P7: 15500, P8: -14600, P9: 6000,
-};
 
 /** The datasheet's double-precision humidity formula (BME280 8.1), as an independent reference. */
 function humidityDouble(adcH: number, tFine: number, c: HumidityCalibration): number {
