@@ -7,12 +7,12 @@ import type { EventBus } from "../eventBus.ts";
 import type { RpcDispatcher, RpcReply } from "../rpc/types.ts";
 import type { Logger } from "../util/logger.ts";
 import type { TbConnection } from "./connection.ts";
-import { PayloadBuilder } from "./payloadBuilder.ts";
+import { ReadingBuffer } from "./readingBuffer.ts";
+import { EchoFilter } from "./echoFilter.ts";
 import { PendingRequests } from "./pendingRequests.ts";
-import { parseInbound, TOPIC, type GwRpcRequest, type KeyValues, type MeRpcRequest, type TsRecord } from "./protocol.ts";
+import { parseInbound, TOPIC, type GwRpcRequest, type MeRpcRequest, type TsRecord } from "./protocol.ts";
 import { Sender, type OutboxLike } from "./sender.ts";
 import { parseSessionLimits, type SessionLimits } from "./sessionLimits.ts";
-import { isObject, parseJson } from "../util/json.ts";
 
 export interface BridgeDevice {
   name: string;
@@ -53,25 +53,22 @@ export interface BridgeStats {
 
 export class GatewayBridge {
   #o: BridgeOptions;
-  #builder: PayloadBuilder;
+  #buffer: ReadingBuffer;
   #pending: PendingRequests;
   readonly sender: Sender;
-  #telemetry = new Map<string, TsRecord[]>();
-  #attributes = new Map<string, KeyValues>();
-  #ownTelemetry: TsRecord[] = [];
   #flushTimer: NodeJS.Timeout | null = null;
   #announced = new Set<string>();
   #limits: SessionLimits | null = null;
   #session = 0;
   #readyListeners = new Set<() => void>();
-  #recentOwnAttributes: string[] = [];
+  #echoes = new EchoFilter();
   readonly stats: BridgeStats = { malformed: 0, echoes: 0, rpcReceived: 0, rpcAnswered: 0, attributeUpdates: 0, announces: 0, messagesReceived: 0, pointsQueued: 0 };
 
   constructor(o: BridgeOptions) {
     this.#o = o;
-    this.#builder = new PayloadBuilder(o.maxPayloadBytes);
+    this.#buffer = new ReadingBuffer(o.maxPayloadBytes);
     this.#pending = new PendingRequests((t, p) => o.connection.publish(t, p), o.attributeRequestTimeoutMs);
-    this.sender = new Sender(o.outbox, (t, p) => this.#publish(t, p), o.log.child("sender"), this.#senderLimits(), () => this.#builder.maxBytes);
+    this.sender = new Sender(o.outbox, (t, p) => this.#publish(t, p), o.log.child("sender"), this.#senderLimits(), () => this.#buffer.builder.maxBytes);
   }
 
   get sessionLimits(): SessionLimits | null {
@@ -89,8 +86,8 @@ export class GatewayBridge {
 
   start(): void {
     const { bus, connection } = this.#o;
-    bus.on(this, "telemetry", (device, record) => this.#queueTelemetry(device, record));
-    bus.on(this, "clientAttributes", (device, values) => this.#queueAttributes(device, values));
+    bus.on(this, "telemetry", (device, record) => this.#buffer.telemetry(device, record));
+    bus.on(this, "clientAttributes", (device, values) => this.#buffer.attributes(device, values));
     bus.on(this, "devicesChanged", () => void this.#announceNew());
     connection.onMessage((topic, payload) => this.#onMessage(topic, payload));
     connection.onConnected(() => void this.#onConnected());
@@ -125,8 +122,7 @@ export class GatewayBridge {
 
   /** Telemetry of the gateway device itself (statistics, remote logs). */
   ownTelemetry(record: TsRecord): void {
-    if (Object.keys(record.values).length === 0) return;
-    this.#ownTelemetry.push(record);
+    this.#buffer.ownTelemetry(record);
   }
 
   /** Claim devices (v1/gateway/claim); goes straight out, it means nothing later. */
@@ -140,36 +136,9 @@ export class GatewayBridge {
     if (this.#o.connection.connected) await this.#o.connection.publish(TOPIC.gwDisconnect, JSON.stringify({ device: name }));
   }
 
-  #queueTelemetry(device: string, record: TsRecord): void {
-    if (Object.keys(record.values).length === 0) return;
-    let list = this.#telemetry.get(device);
-    if (!list) {
-      list = [];
-      this.#telemetry.set(device, list);
-    }
-    list.push(record);
-  }
-
-  #queueAttributes(device: string, values: KeyValues): void {
-    const cur = this.#attributes.get(device);
-    this.#attributes.set(device, cur ? Object.assign(cur, values) : { ...values });
-  }
-
   /** Move buffered readings into the outbox as few, size-bounded messages. */
   flush(): void {
-    const out = [];
-    if (this.#attributes.size) {
-      out.push(...this.#builder.attributes(this.#attributes));
-      this.#attributes = new Map();
-    }
-    if (this.#telemetry.size) {
-      out.push(...this.#builder.telemetry(this.#telemetry));
-      this.#telemetry = new Map();
-    }
-    if (this.#ownTelemetry.length) {
-      out.push(...this.#builder.ownTelemetry(this.#ownTelemetry));
-      this.#ownTelemetry = [];
-    }
+    const out = this.#buffer.drain();
     if (out.length === 0) return;
     for (const m of out) {
       this.#o.outbox.enqueue(m.topic, m.payload, m.points);
@@ -228,7 +197,7 @@ export class GatewayBridge {
       }
       this.#limits = limits;
       // The Python SDK keeps 20 % headroom below the server's payload limit; so do we.
-      this.#builder.maxBytes = Math.min(this.#o.maxPayloadBytes, Math.floor(limits.maxPayloadSize * 0.8));
+      this.#buffer.builder.maxBytes = Math.min(this.#o.maxPayloadBytes, Math.floor(limits.maxPayloadSize * 0.8));
       this.sender.setLimits(this.#senderLimits());
       this.#o.log.info("session limits applied", { maxPayloadSize: limits.maxPayloadSize, maxInflight: limits.maxInflightMessages, gatewayRateLimits: limits.gatewayRateLimits });
     } catch (err) {
@@ -254,7 +223,7 @@ export class GatewayBridge {
   #onMessage(topic: string, payload: Buffer): void {
     this.stats.messagesReceived++;
     // Our own publishes echoed by a plain broker (Mosquitto in tests) are not server messages.
-    if (this.#isEcho(topic, payload)) {
+    if (this.#echoes.isEcho(topic, payload)) {
       this.stats.echoes++;
       return;
     }
@@ -299,22 +268,8 @@ export class GatewayBridge {
     }
   }
 
-  /** A plain broker echoes our own publishes back: RPC replies carry a top-level "id" (requests
-   *  carry data.id), client attributes have no "device" field, and our own attribute payloads are
-   *  ones we just sent. */
-  #isEcho(topic: string, payload: Buffer): boolean {
-    if (topic === TOPIC.meAttributes) return this.#recentOwnAttributes.includes(payload.toString("utf8"));
-    if (topic !== TOPIC.gwRpc && topic !== TOPIC.gwAttributes) return false;
-    const p = parseJson(payload);
-    if (!p.ok || !isObject(p.value)) return false;
-    return topic === TOPIC.gwRpc ? "id" in p.value : !("device" in p.value) && !("data" in p.value);
-  }
-
   #publish(topic: string, payload: string): Promise<void> {
-    if (topic === TOPIC.meAttributes) {
-      this.#recentOwnAttributes.push(payload);
-      if (this.#recentOwnAttributes.length > 16) this.#recentOwnAttributes.shift();
-    }
+    this.#echoes.sent(topic, payload);
     return this.#o.connection.publish(topic, payload);
   }
 
