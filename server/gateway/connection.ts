@@ -4,8 +4,8 @@
 // (Koenkk/zigbee2mqtt#33150, mqttjs/MQTT.js#1825), and its offline queue is RAM-only
 // (anchors C3). So every attempt uses a fresh client with reconnectPeriod 0, and this class owns
 // backoff with jitter, the v5 -> 3.1.1 fallback, auth-failure status and a watchdog.
-import { readFileSync } from "node:fs";
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import mqtt, { type MqttClient } from "mqtt";
+import { clientOptions } from "./clientOptions.ts";
 import type { ConnectionStatus, ConnectionState } from "../events.ts";
 import type { Logger } from "../util/logger.ts";
 import { GATEWAY_SUBSCRIPTIONS } from "./protocol.ts";
@@ -149,35 +149,6 @@ export class TbConnection {
     }
   }
 
-  #options(): IClientOptions {
-    const o = this.#o;
-    const opts: IClientOptions = {
-      host: o.host,
-      port: o.port,
-      protocol: o.tls?.enabled ? "mqtts" : "mqtt",
-      protocolVersion: this.#version,
-      clean: true, // ThingsBoard keeps no session state (§1.1, §6.3)
-      keepalive: o.keepaliveSec,
-      reconnectPeriod: 0,
-      connectTimeout: o.connectTimeoutMs ?? 10_000,
-      queueQoSZero: false,
-      resubscribe: false,
-    };
-    if (o.accessToken) opts.username = o.accessToken;
-    else {
-      if (o.username) opts.username = o.username;
-      if (o.password) opts.password = o.password;
-    }
-    if (o.clientId) opts.clientId = o.clientId;
-    if (o.tls?.enabled) {
-      if (o.tls.caFile) opts.ca = readFileSync(o.tls.caFile);
-      if (o.tls.certFile) opts.cert = readFileSync(o.tls.certFile);
-      if (o.tls.keyFile) opts.key = readFileSync(o.tls.keyFile);
-      opts.rejectUnauthorized = o.tls.rejectUnauthorized;
-    }
-    return opts;
-  }
-
   #connect(): void {
     this.#clearRetry();
     const gen = ++this.#gen;
@@ -187,7 +158,7 @@ export class TbConnection {
     this.#setState("connecting");
     let client: MqttClient;
     try {
-      client = mqtt.connect(this.#options());
+      client = mqtt.connect(clientOptions(this.#o, this.#version));
     } catch (err) {
       this.#failed(`cannot connect: ${(err as Error).message}`);
       return;

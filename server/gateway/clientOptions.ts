@@ -1,0 +1,32 @@
+// MQTT.js options for one connection attempt to ThingsBoard.
+import { readFileSync } from "node:fs";
+import type { IClientOptions } from "mqtt";
+import type { ConnectionOptions } from "./connection.ts";
+
+export function clientOptions(o: ConnectionOptions, version: 4 | 5): IClientOptions {
+  const opts: IClientOptions = {
+    host: o.host,
+    port: o.port,
+    protocol: o.tls?.enabled ? "mqtts" : "mqtt",
+    protocolVersion: version,
+    clean: true, // ThingsBoard keeps no session state (§1.1, §6.3)
+    keepalive: o.keepaliveSec,
+    reconnectPeriod: 0,
+    connectTimeout: o.connectTimeoutMs ?? 10_000,
+    queueQoSZero: false,
+    resubscribe: false,
+  };
+  if (o.accessToken) opts.username = o.accessToken;
+  else {
+    if (o.username) opts.username = o.username;
+    if (o.password) opts.password = o.password;
+  }
+  if (o.clientId) opts.clientId = o.clientId;
+  if (o.tls?.enabled) {
+    if (o.tls.caFile) opts.ca = readFileSync(o.tls.caFile);
+    if (o.tls.certFile) opts.cert = readFileSync(o.tls.certFile);
+    if (o.tls.keyFile) opts.key = readFileSync(o.tls.keyFile);
+    opts.rejectUnauthorized = o.tls.rejectUnauthorized;
+  }
+  return opts;
+}
