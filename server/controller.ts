@@ -12,7 +12,8 @@ import type { DeviceMemory } from "./devices/deviceContext.ts";
 import { DeviceRpcDispatcher } from "./rpc/dispatcher.ts";
 import { TbConnection } from "./gateway/connection.ts";
 import { GatewayBridge } from "./gateway/bridge.ts";
-import { loadCredentials, provisionGateway, saveCredentials, ProvisionError, type StoredCredentials } from "./gateway/provisioning.ts";
+import { loadCredentials, type StoredCredentials } from "./gateway/provisioning.ts";
+import { Provisioner } from "./features/provisioner.ts";
 import { Outbox } from "./outbox/outbox.ts";
 import { StateStore } from "./state/stateStore.ts";
 import { DashboardServer } from "./http/dashboardServer.ts";
@@ -61,6 +62,7 @@ export class Controller {
   #service: GatewayService | null = null;
   #world: DemoWorld | null = null;
   #claimButton: ClaimButton | null = null;
+  #provisioner: Provisioner | null = null;
   #info: AppInfoReader;
   #events: EventLogEntry[] = [];
   #connStatus: ConnectionStatus;
@@ -201,8 +203,25 @@ export class Controller {
       await this.#claimButton.start().catch((err: Error) => log.error(`claim button on GPIO ${cb.pin}: ${err.message}`));
     }
     this.#started = true;
-    if (provision && !stored) void this.#provisionLoop(credsFile, tb, provision);
-    else this.#connection.start();
+    if (provision && !stored) {
+      this.#provisioner = new Provisioner({
+        file: credsFile,
+        tb,
+        provision,
+        unit: this.#o.unit,
+        log: log.child("provision"),
+        onSuccess: (creds, name) => {
+          this.bus.emit("eventLog", { ts: Date.now(), kind: "info", text: `provisioned as gateway device "${name}"` });
+          this.#connection?.setCredentials(credentialFields(creds));
+          this.#connection?.start();
+        },
+        onFailure: (lastError, nextRetryAt) => {
+          this.#connStatus = { ...this.#connStatus, state: "backoff", lastError, nextRetryAt };
+          this.bus.emit("connection", this.#connStatus);
+        },
+      });
+      this.#provisioner.start();
+    } else this.#connection.start();
   }
 
   async stop(): Promise<void> {
@@ -216,6 +235,7 @@ export class Controller {
       }
     };
     this.#world?.stop();
+    this.#provisioner?.stop();
     await step("dashboard", () => this.#dashboard?.stop());
     this.#service?.stop();
     await step("claim button", () => this.#claimButton?.stop());
@@ -244,34 +264,6 @@ export class Controller {
       events: this.#events.slice(0, EVENT_LOG_SIZE),
       i2c: this.#scan,
     };
-  }
-
-  /** Provision until it works (ThingsBoard may be unreachable at first boot), then connect. */
-  async #provisionLoop(file: string, tb: Config["thingsboard"], p: NonNullable<Config["thingsboard"]["provision"]>): Promise<void> {
-    const log = this.log.child("provision");
-    const deviceName = p.deviceName?.replaceAll("{unit}", this.#o.unit) ?? `${this.#o.unit} Gateway`;
-    for (let attempt = 0; this.#started; attempt++) {
-      try {
-        log.info(`provisioning this unit as gateway device "${deviceName}" at ${tb.host}:${tb.port}`);
-        const creds = await provisionGateway({ host: tb.host, port: tb.port, mqttVersion: tb.mqttVersion, key: p.key, secret: p.secret, deviceName, tls: { enabled: tb.tls.enabled, rejectUnauthorized: tb.tls.rejectUnauthorized }, timeoutMs: 60_000 });
-        if (!this.#started) return;
-        saveCredentials(file, creds);
-        log.root.addSecret(creds.accessToken ?? creds.password);
-        log.info(`provisioned as "${deviceName}"; credentials stored in ${file} (mode 0600)`);
-        this.bus.emit("eventLog", { ts: Date.now(), kind: "info", text: `provisioned as gateway device "${deviceName}"` });
-        this.#connection?.setCredentials(credentialFields(creds));
-        this.#connection?.start();
-        return;
-      } catch (err) {
-        const status = err instanceof ProvisionError ? err.status : "ERROR";
-        const hint = status === "NOT_FOUND" ? " (check thingsboard.provision.key/secret and that the device profile allows provisioning)" : status === "FAILURE" ? ` (a device named "${deviceName}" may already exist: delete it or set thingsboard.accessToken)` : "";
-        const delay = Math.min(300_000, 5000 * 2 ** Math.min(attempt, 6));
-        log.error(`provisioning failed: ${(err as Error).message}${hint}; retrying in ${Math.round(delay / 1000)} s`);
-        this.#connStatus = { ...this.#connStatus, state: "backoff", lastError: `provisioning: ${(err as Error).message}`, nextRetryAt: Date.now() + delay };
-        this.bus.emit("connection", this.#connStatus);
-        await new Promise<void>((r) => setTimeout(r, delay).unref());
-      }
-    }
   }
 
   /** After each (re)connect: fetch the shared attributes each device is configured by. */
