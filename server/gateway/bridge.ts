@@ -38,7 +38,15 @@ export interface BridgeOptions {
   onGatewayAttributes?: (data: Record<string, unknown>, deleted: string[]) => void;
   /** How long to wait for getSessionLimits before draining anyway. */
   sessionLimitsTimeoutMs?: number;
+  /** A device with nothing sent for this long gets a keepalive attribute (default 5 min). */
+  keepaliveIdleMs?: number;
 }
+
+/** ThingsBoard drops a sub-device's session after 10 min without traffic for it (§4.0,
+ *  transport.sessions.inactivity_timeout), and RPC to it then fails with NO_ACTIVE_CONNECTION.
+ *  A GPIO device that only reports changes can be silent for hours, so idle devices get a small
+ *  client attribute well inside that window. */
+const KEEPALIVE_IDLE_MS = 300_000;
 
 export interface BridgeStats {
   malformed: number;
@@ -62,6 +70,8 @@ export class GatewayBridge {
   #session = 0;
   #readyListeners = new Set<() => void>();
   #echoes = new EchoFilter();
+  #lastSent = new Map<string, number>();
+  #keepaliveTimer: NodeJS.Timeout | null = null;
   readonly stats: BridgeStats = { malformed: 0, echoes: 0, rpcReceived: 0, rpcAnswered: 0, attributeUpdates: 0, announces: 0, messagesReceived: 0, pointsQueued: 0 };
 
   constructor(o: BridgeOptions) {
@@ -86,20 +96,30 @@ export class GatewayBridge {
 
   start(): void {
     const { bus, connection } = this.#o;
-    bus.on(this, "telemetry", (device, record) => this.#buffer.telemetry(device, record));
-    bus.on(this, "clientAttributes", (device, values) => this.#buffer.attributes(device, values));
+    bus.on(this, "telemetry", (device, record) => {
+      this.#lastSent.set(device, Date.now());
+      this.#buffer.telemetry(device, record);
+    });
+    bus.on(this, "clientAttributes", (device, values) => {
+      this.#lastSent.set(device, Date.now());
+      this.#buffer.attributes(device, values);
+    });
     bus.on(this, "devicesChanged", () => void this.#announceNew());
     connection.onMessage((topic, payload) => this.#onMessage(topic, payload));
     connection.onConnected(() => void this.#onConnected());
     connection.onDisconnected(() => this.#onDisconnected());
     this.#flushTimer = setInterval(() => this.flush(), this.#o.flushIntervalMs);
+    const idle = this.#o.keepaliveIdleMs ?? KEEPALIVE_IDLE_MS;
+    this.#keepaliveTimer = setInterval(() => this.#keepIdleDevicesAlive(idle), Math.max(10, Math.floor(idle / 5)));
   }
 
   /** Stop accepting readings and move everything buffered into the outbox. */
   stop(): void {
     this.#o.bus.removeListeners(this);
     if (this.#flushTimer) clearInterval(this.#flushTimer);
+    if (this.#keepaliveTimer) clearInterval(this.#keepaliveTimer);
     this.#flushTimer = null;
+    this.#keepaliveTimer = null;
     this.flush();
     this.sender.pause();
     this.#pending.failAll("bridge stopped");
@@ -134,6 +154,16 @@ export class GatewayBridge {
   async disconnectDevice(name: string): Promise<void> {
     this.#announced.delete(name);
     if (this.#o.connection.connected) await this.#o.connection.publish(TOPIC.gwDisconnect, JSON.stringify({ device: name }));
+  }
+
+  #keepIdleDevicesAlive(idleMs: number): void {
+    if (!this.#o.connection.connected) return;
+    const now = Date.now();
+    for (const d of this.#o.devices()) {
+      if (now - (this.#lastSent.get(d.name) ?? 0) < idleMs) continue;
+      this.#lastSent.set(d.name, now);
+      this.#buffer.attributes(d.name, { gatewayKeepalive: now });
+    }
   }
 
   /** Move buffered readings into the outbox as few, size-bounded messages. */
@@ -213,6 +243,7 @@ export class GatewayBridge {
     const todo = this.#o.devices().filter((d) => !this.#announced.has(d.name));
     const sends = todo.map(async (d) => {
       await conn.publish(TOPIC.gwConnect, JSON.stringify({ device: d.name, type: d.profile }));
+      this.#lastSent.set(d.name, Date.now()); // a fresh sub-session counts as activity
       if (session === this.#session) this.#announced.add(d.name);
       this.stats.announces++;
     });

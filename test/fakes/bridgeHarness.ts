@@ -29,6 +29,7 @@ export interface HarnessOptions {
   onGatewayAttributes?: (data: Record<string, unknown>, deleted: string[]) => void;
   maxPayloadBytes?: number;
   reconnectMinMs?: number;
+  keepaliveIdleMs?: number;
   dir?: string;
 }
 
@@ -59,6 +60,7 @@ export async function startBridgeHarness(o: HarnessOptions) {
     maxInflight: 20,
     attributeRequestTimeoutMs: 3000,
     sessionLimitsTimeoutMs: 1000,
+    ...(o.keepaliveIdleMs ? { keepaliveIdleMs: o.keepaliveIdleMs } : {}),
     ...(o.gatewayRpc ? { gatewayRpc: o.gatewayRpc } : {}),
     ...(o.onGatewayAttributes ? { onGatewayAttributes: o.onGatewayAttributes } : {}),
   });
