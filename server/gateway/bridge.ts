@@ -9,6 +9,7 @@ import type { Logger } from "../util/logger.ts";
 import type { TbConnection } from "./connection.ts";
 import { ReadingBuffer } from "./readingBuffer.ts";
 import { EchoFilter } from "./echoFilter.ts";
+import { answerRpc } from "./rpcAnswer.ts";
 import { PendingRequests } from "./pendingRequests.ts";
 import { parseInbound, TOPIC, type GwRpcRequest, type MeRpcRequest, type TsRecord } from "./protocol.ts";
 import { Sender, type OutboxLike } from "./sender.ts";
@@ -306,31 +307,14 @@ export class GatewayBridge {
 
   async #handleRpc(req: GwRpcRequest): Promise<void> {
     this.stats.rpcReceived++;
-    let reply: RpcReply;
-    try {
-      reply = await this.#o.rpc.dispatch({ device: req.device, method: req.method, params: req.params, source: "thingsboard" });
-    } catch (err) {
-      reply = { ok: false, data: { error: `internal error: ${(err as Error).message}` } };
-    }
-    try {
-      await this.#o.connection.publish(TOPIC.gwRpc, JSON.stringify({ device: req.device, id: req.id, data: reply.data ?? null }));
-      this.stats.rpcAnswered++;
-    } catch (err) {
-      this.#o.log.warn(`could not answer RPC ${req.device}/${req.id}: ${(err as Error).message}`);
-    }
+    const call = () => this.#o.rpc.dispatch({ device: req.device, method: req.method, params: req.params, source: "thingsboard" });
+    const body = (data: unknown) => ({ device: req.device, id: req.id, data });
+    if (await answerRpc(`RPC ${req.device}/${req.id}`, call, TOPIC.gwRpc, body, (t, p) => this.#o.connection.publish(t, p), this.#o.log)) this.stats.rpcAnswered++;
   }
 
   async #handleOwnRpc(req: MeRpcRequest): Promise<void> {
-    let reply: RpcReply;
-    try {
-      reply = this.#o.gatewayRpc ? await this.#o.gatewayRpc(req.method, req.params) : { ok: false, data: { error: `unknown method ${req.method}` } };
-    } catch (err) {
-      reply = { ok: false, data: { error: `internal error: ${(err as Error).message}` } };
-    }
-    try {
-      await this.#o.connection.publish(`${TOPIC.meRpcResponsePrefix}${req.requestId}`, JSON.stringify(reply.data ?? null));
-    } catch (err) {
-      this.#o.log.warn(`could not answer gateway RPC ${req.requestId}: ${(err as Error).message}`);
-    }
+    const handler = this.#o.gatewayRpc;
+    const call = async (): Promise<RpcReply> => (handler ? handler(req.method, req.params) : { ok: false, data: { success: false, error: `unknown method ${req.method}` } });
+    await answerRpc(`gateway RPC ${req.requestId}`, call, `${TOPIC.meRpcResponsePrefix}${req.requestId}`, (data) => data, (t, p) => this.#o.connection.publish(t, p), this.#o.log);
   }
 }
