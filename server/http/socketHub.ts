@@ -110,9 +110,10 @@ export class SocketHub {
     this.#ctx.bus.removeListeners(this);
     this.#coalescer.stop();
     clearInterval(this.#pruneTimer);
-    this.io.disconnectSockets(true);
     await new Promise<void>((resolve) => {
-      // io.close() also closes the http server; its callback error (already closed) is not ours to report.
+      // io.close() disconnects every socket and discards its transport (disconnectSockets() first
+      // would instead start engine.io's orderly polling close, a 30 s timer that delays exit), then
+      // closes the http server; its callback error (already closed) is not ours to report.
       void this.io.close(() => resolve());
     });
   }

@@ -24,6 +24,14 @@ export function watchErrors(page: Page): string[] {
   return errors;
 }
 
+/** The slice of the DOM the in-page probes use (the test tsconfig has no DOM lib). */
+export interface PageDom {
+  document: {
+    querySelector(selector: string): { textContent: string | null; getAttribute(name: string): string | null } | null;
+    documentElement: { scrollWidth: number; clientWidth: number };
+  };
+}
+
 export interface Expect {
   /** Text content contains this. */
   text?: string;
@@ -40,7 +48,7 @@ export async function waitForTestId(page: Page, id: string, want: Expect, ms = 5
   try {
     await page.waitForFunction(
       ({ tid, text, attr, textNot, attrNot }) => {
-        const el = document.querySelector(`[data-testid="${tid}"]`);
+        const el = (globalThis as unknown as PageDom).document.querySelector(`[data-testid="${tid}"]`);
         if (!el) return false;
         if (text !== undefined && !(el.textContent ?? "").includes(text)) return false;
         if (attr && el.getAttribute(attr[0]) !== attr[1]) return false;

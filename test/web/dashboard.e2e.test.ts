@@ -5,8 +5,9 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { createLogger } from "../../server/util/logger.ts";
 import { ADMIN_PASSWORD, startDashboard, VIEWER_PASSWORD, type Running } from "../server/http/harness.ts";
-import { launchBrowser, screenshot, textOf, waitForTestId, watchErrors } from "./browser.ts";
+import { launchBrowser, screenshot, textOf, waitForTestId, watchErrors, type PageDom } from "./browser.ts";
 
 async function logIn(page: Page, base: string, password: string): Promise<void> {
   await page.goto(base, { timeout: 10_000 });
@@ -131,7 +132,10 @@ describe("dashboard in Chromium (fake context)", () => {
   test("phone viewport: no horizontal scroll at 375 px", async () => {
     const { page } = await newPage({ width: 375, height: 812 });
     await logIn(page, run.base, ADMIN_PASSWORD);
-    const { scroll, client } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+    const { scroll, client } = await page.evaluate(() => {
+      const root = (globalThis as unknown as PageDom).document.documentElement;
+      return { scroll: root.scrollWidth, client: root.clientWidth };
+    });
     await screenshot(page, "dashboard-phone");
     assert.ok(scroll <= client, `page is ${scroll} px wide in a ${client} px viewport`);
   });
@@ -145,5 +149,39 @@ describe("dashboard in Chromium (fake context)", () => {
     await page.getByTestId("view-login").waitFor({ timeout: 5000 });
     const status = await page.evaluate(async () => (await fetch("/api/snapshot")).status);
     assert.equal(status, 401);
+  });
+});
+
+describe("first-run setup in Chromium", () => {
+  let run: Running;
+  let browser: Browser;
+  const lines: string[] = [];
+  before(async () => {
+    const log = createLogger("info", (l) => lines.push(l));
+    [run, browser] = await Promise.all([startDashboard({ dashboard: {}, log }), launchBrowser()]);
+  });
+  after(async () => {
+    await browser?.close();
+    await run?.close();
+  });
+
+  test("the console code and a new password unlock the dashboard", async () => {
+    const code = /setup code with a new password: ([A-Z0-9]{5}-[A-Z0-9]{5})/.exec(lines.join("\n"))?.[1];
+    assert.ok(code, "setup code printed in the log");
+    const context = await browser.newContext({ viewport: { width: 375, height: 812 } });
+    const page = await context.newPage();
+    await page.goto(run.base, { timeout: 10_000 });
+    await page.getByTestId("view-setup").waitFor({ timeout: 5000 });
+    await page.getByTestId("setup-code").fill("WRONG-CODE1");
+    await page.getByTestId("setup-password").fill("a new password");
+    await page.getByTestId("setup-confirm").fill("a new password");
+    await page.getByTestId("setup-submit").click();
+    await waitForTestId(page, "setup-error", { text: "wrong setup code" });
+    await page.getByTestId("setup-code").fill(code);
+    await page.getByTestId("setup-submit").click();
+    await waitForTestId(page, "socket-state", { attr: ["data-state", "live"] });
+    await page.getByTestId("device-relays").waitFor({ timeout: 5000 });
+    assert.equal(await textOf(page, "role"), "admin");
+    await context.close();
   });
 });
