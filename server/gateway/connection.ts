@@ -256,6 +256,8 @@ export class TbConnection {
   #failed(error: string, auth = false): void {
     if (this.#state === "stopped") return;
     const delay = this.#backoff();
+    // The status emitted with the new state must already carry this retry's time.
+    this.#nextRetryAt = Date.now() + delay;
     this.#setState(auth ? "authFailed" : "backoff", error);
     this.#schedule(delay);
   }
