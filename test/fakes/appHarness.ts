@@ -121,6 +121,8 @@ export class SeqProducer {
       const due = Math.floor(((Date.now() - this.#t0) * this.#rate) / 1000);
       while (this.#seq < due) this.emitOne();
     }, 10);
+    // A failed test must not be kept alive by its producer.
+    this.#timer.unref();
   }
 
   stop(): void {
