@@ -104,10 +104,14 @@ export class SeqProducer {
   #t0 = 0;
   #lastTs = new Map<string, number>();
 
-  constructor(bus: EventBus, devices: string[], ratePerSec: number) {
+  #extra: Record<string, string | number | boolean>;
+
+  /** `extra` values ride along with every reading (e.g. padding to fill a disk budget quickly). */
+  constructor(bus: EventBus, devices: string[], ratePerSec: number, extra: Record<string, string | number | boolean> = {}) {
     this.#bus = bus;
     this.#devices = devices;
     this.#rate = ratePerSec;
+    this.#extra = extra;
   }
 
   get count(): number {
@@ -136,7 +140,7 @@ export class SeqProducer {
     const ts = Math.max(Date.now(), (this.#lastTs.get(device) ?? 0) + 1);
     this.#lastTs.set(device, ts);
     this.produced.set(seq, { device, ts });
-    this.#bus.emit("telemetry", device, { ts, values: { seq } });
+    this.#bus.emit("telemetry", device, { ts, values: { ...this.#extra, seq } });
   }
 }
 
