@@ -21,6 +21,7 @@ import { GatewayService } from "./features/gatewayService.ts";
 import { AppInfoReader } from "./features/appInfo.ts";
 import { ClaimButton } from "./features/claimButton.ts";
 import type { Logger } from "./util/logger.ts";
+import { isObject } from "./util/json.ts";
 import type { Emulator } from "../scripts/emulator/index.ts";
 
 export interface ControllerOptions {
@@ -77,7 +78,10 @@ export class Controller {
     this.bus = new EventBus(o.log.child("bus"));
     this.hardware = Hardware.create(o.config, o.log.child("hw"));
     const memory: DeviceMemory = {
-      load: (id) => ({ ...(this.#state?.data.devices[id] ?? {}) }),
+      load: (id) => {
+        const saved: unknown = this.#state?.data.devices[id];
+        return isObject(saved) ? { ...saved } : {};
+      },
       save: (id, data) => this.#state?.update((d) => void (d.devices[id] = data)),
     };
     this.runtime = new DeviceRuntime({ bus: this.bus, log: o.log.child("device"), memory });
@@ -114,6 +118,11 @@ export class Controller {
 
     // 1. Durable state first: nothing may be produced before it can be kept.
     this.#state = await StateStore.open<DeviceState>(`${config.dataDir}/state.json`, { devices: {} }, { log: log.child("state") });
+    // Valid JSON of the wrong shape (a hand edit, a torn older format) must not break every device's load/save.
+    if (!isObject(this.#state.data.devices)) {
+      log.error(`state file ${config.dataDir}/state.json has no usable "devices" map; saved device settings start empty`);
+      this.#state.update((d) => void (d.devices = {}));
+    }
     this.#outbox = Outbox.open({ dir: config.dataDir, diskFlushMs: config.outbox.diskFlushMs, maxDiskBytes: config.outbox.maxDiskMb * 1024 * 1024, memoryMaxMessages: config.outbox.memoryMaxMessages, log: log.child("outbox") });
     this.#outboxStatus = this.#outbox.status();
     this.#outbox.onStatus((s) => this.bus.emit("outbox", s));
