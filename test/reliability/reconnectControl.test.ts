@@ -42,7 +42,7 @@ test("after each of 5 reconnects, toggle_gpio and shared attribute updates reach
     }
     await app.ready(readyBefore + 1, 10_000);
 
-    const before17 = gpio.level(17);
+    const before17: 0 | 1 = gpio.level(17);
     const r = await emu.rpc(RELAYS, "toggle_gpio", { pin: 17 }, { twoWay: true, timeoutMs: 3000 });
     assert.equal(r.status, 200, `cycle ${i}: RPC answered (${JSON.stringify(r.body)})`);
     assert.deepEqual(r.body, { success: true, pin: 17, enabled: before17 === 0 });
