@@ -5,7 +5,7 @@
 // produced / delivered / lost / duplicates and prove duplicates come only from redelivery.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +14,7 @@ import type { Emulator } from "../../scripts/emulator/index.ts";
 import { validateConfig } from "../../server/config/load.ts";
 import type { Config } from "../../server/config/schema.ts";
 import { Controller } from "../../server/controller.ts";
+import { Outbox } from "../../server/outbox/outbox.ts";
 import type { EventBus } from "../../server/eventBus.ts";
 import { isObject, parseJson } from "../../server/util/json.ts";
 import { createLogger, type Logger, type LogRecord } from "../../server/util/logger.ts";
@@ -26,6 +27,30 @@ export const UNIT = "rel";
 export const RELAYS = `${UNIT} Relays`;
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The simulated BME280 of the child-process configs: one reading every 100 ms, each reported. */
+export const CLIMATE = `${UNIT} Climate`;
+export const CLIMATE_INTERVAL_MS = 100;
+export const CHILD_DEVICES: unknown[] = [
+  { id: "relays", kind: "gpio", name: "{unit} Relays", profile: "GPIO Controller", outputs: [{ pin: 17, label: "relay1" }, { pin: 27, label: "relay2" }], inputs: [{ pin: 22, label: "button", debounceMs: 0 }], report: { strategy: "every" } },
+  { id: "climate", kind: "sensor", chip: "bme280", name: "{unit} Climate", address: 0x76, intervalSec: CLIMATE_INTERVAL_MS / 1000, report: { strategy: "every" } },
+];
+
+/** Every telemetry record of `device` left in the outbox file(s) of `dataDir`, read from a copy (the original stays untouched). */
+export function outboxRecords(dataDir: string, device: string): Array<{ ts: number; values: Record<string, unknown> }> {
+  const copy = tempDir("rel-outbox-copy-");
+  try {
+    for (const f of ["outbox.sqlite", "outbox.sqlite-wal", "outbox.sqlite-shm"]) if (existsSync(join(dataDir, f))) copyFileSync(join(dataDir, f), join(copy, f));
+    const box = Outbox.open({ dir: copy });
+    try {
+      return box.take(10_000_000).flatMap((m) => recordsIn(m.payload, device));
+    } finally {
+      box.close();
+    }
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+}
 
 /** A valid raw config (before defaults) for a unit talking to 127.0.0.1:port, with short intervals. */
 export function rawConfig(port: number, dataDir: string, over: { thingsboard?: Record<string, unknown>; outbox?: Record<string, unknown>; devices?: unknown[]; http?: Record<string, unknown> } = {}): Record<string, unknown> {
