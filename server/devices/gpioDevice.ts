@@ -116,16 +116,21 @@ export class GpioDevice implements ManagedDevice {
     if (this.#offlineTimer) clearTimeout(this.#offlineTimer);
     this.#offlineTimer = null;
     for (const i of this.#inputs.values()) i.unwatch?.();
+    const safed: KeyValues = {};
     for (const o of this.#outputs.values()) {
       if (o.io && o.value !== o.safe) {
         try {
           await o.io.write(o.safe);
           o.value = o.safe;
+          safed[o.label] = o.safe === 1;
         } catch (err) {
           this.#ctx.log.error(`GPIO ${o.pin}: could not apply safe state: ${(err as Error).message}`);
         }
       }
     }
+    // Report the shutdown's safe state: the outbox saves it on close, so ThingsBoard does not show
+    // a relay as on for the whole time the appliance is down.
+    if (Object.keys(safed).length) this.#report(safed, Date.now(), true);
     for (const p of [...this.#outputs.values(), ...this.#inputs.values()]) {
       await p.io?.close().catch(() => {});
       p.io = null;
