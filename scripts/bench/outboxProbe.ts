@@ -5,7 +5,7 @@ import type { OutboxLike, OutboxMessageLike } from "../../server/gateway/sender.
 export type EnqueueProbe = (seq: number, topic: string, payload: string, points: number) => void;
 
 export function probeOutbox(inner: OutboxLike, onEnqueue: EnqueueProbe): OutboxLike {
-  return {
+  const probe: OutboxLike = {
     enqueue(topic: string, payload: string, points: number): number {
       const seq = inner.enqueue(topic, payload, points);
       onEnqueue(seq, topic, payload, points);
@@ -21,6 +21,10 @@ export function probeOutbox(inner: OutboxLike, onEnqueue: EnqueueProbe): OutboxL
       return inner.pending;
     },
   };
+  // Keep the optional live-first path when the real outbox has it, or the sender would behave differently.
+  const newest = inner.takeNewest?.bind(inner);
+  if (newest) probe.takeNewest = (maxMessages: number, maxBytes?: number) => newest(maxMessages, maxBytes);
+  return probe;
 }
 
 const TS_RE = /"ts":(\d+)/g;

@@ -2,6 +2,7 @@
 // the bus, round-robin over the devices, with backpressure (production stops while more than
 // `maxInPipelinePoints` are emitted but not yet acknowledged, so the outbox stays bounded and
 // in memory). wake() is called on every PUBACK.
+import { performance } from "node:perf_hooks";
 import type { EventBus } from "../../server/eventBus.ts";
 
 export const READING_KEYS = ["temperature", "humidity", "pressure", "battery"] as const;
@@ -67,5 +68,48 @@ export class TelemetryProducer {
     }
     // Held back by backpressure: the next PUBACK wakes us. Otherwise keep going next turn.
     if (n === this.#o.perTurn) this.wake();
+  }
+}
+
+/** Readings at a fixed rate (records/s over all devices), emitted in small batches every `tickMs`;
+ *  catches up after a late tick so the mean rate holds. */
+export class PacedProducer {
+  readonly names: string[];
+  emittedPoints = 0;
+  #bus: EventBus;
+  #recordsPerSec: number;
+  #tickMs: number;
+  #timer: NodeJS.Timeout | null = null;
+  #t0 = 0;
+  #emitted = 0;
+  #next = 0;
+
+  constructor(bus: EventBus, devices: number, recordsPerSec: number, tickMs = 10) {
+    this.#bus = bus;
+    this.#recordsPerSec = recordsPerSec;
+    this.#tickMs = tickMs;
+    this.names = Array.from({ length: devices }, (_, i) => `bench-dev-${String(i).padStart(3, "0")}`);
+  }
+
+  start(): void {
+    this.#t0 = performance.now();
+    this.#timer = setInterval(() => this.#tick(), this.#tickMs);
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  #tick(): void {
+    const due = Math.floor(((performance.now() - this.#t0) / 1000) * this.#recordsPerSec);
+    const ts = Date.now();
+    for (; this.#emitted < due; this.#emitted++) {
+      const name = this.names[this.#next] as string;
+      this.#next = (this.#next + 1) % this.names.length;
+      const v = (this.#emitted % 1000) / 100;
+      this.#bus.emit("telemetry", name, { ts, values: { temperature: 21 + v, humidity: 45 + v, pressure: 1013 + v, battery: 90 + (this.#emitted % 10) } });
+      this.emittedPoints += READING_KEYS.length;
+    }
   }
 }

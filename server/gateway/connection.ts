@@ -164,6 +164,9 @@ export class TbConnection {
       return;
     }
     this.#client = client;
+    // MQTT.js leaves Nagle on: an RPC reply written just after a PUBACK then waits for the
+    // server's delayed ACK (~40 ms on Linux). npm run bench -- rpc: p50 44 ms before this line.
+    (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
     const live = () => gen === this.#gen;
     client.on("connect", () => {
       if (!live()) return;
