@@ -1,5 +1,10 @@
 // The scenario registry, in the order `npm run bench` runs them.
 import type { Scenario } from "./common.ts";
+import { backlogScenario } from "./backlog.ts";
+import { dashboardScenario } from "./dashboard.ts";
+import { footprintScenario } from "./footprint.ts";
+import { latencyScenario } from "./latency.ts";
+import { rpcScenario } from "./rpc.ts";
 import { throughputScenario } from "./throughput.ts";
 
-export const SCENARIOS: readonly Scenario[] = [throughputScenario];
+export const SCENARIOS: readonly Scenario[] = [throughputScenario, latencyScenario, rpcScenario, backlogScenario, footprintScenario, dashboardScenario];
