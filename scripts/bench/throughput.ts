@@ -3,7 +3,7 @@
 // then a bare MQTT.js client publishes the very payloads the bridge built (the ceiling).
 import { performance } from "node:perf_hooks";
 import { TOPIC } from "../../server/gateway/protocol.ts";
-import { runBareClient, type CapturedMessage } from "./bareClient.ts";
+import { runBareClient, type BareResult, type CapturedMessage } from "./bareClient.ts";
 import { startRig } from "./bridgeRig.ts";
 import { atLeast, cpuSecondsSince, row, sleep, waitUntil, type BenchRow, type Scenario, type ScenarioContext } from "./common.ts";
 import { EmulatorProcess } from "./emulatorProcess.ts";
@@ -20,7 +20,7 @@ export interface ThroughputRun {
   deliveredPerSec: number;
   bridgeCpuPer100k: number;
   emulatorCpuPer100k: number;
-  bare: { pointsPerSec: number; cpuSecPer100k: number };
+  bare: BareResult;
 }
 
 export async function measureThroughput(devices: number, warmupMs: number, measureMs: number, maxInPipelinePoints = 500_000): Promise<ThroughputRun> {
