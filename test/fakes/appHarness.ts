@@ -84,7 +84,11 @@ export function configFrom(raw: Record<string, unknown>): Config {
 export function recordingLogger(): { log: Logger; records: LogRecord[] } {
   const records: LogRecord[] = [];
   const log = createLogger(process.env.TEST_LOG ? "debug" : "error", process.env.TEST_LOG ? undefined : () => {});
-  log.root.sinks.set((r) => void records.push(r), "warn");
+  log.root.sinks.set((r) => {
+    // Bounded, and with flat copies: a message sliced from a megabyte of fuzz input would keep it alive.
+    records.push({ ...r, msg: JSON.parse(JSON.stringify(r.msg.slice(0, 500))) as string, data: undefined as never });
+    if (records.length > 2000) records.shift();
+  }, "warn");
   return { log, records };
 }
 
