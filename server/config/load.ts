@@ -123,7 +123,13 @@ function crossChecks(c: Config): string[] {
 export function loadConfigText(text: string, env: NodeJS.ProcessEnv = {}, source = "config"): LoadResult {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) return { ok: false, errors: doc.errors.map((e) => `${source}: YAML ${e.message.split("\n")[0]}`) };
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  let raw: unknown;
+  try {
+    // toJS throws, rather than reporting in doc.errors, on an alias without its anchor and on an alias bomb.
+    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    return { ok: false, errors: [`${source}: YAML ${(err as Error).message.split("\n")[0]}`] };
+  }
   if (!isObject(raw)) return { ok: false, errors: [`${source}: expected a mapping at the top level`] };
   // A section left with only comments ("unit:") is null in YAML; it means "all defaults".
   for (const [k, v] of Object.entries(raw)) if (v === null) delete raw[k];
