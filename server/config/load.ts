@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { configSchema, type Config } from "./schema.ts";
-import { isObject } from "../util/json.ts";
+import { isObject, preview } from "../util/json.ts";
 import { checkSensorOptions, sensorAddresses } from "../../drivers/sensors/index.ts";
 
 export type LoadResult = { ok: true; config: Config; raw: Record<string, unknown> } | { ok: false; errors: string[] };
@@ -57,7 +57,7 @@ export function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): 
     let value: unknown = v;
     if (spec.parse === "int") {
       if (!/^\d+$/.test(v.trim())) {
-        errors.push(`${key} (${spec.path.join(".")}): expected an integer, got "${v}"`);
+        errors.push(`${key} (${spec.path.join(".")}): expected an integer, got ${preview(v, 40)}`);
         continue;
       }
       value = Number(v.trim());

@@ -7,7 +7,7 @@ import type { BinaryValue, GpioChip, GpioPin } from "../../drivers/gpio/types.ts
 import type { GpioDeviceConfig } from "../config/schema.ts";
 import type { DeviceInfo, DeviceSnapshot, Health } from "../events.ts";
 import type { KeyValues, TbValue } from "../gateway/protocol.ts";
-import { isInteger, isObject } from "../util/json.ts";
+import { isInteger, isObject, preview } from "../util/json.ts";
 import { RpcError, type ManagedDevice, type RpcHandler } from "./device.ts";
 import type { DeviceContext } from "./deviceContext.ts";
 import { Reporter } from "./reportStrategy.ts";
@@ -191,7 +191,7 @@ export class GpioDevice implements ManagedDevice {
       if (!o) continue;
       const level = v === true || v === 1 || v === "on" || v === "true" ? 1 : v === false || v === 0 || v === "off" || v === "false" ? 0 : null;
       if (level === null) {
-        this.#ctx.log.warn(`${this.info.name}: shared attribute ${k}=${JSON.stringify(v)} is not a boolean; ignored`);
+        this.#ctx.log.warn(`${this.info.name}: shared attribute ${preview(k, 40)}=${preview(v)} is not a boolean; ignored`);
         continue;
       }
       saved[k] = v;

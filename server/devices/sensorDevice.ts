@@ -9,6 +9,7 @@ import type { ManagedDevice, RpcHandler } from "./device.ts";
 import { RpcError } from "./device.ts";
 import type { DeviceContext } from "./deviceContext.ts";
 import { Reporter } from "./reportStrategy.ts";
+import { preview } from "../util/json.ts";
 
 const MAX_BACKOFF_MS = 300_000;
 
@@ -165,7 +166,7 @@ export class SensorDevice implements ManagedDevice {
         this.#intervalMs = v * 1000;
         this.#ctx.log.info(`${this.info.name}: sampling every ${v} s (shared attribute)`);
         if (this.#running && this.#timer) this.#schedule(this.#intervalMs);
-      } else this.#ctx.log.warn(`${this.info.name}: shared attribute intervalSec=${JSON.stringify(v)} is not a number 0.1-86400; ignored`);
+      } else this.#ctx.log.warn(`${this.info.name}: shared attribute intervalSec=${preview(v)} is not a number 0.1-86400; ignored`);
     }
     this.#ctx.memory.save(this.#cfg.id, saved);
   }

@@ -6,7 +6,7 @@ import type { Controller } from "../controller.ts";
 import type { GatewayBridge } from "../gateway/bridge.ts";
 import type { KeyValues } from "../gateway/protocol.ts";
 import type { RpcReply } from "../rpc/types.ts";
-import { isObject } from "../util/json.ts";
+import { isObject, preview } from "../util/json.ts";
 import { LEVELS, type LogLevel, type LogRecord, type LogSink, type Logger } from "../util/logger.ts";
 import { createCpuSampler, cpuTemperatureC, disk, ipAddresses, memory, osInfo } from "../util/systemInfo.ts";
 import { unitIdentity } from "../util/identity.ts";
@@ -84,7 +84,7 @@ export class GatewayService {
   async handle(method: string, params: unknown): Promise<RpcReply> {
     const h = Object.prototype.hasOwnProperty.call(this.#handlers, method) ? this.#handlers[method] : undefined;
     const bus = this.#o.controller.bus;
-    if (!h) return { ok: false, data: { success: false, error: `unknown gateway method ${JSON.stringify(method)} (supported: ${Object.keys(this.#handlers).join(", ")})` } };
+    if (!h) return { ok: false, data: { success: false, error: `unknown gateway method ${preview(method, 60)} (supported: ${Object.keys(this.#handlers).join(", ")})` } };
     try {
       const data = await h(params);
       bus.emit("eventLog", { ts: Date.now(), kind: "rpc", text: `gateway RPC ${method} -> ok` });
@@ -112,7 +112,7 @@ export class GatewayService {
         this.#restartStats();
         applied.push(k);
       } else if (["thingsboard", "devices", "http", "dataDir", "hardware"].includes(k)) needRestart.push(k);
-      else log.warn(`gateway shared attribute ${k}=${JSON.stringify(v)} is not a runtime setting; ignored`);
+      else log.warn(`gateway shared attribute ${preview(k, 40)}=${preview(v)} is not a runtime setting; ignored`);
     }
     if (applied.length) log.info(`remote configuration applied: ${applied.join(", ")}`);
     if (needRestart.length) log.warn(`remote configuration of ${needRestart.join(", ")} needs a restart and a config file change; not applied`);

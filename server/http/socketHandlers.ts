@@ -77,7 +77,9 @@ export function registerSocketHandlers(socket: DashboardSocket, deps: HandlerDep
       .catch((err: unknown) => answer(ack, { ok: false, error: messageOf(err) }));
   });
 
-  socket.on("scan", (ack?: unknown) => {
+  socket.on("scan", (raw?: unknown, ack?: unknown) => {
+    // The ack is the last argument whether or not the client sent a payload.
+    if (ack === undefined) ack = raw;
     const refused = refuse("scan the I2C bus", true);
     if (refused) return answer(ack, refused);
     deps

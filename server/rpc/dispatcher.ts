@@ -6,6 +6,7 @@ import { RpcError } from "../devices/device.ts";
 import type { DeviceRuntime } from "../devices/runtime.ts";
 import type { Logger } from "../util/logger.ts";
 import type { RpcDispatcher, RpcReply, RpcRequest } from "./types.ts";
+import { preview } from "../util/json.ts";
 
 export class DeviceRpcDispatcher implements RpcDispatcher {
   #runtime: DeviceRuntime;
@@ -23,7 +24,7 @@ export class DeviceRpcDispatcher implements RpcDispatcher {
     const reply = await this.#answer(req);
     this.stats.handled++;
     if (!reply.ok) this.stats.errors++;
-    const text = `${req.source === "dashboard" ? "dashboard" : "ThingsBoard"} RPC ${req.method}(${safeJson(req.params)}) -> ${safeJson(reply.data)}`;
+    const text = `${req.source === "dashboard" ? "dashboard" : "ThingsBoard"} RPC ${preview(req.method, 60)}(${preview(req.params, 200)}) -> ${preview(reply.data, 200)}`;
     this.#bus.emit("eventLog", { ts: Date.now(), kind: "rpc", device: req.device, text });
     this.#log.info(text, { device: req.device });
     return reply;
@@ -32,9 +33,9 @@ export class DeviceRpcDispatcher implements RpcDispatcher {
   async #answer(req: RpcRequest): Promise<RpcReply> {
     if (typeof req.method !== "string" || req.method.length === 0 || req.method.length > 128) return error("BAD_PARAMS", "method must be a non-empty string");
     const device = typeof req.device === "string" ? this.#runtime.find(req.device) : undefined;
-    if (!device) return error("UNKNOWN_DEVICE", `unknown device ${JSON.stringify(req.device)}`);
+    if (!device) return error("UNKNOWN_DEVICE", `unknown device ${preview(req.device, 100)}`);
     const handler = Object.prototype.hasOwnProperty.call(device.rpc, req.method) ? device.rpc[req.method] : undefined;
-    if (!handler) return error("UNKNOWN_METHOD", `unknown method ${JSON.stringify(req.method)} for ${device.info.name} (supported: ${Object.keys(device.rpc).join(", ")})`);
+    if (!handler) return error("UNKNOWN_METHOD", `unknown method ${preview(req.method, 60)} for ${device.info.name} (supported: ${Object.keys(device.rpc).join(", ")})`);
     try {
       return { ok: true, data: await handler(req.params) };
     } catch (err) {
@@ -47,13 +48,4 @@ export class DeviceRpcDispatcher implements RpcDispatcher {
 
 function error(code: string, message: string): RpcReply {
   return { ok: false, data: { success: false, error: message, code } };
-}
-
-function safeJson(v: unknown): string {
-  try {
-    const s = JSON.stringify(v) ?? "null";
-    return s.length > 200 ? `${s.slice(0, 200)}…` : s;
-  } catch {
-    return "?";
-  }
 }

@@ -34,3 +34,15 @@ export function isTbValue(v: unknown): boolean {
   if (t === "object") return true;
   return false;
 }
+
+/** A short, safe rendering of an untrusted value for logs and error messages: hostile input must
+ *  not become 70 KB log lines (found by the fuzz tests). */
+export function preview(v: unknown, max = 80): string {
+  let s: string;
+  try {
+    s = typeof v === "string" ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
+  } catch {
+    s = Object.prototype.toString.call(v);
+  }
+  return s.length > max ? `${s.slice(0, max)}… (${s.length} chars)` : s;
+}

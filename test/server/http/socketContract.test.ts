@@ -136,6 +136,9 @@ describe("dashboard socket contract", () => {
     assert.equal(reply.ok, true);
     assert.deepEqual(reply.data.map((e) => [e.address, e.chip]), [[0x76, "bme280"], [0x44, "sht31"], [0x50, null]]);
     assert.deepEqual(await broadcast, reply.data);
+    // A client that sends a payload with the request still gets its answer (found by the fuzz test).
+    const withPayload = await emitWithAck<{ ok: boolean }>(socket, "scan", { bus: 1 });
+    assert.equal(withPayload.ok, true);
   });
 
   test("claim opens a window and announces it", async () => {
