@@ -65,8 +65,8 @@ export const latencyScenario: Scenario = {
   async run(ctx: ScenarioContext): Promise<BenchRow[]> {
     const rows: BenchRow[] = [];
     const cases = [
-      { label: "1 Hz x 50 dev, flush 100 ms", devices: 50, rate: 50, flush: 100, seconds: ctx.quick ? 4 : 20 },
-      { label: "1 Hz x 50 dev, flush 10 ms", devices: 50, rate: 50, flush: 10, seconds: ctx.quick ? 4 : 20 },
+      { label: "1 Hz x 50 dev, flush 100 ms", devices: 50, rate: 50, flush: 100, seconds: ctx.quick ? 4 : 15 },
+      { label: "1 Hz x 50 dev, flush 10 ms", devices: 50, rate: 50, flush: 10, seconds: ctx.quick ? 4 : 15 },
       { label: "100k dp/s (500 dev x 50 Hz), flush 100 ms", devices: 500, rate: 25_000, flush: 100, seconds: ctx.quick ? 2 : 8 },
     ];
     for (const c of cases) {
