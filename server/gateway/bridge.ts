@@ -78,8 +78,9 @@ export class GatewayBridge {
   constructor(o: BridgeOptions) {
     this.#o = o;
     this.#buffer = new ReadingBuffer(o.maxPayloadBytes);
-    this.#pending = new PendingRequests((t, p) => o.connection.publish(t, p), o.attributeRequestTimeoutMs);
+    this.#pending = new PendingRequests((t, p) => this.#publishDirect(t, p), o.attributeRequestTimeoutMs);
     this.sender = new Sender(o.outbox, (t, p) => this.#publish(t, p), o.log.child("sender"), this.#senderLimits(), () => this.#buffer.builder.maxBytes);
+    this.#buffer.builder.maxPoints = this.sender.maxPoints;
   }
 
   get sessionLimits(): SessionLimits | null {
@@ -148,7 +149,7 @@ export class GatewayBridge {
 
   /** Claim devices (v1/gateway/claim); goes straight out, it means nothing later. */
   async claim(entries: Record<string, { secretKey?: string; durationMs?: number }>): Promise<void> {
-    await this.#o.connection.publish(TOPIC.gwClaim, JSON.stringify(entries));
+    await this.#publishDirect(TOPIC.gwClaim, JSON.stringify(entries));
   }
 
   /** Tell ThingsBoard a device is gone from this gateway. */
@@ -230,6 +231,7 @@ export class GatewayBridge {
       // The Python SDK keeps 20 % headroom below the server's payload limit; so do we.
       this.#buffer.builder.maxBytes = Math.min(this.#o.maxPayloadBytes, Math.floor(limits.maxPayloadSize * 0.8));
       this.sender.setLimits(this.#senderLimits());
+      this.#buffer.builder.maxPoints = this.sender.maxPoints;
       this.#o.log.info("session limits applied", { maxPayloadSize: limits.maxPayloadSize, maxInflight: limits.maxInflightMessages, gatewayRateLimits: limits.gatewayRateLimits });
     } catch (err) {
       this.#o.log.warn(`getSessionLimits: ${(err as Error).message}; keeping configured limits`);
@@ -300,6 +302,12 @@ export class GatewayBridge {
     }
   }
 
+  /** Publishes that bypass the outbox still count against the server's rate limits. */
+  #publishDirect(topic: string, payload: string): Promise<void> {
+    this.sender.noteDirect(topic);
+    return this.#o.connection.publish(topic, payload);
+  }
+
   #publish(topic: string, payload: string): Promise<void> {
     this.#echoes.sent(topic, payload);
     return this.#o.connection.publish(topic, payload);
@@ -309,12 +317,12 @@ export class GatewayBridge {
     this.stats.rpcReceived++;
     const call = () => this.#o.rpc.dispatch({ device: req.device, method: req.method, params: req.params, source: "thingsboard" });
     const body = (data: unknown) => ({ device: req.device, id: req.id, data });
-    if (await answerRpc(`RPC ${req.device}/${req.id}`, call, TOPIC.gwRpc, body, (t, p) => this.#o.connection.publish(t, p), this.#o.log)) this.stats.rpcAnswered++;
+    if (await answerRpc(`RPC ${req.device}/${req.id}`, call, TOPIC.gwRpc, body, (t, p) => this.#publishDirect(t, p), this.#o.log)) this.stats.rpcAnswered++;
   }
 
   async #handleOwnRpc(req: MeRpcRequest): Promise<void> {
     const handler = this.#o.gatewayRpc;
     const call = async (): Promise<RpcReply> => (handler ? handler(req.method, req.params) : { ok: false, data: { success: false, error: `unknown method ${req.method}` } });
-    await answerRpc(`gateway RPC ${req.requestId}`, call, `${TOPIC.meRpcResponsePrefix}${req.requestId}`, (data) => data, (t, p) => this.#o.connection.publish(t, p), this.#o.log);
+    await answerRpc(`gateway RPC ${req.requestId}`, call, `${TOPIC.meRpcResponsePrefix}${req.requestId}`, (data) => data, (t, p) => this.#publishDirect(t, p), this.#o.log);
   }
 }

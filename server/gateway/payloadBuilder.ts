@@ -19,20 +19,24 @@ function byteLen(s: string): number {
   return Buffer.byteLength(s);
 }
 
-/** Split a record whose encoding alone exceeds the limit into records of fewer keys, same ts. */
-function splitRecord(rec: TsRecord, limit: number): TsRecord[] {
+/** Split a record whose encoding alone exceeds the byte limit (or that has more keys than
+ *  maxKeys) into records of fewer keys, same ts. */
+function splitRecord(rec: TsRecord, limit: number, maxKeys = Number.POSITIVE_INFINITY): TsRecord[] {
   const out: TsRecord[] = [];
   let cur: KeyValues = {};
   let size = 40;
+  let keys = 0;
   for (const [k, v] of Object.entries(rec.values)) {
     const s = byteLen(JSON.stringify(k)) + byteLen(JSON.stringify(v)) + 2;
-    if (size + s > limit && Object.keys(cur).length > 0) {
+    if ((size + s > limit || keys >= maxKeys) && keys > 0) {
       out.push({ ts: rec.ts, values: cur });
       cur = {};
       size = 40;
+      keys = 0;
     }
     cur[k] = v;
     size += s;
+    keys++;
   }
   if (Object.keys(cur).length > 0) out.push({ ts: rec.ts, values: cur });
   return out;
@@ -40,6 +44,10 @@ function splitRecord(rec: TsRecord, limit: number): TsRecord[] {
 
 export class PayloadBuilder {
   #maxBytes: number;
+  /** ThingsBoard charges a telemetry message's data points against a token bucket in one go and
+   *  refuses a message with more points than the bucket holds (rate limit "10:1" -> at most 10
+   *  points per message), so telemetry is also split by points. */
+  #maxPoints = Number.POSITIVE_INFINITY;
 
   constructor(maxBytes: number) {
     this.#maxBytes = maxBytes;
@@ -52,9 +60,17 @@ export class PayloadBuilder {
     return this.#maxBytes;
   }
 
+  set maxPoints(n: number) {
+    this.#maxPoints = Math.max(1, n);
+  }
+  get maxPoints(): number {
+    return this.#maxPoints;
+  }
+
   /** Gateway telemetry: {"dev":[records]} messages within the size limit. */
   telemetry(byDevice: Map<string, TsRecord[]>): BuiltMessage[] {
     const limit = this.#maxBytes - HEADROOM;
+    const maxPoints = this.#maxPoints;
     const out: BuiltMessage[] = [];
     // The message under construction: entries `"key":[r1,r2]`; `size` is its exact byte length
     // if it were closed now ("{" + entries joined by "," + "}").
@@ -76,7 +92,7 @@ export class PayloadBuilder {
       // per-record closure or array; only a record too large for one message takes splitRecord.
       const add = (enc: string, len: number, n: number): void => {
         let cost = open ? 1 + len : (entries.length > 0 ? 1 : 0) + entryCost + len;
-        if (size + cost > limit && entries.length > 0) {
+        if ((size + cost > limit || points + n > maxPoints) && entries.length > 0) {
           flush();
           open = null;
           cost = entryCost + len;
@@ -94,11 +110,11 @@ export class PayloadBuilder {
         if (n === 0) continue;
         const enc = JSON.stringify(rec);
         const len = byteLen(enc);
-        if (len + entryCost + 2 <= limit) {
+        if (len + entryCost + 2 <= limit && n <= maxPoints) {
           add(enc, len, n);
           continue;
         }
-        for (const piece of splitRecord(rec, limit - entryCost - 2)) {
+        for (const piece of splitRecord(rec, limit - entryCost - 2, maxPoints)) {
           const e = JSON.stringify(piece);
           add(e, byteLen(e), Object.keys(piece.values).length);
         }
@@ -151,10 +167,11 @@ export class PayloadBuilder {
     let size = 2;
     let points = 0;
     for (const rec of records) {
-      for (const piece of splitRecord(rec, limit - 2)) {
+      for (const piece of splitRecord(rec, limit - 2, this.#maxPoints)) {
         const enc = JSON.stringify(piece);
         const len = byteLen(enc) + 1;
-        if (size + len > limit && parts.length > 0) {
+        const n = Object.keys(piece.values).length;
+        if ((size + len > limit || points + n > this.#maxPoints) && parts.length > 0) {
           out.push({ topic: TOPIC.meTelemetry, payload: `[${parts.join(",")}]`, points });
           parts = [];
           size = 2;
@@ -162,7 +179,7 @@ export class PayloadBuilder {
         }
         parts.push(enc);
         size += len;
-        points += Object.keys(piece.values).length;
+        points += n;
       }
     }
     if (parts.length > 0) out.push({ topic: TOPIC.meTelemetry, payload: `[${parts.join(",")}]`, points });

@@ -23,11 +23,13 @@ export function parseLimits(spec: string | null | undefined): Array<{ capacity: 
 }
 
 export class RateLimiter {
+  readonly spec: string;
   #buckets: Bucket[];
   #now: () => number;
 
   constructor(spec: string | null | undefined, now: () => number = Date.now, fraction = 1) {
     this.#now = now;
+    this.spec = `${spec ?? ""}@${fraction}`;
     const t = now();
     this.#buckets = parseLimits(spec).map(({ capacity, seconds }) => {
       const cap = Math.max(1, Math.floor(capacity * fraction));
@@ -61,6 +63,13 @@ export class RateLimiter {
       if (b.tokens < c) wait = Math.max(wait, Math.ceil((c - b.tokens) / b.perMs));
     }
     return wait;
+  }
+
+  /** Take `cost` tokens now even if that overdraws the buckets: for messages that must go at
+   *  once (RPC replies), so that what waits in the queue waits longer instead. */
+  consume(cost: number): void {
+    this.#refill();
+    for (const b of this.#buckets) b.tokens -= Math.min(cost, b.capacity);
   }
 
   /** Take `cost` tokens if every bucket has them. Costs above a bucket's capacity are capped

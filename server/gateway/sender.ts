@@ -6,7 +6,7 @@ import type { Logger } from "../util/logger.ts";
 import { PublishError } from "./connection.ts";
 import { RateLimiter } from "./rateLimiter.ts";
 import { TOPIC } from "./protocol.ts";
-import { mergeMessages, type MergedMessage } from "./mergeMessages.ts";
+import { mergeMessages, splitOversized, type MergedMessage } from "./mergeMessages.ts";
 
 export interface OutboxMessageLike {
   seq: number;
@@ -50,9 +50,21 @@ export interface SenderStats {
   rejected: number;
   retried: number;
   rateLimitedWaits: number;
+  /** Queued messages re-split because the server's limits were smaller than when they were queued. */
+  resplit: number;
 }
 
 type Publish = (topic: string, payload: string) => Promise<void>;
+
+/** Token buckets by what they limit: sub-device (gw) or the gateway's own (own) messages,
+ *  telemetry messages, and data points. */
+type Role = "gwMsg" | "gwTel" | "gwDp" | "ownMsg" | "ownTel" | "ownDp";
+
+/** The server's limits are used at 80 %, as ThingsBoard's own Python client does: our buckets
+ *  and the server's refill on clocks that differ by network delay, and a message needing the
+ *  whole bucket would otherwise race the server's refill and be refused (found by the enforced
+ *  rate-limit test). */
+const SERVER_LIMIT_FRACTION = 0.8;
 
 /** PUBACK reason codes that mean the message itself will never be accepted (§4.0 E1-E3, §3). */
 const POISON_CODES = new Set([0x83, 0x90, 0x99]);
@@ -75,8 +87,8 @@ export class Sender {
   #liveTurn = false;
   #publishing = 0;
   #window = 50;
-  #limiters: { gwMsg: RateLimiter[]; gwTel: RateLimiter[]; gwDp: RateLimiter[]; ownMsg: RateLimiter[]; ownTel: RateLimiter[]; ownDp: RateLimiter[] } = { gwMsg: [], gwTel: [], gwDp: [], ownMsg: [], ownTel: [], ownDp: [] };
-  readonly stats: SenderStats = { published: 0, acked: 0, pointsAcked: 0, rejected: 0, retried: 0, rateLimitedWaits: 0 };
+  #limiters: Record<Role, RateLimiter[]> = { gwMsg: [], gwTel: [], gwDp: [], ownMsg: [], ownTel: [], ownDp: [] };
+  readonly stats: SenderStats = { published: 0, acked: 0, pointsAcked: 0, rejected: 0, retried: 0, rateLimitedWaits: 0, resplit: 0 };
   /** Called after each acknowledged publish (for status updates and latency measurement); cheap. */
   onAck: ((m: MergedMessage) => void) | null = null;
 
@@ -93,16 +105,44 @@ export class Sender {
 
   setLimits(l: SenderLimits): void {
     this.#window = Math.max(1, l.window);
-    const lim = (...specs: Array<string | undefined>) => specs.filter((s): s is string => !!s).map((s) => new RateLimiter(s));
-    this.#limiters = {
-      gwMsg: lim(l.gwMessages, l.configMessages),
-      gwTel: lim(l.gwTelemetryMessages),
-      gwDp: lim(l.gwDataPoints, l.configDataPoints),
-      ownMsg: lim(l.ownMessages, l.configMessages),
-      ownTel: lim(l.ownTelemetryMessages),
-      ownDp: lim(l.ownDataPoints, l.configDataPoints),
+    // A limiter whose role and spec did not change keeps its state: the server's buckets are per
+    // device, not per connection, so a fresh full bucket after a reconnect would overdraw them.
+    const old = new Map<string, RateLimiter>();
+    for (const [role, list] of Object.entries(this.#limiters)) for (const x of list) old.set(`${role}|${x.spec}`, x);
+    const server = (role: Role, spec: string | undefined) => this.#limiter(old, role, spec, SERVER_LIMIT_FRACTION);
+    const config = (role: Role, spec: string | undefined) => this.#limiter(old, role, spec, 1);
+    const roles = {
+      gwMsg: [server("gwMsg", l.gwMessages), config("gwMsg", l.configMessages)],
+      gwTel: [server("gwTel", l.gwTelemetryMessages)],
+      gwDp: [server("gwDp", l.gwDataPoints), config("gwDp", l.configDataPoints)],
+      ownMsg: [server("ownMsg", l.ownMessages), config("ownMsg", l.configMessages)],
+      ownTel: [server("ownTel", l.ownTelemetryMessages)],
+      ownDp: [server("ownDp", l.ownDataPoints), config("ownDp", l.configDataPoints)],
     };
+    const keep = (xs: Array<RateLimiter | null>) => xs.filter((x): x is RateLimiter => x !== null);
+    this.#limiters = { gwMsg: keep(roles.gwMsg), gwTel: keep(roles.gwTel), gwDp: keep(roles.gwDp), ownMsg: keep(roles.ownMsg), ownTel: keep(roles.ownTel), ownDp: keep(roles.ownDp) };
     this.kick();
+  }
+
+  #limiter(old: Map<string, RateLimiter>, role: Role, spec: string | undefined, fraction: number): RateLimiter | null {
+    if (!spec) return null;
+    const fresh = new RateLimiter(spec, Date.now, fraction);
+    return old.get(`${role}|${fresh.spec}`) ?? fresh;
+  }
+
+  /** The most data points one telemetry publish may carry: the smallest data-point bucket. */
+  get maxPoints(): number {
+    const L = this.#limiters;
+    return [...L.gwDp, ...L.ownDp].reduce((m, l) => Math.min(m, l.maxCost), Number.POSITIVE_INFINITY);
+  }
+
+  /** A message that went out directly (an RPC reply, an attribute request, a claim) still
+   *  counts against the server's buckets. */
+  noteDirect(topic: string, points = 0): void {
+    const [msg, tel, dp] = this.#limitersFor(topic) as [RateLimiter[], RateLimiter[], RateLimiter[]];
+    for (const l of msg) l.consume(1);
+    for (const l of tel) l.consume(1);
+    if (points > 0) for (const l of dp) l.consume(points);
   }
 
   /** Start draining (after the connection is up and devices are announced). */
@@ -164,9 +204,10 @@ export class Sender {
       const live = this.#outbox.pending > LIVE_PRIORITY_BACKLOG && this.#outbox.takeNewest !== undefined && (this.#liveTurn = !this.#liveTurn);
       const batch = live ? this.#outbox.takeNewest!(MERGE_TAKE, this.#maxBytes()) : this.#outbox.take(MERGE_TAKE, this.#maxBytes());
       if (batch.length === 0) return;
-      const merged = mergeMessages(batch);
+      const merged = mergeMessages(batch, this.maxPoints);
       for (let i = 0; i < merged.length; i++) {
         const m = merged[i] as MergedMessage;
+        if (this.#requeueIfOversized(m)) continue;
         const wait = this.#publishing < this.#window ? this.#admit(m) : -1;
         if (wait !== 0) {
           // Window full or rate-limited: give the rest back, in order, for a later round.
@@ -178,6 +219,20 @@ export class Sender {
         this.#send(m);
       }
     }
+  }
+
+  /** A message queued before the server announced smaller limits is replaced in the outbox by
+   *  pieces that fit (enqueued first, then the original acked: a crash in between duplicates,
+   *  never loses). Returns true when it did so. */
+  #requeueIfOversized(m: MergedMessage): boolean {
+    if (m.seqs.length !== 1) return false;
+    const pieces = splitOversized(m, this.#maxBytes(), this.maxPoints);
+    if (pieces.length <= 1) return false;
+    for (const p of pieces) this.#outbox.enqueue(p.topic, p.payload, p.points);
+    this.#outbox.ack(m.seqs[0] as number);
+    this.stats.resplit++;
+    this.#log.info(`re-split a queued message into ${pieces.length} to fit the server's limits`, { points: m.points, bytes: m.payload.length });
+    return true;
   }
 
   #wake(ms: number): void {
