@@ -124,9 +124,11 @@ test(`${MESSAGES} hostile messages on every server topic are answered or ignored
   process.off("uncaughtException", onUncaught);
   process.off("unhandledRejection", onUncaught);
 
-  summary(`fuzz mqtt seed=${SEED}`, { produced: routable, delivered: received, lost: routable - received, duplicates: 0 }, `sent=${MESSAGES} bytes=${bytes} malformed=${bridge.stats.malformed} rpcAnswered=${bridge.stats.rpcAnswered} heapGrowthMB=${(heapGrowth / 1048576).toFixed(1)}`);
+  summary(`fuzz mqtt seed=${SEED}`, { produced: routable, delivered: Math.min(received, routable), lost: Math.max(0, routable - received), duplicates: Math.max(0, received - routable) }, `sent=${MESSAGES} bytes=${bytes} malformed=${bridge.stats.malformed} rpcAnswered=${bridge.stats.rpcAnswered} heapGrowthMB=${(heapGrowth / 1048576).toFixed(1)}`);
   assert.deepEqual(uncaught, [], "no uncaught exception or unhandled rejection");
-  assert.equal(received, routable, "every routable message reached the appliance and was handled");
+  // At least every routable message: QoS 1 redelivery by the broker (at-least-once) may add a
+  // copy, and an echo counted on one side of the race between the two counters may too.
+  assert.ok(received >= routable, `every routable message reached the appliance and was handled (${received} of ${routable})`);
   assert.equal(({} as Record<string, unknown>)["polluted"], undefined, "Object.prototype not polluted");
   assert.equal(typeof Object.prototype.toString, "function");
   assert.ok(bridge.stats.malformed > MESSAGES / 10, `malformed input counted (${bridge.stats.malformed})`);
