@@ -4,9 +4,10 @@
 // Everything is local because the Pi may have no internet. Safe to run repeatedly: it rewrites
 // the same files, and skips work when no source is newer than the bundle.
 import { build } from "esbuild";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { isUpToDate } from "./lib/freshness.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const web = join(root, "web");
@@ -24,23 +25,9 @@ const copies = [
   [uplotCss, join(dist, "uplot.css")],
 ];
 
-function newestMtime(dir) {
-  let newest = 0;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const s = statSync(p);
-    newest = Math.max(newest, s.isDirectory() ? newestMtime(p) : s.mtimeMs);
-  }
-  return newest;
-}
-
 function upToDate() {
-  const bundle = join(dist, "app.js");
-  if (!existsSync(bundle)) return false;
-  const built = statSync(bundle).mtimeMs;
   // The bundle also inlines shared types only, so server/ changes never alter it.
-  if (newestMtime(join(web, "src")) > built) return false;
-  return copies.every(([from, to]) => existsSync(to) && statSync(from).mtimeMs <= statSync(to).mtimeMs);
+  return isUpToDate([join(dist, "app.js")], [join(web, "src")]) && copies.every(([from, to]) => isUpToDate([to], [from]));
 }
 
 const force = process.argv.includes("--force");

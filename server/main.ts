@@ -1,4 +1,5 @@
-// Entry point: `npm start [-- --config FILE]`. With no config file it runs the demo: simulated
+// Entry point: `npm start [-- --config FILE]` (run from the bundle dist/rpi-tb-gateway.mjs that
+// scripts/build-server.mjs makes; `npm run dev` runs this file through tsx). With no config file it runs the demo: simulated
 // hardware and, unless TB_HOST is set, the embedded ThingsBoard emulator.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -6,6 +7,7 @@ import { loadConfigFile, validateConfig, applyEnv } from "./config/load.ts";
 import { demoConfig } from "./demo.ts";
 import { Controller } from "./controller.ts";
 import { createLogger, LEVELS, type LogLevel } from "./util/logger.ts";
+import { appPath } from "./util/appRoot.ts";
 import { unitIdentity } from "./util/identity.ts";
 import { createSdNotifier, startWatchdog } from "./util/sdNotify.ts";
 
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
 
   const id = unitIdentity();
   const unit = config.unit.name ?? id.unit;
-  const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  const version = (JSON.parse(readFileSync(appPath("package.json"), "utf8")) as { version: string }).version;
   let restarting = false;
   const controller = new Controller({
     config,

@@ -127,8 +127,8 @@ ensure_user() {
 
 # ---------------------------------------------------------------- application
 # Files that must not be copied into /opt: VCS, local dependencies (rebuilt for this Node),
-# local runtime data and test output.
-COPY_EXCLUDES=(./.git ./node_modules ./data ./test ./test-artifacts ./bench-results ./web/dist ./run ./.ci)
+# local runtime data, test output and local builds (rebuilt in the staging directory).
+COPY_EXCLUDES=(./.git ./node_modules ./data ./test ./test-artifacts ./bench-results ./web/dist ./dist ./run ./.ci)
 
 copy_tree() { # copy_tree SRC DEST
   local ex=() e
@@ -164,7 +164,7 @@ install_app() {
       rebuild) echo "[dry-run] npm rebuild (Node ABI changed from $prev_abi to $NODE_ABI)" ;;
       ci) echo "[dry-run] npm ci --omit=dev" ;;
     esac
-    echo "[dry-run] node scripts/build-web.mjs; swap $stage into $app"
+    echo "[dry-run] node scripts/build-web.mjs; node scripts/build-server.mjs; swap $stage into $app"
     return 0
   fi
 
@@ -185,11 +185,14 @@ install_app() {
     ci) log "Installing dependencies (npm ci --omit=dev; compiling native modules can take minutes on a Pi)"
       (cd "$stage" && run npm ci --omit=dev --no-audit --no-fund) || { rm -rf "$stage"; die "npm ci failed; the installed version is unchanged"; } ;;
   esac
-  # The service runs server/main.ts directly, so the dashboard bundle must be built here
-  # (package.json "start" does it in development).
+  # The service runs the bundles, so they are built here (package.json "start" does it in
+  # development). esbuild is a regular dependency: both builds work after npm ci --omit=dev.
   if [ -f "$stage/scripts/build-web.mjs" ]; then
     (cd "$stage" && run node scripts/build-web.mjs) || { rm -rf "$stage"; die "building the dashboard failed; the installed version is unchanged"; }
   fi
+  # The unit's ExecStart (dist/rpi-tb-gateway.mjs): without it the service cannot start at all.
+  (cd "$stage" && run node scripts/build-server.mjs) || { rm -rf "$stage"; die "building the server bundle failed; the installed version is unchanged"; }
+  [ -f "$stage/dist/rpi-tb-gateway.mjs" ] || { rm -rf "$stage"; die "the server bundle $stage/dist/rpi-tb-gateway.mjs is missing after the build; the installed version is unchanged"; }
   printf 'lock=%s\nabi=%s\nnode=%s\ninstalled=%s\n' "$lock" "$NODE_ABI" "$NODE_VERSION" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$stage/.install-state"
   chmod -R go-w "$stage"
   rm -rf "$old"

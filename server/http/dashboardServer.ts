@@ -3,12 +3,12 @@
 import { existsSync } from "node:fs";
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
 import express from "express";
 import type { Config } from "../config/schema.ts";
 import type { EventBus } from "../eventBus.ts";
 import type { AppSnapshot, I2cScanEntry } from "../events.ts";
 import type { RpcDispatcher } from "../rpc/types.ts";
+import { appPath } from "../util/appRoot.ts";
 import type { Logger } from "../util/logger.ts";
 import { apiRouter } from "./apiRoutes.ts";
 import { AttemptLimiter } from "./auth/attemptLimiter.ts";
@@ -40,8 +40,6 @@ export interface DashboardOptions {
   loginAttemptsPerMinute?: number;
 }
 
-const DEFAULT_STATIC = fileURLToPath(new URL("../../web/dist/", import.meta.url));
-
 export class DashboardServer {
   #ctx: DashboardContext;
   #opts: Required<DashboardOptions>;
@@ -56,7 +54,8 @@ export class DashboardServer {
     this.#ctx = ctx;
     this.#log = ctx.log.child("http");
     this.#opts = {
-      staticDir: opts.staticDir ?? DEFAULT_STATIC,
+      // From the app root, not from this file: the same code runs from server/http/ and from dist/.
+      staticDir: opts.staticDir ?? appPath("web", "dist"),
       coalesceMs: opts.coalesceMs ?? 100,
       loginAttemptsPerMinute: opts.loginAttemptsPerMinute ?? 5,
     };

@@ -266,9 +266,14 @@ export function writeConfigFile(dir: string, raw: Record<string, unknown>, name 
   return file;
 }
 
-export function spawnApp(configFile: string, env: Record<string, string> = {}): ChildApp {
-  const proc = spawn(process.execPath, ["--import", "tsx", "server/main.ts", "--config", configFile], {
-    cwd: ROOT,
+/**
+ * main.ts through tsx from this checkout; or, with `bundle`, a built entry point
+ * (scripts/build-server.mjs) run by plain node, the way systemd runs it on the Pi.
+ */
+export function spawnApp(configFile: string, env: Record<string, string> = {}, bundle?: { entry: string; cwd: string }): ChildApp {
+  const argv = bundle ? [bundle.entry, "--config", configFile] : ["--import", "tsx", "server/main.ts", "--config", configFile];
+  const proc = spawn(process.execPath, argv, {
+    cwd: bundle?.cwd ?? ROOT,
     env: { ...process.env, NOTIFY_SOCKET: "", LOG_LEVEL: "", ...env },
     stdio: ["pipe", "pipe", "pipe"],
   });

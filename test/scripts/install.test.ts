@@ -41,6 +41,7 @@ describe("install.sh", () => {
     assert.equal(box.exists(`${APP}/node_modules/dev-only`), false);
     assert.ok(box.exists(`${APP}/node_modules/.fake-ci`));
     assert.ok(box.exists(`${APP}/web/dist/index.html`), "dashboard bundle built");
+    assert.equal(box.read(`${APP}/dist/rpi-tb-gateway.mjs`), "", "server bundle built in staging, not the checkout's local build copied");
     assert.equal(box.exists(`${APP}.staging`), false);
     assert.match(box.read(`${APP}/.install-state`), /^lock=[0-9a-f]{64}\nabi=\d+-\w+\n/);
 
@@ -54,7 +55,7 @@ describe("install.sh", () => {
 
     // Units: ExecStart uses the node that passed the version check.
     const unit = box.read("etc/systemd/system/rpi-tb-gateway.service");
-    assert.match(unit, new RegExp(`^ExecStart=${box.bin}/node --import tsx /opt/rpi-tb-gateway/server/main.ts --config /etc/rpi-tb-gateway/config.yaml$`, "m"));
+    assert.match(unit, new RegExp(`^ExecStart=${box.bin}/node /opt/rpi-tb-gateway/dist/rpi-tb-gateway.mjs --config /etc/rpi-tb-gateway/config.yaml$`, "m"));
     assert.ok(box.exists("etc/systemd/system/rpi-tb-gateway-firstboot.service"));
 
     const p = `--prefix ${box.root}`;
@@ -70,6 +71,7 @@ describe("install.sh", () => {
         "npm ci --omit=dev --no-audit --no-fund",
         "npm-cwd rpi-tb-gateway.staging",
         "node scripts/build-web.mjs",
+        "node scripts/build-server.mjs",
         "systemctl daemon-reload",
         `systemctl --root=${box.root} enable rpi-tb-gateway.service`,
         `systemctl --root=${box.root} enable rpi-tb-gateway-firstboot.service`,
@@ -129,6 +131,20 @@ describe("install.sh", () => {
     assert.equal(res.calls.includes("systemctl restart rpi-tb-gateway.service"), false);
   });
 
+  test("a failed server build leaves the installed version untouched", () => {
+    const { box, src, install, args } = setup();
+    piOsAccounts(box, true);
+    assert.equal(box.run(install, args).status, 0);
+    fs.writeFileSync(path.join(src, "server", "main.ts"), 'console.log("v2");\n');
+    const res = box.run(install, args, { FAKE_BUILD_FAIL: "1", FAKE_ACTIVE: "0" });
+    assert.notEqual(res.status, 0);
+    assert.match(res.stderr, /building the server bundle failed; the installed version is unchanged/);
+    assert.equal(box.read(`${APP}/server/main.ts`), 'console.log("main");\n');
+    assert.ok(box.exists(`${APP}/dist/rpi-tb-gateway.mjs`), "the running version keeps its bundle");
+    assert.equal(box.exists(`${APP}.staging`), false);
+    assert.equal(res.calls.includes("systemctl restart rpi-tb-gateway.service"), false);
+  });
+
   test("--enable-i2c without raspi-config edits config.txt once, under [all]", () => {
     const { box, install, args } = setup();
     piOsAccounts(box, true);
@@ -182,6 +198,7 @@ describe("install.sh", () => {
     assert.match(res.stdout, /\[dry-run\] .*apt-get install .*python3/);
     assert.match(res.stdout, /\[dry-run\] useradd/);
     assert.match(res.stdout, /\[dry-run\] npm ci --omit=dev/);
+    assert.match(res.stdout, /\[dry-run\] node scripts\/build-web\.mjs; node scripts\/build-server\.mjs; swap /);
     assert.match(res.stdout, /\[dry-run\] systemctl daemon-reload/);
     const changing = res.calls.filter((c) => !c.startsWith("dpkg-query") && !c.includes("is-active"));
     assert.deepEqual(changing, []);

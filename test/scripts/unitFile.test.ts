@@ -3,8 +3,10 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { REPO } from "./helpers/sandbox.ts";
+import { BUNDLE_TEST_VERSION, bundledApp, terminate, watchOutput } from "./helpers/bundledApp.ts";
+import { writeConfigFile } from "../fakes/appHarness.ts";
 import { findExecutable } from "../../server/util/sdNotify.ts";
 
 type Unit = Map<string, Map<string, string[]>>;
@@ -54,8 +56,10 @@ describe("rpi-tb-gateway.service", () => {
     assert.deepEqual(unit.get("Install")?.get("WantedBy"), ["multi-user.target"]);
   });
 
-  test("runs the TypeScript entry point through tsx as the service user with gpio and i2c", () => {
-    assert.equal(one("ExecStart"), "/usr/bin/node --import tsx /opt/rpi-tb-gateway/server/main.ts --config /etc/rpi-tb-gateway/config.yaml");
+  test("runs the bundle with plain node as the service user with gpio and i2c", () => {
+    assert.equal(one("ExecStart"), "/usr/bin/node /opt/rpi-tb-gateway/dist/rpi-tb-gateway.mjs --config /etc/rpi-tb-gateway/config.yaml");
+    // No TypeScript compile at start any more: a minute covers a Pi Zero 2 W loading the packages.
+    assert.equal(one("TimeoutStartSec"), "60");
     assert.equal(one("WorkingDirectory"), "/opt/rpi-tb-gateway");
     assert.equal(one("User"), "rpi-tb-gateway");
     assert.deepEqual(one("SupplementaryGroups")?.split(" "), ["gpio", "i2c"]);
@@ -78,21 +82,35 @@ describe("rpi-tb-gateway.service", () => {
     }
   });
 
-  test("the ExecStart style works: node --import tsx resolves tsx from WorkingDirectory", () => {
-    // Same command line with the app directory mapped to this checkout, and the (not yet written
-    // or other-owned) entry point replaced by a probe that reports what it was started with.
-    const probe = path.join(tmp, "probe.ts");
-    fs.writeFileSync(probe, 'const args: string[] = process.argv.slice(2);\nconsole.log(JSON.stringify({ args, dataDir: process.env.DATA_DIR }));\n');
-    const [, ...argv] = (one("ExecStart") ?? "").split(" ");
-    const mapped = argv.map((a) => (a === "/opt/rpi-tb-gateway/server/main.ts" ? probe : a));
-    const env = { PATH: process.env.PATH, DATA_DIR: "/var/lib/rpi-tb-gateway", NODE_ENV: "production" };
-    const ok = spawnSync(process.execPath, mapped, { cwd: REPO, env, encoding: "utf8", timeout: 30_000 });
-    assert.equal(ok.status, 0, ok.stderr);
-    assert.deepEqual(JSON.parse(ok.stdout), { args: ["--config", "/etc/rpi-tb-gateway/config.yaml"], dataDir: "/var/lib/rpi-tb-gateway" });
-    // Why WorkingDirectory matters: from elsewhere the bare "tsx" cannot be found.
-    const elsewhere = spawnSync(process.execPath, mapped, { cwd: tmp, env, encoding: "utf8", timeout: 30_000 });
-    assert.notEqual(elsewhere.status, 0);
-    assert.match(elsewhere.stderr, /Cannot find package 'tsx'/);
+  test("the ExecStart line works: plain node starts the bundle built as install.sh builds it", async () => {
+    // The exact argv, with /opt/rpi-tb-gateway mapped to a fresh app directory holding the
+    // bundle (and no server/*.ts), /etc/.../config.yaml to a small config, and the unit's
+    // Environment with DATA_DIR mapped. It must get as far as serving the dashboard.
+    const app = bundledApp();
+    try {
+      const [node, ...argv] = (one("ExecStart") ?? "").split(" ");
+      assert.equal(node, "/usr/bin/node");
+      assert.deepEqual(argv, ["/opt/rpi-tb-gateway/dist/rpi-tb-gateway.mjs", "--config", "/etc/rpi-tb-gateway/config.yaml"], "no loader flags: node runs the bundle as is");
+      const dataDir = path.join(tmp, "var-lib");
+      const config = writeConfigFile(tmp, { version: 1, hardware: "sim", thingsboard: { host: "127.0.0.1", port: 1, accessToken: "t" }, http: { port: 0, host: "127.0.0.1" }, log: { level: "warn" }, devices: [] });
+      const mapped = argv.map((a) => a.replace("/opt/rpi-tb-gateway", app.dir).replace("/etc/rpi-tb-gateway/config.yaml", config));
+      const unitEnv = Object.fromEntries((one("Environment") ?? "").split(" ").map((kv) => kv.split("=") as [string, string]));
+      assert.deepEqual(unitEnv, { DATA_DIR: "/var/lib/rpi-tb-gateway", NODE_ENV: "production" });
+      const env = { PATH: process.env.PATH ?? "", NODE_ENV: "production", DATA_DIR: dataDir, NOTIFY_SOCKET: "" };
+      const child = spawn(process.execPath, mapped, { cwd: (one("WorkingDirectory") ?? "").replace("/opt/rpi-tb-gateway", app.dir), env, stdio: ["ignore", "pipe", "pipe"] });
+      const output = watchOutput(child);
+      let code: number | null;
+      try {
+        await output.waitFor(/Dashboard: http:\/\/localhost:\d+/, 30_000);
+        assert.match(output.text(), new RegExp(`rpi-tb-gateway ${BUNDLE_TEST_VERSION.replaceAll(".", "\\.")} running`));
+        assert.ok(fs.existsSync(path.join(dataDir, "outbox.sqlite")), "DATA_DIR from the unit's Environment is used");
+      } finally {
+        code = await terminate(child, 25_000);
+      }
+      assert.equal(code, 0, `SIGTERM is a clean stop:\n${output.text()}`);
+    } finally {
+      app.cleanup();
+    }
   });
 
   test("first-boot unit: oneshot, gated on the marker, ordered before the gateway and sshd", () => {

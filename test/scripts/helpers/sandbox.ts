@@ -26,6 +26,10 @@ case "$name" in
     case "$1" in ci) touch node_modules/.fake-ci ;; rebuild) touch node_modules/.fake-rebuild ;; esac ;;
   node)
     if [ "\${1:-}" = scripts/build-web.mjs ]; then mkdir -p web/dist && touch web/dist/index.html; exit 0; fi
+    if [ "\${1:-}" = scripts/build-server.mjs ]; then
+      [ "\${FAKE_BUILD_FAIL:-0}" = 1 ] && { echo "✘ [ERROR] Could not resolve" >&2; exit 1; }
+      mkdir -p dist && touch dist/rpi-tb-gateway.mjs; exit 0
+    fi
     sed -i '$d' "$FAKE_LOG" # version probes are not system changes: keep them out of the log
     if [ "\${1:-}" = -v ] && [ -n "\${FAKE_NODE_VERSION:-}" ]; then echo "$FAKE_NODE_VERSION"; exit 0; fi
     exec "$REAL_NODE" "$@" ;;
@@ -120,6 +124,10 @@ export function fakeCheckout(dir: string, opts: { example?: string | null; lock?
   fs.writeFileSync(path.join(src, "package-lock.json"), opts.lock ?? '{"lockfileVersion":3}');
   fs.writeFileSync(path.join(src, "server", "main.ts"), 'console.log("main");\n');
   fs.writeFileSync(path.join(src, "scripts", "build-web.mjs"), "// stand-in\n");
+  fs.writeFileSync(path.join(src, "scripts", "build-server.mjs"), "// stand-in\n");
+  // A bundle left from a local `npm start`: the installer builds its own.
+  fs.mkdirSync(path.join(src, "dist"), { recursive: true });
+  fs.writeFileSync(path.join(src, "dist", "rpi-tb-gateway.mjs"), "// stale local build\n");
   if (opts.example !== null) fs.writeFileSync(path.join(src, "config.example.yaml"), opts.example ?? "version: 1\n# example config\n");
   // Things that must never reach /opt.
   fs.mkdirSync(path.join(src, "node_modules", "dev-only"), { recursive: true });
