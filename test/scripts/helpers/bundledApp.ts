@@ -82,16 +82,15 @@ export function watchOutput(child: ChildProcess): { text(): string; waitFor(re: 
   };
 }
 
-/** SIGTERM, then the exit code, within timeoutMs (SIGKILL and a rejection past it). */
-export async function terminate(child: ChildProcess, timeoutMs: number): Promise<number | null> {
+/** The child's exit code once it exits by itself; SIGKILL and a rejection after timeoutMs. */
+export async function exitWithin(child: ChildProcess, timeoutMs: number): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
   const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
-  child.kill("SIGTERM");
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`no exit within ${timeoutMs} ms of SIGTERM`));
+      reject(new Error(`child still running after ${timeoutMs} ms`));
     }, timeoutMs);
   });
   try {
@@ -100,4 +99,10 @@ export async function terminate(child: ChildProcess, timeoutMs: number): Promise
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** SIGTERM, then the exit code within timeoutMs (see exitWithin). */
+export function terminate(child: ChildProcess, timeoutMs: number): Promise<number | null> {
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  return exitWithin(child, timeoutMs);
 }
