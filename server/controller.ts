@@ -281,8 +281,9 @@ export class Controller {
       const keys = d.sharedKeys();
       if (!keys.length || !this.#bridge) continue;
       try {
+        const requestedAt = Date.now();
         const values = await this.#bridge.requestAttributes(d.info.name, keys, false);
-        if (Object.keys(values).length) d.applyShared(values, []);
+        this.runtime.applyRequested(d, values, requestedAt);
       } catch (err) {
         this.log.debug(() => `shared attributes of ${d.info.name}: ${(err as Error).message}`);
       }

@@ -9,6 +9,7 @@ import type { ManagedDevice } from "./device.ts";
 import type { DeviceContext } from "./deviceContext.ts";
 import { GpioDevice } from "./gpioDevice.ts";
 import { SensorDevice } from "./sensorDevice.ts";
+import { preview } from "../util/json.ts";
 
 export interface HardwareAccess {
   gpio(): Promise<GpioChip>;
@@ -27,6 +28,8 @@ export class DeviceRuntime {
   /** Names a device had before ThingsBoard renamed it: the server keeps using the old name on the
    *  existing sub-session until the next reconnect (server behaviour §5), so both must resolve. */
   #formerNames = new Map<string, string>();
+  /** When a shared attribute update last arrived, per device id and key. */
+  #pushedAt = new Map<string, Map<string, number>>();
 
   constructor(ctx: DeviceContext) {
     this.#ctx = ctx;
@@ -50,7 +53,11 @@ export class DeviceRuntime {
         this.#ctx.log.warn(`shared attributes for unknown device ${device}; ignored`);
         return;
       }
-      this.#ctx.bus.emit("eventLog", { ts: Date.now(), kind: "attributes", device, text: `shared attributes ${JSON.stringify({ ...data, ...(deleted.length ? { deleted } : {}) })}` });
+      this.#ctx.bus.emit("eventLog", { ts: Date.now(), kind: "attributes", device, text: `shared attributes ${preview({ ...data, ...(deleted.length ? { deleted } : {}) }, 300)}` });
+      const now = Date.now();
+      const pushed = this.#pushedAt.get(d.info.id) ?? new Map<string, number>();
+      for (const k of [...Object.keys(data), ...deleted]) pushed.set(k, now);
+      this.#pushedAt.set(d.info.id, pushed);
       d.applyShared(data, deleted);
     });
     for (const d of this.#devices) {
@@ -60,6 +67,17 @@ export class DeviceRuntime {
         this.#ctx.log.error(`device ${d.info.name} failed to start: ${(err as Error).message}`);
       }
     }
+  }
+
+  /**
+   * Values fetched with an attribute request after a (re)connect. An update pushed by the server
+   * while the request was on its way is newer than the answer, so those keys are skipped (found by
+   * the reconnect test: a stale answer undid a shared attribute set right after reconnecting).
+   */
+  applyRequested(device: ManagedDevice, values: Record<string, unknown>, requestedAt: number): void {
+    const pushed = this.#pushedAt.get(device.info.id);
+    const fresh = Object.fromEntries(Object.entries(values).filter(([k]) => (pushed?.get(k) ?? 0) < requestedAt));
+    if (Object.keys(fresh).length) device.applyShared(fresh, []);
   }
 
   async stop(): Promise<void> {

@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
-import type { Emulator } from "../../scripts/emulator/index.ts";
+import { after, before } from "node:test";
+import { startEmulator, type Emulator, type EmulatorOptions } from "../../scripts/emulator/index.ts";
 import { validateConfig } from "../../server/config/load.ts";
 import type { Config } from "../../server/config/schema.ts";
 import { Controller } from "../../server/controller.ts";
@@ -324,4 +325,27 @@ export function recordsIn(payload: string, device: string): Array<{ ts: number; 
   if (!p.ok || !isObject(p.value)) return [];
   const list = p.value[device];
   return Array.isArray(list) ? list.filter((r): r is { ts: number; values: Record<string, unknown> } => isObject(r) && typeof r["ts"] === "number" && isObject(r["values"])) : [];
+}
+
+/**
+ * The usual fixture of a fault test: an emulator with the standard gateway and the whole
+ * appliance in-process connected to it, started before the tests and stopped after them.
+ * `use` receives both once they are up. Returns the data dir.
+ */
+export function emulatorAndApp(prefix: string, emulatorOptions: EmulatorOptions, use: (emu: Emulator, app: AppHarness) => void): string {
+  const dir = tempDir(prefix);
+  let emu: Emulator | undefined;
+  let app: AppHarness | undefined;
+  before(async () => {
+    emu = await startEmulator({ gateways: [{ name: GW_NAME, accessToken: GW_TOKEN }], ...emulatorOptions });
+    app = await startApp(rawConfig(emu.mqttPort, dir));
+    await app.ready();
+    use(emu, app);
+  });
+  after(async () => {
+    await app?.stop();
+    await emu?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
 }

@@ -3,13 +3,13 @@
 // memory check below looks at growth per cycle, which a minute would only repeat). Nothing may
 // be lost, first arrivals stay in order, and memory stays bounded: heap after GC grows by less
 // than 16 MB and RSS by less than 64 MB over the run.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { startEmulator, type Emulator } from "../../scripts/emulator/index.ts";
-import { analyse, ArrivalRecorder, GW_NAME, GW_TOKEN, rawConfig, SeqProducer, startApp, summary, tempDir, type AppHarness } from "../fakes/appHarness.ts";
+import type { Emulator } from "../../scripts/emulator/index.ts";
+import { analyse, ArrivalRecorder, GW_NAME, GW_TOKEN, rawConfig, SeqProducer, summary, emulatorAndApp, type AppHarness } from "../fakes/appHarness.ts";
 import { until } from "../fakes/waitFor.ts";
 
 const FLAP_MS = 20_000;
@@ -24,18 +24,9 @@ function gc(): void {
 
 let emu: Emulator;
 let app: AppHarness;
-const dir = tempDir("rel-flap-");
-
-before(async () => {
-  emu = await startEmulator({ gateways: [{ name: GW_NAME, accessToken: GW_TOKEN }], httpPort: null });
-  app = await startApp(rawConfig(emu.mqttPort, dir));
-  await app.ready();
-});
-
-after(async () => {
-  await app?.stop();
-  await emu?.stop();
-  rmSync(dir, { recursive: true, force: true });
+const dir = emulatorAndApp("rel-flap-", { httpPort: null }, (e, a) => {
+  emu = e;
+  app = a;
 });
 
 test(`a link cut every 1-2 s for ${FLAP_MS / 1000} s loses nothing and keeps memory bounded`, { timeout: 60_000 }, async () => {

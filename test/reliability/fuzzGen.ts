@@ -1,17 +1,9 @@
 // Seeded generators of malformed and hostile input for the fuzz tests: the same seed gives the
 // same inputs, so a failure prints the seed and reproduces with FUZZ_SEED=<n>.
 
-/** mulberry32: small, fast, good enough to pick cases. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../fakes/rng.ts";
+
+export { rng };
 
 export function fuzzSeed(): number {
   const env = Number(process.env.FUZZ_SEED);

@@ -3,29 +3,20 @@
 // Every reading produced before, during and after the outage must arrive, in order per device,
 // with the ts it was produced with. Duplicates are allowed only as at-least-once redelivery:
 // a copy must come over a later session than the first one.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
-import { startEmulator, type Emulator } from "../../scripts/emulator/index.ts";
-import { analyse, ArrivalRecorder, GW_NAME, GW_TOKEN, rawConfig, SeqProducer, startApp, summary, tempDir, type AppHarness } from "../fakes/appHarness.ts";
+import type { Emulator } from "../../scripts/emulator/index.ts";
+import { analyse, ArrivalRecorder, GW_NAME, GW_TOKEN, rawConfig, SeqProducer, summary, emulatorAndApp, type AppHarness } from "../fakes/appHarness.ts";
 import { until } from "../fakes/waitFor.ts";
 
 const DEVICES = ["Seq A", "Seq B"];
 
 let emu: Emulator;
 let app: AppHarness;
-const dir = tempDir("rel-outage-");
-
-before(async () => {
-  emu = await startEmulator({ gateways: [{ name: GW_NAME, accessToken: GW_TOKEN }], httpPort: null });
-  app = await startApp(rawConfig(emu.mqttPort, dir));
-  await app.ready();
-});
-
-after(async () => {
-  await app?.stop();
-  await emu?.stop();
-  rmSync(dir, { recursive: true, force: true });
+const dir = emulatorAndApp("rel-outage-", { httpPort: null }, (e, a) => {
+  emu = e;
+  app = a;
 });
 
 test("a 3 s outage loses nothing: every reading arrives once connected again, in order, with its ts", { timeout: 30_000 }, async () => {

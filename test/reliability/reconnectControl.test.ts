@@ -2,27 +2,18 @@
 // attributes after MQTT reconnects, thingsboard-gateway#1061, thingsboard#8719). Several cycles of
 // a connection cut (or a short outage), each followed by a toggle_gpio RPC through the REST API
 // and a shared attribute update that must drive the relay.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
-import { startEmulator, type Emulator } from "../../scripts/emulator/index.ts";
-import { GW_NAME, GW_TOKEN, rawConfig, RELAYS, startApp, summary, tempDir, type AppHarness } from "../fakes/appHarness.ts";
+import type { Emulator } from "../../scripts/emulator/index.ts";
+import { GW_NAME, GW_TOKEN, rawConfig, RELAYS, summary, emulatorAndApp, type AppHarness } from "../fakes/appHarness.ts";
 import { until } from "../fakes/waitFor.ts";
 
 let emu: Emulator;
 let app: AppHarness;
-const dir = tempDir("rel-ctl-");
-
-before(async () => {
-  emu = await startEmulator({ gateways: [{ name: GW_NAME, accessToken: GW_TOKEN }], minRpcTimeoutMs: 100, rpcTimeoutMs: 3000 });
-  app = await startApp(rawConfig(emu.mqttPort, dir));
-  await app.ready();
-});
-
-after(async () => {
-  await app?.stop();
-  await emu?.stop();
-  rmSync(dir, { recursive: true, force: true });
+const dir = emulatorAndApp("rel-ctl-", { minRpcTimeoutMs: 100, rpcTimeoutMs: 3000 }, (e, a) => {
+  emu = e;
+  app = a;
 });
 
 test("after each of 5 reconnects, toggle_gpio and shared attribute updates reach the relays", { timeout: 40_000 }, async () => {

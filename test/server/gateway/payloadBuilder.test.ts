@@ -2,11 +2,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { PayloadBuilder } from "../../../server/gateway/payloadBuilder.ts";
 import type { KeyValues, TsRecord } from "../../../server/gateway/protocol.ts";
+import { rng } from "../../fakes/rng.ts";
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
 
 describe("PayloadBuilder", () => {
   test("coalesces many devices into one gateway telemetry message", () => {

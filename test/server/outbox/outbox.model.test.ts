@@ -4,18 +4,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Outbox } from "../../../server/outbox/outbox.ts";
 import { Clock, TOPIC, indexOf, payloadFor, tempDir } from "./helpers.ts";
+import { rng } from "../../fakes/rng.ts";
 
-/** Small deterministic PRNG (mulberry32), so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 for (const seed of [1, 2, 3]) {
   test(`random operations keep strict order (seed ${seed})`, (t) => {
