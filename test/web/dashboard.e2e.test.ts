@@ -60,6 +60,8 @@ describe("dashboard in Chromium (fake context)", () => {
     await page.getByTestId("scan-button").click();
     await page.getByTestId("i2c-row-1-0x76").waitFor({ timeout: 5000 });
     assert.match(await textOf(page, "i2c-row-1-0x76"), /bme280/);
+    // An identified chip that is not in the config gets a ready-to-paste config line.
+    assert.equal(await textOf(page, "i2c-snippet-1-0x44"), "- { id: sht31_44, kind: sensor, chip: sht31, bus: 1, address: 0x44 }");
     // Two minutes of readings (timestamps in the past) so the chart draws a line.
     for (let i = 1; i <= 20; i++) {
       run.fake.bus.emit("deviceUpdated", { ...env, values: { ...env.values, temperature: 21.5 + Math.sin(i / 3) }, updatedAt: t0 + i * 6000 });

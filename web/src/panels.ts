@@ -20,11 +20,18 @@ export function renderI2c(entries: I2cScanEntry[] | null): void {
         el("td", { text: String(e.bus) }),
         el("td", { text: hex(e.address) }),
         el("td", { text: e.chip ?? "unknown" }),
-        el("td", { text: e.configured ? "yes" : "no" }),
+        e.configured || !e.chip ? el("td", { text: e.configured ? "yes" : "no" }) : el("td", {}, el("span", { text: "no, add: " }), el("code", { class: "snippet", "data-testid": `i2c-snippet-${e.bus}-${hex(e.address)}`, text: configSnippet(e) })),
       ),
     ),
   );
   table.hidden = false;
+}
+
+/** A ready-to-paste device entry for config.yaml: the service cannot edit its own config file
+ *  (root-owned, read-only under the systemd hardening), so the dashboard offers the line instead. */
+export function configSnippet(e: I2cScanEntry): string {
+  const id = `${e.chip}_${e.address.toString(16)}`;
+  return `- { id: ${id}, kind: sensor, chip: ${e.chip}, bus: ${e.bus}, address: ${hex(e.address)} }`;
 }
 
 export class ClaimView {
