@@ -161,9 +161,14 @@ export class Controller {
     const stored = provision ? loadCredentials(credsFile, log) : null;
     if (stored) log.root.addSecret(stored.accessToken ?? stored.password);
     this.#connection = new TbConnection({ ...tb, ...(stored ? credentialFields(stored) : {}), log: log.child("mqtt") });
+    let lastState = "";
     this.#connection.onStatus((s) => {
       this.bus.emit("connection", s);
       this.runtime.setOnline(s.state === "connected");
+      if (s.state === lastState) return;
+      lastState = s.state;
+      const text = s.state === "connected" ? `connected to ThingsBoard at ${s.server} (MQTT ${s.mqttVersion === 5 ? "5" : "3.1.1"})` : `ThingsBoard ${s.state}${s.lastError ? `: ${s.lastError}` : ""}`;
+      this.bus.emit("eventLog", { ts: Date.now(), kind: s.state === "authFailed" ? "error" : "connection", text });
     });
     this.#bridge = new GatewayBridge({
       bus: this.bus,
