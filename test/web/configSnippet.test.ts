@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { configSnippet } from "../../web/src/panels.ts";
+import { configSnippet } from "../../web/src/configSnippet.ts";
 import { loadConfigText } from "../../server/config/load.ts";
 
 test("the dashboard's config line for a scanned chip is a valid device entry", () => {

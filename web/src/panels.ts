@@ -3,6 +3,7 @@ import type { I2cScanEntry } from "../../server/events.ts";
 import type { ClaimInfo } from "../../server/http/protocol.ts";
 import { byTestId, el, setText } from "./dom.ts";
 import { clock, hex, until } from "./format.ts";
+import { configSnippet } from "./configSnippet.ts";
 
 export function renderI2c(entries: I2cScanEntry[] | null): void {
   const table = byTestId<HTMLTableElement>("i2c-table");
@@ -27,12 +28,6 @@ export function renderI2c(entries: I2cScanEntry[] | null): void {
   table.hidden = false;
 }
 
-/** A ready-to-paste device entry for config.yaml: the service cannot edit its own config file
- *  (root-owned, read-only under the systemd hardening), so the dashboard offers the line instead. */
-export function configSnippet(e: I2cScanEntry): string {
-  const id = `${e.chip}_${e.address.toString(16)}`;
-  return `- { id: ${id}, kind: sensor, chip: ${e.chip}, bus: ${e.bus}, address: ${hex(e.address)} }`;
-}
 
 export class ClaimView {
   #windows = new Map<string, number>();
