@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Bundles the appliance (server/main.ts and every module of this repo it imports, the demo's
 // ThingsBoard emulator included) into one ES module that plain `node` runs: no TypeScript loader
-// at run time. `node --import tsx` costs about 47 MB of RSS on its own and re-compiles every
-// file at each start, which is slow on a Pi Zero 2 W (docs/benchmarks.md, footprint).
+// at run time. Through `node --import tsx` the appliance took 15-35 MB more RSS and started
+// 40% slower, re-compiling every file at each start (docs/benchmarks.md, fix 3).
 //
 //   node scripts/build-server.mjs [--force] [--outdir DIR]     (default DIR: dist/)
 //

@@ -1,8 +1,9 @@
-// Scenario 5, footprint: the appliance itself (`node --import tsx server/main.ts`) as a child,
+// Scenario 5, footprint: the appliance itself as a child, run as on the Pi: plain node on the
+// bundle from scripts/build-server.mjs (`node dist/rpi-tb-gateway.mjs`, built first if stale),
 // against the emulator child, once with the demo devices and once with a generated config of 200
 // simulated devices at 1 Hz. RSS and CPU are sampled from /proc over the window; start-up time is
 // spawn -> first telemetry record at the emulator.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,6 +41,13 @@ export function manyDevicesConfig(port: number, dataDir: string, sensors = 190, 
   return { hardware: "sim", thingsboard: { host: "127.0.0.1", port, accessToken: BENCH_GATEWAY_TOKEN }, http: { port: 0, host: "127.0.0.1" }, dataDir, log: { level: "warn" }, devices };
 }
 
+/** Builds dist/ when a source is newer than it (a no-op otherwise); returns the entry to run. */
+function buildBundle(): string {
+  const res = spawnSync(process.execPath, [join(ROOT, "scripts", "build-server.mjs")], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+  if (res.status !== 0) throw new Error(`build-server.mjs failed (${res.status}): ${res.stderr}`);
+  return join(ROOT, "dist", "rpi-tb-gateway.mjs");
+}
+
 export interface FootprintRun {
   startupMs: number;
   rssMeanMb: number;
@@ -49,13 +57,13 @@ export interface FootprintRun {
   samples: number;
 }
 
-async function measureAppliance(withConfig: boolean, seconds: number): Promise<FootprintRun> {
+async function measureAppliance(entry: string, withConfig: boolean, seconds: number): Promise<FootprintRun> {
   const dir = mkdtempSync(join(tmpdir(), "bench-footprint-"));
   const emu = await EmulatorProcess.start({ gateways: [{ name: "Bench Gateway", accessToken: withConfig ? BENCH_GATEWAY_TOKEN : DEMO_GATEWAY_TOKEN }] });
   let child: ChildProcess | null = null;
   let stderr = "";
   try {
-    const args = ["--import", "tsx", "server/main.ts"];
+    const args = [entry];
     if (withConfig) {
       const file = join(dir, "config.yaml");
       // JSON is YAML: the generated config goes through the same loader a user's file does.
@@ -115,13 +123,14 @@ async function measureAppliance(withConfig: boolean, seconds: number): Promise<F
 
 export const footprintScenario: Scenario = {
   name: NAME,
-  describe: "RSS and CPU of server/main.ts: demo devices, and 200 simulated devices at 1 Hz; start-up time",
+  describe: "RSS and CPU of the bundled appliance (node dist/rpi-tb-gateway.mjs): demo devices, and 200 simulated devices at 1 Hz; start-up time",
   async run(ctx: ScenarioContext): Promise<BenchRow[]> {
     const rows: BenchRow[] = [];
+    const entry = buildBundle();
     const seconds = ctx.quick ? 8 : 60;
     for (const [label, withConfig] of [["demo", false], ["200 devices @ 1 Hz", true]] as const) {
       ctx.progress(`footprint: ${label}, ${seconds} s`);
-      const r = await measureAppliance(withConfig, seconds);
+      const r = await measureAppliance(entry, withConfig, seconds);
       rows.push(row(NAME, `${label}: start-up to first telemetry`, r.startupMs, "ms"));
       rows.push(row(NAME, `${label}: RSS mean over ${r.samples} s`, r.rssMeanMb, "MB", withConfig ? atMost(Number(r.rssMeanMb.toFixed(1)), 80) : {}));
       rows.push(row(NAME, `${label}: RSS max`, r.rssMaxMb, "MB"));
