@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { startEmulator, type Emulator } from "../../scripts/emulator/index.ts";
 import { CHILD_DEVICES, CLIMATE, GW_NAME, GW_TOKEN, RELAYS, rawConfig, spawnApp, tempDir, writeConfigFile } from "../fakes/appHarness.ts";
 import { until } from "../fakes/waitFor.ts";
+import { REPO } from "./helpers/sandbox.ts";
 import { BUNDLE_TEST_PAGE, BUNDLE_TEST_VERSION, buildServer, bundledApp, exitWithin, terminate, watchOutput, type BundledApp } from "./helpers/bundledApp.ts";
 
 let app: BundledApp;
@@ -41,6 +42,16 @@ describe("build-server.mjs", () => {
     assert.doesNotMatch(code, /^import .* from ["']\.{1,2}\//m, "no relative import left outside the bundle");
     // Packages stay external, resolved from node_modules at run time.
     assert.match(code, /^import \w+ from "better-sqlite3";$/m);
+  });
+
+  test("imports only packages that npm ci --omit=dev installs on the Pi", () => {
+    const code = fs.readFileSync(bundleFile(), "utf8");
+    const specifiers = new Set([...code.matchAll(/(?:^import (?:[^"';]* from )?|\bimport\()\s*"([^"]+)"/gm)].map((m) => m[1] ?? ""));
+    const packages = [...specifiers].filter((s) => !s.startsWith("node:") && !s.startsWith(".")).map((s) => (s.startsWith("@") ? s.split("/").slice(0, 2).join("/") : (s.split("/")[0] ?? s)));
+    assert.ok(packages.includes("better-sqlite3") && packages.includes("mqtt"), `found: ${packages.join(", ")}`);
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")) as Record<string, Record<string, string> | undefined>;
+    const runtime = new Set([...Object.keys(pkg["dependencies"] ?? {}), ...Object.keys(pkg["optionalDependencies"] ?? {})]);
+    assert.deepEqual(packages.filter((p) => !runtime.has(p)), [], "a dev dependency in the bundle would be missing on the Pi");
   });
 
   test("skips work when up to date; rebuilds when an input is newer, the input list is gone, or --force", () => {
