@@ -63,7 +63,8 @@ async function measureAppliance(entry: string, withConfig: boolean, seconds: num
   let child: ChildProcess | null = null;
   let stderr = "";
   try {
-    const args = [entry];
+    // The flags of the systemd unit's ExecStart: measure what runs on the Pi.
+    const args = ["--max-semi-space-size=1", entry];
     if (withConfig) {
       const file = join(dir, "config.yaml");
       // JSON is YAML: the generated config goes through the same loader a user's file does.
