@@ -3,12 +3,17 @@
 // refused CONNACK by default, can stall for good with its `disconnecting` flag set
 // (Koenkk/zigbee2mqtt#33150, mqttjs/MQTT.js#1825), and its offline queue is RAM-only
 // (anchors C3). So every attempt uses a fresh client with reconnectPeriod 0, and this class owns
-// backoff with jitter, the v5 -> 3.1.1 fallback, auth-failure status and a watchdog.
+// the v5 -> 3.1.1 fallback, auth-failure status and a watchdog; reconnectSchedule.ts times the
+// retries (backoff with jitter), connectionListeners.ts isolates the listeners and
+// subscribeAfterConnack.ts makes the subscriptions.
 import mqtt, { type MqttClient } from "mqtt";
 import { clientOptions } from "./clientOptions.ts";
+import { ConnectionListeners } from "./connectionListeners.ts";
 import type { ConnectionStatus, ConnectionState } from "../events.ts";
 import type { Logger } from "../util/logger.ts";
 import { GATEWAY_SUBSCRIPTIONS } from "./protocol.ts";
+import { ReconnectSchedule } from "./reconnectSchedule.ts";
+import { subscribeAfterConnack } from "./subscribeAfterConnack.ts";
 
 export interface ConnectionOptions {
   host: string;
@@ -40,8 +45,6 @@ export class PublishError extends Error {
 
 /** CONNACK codes that mean "your credentials are wrong" (v3: 4, 5; v5: 0x85-0x87, 0x8C). */
 const AUTH_CODES = new Set([4, 5, 0x85, 0x86, 0x87, 0x8c]);
-/** A connection must stay up this long before the backoff resets (avoids hammering a flapping server). */
-const STABLE_MS = 10_000;
 
 export class TbConnection {
   #o: ConnectionOptions;
@@ -50,22 +53,21 @@ export class TbConnection {
   #state: ConnectionState = "stopped";
   #since = Date.now();
   #version: 4 | 5;
-  #attempt = 0;
   #reconnects = 0;
-  #connectedAt = 0;
   #lastError: string | undefined;
-  #retryTimer: NodeJS.Timeout | null = null;
-  #nextRetryAt: number | undefined;
+  readonly #retry: ReconnectSchedule;
   #watchdog: NodeJS.Timeout | null = null;
   #gotConnack = false;
   /** Whether this attempt got as far as sending CONNECT (TCP/TLS was up). */
   #sentConnect = false;
   #ready = false;
-  #listeners = { connected: new Set<() => void>(), disconnected: new Set<() => void>(), message: new Set<(topic: string, payload: Buffer) => void>(), status: new Set<(s: ConnectionStatus) => void>() };
+  readonly #listeners: ConnectionListeners;
 
   constructor(options: ConnectionOptions) {
     this.#o = options;
     this.#version = options.mqttVersion;
+    this.#listeners = new ConnectionListeners(options.log);
+    this.#retry = new ReconnectSchedule({ minMs: options.reconnectMinMs, maxMs: options.reconnectMaxMs, random: options.random, onDue: () => this.#retryDue() });
   }
 
   onConnected(cb: () => void): void { this.#listeners.connected.add(cb); }
@@ -83,7 +85,8 @@ export class TbConnection {
   status(): ConnectionStatus {
     const s: ConnectionStatus = { state: this.#state, since: this.#since, server: `${this.#o.host}:${this.#o.port}`, mqttVersion: this.#version, reconnects: this.#reconnects };
     if (this.#lastError) s.lastError = this.#lastError;
-    if (this.#nextRetryAt && (this.#state === "backoff" || this.#state === "authFailed")) s.nextRetryAt = this.#nextRetryAt;
+    const nextRetryAt = this.#retry.nextRetryAt;
+    if (nextRetryAt && (this.#state === "backoff" || this.#state === "authFailed")) s.nextRetryAt = nextRetryAt;
     return s;
   }
 
@@ -103,14 +106,14 @@ export class TbConnection {
   async stop(): Promise<void> {
     if (this.#watchdog) clearInterval(this.#watchdog);
     this.#watchdog = null;
-    this.#clearRetry();
+    this.#retry.clear();
     const c = this.#client;
     this.#client = null;
     this.#gen++;
     const wasReady = this.#ready;
     this.#ready = false;
     this.#setState("stopped");
-    if (wasReady) this.#emit("disconnected");
+    if (wasReady) this.#listeners.emit("disconnected");
     if (c) {
       c.on("error", () => {}); // a CONNACK refusal may still arrive while closing
       // A graceful DISCONNECT when connected; otherwise there is nothing to be graceful with.
@@ -131,26 +134,17 @@ export class TbConnection {
     });
   }
 
-  #emit(kind: "connected" | "disconnected"): void {
-    for (const cb of this.#listeners[kind]) {
-      try { cb(); } catch (err) { this.#o.log.error(`connection ${kind} listener failed: ${(err as Error).message}`); }
-    }
-  }
-
   #setState(state: ConnectionState, error?: string): void {
     if (error !== undefined) this.#lastError = error;
     if (state !== this.#state) {
       this.#state = state;
       this.#since = Date.now();
     }
-    const s = this.status();
-    for (const cb of this.#listeners.status) {
-      try { cb(s); } catch { /* status listeners must not break the connection */ }
-    }
+    this.#listeners.emitStatus(this.status());
   }
 
   #connect(): void {
-    this.#clearRetry();
+    this.#retry.clear();
     const gen = ++this.#gen;
     this.#gotConnack = false;
     this.#sentConnect = false;
@@ -177,10 +171,7 @@ export class TbConnection {
       if (live() && p.cmd === "connect") this.#sentConnect = true;
     });
     client.on("message", (topic, payload) => {
-      if (!live()) return;
-      for (const cb of this.#listeners.message) {
-        try { cb(topic, payload); } catch (err) { this.#o.log.error(`message handler failed on ${topic}: ${(err as Error).message}`); }
-      }
+      if (live()) this.#listeners.emitMessage(topic, payload);
     });
     client.on("error", (err) => {
       if (!live()) return;
@@ -199,25 +190,15 @@ export class TbConnection {
   }
 
   #onConnack(client: MqttClient, gen: number): void {
-    const subs = [...(this.#o.subscriptions ?? GATEWAY_SUBSCRIPTIONS)];
     const done = () => {
       if (gen !== this.#gen || !client.connected || this.#ready) return;
       this.#ready = true;
-      this.#connectedAt = Date.now();
+      this.#retry.connected();
       this.#o.log.info(`connected to ${this.#o.host}:${this.#o.port} (MQTT ${this.#version === 5 ? "5" : "3.1.1"})`);
       this.#setState("connected");
-      this.#emit("connected");
+      this.#listeners.emit("connected");
     };
-    if (subs.length === 0) return done();
-    // Bounded: a server that never sends SUBACK must not hold up the data path.
-    const t = setTimeout(done, 5000);
-    client.subscribe(subs, { qos: 1 }, (err, granted) => {
-      clearTimeout(t);
-      if (err) this.#o.log.warn(`subscribe failed: ${err.message}`);
-      const refused = (granted ?? []).filter((g) => g.qos > 2).map((g) => g.topic);
-      if (refused.length) this.#o.log.warn(`server refused subscriptions: ${refused.join(", ")}`);
-      done();
-    });
+    subscribeAfterConnack(client, [...(this.#o.subscriptions ?? GATEWAY_SUBSCRIPTIONS)], this.#o.log, done);
   }
 
   #onRefused(code: number, message: string): void {
@@ -226,7 +207,7 @@ export class TbConnection {
       this.#o.log.warn("server refused MQTT 5; falling back to MQTT 3.1.1");
       this.#version = 4;
       this.#killClient();
-      this.#schedule(0);
+      this.#retry.schedule(0);
       return;
     }
     const auth = AUTH_CODES.has(code);
@@ -242,7 +223,7 @@ export class TbConnection {
     this.#killClient();
     if (wasReady) {
       this.#o.log.warn(`connection to ${this.#o.host}:${this.#o.port} lost`);
-      this.#emit("disconnected");
+      this.#listeners.emit("disconnected");
     }
     if (this.#state === "stopped") return;
     // A v5 CONNECT dropped without any CONNACK may be an old broker that does not speak 5.
@@ -252,41 +233,23 @@ export class TbConnection {
     } else if (!hadConnack && this.#version === 4 && this.#o.mqttVersion === 5) {
       this.#version = 5;
     }
-    if (wasReady && Date.now() - this.#connectedAt >= STABLE_MS) this.#attempt = 0;
+    if (wasReady) this.#retry.sessionEnded();
     this.#failed(this.#lastError ?? "connection closed");
   }
 
   #failed(error: string, auth = false): void {
     if (this.#state === "stopped") return;
-    const delay = this.#backoff();
+    const delay = this.#retry.nextDelay();
     // The status emitted with the new state must already carry this retry's time.
-    this.#nextRetryAt = Date.now() + delay;
+    this.#retry.nextRetryAt = Date.now() + delay;
     this.#setState(auth ? "authFailed" : "backoff", error);
-    this.#schedule(delay);
+    this.#retry.schedule(delay);
   }
 
-  #backoff(): number {
-    const { reconnectMinMs: min, reconnectMaxMs: max } = this.#o;
-    const base = Math.min(max, min * 2 ** Math.min(this.#attempt, 20));
-    this.#attempt++;
-    const r = (this.#o.random ?? Math.random)();
-    return Math.round(base / 2 + (base / 2) * r); // "equal jitter": never less than half the step
-  }
-
-  #schedule(delay: number): void {
-    this.#clearRetry();
-    this.#nextRetryAt = Date.now() + delay;
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = null;
-      if (this.#state === "stopped") return;
-      this.#reconnects++;
-      this.#connect();
-    }, delay);
-  }
-
-  #clearRetry(): void {
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    this.#retryTimer = null;
+  #retryDue(): void {
+    if (this.#state === "stopped") return;
+    this.#reconnects++;
+    this.#connect();
   }
 
   #killClient(): void {
@@ -305,9 +268,9 @@ export class TbConnection {
     const wasReady = this.#ready;
     this.#ready = false;
     this.#killClient();
-    if (wasReady) this.#emit("disconnected");
-    this.#attempt = 0;
-    this.#schedule(0);
+    if (wasReady) this.#listeners.emit("disconnected");
+    this.#retry.reset();
+    this.#retry.schedule(0);
   }
 
   /** The watchdog: whatever state MQTT.js is in, we are either connected, connecting (bounded), or have a retry pending. */
@@ -321,9 +284,9 @@ export class TbConnection {
       this.#o.log.warn("watchdog: connect attempt hung; recreating the client");
       this.#killClient();
       this.#failed("connect attempt timed out");
-    } else if ((this.#state === "backoff" || this.#state === "authFailed") && this.#retryTimer === null) {
+    } else if ((this.#state === "backoff" || this.#state === "authFailed") && !this.#retry.pending) {
       this.#o.log.warn("watchdog: no reconnect was pending; scheduling one");
-      this.#schedule(0);
+      this.#retry.schedule(0);
     }
   }
 }
