@@ -1,8 +1,7 @@
 // The ThingsBoard gateway bridge: turns bus events into gateway API messages and server
 // messages into bus events and RPC calls. One MQTT connection carries every device.
 // After EVERY (re)connect it re-announces every device with v1/gateway/connect before anything
-// else, because ThingsBoard delivers RPC and attribute updates only to the session where the
-// device was connected (thingsboard/thingsboard#8719, thingsboard-gateway#1061).
+// else (subDeviceSessions.ts says why, and keeps idle devices' sessions alive).
 import type { EventBus } from "../eventBus.ts";
 import type { RpcDispatcher, RpcReply } from "../rpc/types.ts";
 import type { Logger } from "../util/logger.ts";
@@ -12,8 +11,10 @@ import { EchoFilter } from "./echoFilter.ts";
 import { answerRpc } from "./rpcAnswer.ts";
 import { PendingRequests } from "./pendingRequests.ts";
 import { parseInbound, TOPIC, type GwRpcRequest, type MeRpcRequest, type TsRecord } from "./protocol.ts";
-import { Sender, type OutboxLike } from "./sender.ts";
+import { Sender, type OutboxLike, type SenderLimits } from "./sender.ts";
+import { senderLimitsFor, type ConfiguredRateLimits } from "./senderLimits.ts";
 import { parseSessionLimits, type SessionLimits } from "./sessionLimits.ts";
+import { SubDeviceSessions } from "./subDeviceSessions.ts";
 
 export interface BridgeDevice {
   name: string;
@@ -32,7 +33,7 @@ export interface BridgeOptions {
   maxPayloadBytes: number;
   maxInflight: number;
   attributeRequestTimeoutMs: number;
-  configRateLimits?: { messages?: string | undefined; dataPoints?: string | undefined };
+  configRateLimits?: ConfiguredRateLimits;
   /** RPC to the gateway device itself (v1/devices/me/rpc/request/+). */
   gatewayRpc?: (method: string, params: unknown) => Promise<RpcReply>;
   /** Shared attribute updates of the gateway device itself. */
@@ -42,12 +43,6 @@ export interface BridgeOptions {
   /** A device with nothing sent for this long gets a keepalive attribute (default 5 min). */
   keepaliveIdleMs?: number;
 }
-
-/** ThingsBoard drops a sub-device's session after 10 min without traffic for it (§4.0,
- *  transport.sessions.inactivity_timeout), and RPC to it then fails with NO_ACTIVE_CONNECTION.
- *  A GPIO device that only reports changes can be silent for hours, so idle devices get a small
- *  client attribute well inside that window. */
-const KEEPALIVE_IDLE_MS = 300_000;
 
 export interface BridgeStats {
   malformed: number;
@@ -66,13 +61,10 @@ export class GatewayBridge {
   #pending: PendingRequests;
   readonly sender: Sender;
   #flushTimer: NodeJS.Timeout | null = null;
-  #announced = new Set<string>();
   #limits: SessionLimits | null = null;
-  #session = 0;
   #readyListeners = new Set<() => void>();
   #echoes = new EchoFilter();
-  #lastSent = new Map<string, number>();
-  #keepaliveTimer: NodeJS.Timeout | null = null;
+  readonly #subSessions: SubDeviceSessions;
   readonly stats: BridgeStats = { malformed: 0, echoes: 0, rpcReceived: 0, rpcAnswered: 0, attributeUpdates: 0, announces: 0, messagesReceived: 0, pointsQueued: 0 };
 
   constructor(o: BridgeOptions) {
@@ -81,6 +73,15 @@ export class GatewayBridge {
     this.#pending = new PendingRequests((t, p) => this.#publishDirect(t, p), o.attributeRequestTimeoutMs);
     this.sender = new Sender(o.outbox, (t, p) => this.#publish(t, p), o.log.child("sender"), this.#senderLimits(), () => this.#buffer.builder.maxBytes);
     this.#buffer.builder.maxPoints = this.sender.maxPoints;
+    this.#subSessions = new SubDeviceSessions({
+      connection: o.connection,
+      devices: () => o.devices(),
+      keepaliveIdleMs: o.keepaliveIdleMs,
+      sendKeepalive: (device, now) => this.#buffer.attributes(device, { gatewayKeepalive: now }),
+      onAnnounced: () => {
+        this.stats.announces++;
+      },
+    });
   }
 
   get sessionLimits(): SessionLimits | null {
@@ -99,29 +100,27 @@ export class GatewayBridge {
   start(): void {
     const { bus, connection } = this.#o;
     bus.on(this, "telemetry", (device, record) => {
-      this.#lastSent.set(device, Date.now());
+      this.#subSessions.noteSent(device);
       this.#buffer.telemetry(device, record);
     });
     bus.on(this, "clientAttributes", (device, values) => {
-      this.#lastSent.set(device, Date.now());
+      this.#subSessions.noteSent(device);
       this.#buffer.attributes(device, values);
     });
-    bus.on(this, "devicesChanged", () => void this.#announceNew());
+    bus.on(this, "devicesChanged", () => void this.#subSessions.announceNew());
     connection.onMessage((topic, payload) => this.#onMessage(topic, payload));
     connection.onConnected(() => void this.#onConnected());
     connection.onDisconnected(() => this.#onDisconnected());
     this.#flushTimer = setInterval(() => this.flush(), this.#o.flushIntervalMs);
-    const idle = this.#o.keepaliveIdleMs ?? KEEPALIVE_IDLE_MS;
-    this.#keepaliveTimer = setInterval(() => this.#keepIdleDevicesAlive(idle), Math.max(10, Math.floor(idle / 5)));
+    this.#subSessions.startKeepalive();
   }
 
   /** Stop accepting readings and move everything buffered into the outbox. */
   stop(): void {
     this.#o.bus.removeListeners(this);
     if (this.#flushTimer) clearInterval(this.#flushTimer);
-    if (this.#keepaliveTimer) clearInterval(this.#keepaliveTimer);
+    this.#subSessions.stopKeepalive();
     this.#flushTimer = null;
-    this.#keepaliveTimer = null;
     this.flush();
     this.sender.pause();
     this.#pending.failAll("bridge stopped");
@@ -154,18 +153,8 @@ export class GatewayBridge {
 
   /** Tell ThingsBoard a device is gone from this gateway. */
   async disconnectDevice(name: string): Promise<void> {
-    this.#announced.delete(name);
+    this.#subSessions.forget(name);
     if (this.#o.connection.connected) await this.#o.connection.publish(TOPIC.gwDisconnect, JSON.stringify({ device: name }));
-  }
-
-  #keepIdleDevicesAlive(idleMs: number): void {
-    if (!this.#o.connection.connected) return;
-    const now = Date.now();
-    for (const d of this.#o.devices()) {
-      if (now - (this.#lastSent.get(d.name) ?? 0) < idleMs) continue;
-      this.#lastSent.set(d.name, now);
-      this.#buffer.attributes(d.name, { gatewayKeepalive: now });
-    }
   }
 
   /** Move buffered readings into the outbox as few, size-bounded messages. */
@@ -179,29 +168,16 @@ export class GatewayBridge {
     this.sender.kick();
   }
 
-  #senderLimits() {
-    const l = this.#limits;
-    const window = Math.min(this.#o.maxInflight, l ? Math.max(1, Math.floor(l.maxInflightMessages * 0.8)) : this.#o.maxInflight);
-    return {
-      window,
-      gwMessages: l?.gatewayRateLimits.messages,
-      gwTelemetryMessages: l?.gatewayRateLimits.telemetryMessages,
-      gwDataPoints: l?.gatewayRateLimits.telemetryDataPoints,
-      ownMessages: l?.rateLimits.messages,
-      ownTelemetryMessages: l?.rateLimits.telemetryMessages,
-      ownDataPoints: l?.rateLimits.telemetryDataPoints,
-      configMessages: this.#o.configRateLimits?.messages,
-      configDataPoints: this.#o.configRateLimits?.dataPoints,
-    };
+  #senderLimits(): SenderLimits {
+    return senderLimitsFor(this.#limits, this.#o.maxInflight, this.#o.configRateLimits);
   }
 
   async #onConnected(): Promise<void> {
-    const session = ++this.#session;
-    this.#announced.clear();
+    const session = this.#subSessions.newSession();
     const limits = this.#fetchSessionLimits();
-    await this.#announceNew();
+    await this.#subSessions.announceNew();
     await limits;
-    if (session !== this.#session || !this.#o.connection.connected) return;
+    if (session !== this.#subSessions.session || !this.#o.connection.connected) return;
     this.sender.resume();
     for (const cb of this.#readyListeners) {
       try {
@@ -213,8 +189,7 @@ export class GatewayBridge {
   }
 
   #onDisconnected(): void {
-    this.#session++;
-    this.#announced.clear();
+    this.#subSessions.newSession();
     this.sender.pause();
     this.#pending.failAll("connection lost");
   }
@@ -236,22 +211,6 @@ export class GatewayBridge {
     } catch (err) {
       this.#o.log.warn(`getSessionLimits: ${(err as Error).message}; keeping configured limits`);
     }
-  }
-
-  /** Publish v1/gateway/connect for every device not yet announced on this session, and wait for the PUBACKs (bounded). */
-  async #announceNew(): Promise<void> {
-    const conn = this.#o.connection;
-    if (!conn.connected) return;
-    const session = this.#session;
-    const todo = this.#o.devices().filter((d) => !this.#announced.has(d.name));
-    const sends = todo.map(async (d) => {
-      await conn.publish(TOPIC.gwConnect, JSON.stringify({ device: d.name, type: d.profile }));
-      this.#lastSent.set(d.name, Date.now()); // a fresh sub-session counts as activity
-      if (session === this.#session) this.#announced.add(d.name);
-      this.stats.announces++;
-    });
-    const timeout = new Promise<void>((r) => setTimeout(r, 10_000).unref());
-    await Promise.race([Promise.allSettled(sends), timeout]);
   }
 
   #onMessage(topic: string, payload: Buffer): void {
@@ -282,8 +241,8 @@ export class GatewayBridge {
       case "gwDisconnect":
         // v5 only: the server dropped a sub-session (150 = rate limit). Re-announce it.
         this.#o.log.warn(`ThingsBoard disconnected device ${m.msg.device} (reason ${m.msg.reason})`);
-        this.#announced.delete(m.msg.device);
-        void this.#announceNew();
+        this.#subSessions.forget(m.msg.device);
+        void this.#subSessions.announceNew();
         return;
       case "meRpcRequest":
         void this.#handleOwnRpc(m.msg);
