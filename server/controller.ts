@@ -10,16 +10,15 @@ import { DemoWorld } from "./demo.ts";
 import { DeviceRuntime } from "./devices/runtime.ts";
 import type { DeviceMemory } from "./devices/deviceContext.ts";
 import { DeviceRpcDispatcher } from "./rpc/dispatcher.ts";
-import { TbConnection } from "./gateway/connection.ts";
-import { GatewayBridge } from "./gateway/bridge.ts";
-import { loadCredentials, type StoredCredentials } from "./gateway/provisioning.ts";
-import { Provisioner } from "./features/provisioner.ts";
+import type { TbConnection } from "./gateway/connection.ts";
+import type { GatewayBridge } from "./gateway/bridge.ts";
 import { Outbox } from "./outbox/outbox.ts";
 import { StateStore } from "./state/stateStore.ts";
 import { DashboardServer } from "./http/dashboardServer.ts";
 import { GatewayService } from "./features/gatewayService.ts";
 import { AppInfoReader } from "./features/appInfo.ts";
 import { ClaimButton } from "./features/claimButton.ts";
+import { ThingsBoardLink } from "./thingsboardLink.ts";
 import type { Logger } from "./util/logger.ts";
 import { isObject } from "./util/json.ts";
 import type { Emulator } from "../scripts/emulator/index.ts";
@@ -57,13 +56,11 @@ export class Controller {
   #emulator: Emulator | null = null;
   #state: StateStore<DeviceState> | null = null;
   #outbox: Outbox | null = null;
-  #connection: TbConnection | null = null;
-  #bridge: GatewayBridge | null = null;
+  #tb: ThingsBoardLink | null = null;
   #dashboard: DashboardServer | null = null;
   #service: GatewayService | null = null;
   #world: DemoWorld | null = null;
   #claimButton: ClaimButton | null = null;
-  #provisioner: Provisioner | null = null;
   #info: AppInfoReader;
   #events: EventLogEntry[] = [];
   #connStatus: ConnectionStatus;
@@ -94,13 +91,13 @@ export class Controller {
     return this.#emulator;
   }
   get bridge(): GatewayBridge | null {
-    return this.#bridge;
+    return this.#tb?.bridge ?? null;
   }
   get outbox(): Outbox | null {
     return this.#outbox;
   }
   get connection(): TbConnection | null {
-    return this.#connection;
+    return this.#tb?.connection ?? null;
   }
   get httpPort(): number {
     return this.#dashboard?.port ?? 0;
@@ -154,40 +151,27 @@ export class Controller {
       if (cb) this.hardware.sim.gpio.setInput(cb.pin, cb.activeLow ? 1 : 0);
     }
 
-    // 4. The ThingsBoard side. Without credentials but with a provision key, the unit
-    // provisions itself (or reuses what it was given before, kept in the data dir).
-    const credsFile = `${config.dataDir}/credentials.json`;
-    const provision = !tb.accessToken && !tb.username && !tb.clientId ? tb.provision : undefined;
-    const stored = provision ? loadCredentials(credsFile, log) : null;
-    if (stored) log.root.addSecret(stored.accessToken ?? stored.password);
-    this.#connection = new TbConnection({ ...tb, ...(stored ? credentialFields(stored) : {}), log: log.child("mqtt") });
-    let lastState = "";
-    this.#connection.onStatus((s) => {
-      this.bus.emit("connection", s);
-      this.runtime.setOnline(s.state === "connected");
-      if (s.state === lastState) return;
-      lastState = s.state;
-      const text = s.state === "connected" ? `connected to ThingsBoard at ${s.server} (MQTT ${s.mqttVersion === 5 ? "5" : "3.1.1"})` : `ThingsBoard ${s.state}${s.lastError ? `: ${s.lastError}` : ""}`;
-      this.bus.emit("eventLog", { ts: Date.now(), kind: s.state === "authFailed" ? "error" : "connection", text });
-    });
-    this.#bridge = new GatewayBridge({
+    // 4. The ThingsBoard side: connection, bridge, and self-provisioning when the unit has no credentials.
+    const link = new ThingsBoardLink({
       bus: this.bus,
-      log: log.child("bridge"),
-      connection: this.#connection,
-      outbox: this.#outbox,
+      log,
+      tb,
+      dataDir: config.dataDir,
+      unit: this.#o.unit,
+      runtime: this.runtime,
       rpc: this.rpc,
-      devices: () => this.runtime.list().map((d) => ({ name: d.info.name, profile: d.info.profile })),
-      flushIntervalMs: tb.flushIntervalMs,
-      maxPayloadBytes: tb.maxPayloadBytes,
-      maxInflight: tb.maxInflight,
-      attributeRequestTimeoutMs: tb.attributeRequestTimeoutMs,
-      configRateLimits: tb.rateLimits,
+      outbox: this.#outbox,
       gatewayRpc: (m, p) => this.#service?.handle(m, p) ?? Promise.resolve({ ok: false, data: { error: "not ready" } }),
       onGatewayAttributes: (data, deleted) => this.#service?.applySharedAttributes(data, deleted),
+      onProvisionFailure: (lastError, nextRetryAt) => {
+        this.#connStatus = { ...this.#connStatus, state: "backoff", lastError, nextRetryAt };
+        this.bus.emit("connection", this.#connStatus);
+      },
     });
-    this.#service = new GatewayService({ controller: this, bridge: this.#bridge, log: log.child("service"), ...(this.#o.restart ? { restart: this.#o.restart } : {}) });
-    this.#bridge.onReady(() => void this.#requestSharedAttributes());
-    this.#bridge.start();
+    this.#tb = link;
+    this.#service = new GatewayService({ controller: this, bridge: link.bridge, log: log.child("service"), ...(this.#o.restart ? { restart: this.#o.restart } : {}) });
+    link.bridge.onReady(() => void this.#requestSharedAttributes());
+    link.bridge.start();
 
     // 5. Devices start producing (readings queue in the outbox until ThingsBoard is there).
     await this.runtime.start();
@@ -217,25 +201,7 @@ export class Controller {
       await this.#claimButton.start().catch((err: Error) => log.error(`claim button on GPIO ${cb.pin}: ${err.message}`));
     }
     this.#started = true;
-    if (provision && !stored) {
-      this.#provisioner = new Provisioner({
-        file: credsFile,
-        tb,
-        provision,
-        unit: this.#o.unit,
-        log: log.child("provision"),
-        onSuccess: (creds, name) => {
-          this.bus.emit("eventLog", { ts: Date.now(), kind: "info", text: `provisioned as gateway device "${name}"` });
-          this.#connection?.setCredentials(credentialFields(creds));
-          this.#connection?.start();
-        },
-        onFailure: (lastError, nextRetryAt) => {
-          this.#connStatus = { ...this.#connStatus, state: "backoff", lastError, nextRetryAt };
-          this.bus.emit("connection", this.#connStatus);
-        },
-      });
-      this.#provisioner.start();
-    } else this.#connection.start();
+    link.connect();
   }
 
   async stop(): Promise<void> {
@@ -249,15 +215,15 @@ export class Controller {
       }
     };
     this.#world?.stop();
-    this.#provisioner?.stop();
+    this.#tb?.stopProvisioning();
     await step("dashboard", () => this.#dashboard?.stop());
     this.#service?.stop();
     await step("claim button", () => this.#claimButton?.stop());
     // Stop producing, put outputs in their safe state, then save what is buffered.
     await step("devices", () => this.runtime.stop());
-    await step("bridge", () => this.#bridge?.stop());
+    await step("bridge", () => this.#tb?.bridge.stop());
     await step("outbox", () => this.#outbox?.close());
-    await step("mqtt", () => this.#connection?.stop());
+    await step("mqtt", () => this.#tb?.connection.stop());
     await step("hardware", () => this.hardware.close());
     await step("state", () => this.#state?.close());
     await step("emulator", () => this.#emulator?.stop());
@@ -284,10 +250,11 @@ export class Controller {
   async #requestSharedAttributes(): Promise<void> {
     for (const d of this.runtime.list()) {
       const keys = d.sharedKeys();
-      if (!keys.length || !this.#bridge) continue;
+      const bridge = this.#tb?.bridge;
+      if (!keys.length || !bridge) continue;
       try {
         const requestedAt = Date.now();
-        const values = await this.#bridge.requestAttributes(d.info.name, keys, false);
+        const values = await bridge.requestAttributes(d.info.name, keys, false);
         this.runtime.applyRequested(d, values, requestedAt);
       } catch (err) {
         this.log.debug(() => `shared attributes of ${d.info.name}: ${(err as Error).message}`);
@@ -298,13 +265,4 @@ export class Controller {
 
 export function defaultHostname(): string {
   return hostname();
-}
-
-function credentialFields(c: StoredCredentials): { accessToken?: string; clientId?: string; username?: string; password?: string } {
-  const out: { accessToken?: string; clientId?: string; username?: string; password?: string } = {};
-  if (c.accessToken) out.accessToken = c.accessToken;
-  if (c.clientId) out.clientId = c.clientId;
-  if (c.username) out.username = c.username;
-  if (c.password) out.password = c.password;
-  return out;
 }
