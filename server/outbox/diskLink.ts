@@ -1,6 +1,6 @@
 // The outbox's hold on its SQLite file: opening (and re-opening after a failure), the disk-full/failing state
-// with its retry schedule, seq reservations, and the sizes shown on the dashboard. The queue logic stays in
-// outbox.ts; this file decides only whether the disk can be used right now, and logs its troubles once.
+// with its retry schedule, seq reservations, and the sizes shown on the dashboard. The queue logic is in
+// outbox.ts and diskTier.ts; this file decides only whether the disk can be used right now, and logs its troubles once.
 import type Database from "better-sqlite3";
 import type { Logger } from "../util/logger.ts";
 import { classifyDiskError, describeError, type DiskErrorKind } from "./diskErrors.ts";
