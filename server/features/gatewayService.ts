@@ -60,7 +60,10 @@ export class GatewayService {
       },
       gateway_device_deleted: async (p) => {
         if (typeof p !== "string" || !p) throw new Error("params must be the device name");
-        return { success: o.controller.runtime.markDeleted(p) };
+        const known = o.controller.runtime.markDeleted(p);
+        // End its sub-session too, so nothing more is routed to a device we no longer serve.
+        if (known) await o.bridge.disconnectDevice(p).catch(() => {});
+        return { success: known };
       },
     };
   }

@@ -93,8 +93,10 @@ describe("gateway service", () => {
     await until(() => emu.device("u relays"), "new name connected");
     const r = await emu.rpc("u relays", "toggle_gpio", { pin: 17 }, { twoWay: true, timeoutMs: 3000 });
     assert.equal((r.body as { success: boolean }).success, true);
+    const disconnected = nextEvent<[string]>(emu.events, "disconnect", (name) => name === "u env");
     emu.deleteDevice("u env");
     await until(() => c.runtime.isDeleted("u env"), "marked deleted");
     assert.equal(c.runtime.find("u env"), undefined);
+    await disconnected; // v1/gateway/disconnect ends its sub-session
   });
 });
