@@ -1,12 +1,14 @@
 // Readings collected between two flushes: telemetry per device (in order), client attributes
 // per device (later values win), and the gateway's own telemetry. A flush turns them into a few
 // size-bounded messages for the outbox.
-import { PayloadBuilder, type BuiltMessage } from "./payloadBuilder.ts";
+import { EncodedRecords, PayloadBuilder, RecordEncoder, type BuiltMessage } from "./payloadBuilder.ts";
 import type { KeyValues, TsRecord } from "./protocol.ts";
 
 export class ReadingBuffer {
   readonly builder: PayloadBuilder;
-  #telemetry = new Map<string, TsRecord[]>();
+  /** Encoded on arrival (payloadBuilder.ts, EncodedRecords, says why). */
+  #telemetry = new Map<string, EncodedRecords>();
+  readonly #encoder = new RecordEncoder();
   #attributes = new Map<string, KeyValues>();
   #own: TsRecord[] = [];
 
@@ -15,10 +17,12 @@ export class ReadingBuffer {
   }
 
   telemetry(device: string, record: TsRecord): void {
-    if (Object.keys(record.values).length === 0) return;
-    const list = this.#telemetry.get(device);
-    if (list) list.push(record);
-    else this.#telemetry.set(device, [record]);
+    let list = this.#telemetry.get(device);
+    if (!list) {
+      list = new EncodedRecords();
+      this.#telemetry.set(device, list);
+    }
+    this.#encoder.append(list, record);
   }
 
   /** Device "" is the gateway itself. */
@@ -39,7 +43,7 @@ export class ReadingBuffer {
       this.#attributes = new Map();
     }
     if (this.#telemetry.size) {
-      out.push(...this.builder.telemetry(this.#telemetry));
+      out.push(...this.builder.encodedTelemetry(this.#telemetry));
       this.#telemetry = new Map();
     }
     if (this.#own.length) {
