@@ -158,6 +158,12 @@ function openChecked(file: string): Db {
     db.pragma("synchronous = FULL");
     // Keep the -wal file from staying at its high-water mark after a large backlog batch.
     db.pragma("journal_size_limit = 4194304");
+    // better-sqlite3 builds SQLite with a 16 MB page cache (SQLITE_DEFAULT_CACHE_SIZE=-16000 in its
+    // deps/defines.gypi), and quick_check below reads every page, so a large backlog file filled it at
+    // each start and the memory stayed. The outbox appends at the end and reads from the front: the
+    // hot pages (root, interior pages, the two edges of the rowid B-tree) fit in 1 MiB
+    // (sqlite.org/pragma.html#pragma_cache_size; docs/benchmarks.md, footprint).
+    db.pragma("cache_size = -1024");
     const check = db.pragma("quick_check", { simple: true });
     if (check !== "ok") {
       const err = new Error(`quick_check: ${String(check)}`) as Error & { code: string };
