@@ -42,7 +42,7 @@ export function manyDevicesConfig(port: number, dataDir: string, sensors = 190, 
 }
 
 /** Builds dist/ when a source is newer than it (a no-op otherwise); returns the entry to run. */
-function buildBundle(): string {
+export function buildBundle(): string {
   const res = spawnSync(process.execPath, [join(ROOT, "scripts", "build-server.mjs")], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
   if (res.status !== 0) throw new Error(`build-server.mjs failed (${res.status}): ${res.stderr}`);
   return join(ROOT, "dist", "rpi-tb-gateway.mjs");
@@ -57,21 +57,29 @@ export interface FootprintRun {
   samples: number;
 }
 
-async function measureAppliance(entry: string, withConfig: boolean, seconds: number): Promise<FootprintRun> {
+/** The node flags of the systemd unit's ExecStart (scripts/rpi-tb-gateway.service) and `npm start`: measure what runs on the Pi. */
+export const APPLIANCE_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1"];
+
+/** Variants to compare against the unit's settings (docs/benchmarks.md): other node flags, extra environment. */
+export interface ApplianceVariant {
+  nodeFlags?: readonly string[];
+  env?: Record<string, string>;
+}
+
+export async function measureAppliance(entry: string, withConfig: boolean, seconds: number, variant: ApplianceVariant = {}): Promise<FootprintRun> {
   const dir = mkdtempSync(join(tmpdir(), "bench-footprint-"));
   const emu = await EmulatorProcess.start({ gateways: [{ name: "Bench Gateway", accessToken: withConfig ? BENCH_GATEWAY_TOKEN : DEMO_GATEWAY_TOKEN }] });
   let child: ChildProcess | null = null;
   let stderr = "";
   try {
-    // The flags of the systemd unit's ExecStart: measure what runs on the Pi.
-    const args = ["--max-semi-space-size=1", entry];
+    const args = [...(variant.nodeFlags ?? APPLIANCE_NODE_FLAGS), entry];
     if (withConfig) {
       const file = join(dir, "config.yaml");
       // JSON is YAML: the generated config goes through the same loader a user's file does.
       writeFileSync(file, JSON.stringify(manyDevicesConfig(emu.mqttPort, join(dir, "data")), null, 1));
       args.push("--config", file);
     }
-    const env = { ...process.env, TB_HOST: "127.0.0.1", TB_PORT: String(emu.mqttPort), HTTP_PORT: "0", DATA_DIR: join(dir, "data"), LOG_LEVEL: "warn" };
+    const env = { ...process.env, TB_HOST: "127.0.0.1", TB_PORT: String(emu.mqttPort), HTTP_PORT: "0", DATA_DIR: join(dir, "data"), LOG_LEVEL: "warn", ...variant.env };
     const spawnedAt = Date.now();
     child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
     child.stderr?.on("data", (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
