@@ -42,63 +42,24 @@ function splitRecord(rec: TsRecord, limit: number, maxKeys = Number.POSITIVE_INF
   return out;
 }
 
-/** Telemetry records of one device, already encoded: the reading buffer encodes each record as
- *  it arrives, so a flush only assembles strings, and the record objects die young instead of
- *  living through scavenges until the flush (GC was 13% of the bridge's CPU in the throughput
- *  bench). Record i's JSON is heads[i] + bodies[i] + "}". Parallel arrays: no object per record. */
-export class EncodedRecords {
-  readonly heads: string[] = [];
-  readonly bodies: string[] = [];
-  /** UTF-8 bytes of the record's JSON. */
-  readonly bytes: number[] = [];
-  /** Data points (keys). */
-  readonly points: number[] = [];
-
-  get length(): number {
-    return this.bodies.length;
-  }
-
-  /** The record back as an object (only for one too large to go whole: it gets split by keys). */
-  record(i: number): TsRecord {
-    return JSON.parse(`${this.heads[i] ?? ""}${this.bodies[i] ?? ""}}`) as TsRecord;
-  }
-}
-
-/** Encodes records the way JSON.stringify({ts, values}) does, as `{"ts":<ts>,"values":` +
- *  JSON.stringify(values) + `}`. The head is built once for all records that share a ts (most
- *  do: a flush's readings come in bursts): JSON.stringify turns a 13-digit ms timestamp, a
- *  double, into digits on every call (builder micro-bench, scripts/bench/builderMicro.ts:
- *  about 1.3x the records per second). The parts go into the message's join as they are, so no
- *  record string is concatenated and flattened only to be copied again. */
-export class RecordEncoder {
+/** A record's JSON is `{"ts":<ts>,"values":` + JSON.stringify(values) + `}`, the same text
+ *  JSON.stringify({ts, values}) gives. The head is built once for all records that share a ts (a
+ *  flush's readings mostly do): JSON.stringify turns a 13-digit ms timestamp, a double, into
+ *  digits on every call. The three parts go into the message as they are, so no record string is
+ *  concatenated and flattened only to be copied again by the message's join.
+ *  Builder micro-bench (scripts/bench/builderMicro.ts): about 1.3x the records per second. */
+class RecordHeads {
   #ts = Number.NaN;
   #head = "";
 
-  /** Appends `rec` to `list`; a record without values is skipped (ThingsBoard never acks an
-   *  empty one, §3.1). Returns its data points. */
-  append(list: EncodedRecords, rec: TsRecord): number {
-    const n = Object.keys(rec.values).length;
-    if (n === 0) return 0;
-    const ts = rec.ts;
-    if (typeof ts === "number" && Number.isFinite(ts)) {
-      if (ts !== this.#ts) {
-        this.#ts = ts;
-        this.#head = `{"ts":${String(ts)},"values":`;
-      }
-      const body = JSON.stringify(rec.values);
-      list.heads.push(this.#head);
-      list.bodies.push(body);
-      list.bytes.push(this.#head.length + byteLen(body) + 1);
-    } else {
-      // JSON.stringify writes a non-finite ts as null and drops a missing one: leave those to it.
-      // Its text always ends with the "}" the message adds back.
-      const whole = JSON.stringify(rec);
-      list.heads.push("");
-      list.bodies.push(whole.slice(0, -1));
-      list.bytes.push(byteLen(whole));
+  /** null for a ts JSON.stringify would turn into null or drop (not finite, not a number). */
+  head(ts: unknown): string | null {
+    if (typeof ts !== "number" || !Number.isFinite(ts)) return null;
+    if (ts !== this.#ts) {
+      this.#ts = ts;
+      this.#head = `{"ts":${String(ts)},"values":`;
     }
-    list.points.push(n);
-    return n;
+    return this.#head;
   }
 }
 
@@ -176,7 +137,7 @@ export class PayloadBuilder {
    *  refuses a message with more points than the bucket holds (rate limit "10:1" -> at most 10
    *  points per message), so telemetry is also split by points. */
   #maxPoints = Number.POSITIVE_INFINITY;
-  readonly #encoder = new RecordEncoder();
+  readonly #heads = new RecordHeads();
 
   constructor(maxBytes: number) {
     this.#maxBytes = maxBytes;
@@ -198,35 +159,26 @@ export class PayloadBuilder {
 
   /** Gateway telemetry: {"dev":[records]} messages within the size limit. */
   telemetry(byDevice: Map<string, TsRecord[]>): BuiltMessage[] {
-    const encoded = new Map<string, EncodedRecords>();
-    for (const [device, records] of byDevice) {
-      const list = new EncodedRecords();
-      for (const rec of records) this.#encoder.append(list, rec);
-      encoded.set(device, list);
-    }
-    return this.encodedTelemetry(encoded);
-  }
-
-  /** The same from records encoded as they arrived (ReadingBuffer). */
-  encodedTelemetry(byDevice: Map<string, EncodedRecords>): BuiltMessage[] {
     const limit = this.#maxBytes - HEADROOM;
     const maxPoints = this.#maxPoints;
     const msgs = new TelemetryMessages(limit, maxPoints);
-    // Hot path (npm run bench -- throughput): strings only, no per-record object, closure or
-    // array; only a record too large for one message (the limits can shrink after it was
-    // encoded) is decoded again and split by keys.
-    for (const [device, list] of byDevice) {
+    // Hot path (npm run bench -- throughput): one encoding per record, keys counted once, and no
+    // per-record closure or array; only a record too large for one message takes splitRecord.
+    for (const [device, records] of byDevice) {
       msgs.device(device);
       const entryCost = msgs.entryCost;
-      const { heads, bodies, bytes, points } = list;
-      for (let i = 0; i < bodies.length; i++) {
-        const len = bytes[i] as number;
-        const n = points[i] as number;
+      for (const rec of records) {
+        const n = Object.keys(rec.values).length;
+        if (n === 0) continue;
+        const head = this.#heads.head(rec.ts);
+        const body = head === null ? JSON.stringify(rec) : JSON.stringify(rec.values);
+        const len = head === null ? byteLen(body) : head.length + byteLen(body) + 1;
         if (len + entryCost + 2 <= limit && n <= maxPoints) {
-          msgs.add(heads[i] as string, bodies[i] as string, "}", len, n);
+          if (head === null) msgs.add("", body, "", len, n);
+          else msgs.add(head, body, "}", len, n);
           continue;
         }
-        for (const piece of splitRecord(list.record(i), limit - entryCost - 2, maxPoints)) {
+        for (const piece of splitRecord(rec, limit - entryCost - 2, maxPoints)) {
           const e = JSON.stringify(piece);
           msgs.add("", e, "", byteLen(e), Object.keys(piece.values).length);
         }

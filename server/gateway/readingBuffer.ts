@@ -1,14 +1,12 @@
 // Readings collected between two flushes: telemetry per device (in order), client attributes
 // per device (later values win), and the gateway's own telemetry. A flush turns them into a few
 // size-bounded messages for the outbox.
-import { EncodedRecords, PayloadBuilder, RecordEncoder, type BuiltMessage } from "./payloadBuilder.ts";
+import { PayloadBuilder, type BuiltMessage } from "./payloadBuilder.ts";
 import type { KeyValues, TsRecord } from "./protocol.ts";
 
 export class ReadingBuffer {
   readonly builder: PayloadBuilder;
-  /** Encoded on arrival (payloadBuilder.ts, EncodedRecords, says why). */
-  #telemetry = new Map<string, EncodedRecords>();
-  readonly #encoder = new RecordEncoder();
+  #telemetry = new Map<string, TsRecord[]>();
   #attributes = new Map<string, KeyValues>();
   #own: TsRecord[] = [];
 
@@ -17,12 +15,10 @@ export class ReadingBuffer {
   }
 
   telemetry(device: string, record: TsRecord): void {
-    let list = this.#telemetry.get(device);
-    if (!list) {
-      list = new EncodedRecords();
-      this.#telemetry.set(device, list);
-    }
-    this.#encoder.append(list, record);
+    if (Object.keys(record.values).length === 0) return;
+    const list = this.#telemetry.get(device);
+    if (list) list.push(record);
+    else this.#telemetry.set(device, [record]);
   }
 
   /** Device "" is the gateway itself. */
@@ -43,7 +39,7 @@ export class ReadingBuffer {
       this.#attributes = new Map();
     }
     if (this.#telemetry.size) {
-      out.push(...this.builder.encodedTelemetry(this.#telemetry));
+      out.push(...this.builder.telemetry(this.#telemetry));
       this.#telemetry = new Map();
     }
     if (this.#own.length) {
