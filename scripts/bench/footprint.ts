@@ -58,7 +58,7 @@ export interface FootprintRun {
 }
 
 /** The node flags of the systemd unit's ExecStart (scripts/rpi-tb-gateway.service) and `npm start`: measure what runs on the Pi. */
-export const APPLIANCE_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1"];
+export const APPLIANCE_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1", "--max-old-space-size=128"];
 
 /** Variants to compare against the unit's settings (docs/benchmarks.md): other node flags, extra environment. */
 export interface ApplianceVariant {

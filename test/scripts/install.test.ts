@@ -55,7 +55,7 @@ describe("install.sh", () => {
 
     // Units: ExecStart uses the node that passed the version check.
     const unit = box.read("etc/systemd/system/rpi-tb-gateway.service");
-    assert.match(unit, new RegExp(`^ExecStart=${box.bin}/node --max-semi-space-size=1 /opt/rpi-tb-gateway/dist/rpi-tb-gateway.mjs --config /etc/rpi-tb-gateway/config.yaml$`, "m"));
+    assert.match(unit, new RegExp(`^ExecStart=${box.bin}/node --max-semi-space-size=1 --max-old-space-size=128 /opt/rpi-tb-gateway/dist/rpi-tb-gateway.mjs --config /etc/rpi-tb-gateway/config.yaml$`, "m"));
     assert.ok(box.exists("etc/systemd/system/rpi-tb-gateway-firstboot.service"));
 
     const p = `--prefix ${box.root}`;

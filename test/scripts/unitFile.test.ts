@@ -57,7 +57,7 @@ describe("rpi-tb-gateway.service", () => {
   });
 
   test("runs the bundle with plain node as the service user with gpio and i2c", () => {
-    assert.equal(one("ExecStart"), "/usr/bin/node --max-semi-space-size=1 /opt/rpi-tb-gateway/dist/rpi-tb-gateway.mjs --config /etc/rpi-tb-gateway/config.yaml");
+    assert.equal(one("ExecStart"), "/usr/bin/node --max-semi-space-size=1 --max-old-space-size=128 /opt/rpi-tb-gateway/dist/rpi-tb-gateway.mjs --config /etc/rpi-tb-gateway/config.yaml");
     // No TypeScript compile at start any more: a minute covers a Pi Zero 2 W loading the packages.
     assert.equal(one("TimeoutStartSec"), "60");
     assert.equal(one("WorkingDirectory"), "/opt/rpi-tb-gateway");
@@ -90,7 +90,7 @@ describe("rpi-tb-gateway.service", () => {
     try {
       const [node, ...argv] = (one("ExecStart") ?? "").split(" ");
       assert.equal(node, "/usr/bin/node");
-      assert.deepEqual(argv, ["--max-semi-space-size=1", "/opt/rpi-tb-gateway/dist/rpi-tb-gateway.mjs", "--config", "/etc/rpi-tb-gateway/config.yaml"], "no loader flags: node runs the bundle as is (only a heap-size flag)");
+      assert.deepEqual(argv, ["--max-semi-space-size=1", "--max-old-space-size=128", "/opt/rpi-tb-gateway/dist/rpi-tb-gateway.mjs", "--config", "/etc/rpi-tb-gateway/config.yaml"], "no loader flags: node runs the bundle as is (only heap-size flags)");
       const dataDir = path.join(tmp, "var-lib");
       const config = writeConfigFile(tmp, { version: 1, hardware: "sim", thingsboard: { host: "127.0.0.1", port: 1, accessToken: "t" }, http: { port: 0, host: "127.0.0.1" }, log: { level: "warn" }, devices: [] });
       const mapped = argv.map((a) => a.replace("/opt/rpi-tb-gateway", app.dir).replace("/etc/rpi-tb-gateway/config.yaml", config));
