@@ -2,7 +2,6 @@
 // provisioned credentials), its status fed to the bus, the device runtime and the event log, the gateway bridge
 // over it, and self-provisioning for a unit that has no credentials yet. The Controller builds it in step 4 of
 // start() and connects it last; constructing it opens no socket.
-import mqttPacket from "mqtt-packet";
 import type { Config } from "./config/schema.ts";
 import type { EventBus } from "./eventBus.ts";
 import type { DeviceRuntime } from "./devices/runtime.ts";
@@ -30,16 +29,6 @@ export interface ThingsBoardLinkOptions {
   /** Provisioning failed; the provisioner tries again at nextRetryAt. */
   onProvisionFailure: (lastError: string, nextRetryAt: number) => void;
 }
-
-/**
- * MQTT.js writes through mqtt-packet, whose writer by default builds, on its first packet, a cache of
- * 65,536 two-byte Buffers (one per possible message id: mqtt-packet numbers.js). That is about 6 MB
- * of JS heap and 65k objects for the GC to trace, the largest single item in a heap snapshot of the
- * appliance (docs/benchmarks.md, footprint). Without it the writer allocates 2 bytes per packet, a
- * few dozen packets a second here. The setting is module-wide (MQTT.js's `writeCache: false`
- * clears the same flag), so the embedded emulator's writer follows it too.
- */
-mqttPacket.writeToStream.cacheNumbers = false;
 
 export class ThingsBoardLink {
   readonly connection: TbConnection;

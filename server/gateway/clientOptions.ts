@@ -15,6 +15,11 @@ export function clientOptions(o: ConnectionOptions, version: 4 | 5): IClientOpti
     connectTimeout: o.connectTimeoutMs ?? 10_000,
     queueQoSZero: false,
     resubscribe: false,
+    // mqtt-packet's writer otherwise builds, on its first packet, a cache of 65,536 two-byte Buffers
+    // (one per message id): ~6 MB of heap and 65k objects for the GC to trace, the largest item in a
+    // heap snapshot of the appliance (docs/benchmarks.md, footprint). Without it the writer allocates
+    // 2 bytes per packet, a few dozen a second here. The flag is module-wide in mqtt-packet.
+    writeCache: false,
   };
   if (o.accessToken) opts.username = o.accessToken;
   else {
