@@ -6,21 +6,9 @@ import { access } from "node:fs/promises";
 import type { BytesRead, BytesWritten, I2cBus } from "./types.ts";
 import { checkAddress, errorCode } from "./errors.ts";
 
-/** The part of i2c-bus's PromisifiedBus we call (the package ships no types). */
-interface I2cBusLibBus {
-  readByte(addr: number, cmd: number): Promise<number>;
-  readWord(addr: number, cmd: number): Promise<number>;
-  readI2cBlock(addr: number, cmd: number, length: number, buffer: Buffer): Promise<BytesRead>;
-  receiveByte(addr: number): Promise<number>;
-  sendByte(addr: number, byte: number): Promise<void>;
-  writeByte(addr: number, cmd: number, byte: number): Promise<void>;
-  writeWord(addr: number, cmd: number, word: number): Promise<void>;
-  writeI2cBlock(addr: number, cmd: number, length: number, buffer: Buffer): Promise<BytesWritten>;
-  i2cRead(addr: number, length: number, buffer: Buffer): Promise<BytesRead>;
-  i2cWrite(addr: number, length: number, buffer: Buffer): Promise<BytesWritten>;
-  scan(startAddr: number, endAddr: number): Promise<number[]>;
-  close(): Promise<void>;
-}
+/** i2c-bus's PromisifiedBus (the package ships no types): our I2cBus is shaped after it, so the
+ *  methods we call are exactly ours, less the bus number the adapter adds. */
+type I2cBusLibBus = Omit<I2cBus, "busNumber">;
 
 interface I2cBusLib {
   openPromisified(busNumber: number): Promise<I2cBusLibBus>;
