@@ -19,8 +19,11 @@ import { GatewayService } from "./features/gatewayService.ts";
 import { AppInfoReader } from "./features/appInfo.ts";
 import { ClaimButton } from "./features/claimButton.ts";
 import { ThingsBoardLink } from "./thingsboardLink.ts";
+import { HistoryRecorder } from "./history/historyRecorder.ts";
 import type { Logger } from "./util/logger.ts";
 import { isObject } from "./util/json.ts";
+import type { DeviceHistory } from "./history/historyRecorder.ts";
+import type { HistoryRange } from "./history/tiers.ts";
 import type { Emulator } from "../scripts/emulator/index.ts";
 
 export interface ControllerOptions {
@@ -61,6 +64,7 @@ export class Controller {
   #service: GatewayService | null = null;
   #world: DemoWorld | null = null;
   #claimButton: ClaimButton | null = null;
+  #history: HistoryRecorder | null = null;
   #info: AppInfoReader;
   #events: EventLogEntry[] = [];
   #connStatus: ConnectionStatus;
@@ -123,6 +127,9 @@ export class Controller {
     this.#outbox = Outbox.open({ dir: config.dataDir, diskFlushMs: config.outbox.diskFlushMs, maxDiskBytes: config.outbox.maxDiskMb * 1024 * 1024, memoryMaxMessages: config.outbox.memoryMaxMessages, log: log.child("outbox") });
     this.#outboxStatus = this.#outbox.status();
     this.#outbox.onStatus((s) => this.bus.emit("outbox", s));
+    // Chart history (issue 14): listens before any device produces, so the first reading is kept too.
+    this.#history = new HistoryRecorder({ bus: this.bus, log: log.child("history"), file: `${config.dataDir}/history.db` });
+    this.#history.start();
 
     // 2. The embedded ThingsBoard (demo only).
     let tb = config.thingsboard;
@@ -190,6 +197,7 @@ export class Controller {
         snapshot: () => this.snapshot(),
         rpc: this.rpc,
         scanI2c: () => this.scanI2c(),
+        history: (device, range) => this.history(device, range),
         startClaim: (ids) => this.#service!.startClaim(ids),
       });
       await this.#dashboard.start();
@@ -221,6 +229,7 @@ export class Controller {
     await step("claim button", () => this.#claimButton?.stop());
     // Stop producing, put outputs in their safe state, then save what is buffered.
     await step("devices", () => this.runtime.stop());
+    await step("history", () => this.#history?.stop());
     await step("bridge", () => this.#tb?.bridge.stop());
     await step("outbox", () => this.#outbox?.close());
     await step("mqtt", () => this.#tb?.connection.stop());
@@ -233,6 +242,11 @@ export class Controller {
   async scanI2c(): Promise<I2cScanEntry[]> {
     this.#scan = await this.hardware.scan();
     return this.#scan;
+  }
+
+  /** A device's chart history (by local id); empty when the device or the history is unknown. */
+  history(device: string, range: HistoryRange): DeviceHistory {
+    return this.#history?.query(device, range) ?? { device, range, stepMs: 0, series: {} };
   }
 
   snapshot(): AppSnapshot {

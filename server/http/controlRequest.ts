@@ -1,7 +1,8 @@
 // Validation of what the page sends: only the listed methods, with exactly the params they take.
 // Anything else is answered with a clear error; nothing from a client is trusted or thrown on.
 import { isInteger, isObject } from "../util/json.ts";
-import type { ClaimRequest, ControlRequest } from "./protocol.ts";
+import { isHistoryRange } from "../history/tiers.ts";
+import type { ClaimRequest, ControlRequest, HistoryRequest } from "./protocol.ts";
 
 export const CONTROL_METHODS: ReadonlySet<string> = new Set(["setGpioStatus", "toggle_gpio", "getGpioStatus", "read_now"]);
 
@@ -79,6 +80,19 @@ export function parseClaimRequest(raw: unknown): Parsed<ClaimRequest> {
     return { ok: false, error: "devices must be a list of at most 100 device names" };
   }
   return { ok: true, value: { devices: devices.map((d) => d.trim()) } };
+}
+
+export function parseHistoryRequest(raw: unknown): Parsed<HistoryRequest> {
+  const shape = 'history request must be an object {devices: [device ids], range: "1h" | "24h" | "7d"}';
+  if (!isObject(raw)) return { ok: false, error: shape };
+  const extra = onlyKeys(raw, ["devices", "range"], "history request");
+  if (extra) return { ok: false, error: extra };
+  const { devices, range } = raw;
+  if (!Array.isArray(devices) || devices.length === 0 || devices.length > 100 || !devices.every((d) => typeof d === "string" && /^[A-Za-z0-9_.-]{1,64}$/.test(d))) {
+    return { ok: false, error: "devices must be a list of 1-100 device ids (1-64 letters, digits, _ . or -)" };
+  }
+  if (!isHistoryRange(range)) return { ok: false, error: 'range must be "1h", "24h" or "7d"' };
+  return { ok: true, value: { devices: [...new Set(devices as string[])], range } };
 }
 
 /** Per-socket command budget: a burst of `capacity`, then `refillPerSec` (a stuck key or a script cannot flood the relays). */

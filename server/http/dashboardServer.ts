@@ -7,6 +7,8 @@ import express from "express";
 import type { Config } from "../config/schema.ts";
 import type { EventBus } from "../eventBus.ts";
 import type { AppSnapshot, I2cScanEntry } from "../events.ts";
+import type { DeviceHistory } from "../history/historyRecorder.ts";
+import type { HistoryRange } from "../history/tiers.ts";
 import type { RpcDispatcher } from "../rpc/types.ts";
 import { appPath } from "../util/appRoot.ts";
 import type { Logger } from "../util/logger.ts";
@@ -28,6 +30,8 @@ export interface DashboardContext {
   /** The same dispatcher ThingsBoard RPC uses. */
   rpc: RpcDispatcher;
   scanI2c(): Promise<I2cScanEntry[]>;
+  /** Chart history of one device (server/history/), for the range the page picked. */
+  history(device: string, range: HistoryRange): DeviceHistory;
   startClaim(deviceIds?: string[]): Promise<{ devices: string[]; until: number }>;
 }
 

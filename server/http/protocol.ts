@@ -1,5 +1,7 @@
 // The dashboard's wire contract (socket.io events and JSON endpoints), shared as types by the
 // server and the page (web/ imports this file with `import type` only).
+import type { DeviceHistory } from "../history/historyRecorder.ts";
+import type { HistoryRange } from "../history/tiers.ts";
 import type { AppSnapshot, ConnectionStatus, DeviceSnapshot, EventLogEntry, I2cScanEntry, OutboxStatus } from "../events.ts";
 
 export type Role = "admin" | "viewer";
@@ -12,6 +14,13 @@ export interface ControlRequest {
   device: string;
   method: "setGpioStatus" | "toggle_gpio" | "getGpioStatus" | "read_now";
   params?: unknown;
+}
+
+/** What the page sends with `history`; validated by server/http/controlRequest.ts. */
+export interface HistoryRequest {
+  /** Local device ids. */
+  devices: string[];
+  range: HistoryRange;
 }
 
 export interface ClaimRequest {
@@ -42,6 +51,8 @@ export interface ClientToServerEvents {
   control: (request: unknown, ack?: (reply: Ack) => void) => void;
   scan: (ack?: (reply: Ack<I2cScanEntry[]>) => void) => void;
   claim: (request: unknown, ack?: (reply: Ack<{ devices: string[]; until: number }>) => void) => void;
+  /** Chart history of one device; viewers may ask too (it is read-only). */
+  history: (request: unknown, ack?: (reply: Ack<DeviceHistory[]>) => void) => void;
   /** Ask for a fresh snapshot (it arrives as a `snapshot` event). */
   sync: () => void;
 }

@@ -3,7 +3,7 @@
 // may have ended, viewers cannot act), validated, rate-limited, and always answered.
 import type { AppSnapshot, I2cScanEntry } from "../events.ts";
 import type { Logger } from "../util/logger.ts";
-import { parseClaimRequest, parseControlRequest, TokenBucket } from "./controlRequest.ts";
+import { parseClaimRequest, parseControlRequest, parseHistoryRequest, TokenBucket } from "./controlRequest.ts";
 import type { DashboardContext } from "./dashboardServer.ts";
 import type { Ack } from "./protocol.ts";
 import type { DashboardSocket, HubStats } from "./socketHub.ts";
@@ -101,6 +101,20 @@ export function registerSocketHandlers(socket: DashboardSocket, deps: HandlerDep
       .then(() => ctx.startClaim(parsed.value.devices))
       .then((res) => answer(ack, { ok: true, data: res }))
       .catch((err: unknown) => answer(ack, { ok: false, error: `claim failed: ${messageOf(err)}` }));
+  });
+
+  socket.on("history", (raw: unknown, ack?: unknown) => {
+    const refused = refuse("read history", false);
+    if (refused) return answer(ack, refused);
+    const parsed = parseHistoryRequest(raw);
+    if (!parsed.ok) return answer(ack, { ok: false, error: parsed.error });
+    try {
+      const { devices, range } = parsed.value;
+      answer(ack, { ok: true, data: devices.map((d) => ctx.history(d, range)) });
+    } catch (err) {
+      log.error(`history: ${messageOf(err)}`);
+      answer(ack, { ok: false, error: "history is not available right now" });
+    }
   });
 
   socket.on("sync", () => {

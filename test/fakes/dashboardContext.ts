@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { configSchema, type ConfigInput } from "../../server/config/schema.ts";
 import { EventBus } from "../../server/eventBus.ts";
 import type { AppSnapshot, DeviceSnapshot, I2cScanEntry } from "../../server/events.ts";
+import type { DeviceHistory } from "../../server/history/historyRecorder.ts";
+import type { HistoryRange } from "../../server/history/tiers.ts";
 import type { DashboardContext } from "../../server/http/dashboardServer.ts";
 import type { RpcReply, RpcRequest } from "../../server/rpc/types.ts";
 import { silentLogger, type Logger } from "../../server/util/logger.ts";
@@ -18,6 +20,9 @@ export interface FakeDashboard {
   rpcCalls: RpcRequest[];
   scanCalls: number;
   claimCalls: (string[] | undefined)[];
+  /** Stored chart history per device id, as the HistoryRecorder would answer it. */
+  history: Map<string, DeviceHistory["series"]>;
+  historyCalls: Array<{ device: string; range: HistoryRange }>;
   /** Replace the dispatcher's behaviour (default: simulated GPIO). */
   rpcHandler: (req: RpcRequest) => Promise<RpcReply>;
   /** Set a device's values in the snapshot and emit deviceUpdated, as the device runtime would. */
@@ -103,6 +108,8 @@ export function createFakeDashboard(opts: FakeDashboardOptions = {}): FakeDashbo
     rpcCalls: [],
     scanCalls: 0,
     claimCalls: [],
+    history: new Map(),
+    historyCalls: [],
     device(id) {
       const d = fake.state.devices.find((x) => x.id === id || x.name === id);
       if (!d) throw new Error(`no device ${id}`);
@@ -153,6 +160,10 @@ export function createFakeDashboard(opts: FakeDashboardOptions = {}): FakeDashbo
       fake.scanCalls++;
       fake.state.i2c = scanResult;
       return scanResult;
+    },
+    history: (device, range) => {
+      fake.historyCalls.push({ device, range });
+      return { device, range, stepMs: 10_000, series: structuredClone(fake.history.get(device) ?? {}) };
     },
     startClaim: async (ids) => {
       fake.claimCalls.push(ids);

@@ -1,13 +1,36 @@
-// A small live chart of one sensor value (uPlot, bundled: the Pi may be offline).
+// A small chart of one device value over the picked range (uPlot, bundled: the Pi may be offline).
 import uPlot from "uplot";
-import { HISTORY_MS } from "./history.ts";
 
-const HEIGHT = 120;
+const HEIGHT = 140;
+const DAY_S = 86_400;
 
-function xRange(dataMin: number | null): [number, number] {
-  const now = Date.now() / 1000;
-  const start = dataMin === null || !Number.isFinite(dataMin) ? now - 60 : Math.min(dataMin, now - 60);
-  return [Math.max(start, now - HISTORY_MS / 1000), now];
+function pad(n: number): string {
+  return String(n).padStart(2, "0");
+}
+
+/** Axis labels in hours and minutes (24 h clock); over several days the weekday goes in front. */
+export function timeLabel(sec: number, spanSec: number): string {
+  const d = new Date(sec * 1000);
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return spanSec > 1.5 * DAY_S ? `${d.toLocaleDateString([], { weekday: "short" })} ${hm}` : hm;
+}
+
+/** The y axis as wide as its longest label (uPlot's fixed 50 px clipped "1013.35" to "013.35"). */
+function axisSize(self: uPlot, values: string[] | null, axisIdx: number, cycleNum: number): number {
+  const axis = self.axes[axisIdx];
+  if (!axis) return 50;
+  if (cycleNum > 1) return (axis as { _size?: number })._size ?? 50;
+  let size = (axis.ticks?.size ?? 10) + (axis.gap ?? 5) + 4;
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), "");
+  if (longest) {
+    self.ctx.font = (axis.font as unknown as string[] | string | undefined)?.[0] ?? "11px system-ui";
+    size += self.ctx.measureText(longest).width / devicePixelRatio;
+  }
+  return Math.ceil(size);
+}
+
+function cssVar(node: HTMLElement, name: string, fallback: string): string {
+  return getComputedStyle(node).getPropertyValue(name).trim() || fallback;
 }
 
 export class SparkChart {
@@ -17,9 +40,11 @@ export class SparkChart {
   #pending: [number[], number[]] | null = null;
   #frame = 0;
   #resize: ResizeObserver;
+  #rangeMs: () => number;
 
-  constructor(root: HTMLElement) {
+  constructor(root: HTMLElement, rangeMs: () => number) {
     this.root = root;
+    this.#rangeMs = rangeMs;
     this.#resize = new ResizeObserver(() => {
       if (this.#plot) this.#plot.setSize({ width: this.#width(), height: HEIGHT });
     });
@@ -30,22 +55,35 @@ export class SparkChart {
     return Math.max(120, Math.floor(this.root.clientWidth));
   }
 
+  #mark(data: [number[], number[]]): void {
+    // Hooks for the end-to-end tests: how many points, and from when.
+    this.root.dataset["points"] = String(data[0].length);
+    this.root.dataset["firstTs"] = data[0].length ? String(Math.round((data[0][0] as number) * 1000)) : "";
+  }
+
   /** Shows this series; redraws are batched to one per animation frame. */
-  show(label: string, data: [number[], number[]]): void {
-    if (label !== this.#label || !this.#plot) {
+  show(label: string, data: [number[], number[]], rebuild = false): void {
+    this.#mark(data);
+    if (rebuild || label !== this.#label || !this.#plot) {
       this.#plot?.destroy();
       this.#label = label;
+      const text = cssVar(this.root, "--muted", "#64748b");
+      const grid = cssVar(this.root, "--line", "#e2e8f0");
+      const accent = cssVar(this.root, "--accent", "#2f7ed8");
+      const span = this.#rangeMs() / 1000;
       this.#plot = new uPlot(
         {
           width: this.#width(),
           height: HEIGHT,
           legend: { show: false },
           cursor: { show: true, drag: { x: false, y: false } },
-          // The window ends now and spans the kept history (at least a minute, at most 10 min), so
-          // a single reading does not stretch the axis over years.
-          scales: { x: { time: true, range: (_u, min) => xRange(min) } },
-          axes: [{ size: 28, font: "11px system-ui" }, { size: 54, font: "11px system-ui" }],
-          series: [{}, { label, stroke: "#2f7ed8", width: 2, points: { show: false } }],
+          // The window is the picked range ending now, so the x axis means the same on every card.
+          scales: { x: { time: true, range: () => [Date.now() / 1000 - span, Date.now() / 1000] } },
+          axes: [
+            { size: 28, font: "11px system-ui", stroke: text, grid: { stroke: grid }, ticks: { stroke: grid }, values: (_u, splits) => splits.map((s) => timeLabel(s, span)) },
+            { size: axisSize, font: "11px system-ui", stroke: text, grid: { stroke: grid }, ticks: { stroke: grid } },
+          ],
+          series: [{}, { label, stroke: accent, width: 2, points: { show: (u: uPlot) => (u.data[0]?.length ?? 0) < 60, size: 4 }, spanGaps: false }],
         },
         data,
         this.root,

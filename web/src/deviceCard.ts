@@ -56,6 +56,14 @@ export class DeviceCard {
     return this.#d.id;
   }
 
+  get name(): string {
+    return this.#d.name;
+  }
+
+  get hasChart(): boolean {
+    return this.#chart !== null;
+  }
+
   #build(): HTMLElement {
     const d = this.#d;
     const id = d.id;
@@ -79,7 +87,7 @@ export class DeviceCard {
       body.append(values);
       const chartBox = el("div", { class: "chart", "data-testid": `chart-${id}` });
       body.append(chartBox);
-      this.#chart = new SparkChart(chartBox);
+      this.#chart = new SparkChart(chartBox, () => this.#deps.history.rangeMs);
       this.#chartKey = numericKeys(d)[0] ?? null;
       if (this.#deps.canControl) {
         const read = el("button", { type: "button", class: "small-btn", "data-testid": `read-${id}`, text: "Read now" });
@@ -124,11 +132,16 @@ export class DeviceCard {
     this.#renderChart();
   }
 
-  #renderChart(): void {
+  /** Redraw after the history changed (stored points arrived, another range was picked). */
+  redrawChart(rebuild = false): void {
+    this.#renderChart(rebuild);
+  }
+
+  #renderChart(rebuild = false): void {
     if (!this.#chart || !this.#chartKey) return;
     for (const b of this.root.querySelectorAll<HTMLElement>(".value")) b.setAttribute("aria-pressed", String(b.dataset["key"] === this.#chartKey));
     const unit = this.#d.units[this.#chartKey];
-    this.#chart.show(unit ? `${this.#chartKey} (${unit})` : this.#chartKey, this.#deps.history.series(this.#d.id, this.#chartKey));
+    this.#chart.show(unit ? `${this.#chartKey} (${unit})` : this.#chartKey, this.#deps.history.series(this.#d.id, this.#chartKey), rebuild);
   }
 
   update(d: DeviceSnapshot): void {

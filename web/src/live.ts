@@ -3,10 +3,12 @@
 import { io, type Socket } from "socket.io-client";
 import type { AppSnapshot, DeviceSnapshot } from "../../server/events.ts";
 import type { Ack, ClientToServerEvents, ControlRequest, Role, ServerToClientEvents } from "../../server/http/protocol.ts";
+import type { DeviceHistory } from "../../server/history/historyRecorder.ts";
+import type { HistoryRange } from "../../server/history/tiers.ts";
 import { DeviceCard, structureKey } from "./deviceCard.ts";
 import { byTestId, setText } from "./dom.ts";
 import { EventLogView } from "./eventLog.ts";
-import { History } from "./history.ts";
+import { History, RANGES } from "./history.ts";
 import { ClaimView, renderI2c } from "./panels.ts";
 import { renderApp, renderConnection, renderOutbox } from "./statusCards.ts";
 
@@ -65,6 +67,12 @@ export class LiveDashboard {
 
     this.#wireButton("scan-button", () => this.#scan());
     this.#wireButton("claim-button", () => this.#claim());
+    for (const button of document.querySelectorAll<HTMLButtonElement>("[data-range]")) {
+      const handler = () => this.#pickRange(button.dataset["range"] as HistoryRange);
+      button.addEventListener("click", handler);
+      this.#cleanup.push(() => button.removeEventListener("click", handler));
+    }
+    this.#markRange();
     this.#ticker = window.setInterval(() => this.#tick(), 1000);
   }
 
@@ -112,6 +120,31 @@ export class LiveDashboard {
     return this.#request((ack) => this.#socket.emit("control", req, ack));
   }
 
+  #markRange(): void {
+    for (const b of document.querySelectorAll<HTMLElement>("[data-range]")) b.setAttribute("aria-pressed", String(b.dataset["range"] === this.#history.range));
+  }
+
+  #pickRange(range: HistoryRange): void {
+    if (!Object.hasOwn(RANGES, range) || range === this.#history.range) return;
+    this.#history.setRange(range);
+    this.#markRange();
+    for (const card of this.#cards.values()) card.redrawChart(true);
+    void this.#loadHistory([...this.#cards.keys()]);
+  }
+
+  /** The appliance's stored history for these devices' charts (one request; cards without a chart are skipped). */
+  async #loadHistory(ids: string[]): Promise<void> {
+    const devices = ids.filter((id) => this.#cards.get(id)?.hasChart).slice(0, 100);
+    if (devices.length === 0) return;
+    const range = this.#history.range;
+    const reply = await this.#request<DeviceHistory[]>((ack) => this.#socket.emit("history", { devices, range }, ack));
+    if (!reply.ok) return this.#showError(`chart history: ${reply.error}`);
+    for (const h of reply.data) {
+      this.#history.load(h);
+      this.#cards.get(h.device)?.redrawChart();
+    }
+  }
+
   async #scan(): Promise<void> {
     setText("i2c-status", "Scanning…");
     const reply = await this.#request<import("../../server/events.ts").I2cScanEntry[]>((ack) => this.#socket.emit("scan", ack));
@@ -149,22 +182,30 @@ export class LiveDashboard {
       const card = this.#cards.get(d.id);
       if (card) container.append(card.root);
     }
+    // Every (re)connect: the appliance may have restarted, its stored history is the truth.
+    void this.#loadHistory(snap.devices.map((d) => d.id));
   }
 
   #applyDevices(devices: DeviceSnapshot[]): void {
     const container = byTestId("devices");
+    const rebuilt: string[] = [];
     for (const d of devices) {
       if (this.#snapshot) {
         const i = this.#snapshot.devices.findIndex((x) => x.id === d.id);
         if (i >= 0) this.#snapshot.devices[i] = d;
       }
-      this.#upsertCard(d, container);
+      if (this.#upsertCard(d, container)) rebuilt.push(d.id);
     }
+    if (rebuilt.length) void this.#loadHistory(rebuilt);
   }
 
-  #upsertCard(d: DeviceSnapshot, container: HTMLElement): void {
+  /** True when a card was (re)built (its chart then needs the stored history). */
+  #upsertCard(d: DeviceSnapshot, container: HTMLElement): boolean {
     const card = this.#cards.get(d.id);
-    if (card && card.structure === structureKey(d)) return card.update(d);
+    if (card && card.structure === structureKey(d)) {
+      card.update(d);
+      return false;
+    }
     const fresh = new DeviceCard(d, {
       canControl: this.#opts.role === "admin",
       control: (req) => this.control(req),
@@ -176,6 +217,7 @@ export class LiveDashboard {
       card.destroy();
     } else container.append(fresh.root);
     this.#cards.set(d.id, fresh);
+    return true;
   }
 
   #tick(): void {

@@ -49,6 +49,26 @@ describe("dashboard socket contract", () => {
     run.fake.state.devices.pop();
   });
 
+  test("history: viewers may read it; malformed requests are refused with a reason", async () => {
+    run.fake.history.set("env", { temperature: { ts: [1000, 11_000], avg: [20, 21], min: [19, 20], max: [21, 22] } });
+    const viewer = await connectAuthed(run, await login(run.base, VIEWER_PASSWORD));
+    const reply = await emitWithAck<{ ok: boolean; data: Array<{ device: string; range: string; series: Record<string, { avg: number[] }> }> }>(viewer.socket, "history", { devices: ["env", "env", "relays"], range: "24h" });
+    assert.equal(reply.ok, true);
+    assert.deepEqual(reply.data.map((h) => [h.device, h.range]), [["env", "24h"], ["relays", "24h"]], "duplicates asked once");
+    assert.deepEqual(reply.data[0]?.series["temperature"]?.avg, [20, 21]);
+    for (const [bad, why] of [
+      [{ devices: ["env"], range: "2h" }, /range must be/],
+      [{ devices: [], range: "1h" }, /devices must be/],
+      [{ devices: ["../etc"], range: "1h" }, /devices must be/],
+      [{ devices: ["env"], range: "1h", sql: "drop" }, /unexpected field "sql"/],
+      ["env", /must be an object/],
+    ] as const) {
+      const r = await emitWithAck<{ ok: boolean; error?: string }>(viewer.socket, "history", bad);
+      assert.equal(r.ok, false);
+      assert.match(r.error ?? "", why);
+    }
+  });
+
   test("control reaches the dispatcher with source dashboard and acks its reply", async () => {
     const { socket } = await connectAuthed(run, cookie);
     const before = run.fake.rpcCalls.length;
