@@ -35,13 +35,38 @@ export function rejectConversion(s: MqttSession, p: IPublishPacket): void {
 }
 
 /**
- * E5: sub-device rate limit: PUBACK 0x97, then the whole gateway connection closes. ThingsBoard
- * then tries to publish v1/gateway/disconnect {"device","reason":150} on v5, but the channel is
- * already closing so it is normally lost; we do not send it.
+ * E5: sub-device rate limit: PUBACK 0x97, then the channel is closed with ctx.close(), which
+ * sends no DISCONNECT, on v5 either (AbstractGatewaySessionHandler.getAggregatePubAckCallback
+ * onError). ThingsBoard then tries to publish v1/gateway/disconnect {"device","reason":150} on
+ * v5, but the channel is already closing so it is lost; we do not send it. Only the first
+ * failure of a message answers (ackSent).
  */
-export function rejectQuota(s: MqttSession, p: IPublishPacket): void {
-  s.puback(p, PUBACK.quotaExceeded);
-  s.close(DISCONNECT.quotaExceeded, true);
+export function rejectQuota(s: MqttSession, p: IPublishPacket, ack: AggregateAck): void {
+  ack.fail(PUBACK.quotaExceeded);
+  s.close(undefined, true);
+}
+
+/**
+ * One PUBACK for a message that carries several devices (getAggregatePubAckCallback): SUCCESS
+ * once every entry was accepted, or the first failure's code (ackSent). An entry that never
+ * completes (an empty telemetry array) means no PUBACK at all.
+ */
+export class AggregateAck {
+  private sent = false;
+  constructor(private readonly s: MqttSession, private readonly p: IPublishPacket, private remaining: number) {}
+
+  success(): void {
+    if (--this.remaining === 0 && !this.sent) {
+      this.sent = true;
+      this.s.puback(this.p);
+    }
+  }
+
+  fail(code: number): void {
+    if (this.sent) return;
+    this.sent = true;
+    this.s.puback(this.p, code);
+  }
 }
 
 /**

@@ -12,6 +12,7 @@ import { DeviceStore, type EmulatedDevice } from "./model.ts";
 import { handleProvisionPublish, type ProvisionConfig } from "./provision.ts";
 import { LimitSet, type RateLimitSpec } from "./rateLimits.ts";
 import { RpcManager, type RpcRequest } from "./rpc.ts";
+import { PUBACK as PUBACK_CODE } from "./acks.ts";
 import { DISCONNECT, type EmulatorStats, type MqttSession, type SessionHost } from "./session.ts";
 import type { FilterKind } from "./subscriptions.ts";
 
@@ -21,7 +22,18 @@ export interface CoreConfig {
   maxInflightMessages: number;
   rateLimits?: RateLimitSpec;
   gatewayRateLimits?: RateLimitSpec;
+  /** The tenant's transport limits (transportTenant*), checked first for every call. */
+  tenantRateLimits?: RateLimitSpec;
   enforceRateLimits: boolean;
+  /** The tenant profile's maxDevices (0 = unlimited); gateways count too, as in ThingsBoard. */
+  maxDevices: number;
+  /** How long a name refused for the device limit stays refused without asking again
+   *  (DefaultEntityLimitsCache: cache.entityLimits.timeToLiveInMinutes = 5, minus up to 10 %). */
+  deviceLimitCacheMs: number;
+  /** transport.sessions.inactivity_timeout (600 s) and report_timeout (3 s): a sub-device
+   *  session with no traffic for that long is dropped silently (TransportActivityManager). */
+  sessionInactivityTimeoutMs: number;
+  sessionReportTimeoutMs: number;
   provision?: ProvisionConfig;
   /** How long a provisioning session stays open after its answer (ThingsBoard: 60 s, §3.8). */
   provisionCloseMs: number;
@@ -38,10 +50,15 @@ export interface SessionInfo {
   remote: string;
 }
 
+export type SubDeviceLookup = { ok: true; device: EmulatedDevice } | { ok: false; code: number; reason: string };
+
 export class EmulatorCore implements SessionHost {
   readonly events = new EventEmitter();
   readonly store = new DeviceStore();
-  readonly stats: EmulatorStats = { connectsAccepted: 0, connectsRefused: 0, publishesIn: 0, pubacksSent: 0, malformed: 0, closedForError: 0 };
+  readonly stats: EmulatorStats = {
+    connectsAccepted: 0, connectsRefused: 0, publishesIn: 0, pubacksSent: 0, malformed: 0, closedForError: 0,
+    rateLimitBreaches: 0, deviceLimitRefusals: 0, subSessionsExpired: 0,
+  };
   readonly sessions = new Set<MqttSession>();
   readonly rpc: RpcManager;
   /** Sessions authenticated as a device (the device API's "me"), by device id. */
@@ -50,9 +67,15 @@ export class EmulatorCore implements SessionHost {
   private readonly subOwner = new Map<string, MqttSession>();
   private readonly ownLimits = new Map<string, LimitSet>();
   private readonly subLimits = new Map<string, LimitSet>();
+  private tenantLimits: LimitSet | undefined;
+  /** Names refused for the device limit, until when (EntityLimitsCache). */
+  private readonly deviceLimitCache = new Map<string, number>();
+  private readonly expiryTimer: NodeJS.Timeout;
 
   constructor(readonly config: CoreConfig, readonly log: Logger) {
     this.rpc = new RpcManager((r) => this.deliverRpc(r));
+    this.expiryTimer = setInterval(() => this.expireIdleSubSessions(), config.sessionReportTimeoutMs);
+    this.expiryTimer.unref();
     // Listeners of a plain EventEmitter would crash the process on an "error" event; we never emit one.
     this.events.setMaxListeners(0);
   }
@@ -123,30 +146,99 @@ export class EmulatorCore implements SessionHost {
   }
 
   /**
-   * Explicit or implicit connect of a sub-device on a gateway session (§4.0/§4.1): reuse this
-   * session's sub-session, else find the device by name or create it, then make this session the
-   * one that receives its RPCs and shared attributes, and push pending RPCs.
+   * Explicit or implicit connect of a sub-device on a gateway session (§4.0/§4.1;
+   * AbstractGatewaySessionHandler.onDeviceConnect / getDeviceCreationFuture): a device already in
+   * this session's map costs nothing. Otherwise the lookup (GetOrCreateDeviceFromGatewayRequestMsg)
+   * takes one regular-message token (DefaultTransportService.process: checkLimits with 0 data
+   * points), and fails with the tenant device limit for a new device (0x97) or for a rate limit
+   * (0x80, processFailure); the connection stays open either way. Then the session-open message
+   * with its attribute and RPC subscriptions takes one more token; it has no callback, so when it
+   * is refused nothing is reported and the device simply gets no RPCs or attribute updates.
    */
-  connectSubDevice(s: MqttSession, name: string, type = "default"): EmulatedDevice {
+  lookupSubDevice(s: MqttSession, name: string, type = "default"): SubDeviceLookup {
     const knownId = s.subDevices.get(name);
     const known = knownId ? this.store.byDeviceId(knownId) : undefined;
-    if (known && this.subOwner.get(known.id) === s) return known;
+    if (known) return { ok: true, device: known };
+    if (!this.charge(s, "sub", 0)) {
+      this.stats.rateLimitBreaches++;
+      return { ok: false, code: PUBACK_CODE.unspecified, reason: "rate limit (device lookup)" };
+    }
+    if (!this.store.byDeviceName(name) && this.deviceLimitReached(name)) {
+      this.stats.deviceLimitRefusals++;
+      this.log.info(`device "${name}" refused: Maximum number of devices reached!`);
+      this.events.emit("deviceLimit", name);
+      return { ok: false, code: PUBACK_CODE.quotaExceeded, reason: "Maximum number of devices reached!" };
+    }
     const { device, created } = this.store.getOrCreate(name, type);
     // Info level: in the demo this is how a user sees the appliance's devices arrive.
     if (created) this.log.info(`device created: "${name}" (type ${type})`);
-    if (this.subOwner.get(device.id) !== s) this.log.info(`device connected through gateway ${s.device?.name ?? "?"}: "${name}"`);
+    this.log.info(`device connected through gateway ${s.device?.name ?? "?"}: "${name}"`);
     if (s.device) device.lastConnectedGateway = s.device.id;
     s.subDevices.set(name, device.id);
-    this.subOwner.set(device.id, s);
-    this.rpc.flush(device.id);
-    return device;
+    s.subActivity.set(name, Date.now());
+    const older = this.subOwner.get(device.id);
+    // max_concurrent_sessions_per_device = 1: the older gateway's sub-session is dropped silently.
+    if (older && older !== s) {
+      const oldName = this.subName(older, device.id);
+      if (oldName !== undefined) this.dropSubSession(older, oldName);
+    }
+    if (this.charge(s, "sub", 0)) {
+      this.subOwner.set(device.id, s);
+      this.rpc.flush(device.id);
+    } else {
+      this.stats.rateLimitBreaches++;
+      this.log.debug(`session open for "${name}" refused by the rate limit; it gets no RPCs or attribute updates`);
+    }
+    return { ok: true, device };
+  }
+
+  /** The tenant device limit; a refusal is remembered per name (EntityLimitsCache). */
+  private deviceLimitReached(name: string): boolean {
+    const now = Date.now();
+    const until = this.deviceLimitCache.get(name);
+    if (until !== undefined && until > now) return true;
+    this.deviceLimitCache.delete(name);
+    if (this.config.maxDevices <= 0 || this.store.list().length < this.config.maxDevices) return false;
+    this.deviceLimitCache.set(name, now + this.config.deviceLimitCacheMs);
+    return true;
+  }
+
+  /** Traffic for a sub-device keeps its session alive (recordActivityInternal). */
+  noteSubActivity(s: MqttSession, name: string): void {
+    if (s.subDevices.has(name)) s.subActivity.set(name, Date.now());
+  }
+
+  private expireIdleSubSessions(): void {
+    const oldest = Date.now() - this.config.sessionInactivityTimeoutMs;
+    for (const s of this.sessions) {
+      for (const [name, at] of s.subActivity) {
+        if (at >= oldest) continue;
+        // Deregistered silently: the gateway is not told (AbstractGatewayDeviceSessionContext.onRemoteSessionCloseCommand).
+        this.dropSubSession(s, name);
+        this.stats.subSessionsExpired++;
+        this.log.info(`sub-device session of "${name}" expired after ${this.config.sessionInactivityTimeoutMs} ms without traffic`);
+        this.events.emit("subSessionExpired", name);
+      }
+    }
+  }
+
+  private dropSubSession(s: MqttSession, name: string): void {
+    const id = s.subDevices.get(name);
+    s.subDevices.delete(name);
+    s.subActivity.delete(name);
+    if (id !== undefined && this.subOwner.get(id) === s) this.subOwner.delete(id);
+  }
+
+  /** Is the device's sub-session on this gateway session open now? */
+  hasSubSession(s: MqttSession, name: string): boolean {
+    return s.subDevices.has(name);
   }
 
   disconnectSubDevice(s: MqttSession, name: string): void {
-    const id = s.subDevices.get(name);
-    if (id === undefined) return;
-    s.subDevices.delete(name);
-    if (this.subOwner.get(id) === s) this.subOwner.delete(id);
+    if (!s.subDevices.has(name)) return;
+    this.dropSubSession(s, name);
+    // deregisterSession sends SESSION CLOSED with no callback: it takes a token, a refusal is silent.
+    this.charge(s, "sub", 0);
   }
 
   /** The name a gateway session uses for a device it serves (the old one after a rename, §5). */
@@ -198,7 +290,7 @@ export class EmulatorCore implements SessionHost {
     const gw = this.subOwner.get(device.id);
     if (gw) {
       const name = this.subName(gw, device.id);
-      if (name !== undefined) gw.subDevices.delete(name);
+      if (name !== undefined) this.dropSubSession(gw, name);
       this.subOwner.delete(device.id);
     }
     this.direct.get(device.id)?.close(DISCONNECT.administrativeAction, false);
@@ -209,20 +301,27 @@ export class EmulatorCore implements SessionHost {
     return this.direct.has(deviceId) || this.subOwner.has(deviceId);
   }
 
-  /** Rate-limit check for the gateway's (or a device's) own traffic; true when allowed. */
-  allowOwn(s: MqttSession, isTelemetry: boolean, points: number): boolean {
+  /**
+   * DefaultTransportService.checkLimits -> DefaultTransportRateLimitService.checkLimits: the
+   * tenant's limits first, then the device's own limits ("own": rateLimits; for a gateway these
+   * are the transportGatewayDevice* ones) or the limits shared by all sub-devices of the gateway
+   * ("sub": gatewayRateLimits, transportGateway*). A token taken at one level stays taken when a
+   * later level refuses. `dataPoints` > 0 charges the telemetry buckets, 0 the messages bucket.
+   */
+  charge(s: MqttSession, scope: "own" | "sub", dataPoints: number): boolean {
     if (!this.config.enforceRateLimits || !s.device) return true;
-    let l = this.ownLimits.get(s.device.id);
-    if (!l) this.ownLimits.set(s.device.id, (l = new LimitSet(this.config.rateLimits)));
-    return l.allow(isTelemetry, points);
+    if (this.config.tenantRateLimits) {
+      this.tenantLimits ??= new LimitSet(this.config.tenantRateLimits);
+      if (!this.tenantLimits.allow(dataPoints)) return false;
+    }
+    const map = scope === "own" ? this.ownLimits : this.subLimits;
+    let l = map.get(s.device.id);
+    if (!l) map.set(s.device.id, (l = new LimitSet(scope === "own" ? this.config.rateLimits : this.config.gatewayRateLimits)));
+    return l.allow(dataPoints);
   }
 
-  /** Rate-limit check for sub-device traffic, shared by all sub-devices of one gateway (§3.6). */
-  allowSub(s: MqttSession, isTelemetry: boolean, points: number): boolean {
-    if (!this.config.enforceRateLimits || !s.device) return true;
-    let l = this.subLimits.get(s.device.id);
-    if (!l) this.subLimits.set(s.device.id, (l = new LimitSet(this.config.gatewayRateLimits)));
-    return l.allow(isTelemetry, points);
+  stop(): void {
+    clearInterval(this.expiryTimer);
   }
 
   /** Server-side drop of every MQTT connection. */

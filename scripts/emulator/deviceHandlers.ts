@@ -59,7 +59,7 @@ function onTelemetry(core: EmulatorCore, s: MqttSession, p: IPublishPacket, payl
     if (/^ts /.test(err.message)) return s.close(DISCONNECT.serverShuttingDown, true);
     return rejectMalformed(s, p);
   }
-  if (!core.allowOwn(s, true, dataPoints(records))) return rejectDevicePath(s);
+  if (!core.charge(s, "own", dataPoints(records))) return rejectDevicePath(s);
   // `[]` yields no records and so never a PUBACK (§3.1).
   if (records.length === 0 || !s.device) return;
   core.store.addTelemetry(s.device.id, records);
@@ -70,9 +70,10 @@ function onTelemetry(core: EmulatorCore, s: MqttSession, p: IPublishPacket, payl
 function onAttributes(core: EmulatorCore, s: MqttSession, p: IPublishPacket, payload: Buffer): void {
   const root = parseRoot(payload);
   if (!isObject(root)) return rejectMalformed(s, p);
-  if (!core.allowOwn(s, false, 0)) return rejectDevicePath(s);
   if (!s.device) return;
   const kv = toKeyValues(root);
+  // Client attributes take the telemetry buckets with their key count (DefaultTransportService).
+  if (!core.charge(s, "own", Object.keys(kv).length)) return rejectDevicePath(s);
   core.store.setAttributes(s.device.id, "CLIENT_SCOPE", kv);
   s.puback(p);
   core.events.emit("attributes", s.device.name, kv);
@@ -82,7 +83,7 @@ function onAttributesRequest(core: EmulatorCore, s: MqttSession, p: IPublishPack
   const id = parseRequestId(suffix);
   const root = parseRoot(payload);
   if (id === undefined || !isObject(root)) return rejectMalformed(s, p);
-  if (!core.allowOwn(s, false, 0)) return rejectDevicePath(s);
+  if (!core.charge(s, "own", 0)) return rejectDevicePath(s);
   if (!s.device) return;
   s.puback(p);
   s.publish(`v1/devices/me/attributes/response/${id}`, buildDeviceAttributeResponse(core.store, s.device.id, root));
@@ -91,7 +92,7 @@ function onAttributesRequest(core: EmulatorCore, s: MqttSession, p: IPublishPack
 function onRpcResponse(core: EmulatorCore, s: MqttSession, p: IPublishPacket, payload: Buffer, suffix: string): void {
   const id = parseRequestId(suffix);
   if (id === undefined) return rejectMalformed(s, p);
-  if (!core.allowOwn(s, false, 0)) return rejectDevicePath(s);
+  if (!core.charge(s, "own", 0)) return rejectDevicePath(s);
   if (!s.device) return;
   // The reply is taken as raw text; the REST layer parses it (406 when it is not JSON, §3.5).
   const text = payload.toString("utf8");
@@ -108,7 +109,9 @@ function onClientRpc(core: EmulatorCore, s: MqttSession, p: IPublishPacket, payl
   const method = root["method"];
   // A missing method is an unwrapped NPE in ThingsBoard, which closes the connection (§3.6).
   if (typeof method !== "string") return s.close(DISCONNECT.serverShuttingDown, true);
-  if (!core.allowOwn(s, false, 0)) return rejectDevicePath(s);
+  // getSessionLimits is answered by the transport before any transportService call, so it is
+  // not charged (MqttTransportHandler.processDevicePublish -> onGetSessionLimitsRpc).
+  if (method !== "getSessionLimits" && !core.charge(s, "own", 0)) return rejectDevicePath(s);
   s.puback(p);
   const responseTopic = `v1/devices/me/rpc/response/${id}`;
   if (method === "getSessionLimits") {
@@ -133,7 +136,7 @@ function onClaim(core: EmulatorCore, s: MqttSession, p: IPublishPacket, payload:
   const secret = root["secretKey"] ?? "";
   const duration = root["durationMs"] ?? 0;
   if (typeof secret !== "string" || typeof duration !== "number") return rejectMalformed(s, p);
-  if (!core.allowOwn(s, false, 0)) return rejectDevicePath(s);
+  if (!core.charge(s, "own", 0)) return rejectDevicePath(s);
   if (!s.device) return;
   const durationMs = duration > 0 ? duration : DEFAULT_CLAIM_DURATION_MS;
   core.store.claim(s.device.id, secret, durationMs);

@@ -33,7 +33,17 @@ export interface EmulatorOptions {
   clientRpcTimeoutMs?: number;
   rateLimits?: RateLimitSpec;
   gatewayRateLimits?: RateLimitSpec;
+  /** The tenant's own transport limits (transportTenant*), shared by every session. */
+  tenantRateLimits?: RateLimitSpec;
   enforceRateLimits?: boolean;
+  /** Tenant profile maxDevices: a new device beyond it is refused (0 / undefined = unlimited). */
+  maxDevices?: number;
+  /** How long a name refused for the device limit stays refused (ThingsBoard: about 5 min). */
+  deviceLimitCacheMs?: number;
+  /** Sub-device session inactivity timeout (transport.sessions.inactivity_timeout, 600 s). */
+  sessionInactivityTimeoutMs?: number;
+  /** How often sessions are checked for inactivity (transport.sessions.report_timeout, 3 s). */
+  sessionReportTimeoutMs?: number;
   maxInflightMessages?: number;
   restUser?: { username: string; password: string };
   /** Serve MQTT over TLS with this certificate and key. */
@@ -74,12 +84,18 @@ export interface Emulator {
 const NOTICE_EXPIRY_MS = 86_400_000;
 
 function validateOptions(o: EmulatorOptions): void {
-  for (const [k, v] of Object.entries({ maxPayloadSize: o.maxPayloadSize, rpcTimeoutMs: o.rpcTimeoutMs, clientRpcTimeoutMs: o.clientRpcTimeoutMs })) {
+  const positives = {
+    maxPayloadSize: o.maxPayloadSize, rpcTimeoutMs: o.rpcTimeoutMs, clientRpcTimeoutMs: o.clientRpcTimeoutMs,
+    deviceLimitCacheMs: o.deviceLimitCacheMs, sessionInactivityTimeoutMs: o.sessionInactivityTimeoutMs, sessionReportTimeoutMs: o.sessionReportTimeoutMs,
+  };
+  if (o.maxDevices !== undefined && !(Number.isInteger(o.maxDevices) && o.maxDevices >= 0)) throw new Error(`Invalid maxDevices ${String(o.maxDevices)}: expected an integer >= 0`);
+  for (const [k, v] of Object.entries(positives)) {
     if (v !== undefined && (!Number.isFinite(v) || v <= 0)) throw new Error(`Invalid ${k} ${String(v)}: expected a positive number`);
   }
   // Parse the limit strings now so a typo fails at start, not at the first message.
   new LimitSet(o.rateLimits);
   new LimitSet(o.gatewayRateLimits);
+  new LimitSet(o.tenantRateLimits);
 }
 
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
@@ -93,7 +109,13 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       maxInflightMessages: opts.maxInflightMessages ?? 100,
       ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
       ...(opts.gatewayRateLimits ? { gatewayRateLimits: opts.gatewayRateLimits } : {}),
+      ...(opts.tenantRateLimits ? { tenantRateLimits: opts.tenantRateLimits } : {}),
       enforceRateLimits: opts.enforceRateLimits ?? false,
+      maxDevices: opts.maxDevices ?? 0,
+      // 5 minutes less a random part of up to 10 % (DefaultEntityLimitsCache DEVIATION).
+      deviceLimitCacheMs: opts.deviceLimitCacheMs ?? Math.round(300_000 * (0.9 + 0.1 * Math.random())),
+      sessionInactivityTimeoutMs: opts.sessionInactivityTimeoutMs ?? 600_000,
+      sessionReportTimeoutMs: opts.sessionReportTimeoutMs ?? 3_000,
       ...(opts.provision ? { provision: opts.provision } : {}),
       provisionCloseMs: opts.provisionCloseMs ?? 60_000,
     },
@@ -162,6 +184,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       if (stopped) return;
       stopped = true;
       core.rpc.stop();
+      core.stop();
       await listener.close();
       if (httpServer) {
         const srv = httpServer;

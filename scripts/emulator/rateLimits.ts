@@ -47,7 +47,11 @@ export interface RateLimitSpec {
   telemetryDataPoints?: string;
 }
 
-/** The three limits of one scope (a device's own traffic, or all sub-device traffic of a gateway). */
+/**
+ * The three limits of one scope: the tenant, a device's own traffic, the gateway device's own
+ * traffic, or all sub-device traffic of one gateway (DefaultTransportRateLimitService,
+ * TransportLimitsType).
+ */
 export class LimitSet {
   private readonly messages?: RateLimit;
   private readonly telemetryMessages?: RateLimit;
@@ -59,13 +63,20 @@ export class LimitSet {
     if (spec?.telemetryDataPoints) this.telemetryDataPoints = new RateLimit(spec.telemetryDataPoints, now);
   }
 
-  /** One message; telemetry also charges one telemetry message and its data points. */
-  allow(isTelemetry: boolean, points: number): boolean {
-    if (this.messages && !this.messages.tryConsume(1)) return false;
-    if (!isTelemetry) return true;
-    if (this.telemetryMessages && !this.telemetryMessages.tryConsume(1)) return false;
-    if (this.telemetryDataPoints && points > 0 && !this.telemetryDataPoints.tryConsume(points)) return false;
-    return true;
+  /**
+   * ThingsBoard's checkEntityRateLimit (DefaultTransportRateLimitService.java): a call that
+   * carries data points (telemetry, and client attributes with their key count) takes one
+   * telemetry-message token and then its data points, and NOT a regular-message token; any
+   * other call (a device lookup, a session event, an attribute request, an RPC reply, a claim)
+   * takes one regular-message token. The telemetry-message token stays taken when the data
+   * points are then refused, as in the `&&` there.
+   */
+  allow(dataPoints: number): boolean {
+    if (dataPoints > 0) {
+      if (this.telemetryMessages && !this.telemetryMessages.tryConsume(1)) return false;
+      return !this.telemetryDataPoints || this.telemetryDataPoints.tryConsume(dataPoints);
+    }
+    return !this.messages || this.messages.tryConsume(1);
   }
 }
 

@@ -17,6 +17,12 @@ export interface EmulatorStats {
   pubacksSent: number;
   malformed: number;
   closedForError: number;
+  /** Calls refused by a rate limit (whatever followed: a close, a 0x80, or nothing). */
+  rateLimitBreaches: number;
+  /** Sub-device lookups refused with "Maximum number of devices reached!". */
+  deviceLimitRefusals: number;
+  /** Sub-device sessions dropped for inactivity. */
+  subSessionsExpired: number;
 }
 
 export const DISCONNECT = {
@@ -64,6 +70,8 @@ export class MqttSession {
   rpcSubscribed = false;
   /** Sub-sessions of a gateway: the name the gateway uses -> device id (survives a rename, §5). */
   readonly subDevices = new Map<string, string>();
+  /** Last traffic per sub-device name, for the inactivity timeout (TransportActivityManager). */
+  readonly subActivity = new Map<string, number>();
   readonly connectedAt = Date.now();
   private state: "new" | "open" | "closed" = "new";
   private nextMsgId = 0;

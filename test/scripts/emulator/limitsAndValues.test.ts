@@ -25,17 +25,21 @@ describe("emulator: rate limits", () => {
     assert.throws(() => new RateLimit("0:1"), /capacity and seconds must be > 0/);
   });
 
-  test("data points are charged on telemetry only", () => {
-    const set = new LimitSet({ telemetryDataPoints: "5:60" }, () => 0);
-    assert.equal(set.allow(false, 100), true);
-    assert.equal(set.allow(true, 5), true);
-    assert.equal(set.allow(true, 1), false);
+  // DefaultTransportRateLimitService.checkEntityRateLimit: data points > 0 -> telemetry message
+  // + data points; 0 -> the regular messages bucket only.
+  test("a call with data points takes the telemetry buckets, not the messages bucket", () => {
+    const set = new LimitSet({ messages: "1:60", telemetryMessages: "2:60", telemetryDataPoints: "5:60" }, () => 0);
+    assert.equal(set.allow(5), true);
+    assert.equal(set.allow(1), false, "data points exhausted");
+    assert.equal(set.allow(0), true, "the messages bucket was untouched");
+    assert.equal(set.allow(0), false);
+    assert.equal(set.allow(1), false, "the refused call above still took the second telemetry-message token");
   });
 
   describe("enforced over MQTT", () => {
     let emu: Emulator;
     before(async () => {
-      emu = await startTestEmulator({ enforceRateLimits: true, gatewayRateLimits: { telemetryDataPoints: "3:3600" }, rateLimits: { messages: "2:3600" } });
+      emu = await startTestEmulator({ enforceRateLimits: true, gatewayRateLimits: { telemetryDataPoints: "3:3600" }, rateLimits: { telemetryDataPoints: "2:3600" } });
     });
     after(() => emu.stop());
 
