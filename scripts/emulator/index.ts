@@ -55,6 +55,7 @@ export interface EmulatorOptions {
 
 export interface RpcResult {
   status: number;
+  /** null when ThingsBoard answers with an empty body (errors, one-way). */
   body: unknown;
 }
 
@@ -164,7 +165,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     const d = core.store.byDeviceName(name);
     if (!d) return { status: 404, body: { status: 404, message: `Device '${name}' not found`, errorCode: 32 } };
     const outcome = await core.rpc.submit(d.id, method, params, o?.twoWay ?? true, o?.timeoutMs ?? opts.rpcTimeoutMs ?? 10_000);
-    return rpcHttpResult(outcome, "v1");
+    const r = rpcHttpResult(outcome, "v1");
+    return { status: r.status, body: "body" in r ? r.body : null };
   };
   /** Persistent one-way notice to the gateway that last connected the device (§3.5, GNS). */
   const notifyGateway = (d: EmulatedDevice, method: string, params: unknown): void => {

@@ -101,6 +101,28 @@ export function createRestApp(core: EmulatorCore, cfg: RestConfig): express.Expr
     res.json(deviceJson(d));
   });
 
+  // DeviceController.saveDevice (create only): name required and unique in the tenant; the
+  // tenant profile's maxDevices gives 403 with ThingsboardEntitiesLimitExceededResponse; an
+  // access token may be given in ?accessToken=, else one is generated.
+  app.post("/api/device", (req, res) => {
+    const body: unknown = req.body;
+    if (!isObject(body) || typeof body["name"] !== "string" || body["name"].trim() === "") return sendError(res, 400, "Device name should be specified!");
+    if ("id" in body && body["id"] !== null) return sendError(res, 400, "The emulator creates devices only; updating one is not supported");
+    const name = body["name"];
+    if (core.store.byDeviceName(name)) return sendError(res, 400, "Device with such name already exists!");
+    if (core.config.maxDevices > 0 && core.store.list().length >= core.config.maxDevices) {
+      res.status(403).json({ status: 403, message: "Devices limit reached", errorCode: 41, timestamp: Date.now(), entityType: "DEVICE", limit: core.config.maxDevices });
+      return;
+    }
+    const token = typeof req.query["accessToken"] === "string" && req.query["accessToken"] ? req.query["accessToken"] : randomBytes(10).toString("hex");
+    if (core.store.hasToken(token)) return sendError(res, 400, "Device credentials are already assigned to another device!");
+    const type = typeof body["type"] === "string" && body["type"] ? body["type"] : "default";
+    const info = body["additionalInfo"];
+    const d = core.store.create(name, type, isObject(info) && info["gateway"] === true);
+    core.store.addToken(d.id, token);
+    res.json(deviceJson(d));
+  });
+
   const rpcRoute = (api: "v1" | "v2") => async (req: Request<{ kind: string; deviceId: string }>, res: Response) => {
     const { kind, deviceId } = req.params;
     if (kind !== "oneway" && kind !== "twoway") return sendError(res, 404, "Not found");
@@ -114,8 +136,8 @@ export function createRestApp(core: EmulatorCore, cfg: RestConfig): express.Expr
     const params = "params" in body ? body["params"] : null;
     const outcome = await core.rpc.submit(d.id, body["method"], params, kind === "twoway", Math.max(cfg.minRpcTimeoutMs, timeout));
     const result = rpcHttpResult(outcome, api);
-    if (result.status === 200 && outcome.kind === "sent") {
-      res.status(200).end();
+    if (!("body" in result)) {
+      res.status(result.status).end();
       return;
     }
     // The device's `data` is re-serialized as the body whatever its JSON type (§4.6).

@@ -104,8 +104,12 @@ export class RpcManager {
   }
 }
 
-/** HTTP status and body for an outcome: v1 (/api/plugins/rpc) gives 408/409, v2 (/api/rpc) 504 for both. */
-export function rpcHttpResult(outcome: RpcOutcome, api: "v1" | "v2"): { status: number; body: unknown } {
+/**
+ * HTTP status and body for an outcome: v1 (/api/plugins/rpc) gives 408/409, v2 (/api/rpc) 504
+ * for both. Errors carry NO body: AbstractRpcController.reply sets `new ResponseEntity<>(status)`
+ * for TIMEOUT, NO_ACTIVE_CONNECTION and a reply that is not JSON (406). `body` undefined = empty.
+ */
+export function rpcHttpResult(outcome: RpcOutcome, api: "v1" | "v2"): { status: number; body?: unknown } {
   switch (outcome.kind) {
     case "reply":
       return { status: 200, body: outcome.data };
@@ -113,18 +117,13 @@ export function rpcHttpResult(outcome: RpcOutcome, api: "v1" | "v2"): { status: 
       try {
         return { status: 200, body: JSON.parse(outcome.text) as unknown };
       } catch {
-        // AbstractRpcController.reply answers 406 when the device's text is not JSON (§3.5).
-        return { status: 406, body: { status: 406, message: "Device reply is not valid JSON", errorCode: 31 } };
+        return { status: 406 };
       }
     case "sent":
-      return { status: 200, body: null };
+      return { status: 200 };
     case "timeout":
-      return api === "v1"
-        ? { status: 408, body: { status: 408, message: "Request timeout", errorCode: 2 } }
-        : { status: 504, body: { status: 504, message: "Request timeout", errorCode: 2 } };
+      return { status: api === "v1" ? 408 : 504 };
     case "noConnection":
-      return api === "v1"
-        ? { status: 409, body: { status: 409, message: "Device has no active connection", errorCode: 2 } }
-        : { status: 504, body: { status: 504, message: "Device has no active connection", errorCode: 2 } };
+      return { status: api === "v1" ? 409 : 504 };
   }
 }

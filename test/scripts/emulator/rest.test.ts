@@ -85,6 +85,28 @@ describe("emulator: REST subset", () => {
     assert.equal((await rest.call("GET", "/api/no/such/route")).status, 404);
   });
 
+  // TelemetryController.saveAttributes: plain-text 400 for no data and for a blank key.
+  test("an empty attribute save or a blank key gets a plain-text 400", async () => {
+    const id = emu.device("Plain")?.id ?? "";
+    const empty = await rest.call("POST", `/api/plugins/telemetry/DEVICE/${id}/attributes/SERVER_SCOPE`, {});
+    assert.deepEqual([empty.status, empty.body], [400, "No attributes data found in request body!"]);
+    const blank = await rest.call("POST", `/api/plugins/telemetry/DEVICE/${id}/attributes/SERVER_SCOPE`, { " ": 1 });
+    assert.deepEqual([blank.status, blank.body], [400, "Key cannot be blank"]);
+  });
+
+  // DeviceController.saveDevice; ThingsboardErrorResponseHandler for the entity limit (403).
+  test("POST /api/device creates a device with the given access token; duplicates get 400", async () => {
+    const made = await rest.call("POST", "/api/device?accessToken=made-token", { name: "Made", type: "thermo" });
+    assert.equal(made.status, 200);
+    assert.equal((made.body as { name: string }).name, "Made");
+    assert.equal(emu.device("Made")?.type, "thermo");
+    const c = await connectGateway(emu, 5, { username: "made-token" });
+    c.end(true);
+    const dup = await rest.call("POST", "/api/device", { name: "Made" });
+    assert.deepEqual([dup.status, (dup.body as { message: string }).message], [400, "Device with such name already exists!"]);
+    assert.equal((await rest.call("POST", "/api/device", { type: "x" })).status, 400);
+  });
+
   test("one-way RPC over REST answers 200 once the gateway got it", async () => {
     const gw = await connectGateway(emu, 5);
     assert.equal(await publishRc(gw, "v1/gateway/connect", { device: "OneWay" }), 0);

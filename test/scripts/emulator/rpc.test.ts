@@ -83,6 +83,10 @@ describe("emulator: server-side and client-side RPC", () => {
     const id = emu.device("Mute")?.id ?? "";
     const v2 = await rest.call("POST", `/api/rpc/twoway/${id}`, { method: "ask", params: {}, timeout: 60 });
     assert.equal(v2.status, 504);
+    // AbstractRpcController.reply: `new ResponseEntity<>(status)`, no body.
+    assert.equal(v2.body, null, "empty body");
+    const v1 = await rest.call("POST", `/api/plugins/rpc/twoway/${id}`, { method: "ask", params: {}, timeout: 60 });
+    assert.deepEqual([v1.status, v1.body], [409, null]);
   });
 
   test("a late or unknown reply is ignored as stale", async () => {
