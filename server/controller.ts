@@ -257,6 +257,7 @@ export class Controller {
       devices: this.runtime.snapshots(),
       events: this.#events.slice(0, EVENT_LOG_SIZE),
       i2c: this.#scan,
+      claimable: this.config.devices.filter((d) => d.claim).map((d) => d.id),
     };
   }
 

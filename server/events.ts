@@ -64,8 +64,11 @@ export interface OutboxStatus {
 export interface EventLogEntry {
   ts: number;
   kind: "rpc" | "attributes" | "claim" | "error" | "connection" | "info";
+  /** ThingsBoard name of the device, the same in every entry about it. */
   device?: string;
   text: string;
+  /** false: a request that failed or was refused (shown as failed). */
+  ok?: boolean;
 }
 
 export interface AppEvents {
@@ -116,4 +119,6 @@ export interface AppSnapshot {
   devices: DeviceSnapshot[];
   events: EventLogEntry[];
   i2c: I2cScanEntry[] | null;
+  /** Ids of devices with a claim section (the claim button only shows when there is one). */
+  claimable: string[];
 }

@@ -93,7 +93,7 @@ export class GatewayService {
       bus.emit("eventLog", { ts: Date.now(), kind: "rpc", text: `gateway RPC ${method} -> ok` });
       return { ok: true, data };
     } catch (err) {
-      bus.emit("eventLog", { ts: Date.now(), kind: "rpc", text: `gateway RPC ${method} -> ${(err as Error).message}` });
+      bus.emit("eventLog", { ts: Date.now(), kind: "rpc", text: `gateway RPC ${method} failed: ${(err as Error).message}`, ok: false });
       return { ok: false, data: { success: false, error: (err as Error).message } };
     }
   }

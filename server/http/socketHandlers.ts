@@ -63,6 +63,7 @@ export function registerSocketHandlers(socket: DashboardSocket, deps: HandlerDep
     const parsed = parseControlRequest(raw);
     if (!parsed.ok) {
       log.warn(`rejected control from ${socket.id}: ${parsed.error}`);
+      ctx.bus.emit("eventLog", { ts: Date.now(), kind: "rpc", text: `dashboard command refused: ${parsed.error}`, ok: false });
       return answer(ack, { ok: false, error: parsed.error });
     }
     stats.controls++;

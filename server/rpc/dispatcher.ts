@@ -24,9 +24,13 @@ export class DeviceRpcDispatcher implements RpcDispatcher {
     const reply = await this.#answer(req);
     this.stats.handled++;
     if (!reply.ok) this.stats.errors++;
-    const text = `${req.source === "dashboard" ? "dashboard" : "ThingsBoard"} RPC ${preview(req.method, 60)}(${preview(req.params, 200)}) -> ${preview(reply.data, 200)}`;
-    this.#bus.emit("eventLog", { ts: Date.now(), kind: "rpc", device: req.device, text });
-    this.#log.info(text, { device: req.device });
+    // The dashboard addresses devices by id and ThingsBoard by name: the log names them one way.
+    const device = typeof req.device === "string" ? (this.#runtime.find(req.device)?.info.name ?? req.device) : String(req.device);
+    const outcome = reply.ok ? `-> ${preview(reply.data, 200)}` : `failed: ${errorOf(reply.data)}`;
+    const text = `${req.source === "dashboard" ? "dashboard" : "ThingsBoard"} RPC ${preview(req.method, 60)}(${preview(req.params, 200)}) ${outcome}`;
+    this.#bus.emit("eventLog", { ts: Date.now(), kind: "rpc", device, text, ok: reply.ok });
+    if (reply.ok) this.#log.info(text, { device });
+    else this.#log.warn(text, { device });
     return reply;
   }
 
@@ -48,4 +52,9 @@ export class DeviceRpcDispatcher implements RpcDispatcher {
 
 function error(code: string, message: string): RpcReply {
   return { ok: false, data: { success: false, error: message, code } };
+}
+
+function errorOf(data: unknown): string {
+  const e = typeof data === "object" && data !== null ? (data as { error?: unknown }).error : undefined;
+  return typeof e === "string" ? e : preview(data, 200);
 }

@@ -84,6 +84,7 @@ export function initialSnapshot(now = Date.now()): AppSnapshot {
     ],
     events: [{ ts: now - 10_000, kind: "info", text: "appliance started" }],
     i2c: null,
+    claimable: ["relays"],
   };
 }
 

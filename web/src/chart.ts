@@ -29,8 +29,9 @@ function axisSize(self: uPlot, values: string[] | null, axisIdx: number, cycleNu
   return Math.ceil(size);
 }
 
-function cssVar(node: HTMLElement, name: string, fallback: string): string {
-  return getComputedStyle(node).getPropertyValue(name).trim() || fallback;
+/** A colour of the page's theme (light or dark, style.css :root); read from the root because a new card is not in the document yet. */
+function cssVar(name: string, fallback: string): string {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 }
 
 export class SparkChart {
@@ -67,9 +68,9 @@ export class SparkChart {
     if (rebuild || label !== this.#label || !this.#plot) {
       this.#plot?.destroy();
       this.#label = label;
-      const text = cssVar(this.root, "--muted", "#64748b");
-      const grid = cssVar(this.root, "--line", "#e2e8f0");
-      const accent = cssVar(this.root, "--accent", "#2f7ed8");
+      const text = cssVar("--muted", "#64748b");
+      const grid = cssVar("--line", "#e2e8f0");
+      const accent = cssVar("--accent", "#2f7ed8");
       const span = this.#rangeMs() / 1000;
       this.#plot = new uPlot(
         {
@@ -78,7 +79,11 @@ export class SparkChart {
           legend: { show: false },
           cursor: { show: true, drag: { x: false, y: false } },
           // The window is the picked range ending now, so the x axis means the same on every card.
-          scales: { x: { time: true, range: () => [Date.now() / 1000 - span, Date.now() / 1000] } },
+          scales: {
+            x: { time: true, range: () => [Date.now() / 1000 - span, Date.now() / 1000] },
+            // Around the data, not from zero: a temperature of 21.5 should not sit on a 0-40 axis.
+            y: { range: (_u, min, max) => (min === max ? [min - 1, max + 1] : uPlot.rangeNum(min, max, 0.1, true)) },
+          },
           axes: [
             { size: 28, font: "11px system-ui", stroke: text, grid: { stroke: grid }, ticks: { stroke: grid }, values: (_u, splits) => splits.map((s) => timeLabel(s, span)) },
             { size: axisSize, font: "11px system-ui", stroke: text, grid: { stroke: grid }, ticks: { stroke: grid } },

@@ -30,11 +30,12 @@ export class EventLogView {
       const key = keyOf(e);
       if (this.#keys.includes(key)) continue;
       this.#keys.unshift(key);
+      const failed = e.ok === false || e.kind === "error";
       const item = el(
         "li",
-        { "data-kind": e.kind },
+        { "data-kind": e.kind, "data-failed": failed },
         el("time", { datetime: new Date(e.ts).toISOString(), text: clock(e.ts) }),
-        el("span", { class: "kind", text: e.kind }),
+        el("span", { class: "kind", text: e.ok === false ? `${e.kind} failed` : e.kind }),
         e.device ? el("span", { class: "dev", text: e.device }) : null,
         el("span", { class: "text", text: e.text }),
       );

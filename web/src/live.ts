@@ -73,6 +73,13 @@ export class LiveDashboard {
       this.#cleanup.push(() => button.removeEventListener("click", handler));
     }
     this.#markRange();
+    // Canvas colours are fixed when a chart is drawn: redraw them when the system switches light/dark.
+    const scheme = window.matchMedia("(prefers-color-scheme: dark)");
+    const recolour = () => {
+      for (const card of this.#cards.values()) card.redrawChart(true);
+    };
+    scheme.addEventListener("change", recolour);
+    this.#cleanup.push(() => scheme.removeEventListener("change", recolour));
     this.#ticker = window.setInterval(() => this.#tick(), 1000);
   }
 
@@ -165,6 +172,7 @@ export class LiveDashboard {
     renderOutbox(snap.outbox);
     this.#events.reset(snap.events);
     renderI2c(snap.i2c);
+    this.#claims.setClaimable(snap.claimable ?? []);
     const seen = new Set<string>();
     const container = byTestId("devices");
     for (const d of snap.devices) {

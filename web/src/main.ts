@@ -19,6 +19,8 @@ function showView(view: View): void {
 function stopLive(): void {
   live?.close();
   live = null;
+  // The socket pill is about the live dashboard: on the login page there is nothing to be offline from.
+  byTestId("socket-state").hidden = true;
   byTestId("logout").hidden = true;
   byTestId("role").hidden = true;
 }
@@ -28,6 +30,7 @@ function startDashboard(role: Role): void {
   document.body.dataset["role"] = role;
   setText("role", role === "viewer" ? "read-only" : "admin");
   byTestId("role").hidden = false;
+  byTestId("socket-state").hidden = false;
   byTestId("logout").hidden = false;
   showView("dash");
   live = new LiveDashboard({ role, onSessionLost: () => void route() });

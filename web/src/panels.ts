@@ -31,6 +31,14 @@ export function renderI2c(entries: I2cScanEntry[] | null): void {
 
 export class ClaimView {
   #windows = new Map<string, number>();
+  #claimable = 0;
+
+  /** The button only where there is something to claim: devices with a claim section in the config. */
+  setClaimable(ids: string[]): void {
+    this.#claimable = ids.length;
+    byTestId("claim-button").hidden = ids.length === 0;
+    this.tick();
+  }
 
   add(info: ClaimInfo): void {
     this.#windows.set(info.device, info.until);
@@ -42,7 +50,7 @@ export class ClaimView {
     const node = byTestId("claim-state");
     node.dataset["state"] = this.#windows.size > 0 ? "open" : "closed";
     if (this.#windows.size === 0) {
-      setText("claim-state", "No claim window open.");
+      setText("claim-state", this.#claimable ? "No claim window open." : "No device has a claim section in the configuration.");
       return;
     }
     const parts = [...this.#windows].map(([d, t]) => `${d} until ${clock(t)} (${until(t, now).replace(/^in /, "")} left)`);

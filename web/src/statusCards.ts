@@ -39,7 +39,7 @@ export function renderOutbox(o: OutboxStatus | null, now = Date.now()): void {
 export function renderApp(a: AppInfo, now = Date.now()): void {
   setText("unit-name", a.unit);
   setText("app-version", a.version);
-  setText("app-unit", `${a.unit} (${a.hostname})`);
+  setText("app-unit", a.unit === a.hostname ? a.unit : `${a.unit} (${a.hostname})`);
   // uptimeSec is as of the snapshot; startedAt lets it keep ticking between snapshots.
   setText("app-uptime", duration(Math.max(a.uptimeSec, (now - a.startedAt) / 1000)));
   setText("app-cpu", a.cpuTempC === null ? "–" : `${a.cpuTempC.toFixed(1)} °C`);

@@ -36,7 +36,12 @@ describe("RPC dispatcher", () => {
     }
     assert.equal(d.stats.handled, 7);
     assert.equal(d.stats.errors, 5);
-    assert.equal(log.filter((e) => e.kind === "rpc").length, 7);
+    const rpc = log.filter((e) => e.kind === "rpc");
+    assert.equal(rpc.length, 7);
+    // The dashboard's id and ThingsBoard's name are one name in the log; failures say so (issue 14).
+    assert.deepEqual(rpc.slice(0, 2).map((e) => [e.device, e.ok]), [["pi1 IO", true], ["pi1 IO", true]]);
+    assert.deepEqual(rpc.slice(2).map((e) => e.ok), [false, false, false, false, false]);
+    assert.match(rpc[3]?.text ?? "", /^ThingsBoard RPC "selfDestruct"\(\{\}\) failed: unknown method "selfDestruct" for pi1 IO/);
     await rt.stop();
   });
 });
