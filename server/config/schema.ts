@@ -133,6 +133,8 @@ export const configSchema = z
         flushIntervalMs: int(1, 60_000).default(100),
         /** Upper bound on one publish; the server's session limits lower it further. */
         maxPayloadBytes: int(1024, 64 * 1024 * 1024).default(65536),
+        /** Largest packet accepted from ThingsBoard; a bigger RPC/attribute update is dropped unread and counted (issue 12). */
+        maxInboundBytes: int(4096, 64 * 1024 * 1024).default(1024 * 1024),
         maxInflight: int(1, 1000).default(50),
         rateLimits: z.object({ messages: rateLimit.optional(), dataPoints: rateLimit.optional() }).strict().prefault({}),
         reconnectMinMs: int(100, 600_000).default(1000),

@@ -179,6 +179,7 @@ export class GatewayService {
       messagesReceived: b?.stats.messagesReceived ?? 0,
       rpcReceived: b?.stats.rpcReceived ?? 0,
       malformedReceived: b?.stats.malformed ?? 0,
+      oversizedReceived: b?.stats.oversized ?? 0,
       outboxQueued: ob?.queued ?? 0,
       outboxOnDisk: ob?.onDisk ?? 0,
       outboxDropped: ob?.dropped ?? 0,

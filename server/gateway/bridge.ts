@@ -15,6 +15,8 @@ import { Sender, type OutboxLike, type SenderLimits } from "./sender.ts";
 import { senderLimitsFor, type ConfiguredRateLimits } from "./senderLimits.ts";
 import { parseSessionLimits, type SessionLimits } from "./sessionLimits.ts";
 import { SubDeviceSessions } from "./subDeviceSessions.ts";
+import type { OversizePublish } from "./inboundSizeGuard.ts";
+import { preview } from "../util/json.ts";
 
 export interface BridgeDevice {
   name: string;
@@ -46,6 +48,8 @@ export interface BridgeOptions {
 
 export interface BridgeStats {
   malformed: number;
+  /** Server messages over thingsboard.maxInboundBytes, dropped before they were read. */
+  oversized: number;
   echoes: number;
   rpcReceived: number;
   rpcAnswered: number;
@@ -65,7 +69,7 @@ export class GatewayBridge {
   #readyListeners = new Set<() => void>();
   #echoes = new EchoFilter();
   readonly #subSessions: SubDeviceSessions;
-  readonly stats: BridgeStats = { malformed: 0, echoes: 0, rpcReceived: 0, rpcAnswered: 0, attributeUpdates: 0, announces: 0, messagesReceived: 0, pointsQueued: 0 };
+  readonly stats: BridgeStats = { malformed: 0, oversized: 0, echoes: 0, rpcReceived: 0, rpcAnswered: 0, attributeUpdates: 0, announces: 0, messagesReceived: 0, pointsQueued: 0 };
 
   constructor(o: BridgeOptions) {
     this.#o = o;
@@ -109,6 +113,7 @@ export class GatewayBridge {
     });
     bus.on(this, "devicesChanged", () => void this.#subSessions.announceNew());
     connection.onMessage((topic, payload) => this.#onMessage(topic, payload));
+    connection.onOversize((p) => this.#onOversize(p));
     connection.onConnected(() => void this.#onConnected());
     connection.onDisconnected(() => this.#onDisconnected());
     this.#flushTimer = setInterval(() => this.flush(), this.#o.flushIntervalMs);
@@ -258,6 +263,17 @@ export class GatewayBridge {
         return;
       case "provisionResponse":
         return;
+    }
+  }
+
+  #onOversize(p: OversizePublish): void {
+    this.stats.oversized++;
+    this.#o.log.warn(`refused a ${p.bytes}-byte message from the server on ${preview(p.topic, 120)}: over the inbound size limit`, { bytes: p.bytes });
+    // An RPC to the gateway itself carries its id in the topic, so it can still get an error reply;
+    // a sub-device RPC's id is inside the dropped payload (ThingsBoard times it out).
+    if (p.topic.startsWith(TOPIC.meRpcRequestPrefix)) {
+      const id = p.topic.slice(TOPIC.meRpcRequestPrefix.length);
+      if (/^\d{1,10}$/.test(id)) void this.#publishDirect(`${TOPIC.meRpcResponsePrefix}${id}`, JSON.stringify({ success: false, error: `request of ${p.bytes} bytes is over the gateway's inbound size limit`, code: "TOO_LARGE" })).catch(() => {});
     }
   }
 

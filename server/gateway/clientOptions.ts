@@ -3,6 +3,14 @@ import { readFileSync } from "node:fs";
 import type { IClientOptions } from "mqtt";
 import type { ConnectionOptions } from "./connection.ts";
 
+/** Default limit on one packet from the server: far above any RPC or attribute update a unit
+ *  needs, far below what a 128 MB heap can parse (issue 12: 40-60 MB killed it). */
+export const DEFAULT_MAX_INBOUND_BYTES = 1024 * 1024;
+
+export function maxInboundBytes(o: ConnectionOptions): number {
+  return o.maxInboundBytes ?? DEFAULT_MAX_INBOUND_BYTES;
+}
+
 export function clientOptions(o: ConnectionOptions, version: 4 | 5): IClientOptions {
   const opts: IClientOptions = {
     host: o.host,
@@ -21,6 +29,9 @@ export function clientOptions(o: ConnectionOptions, version: 4 | 5): IClientOpti
     // 2 bytes per packet, a few dozen a second here. The flag is module-wide in mqtt-packet.
     writeCache: false,
   };
+  // MQTT 5 §3.1.2.11.4: the server must not send us a packet larger than this (inboundSizeGuard.ts
+  // enforces it on both versions, whatever the server does).
+  if (version === 5) opts.properties = { maximumPacketSize: maxInboundBytes(o) };
   if (o.accessToken) opts.username = o.accessToken;
   else {
     if (o.username) opts.username = o.username;

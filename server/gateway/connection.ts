@@ -6,8 +6,9 @@
 // the v5 -> 3.1.1 fallback, auth-failure status and a watchdog; reconnectSchedule.ts times the
 // retries (backoff with jitter), connectionListeners.ts isolates the listeners and
 // subscribeAfterConnack.ts makes the subscriptions.
-import mqtt, { type MqttClient } from "mqtt";
-import { clientOptions } from "./clientOptions.ts";
+import { MqttClient } from "mqtt";
+import { clientOptions, maxInboundBytes } from "./clientOptions.ts";
+import { guardedSocket, type OversizePublish } from "./inboundSizeGuard.ts";
 import { ConnectionListeners } from "./connectionListeners.ts";
 import type { ConnectionStatus, ConnectionState } from "../events.ts";
 import type { Logger } from "../util/logger.ts";
@@ -28,6 +29,8 @@ export interface ConnectionOptions {
   reconnectMinMs: number;
   reconnectMaxMs: number;
   connectTimeoutMs?: number;
+  /** Largest packet accepted from the server (default 1 MiB); bigger PUBLISHes are dropped unread. */
+  maxInboundBytes?: number;
   /** Topics to subscribe to after each CONNACK. Default: the ThingsBoard gateway set. */
   subscriptions?: readonly string[];
   log: Logger;
@@ -74,6 +77,7 @@ export class TbConnection {
   onDisconnected(cb: () => void): void { this.#listeners.disconnected.add(cb); }
   onMessage(cb: (topic: string, payload: Buffer) => void): void { this.#listeners.message.add(cb); }
   onStatus(cb: (s: ConnectionStatus) => void): void { this.#listeners.status.add(cb); }
+  onOversize(cb: (p: OversizePublish) => void): void { this.#listeners.oversize.add(cb); }
 
   /** True once CONNACK arrived and subscriptions were made. */
   get connected(): boolean {
@@ -152,7 +156,13 @@ export class TbConnection {
     this.#setState("connecting");
     let client: MqttClient;
     try {
-      client = mqtt.connect(clientOptions(this.#o, this.#version));
+      const opts = clientOptions(this.#o, this.#version);
+      const version = this.#version;
+      const tls = opts.protocol === "mqtts" ? { ca: opts.ca as Buffer | undefined, cert: opts.cert as Buffer | undefined, key: opts.key as Buffer | undefined, rejectUnauthorized: opts.rejectUnauthorized !== false } : undefined;
+      const onOversize = (p: OversizePublish) => {
+        if (gen === this.#gen) this.#listeners.emitOversize(p);
+      };
+      client = new MqttClient(() => guardedSocket({ host: this.#o.host, port: this.#o.port, tls }, { maxPacketBytes: maxInboundBytes(this.#o), mqttVersion: version, onOversize }), opts);
     } catch (err) {
       this.#failed(`cannot connect: ${(err as Error).message}`);
       return;

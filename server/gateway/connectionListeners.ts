@@ -2,12 +2,14 @@
 // handler is logged and must never break the connection's own state machine or the other listeners.
 import type { ConnectionStatus } from "../events.ts";
 import type { Logger } from "../util/logger.ts";
+import type { OversizePublish } from "./inboundSizeGuard.ts";
 
 export class ConnectionListeners {
   readonly connected = new Set<() => void>();
   readonly disconnected = new Set<() => void>();
   readonly message = new Set<(topic: string, payload: Buffer) => void>();
   readonly status = new Set<(s: ConnectionStatus) => void>();
+  readonly oversize = new Set<(p: OversizePublish) => void>();
   readonly #log: Logger;
 
   constructor(log: Logger) {
@@ -29,6 +31,12 @@ export class ConnectionListeners {
   emitMessage(topic: string, payload: Buffer): void {
     for (const cb of this.message) {
       try { cb(topic, payload); } catch (err) { this.#log.error(`message handler failed on ${topic}: ${(err as Error).message}`); }
+    }
+  }
+
+  emitOversize(p: OversizePublish): void {
+    for (const cb of this.oversize) {
+      try { cb(p); } catch (err) { this.#log.error(`oversize handler failed: ${(err as Error).message}`); }
     }
   }
 }

@@ -28,6 +28,7 @@ export interface HarnessOptions {
   gatewayRpc?: (method: string, params: unknown) => Promise<RpcReply>;
   onGatewayAttributes?: (data: Record<string, unknown>, deleted: string[]) => void;
   maxPayloadBytes?: number;
+  maxInboundBytes?: number;
   reconnectMinMs?: number;
   keepaliveIdleMs?: number;
   dir?: string;
@@ -51,7 +52,7 @@ export async function startBridgeHarness(o: HarnessOptions) {
   const configs: DeviceConfig[] = (o.devices ?? HARNESS_DEVICES).map((d) => deviceSchema.parse(d));
   await runtime.build(configs, "unit", { gpio: async () => gpio, openSensor: async () => { throw new Error("no sensors in this harness"); } });
   const rpc = new DeviceRpcDispatcher(runtime, bus, log);
-  const connection = new TbConnection({ host: "127.0.0.1", port: o.port, mqttVersion: o.mqttVersion ?? 5, accessToken: o.accessToken === null ? undefined : (o.accessToken ?? "gw-token"), ...(o.tls ? { tls: o.tls } : {}), keepaliveSec: 30, reconnectMinMs: o.reconnectMinMs ?? 50, reconnectMaxMs: 500, connectTimeoutMs: 3000, log, ...(o.subscriptions ? { subscriptions: o.subscriptions } : {}) });
+  const connection = new TbConnection({ host: "127.0.0.1", port: o.port, mqttVersion: o.mqttVersion ?? 5, accessToken: o.accessToken === null ? undefined : (o.accessToken ?? "gw-token"), ...(o.tls ? { tls: o.tls } : {}), keepaliveSec: 30, reconnectMinMs: o.reconnectMinMs ?? 50, reconnectMaxMs: 500, connectTimeoutMs: 3000, ...(o.maxInboundBytes ? { maxInboundBytes: o.maxInboundBytes } : {}), log, ...(o.subscriptions ? { subscriptions: o.subscriptions } : {}) });
   const bridge = new GatewayBridge({
     bus, log, connection, outbox, rpc,
     devices: () => runtime.list().map((d) => ({ name: d.info.name, profile: d.info.profile })),
