@@ -7,6 +7,18 @@ import type { Hardware } from "./hardware.ts";
 
 export const DEMO_GATEWAY_TOKEN = "demo-gateway-token";
 
+/**
+ * The demo's raw config for this environment. With TB_HOST set the demo devices go to a real
+ * ThingsBoard, whose gateway token only the user knows: the demo token is then not filled in,
+ * so without TB_ACCESS_TOKEN the config check refuses to start instead of logging in with a
+ * made-up token (issue 18).
+ */
+export function demoConfigFor(env: NodeJS.ProcessEnv): ConfigInput {
+  const config = demoConfig();
+  if (env.TB_HOST) config.thingsboard = { ...config.thingsboard, accessToken: undefined };
+  return config;
+}
+
 export function demoConfig(): ConfigInput {
   return {
     hardware: "sim",

@@ -32,12 +32,19 @@ export class Hardware {
     this.sim = kind === "sim" ? { gpio: new SimGpioChip({ log }), buses: new Map(), models: new Map() } : null;
   }
 
-  /** "auto" picks the Pi when GPIO sysfs or an I2C bus device exists. */
-  static create(config: Config, log: Logger): Hardware {
+  /**
+   * "auto" means the Pi, found by its GPIO sysfs or I2C bus 1; it never falls back to the
+   * simulation: simulated readings sent to ThingsBoard would pass for measurements (issue 18).
+   * Simulation happens only when asked for (hardware: sim, or the demo).
+   */
+  static create(config: Config, log: Logger, probe: PiInterfaces = probePiInterfaces()): Hardware {
     let kind: "sim" | "pi";
-    if (config.hardware === "auto") kind = realI2cBusAvailable(1) || hasSysfsGpio() ? "pi" : "sim";
-    else kind = config.hardware;
-    log.info(`hardware: ${kind === "sim" ? "simulated (no Pi GPIO/I2C found or HARDWARE=sim)" : "Raspberry Pi"}`);
+    if (config.hardware === "auto") {
+      if (!probe.gpioSysfs && !probe.i2cBus1) throw new HardwareUnavailableError();
+      kind = "pi";
+    } else kind = config.hardware;
+    if (kind === "sim") log.warn("hardware: simulated (hardware: sim): every reading is made up, not measured");
+    else log.info(`hardware: Raspberry Pi${config.hardware === "auto" ? ` (found ${[probe.gpioSysfs && GPIO_SYSFS, probe.i2cBus1 && I2C_BUS_1].filter(Boolean).join(" and ")})` : ""}`);
     const hw = new Hardware(kind, log);
     for (const d of config.devices) if (d.kind === "sensor") hw.#configured.push({ bus: d.bus, address: d.address ?? DEFAULT_ADDRESS[d.chip] });
     return hw;
@@ -104,6 +111,30 @@ export class Hardware {
   }
 }
 
-function hasSysfsGpio(): boolean {
-  return process.platform === "linux" && existsSync("/sys/class/gpio/export");
+const GPIO_SYSFS = "/sys/class/gpio/export";
+const I2C_BUS_1 = "/dev/i2c-1";
+
+/** What "auto" looks for: the interfaces Raspberry Pi OS gives a Pi. */
+export interface PiInterfaces {
+  gpioSysfs: boolean;
+  i2cBus1: boolean;
+}
+
+export function probePiInterfaces(): PiInterfaces {
+  return { gpioSysfs: process.platform === "linux" && existsSync(GPIO_SYSFS), i2cBus1: realI2cBusAvailable(1) };
+}
+
+/** hardware: auto on a machine without the Pi's interfaces: refuse rather than simulate. */
+export class HardwareUnavailableError extends Error {
+  constructor() {
+    super(
+      [
+        `hardware: auto found no Raspberry Pi interfaces here: no GPIO sysfs (${GPIO_SYSFS}) and no I2C bus 1 (${I2C_BUS_1}).`,
+        "  On a Raspberry Pi: enable I2C (sudo raspi-config nonint do_i2c 0, or scripts/install.sh --enable-i2c) and reboot;",
+        "  GPIO sysfs comes with Raspberry Pi OS kernels. Then set hardware: pi in the config.",
+        "  To run without hardware on purpose, set hardware: sim (HARDWARE=sim): readings are then simulated, not measured.",
+      ].join("\n"),
+    );
+    this.name = "HardwareUnavailableError";
+  }
 }

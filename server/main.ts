@@ -4,8 +4,9 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadConfigFile, validateConfig, applyEnv } from "./config/load.ts";
-import { demoConfig } from "./demo.ts";
+import { demoConfigFor } from "./demo.ts";
 import { Controller } from "./controller.ts";
+import { HardwareUnavailableError } from "./hardware.ts";
 import { createLogger, LEVELS, type LogLevel } from "./util/logger.ts";
 import { appPath } from "./util/appRoot.ts";
 import { unitIdentity } from "./util/identity.ts";
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
   let result;
   if (file) result = loadConfigFile(file, process.env);
   else {
-    const raw = demoConfig() as Record<string, unknown>;
+    const raw = demoConfigFor(process.env) as Record<string, unknown>;
     const envErrors = applyEnv(raw, process.env);
     result = envErrors.length ? { ok: false as const, errors: envErrors } : validateConfig(raw);
   }
@@ -55,18 +56,25 @@ async function main(): Promise<void> {
   const unit = config.unit.name ?? id.unit;
   const version = (JSON.parse(readFileSync(appPath("package.json"), "utf8")) as { version: string }).version;
   let restarting = false;
-  const controller = new Controller({
-    config,
-    log,
-    demo: embedded,
-    unit,
-    version,
-    emulatorPorts: { mqtt: 1883, http: 9090 },
-    restart: () => {
-      restarting = true;
-      process.kill(process.pid, "SIGTERM");
-    },
-  });
+  let controller: Controller;
+  try {
+    controller = new Controller({
+      config,
+      log,
+      demo: embedded,
+      unit,
+      version,
+      emulatorPorts: { mqtt: 1883, http: 9090 },
+      restart: () => {
+        restarting = true;
+        process.kill(process.pid, "SIGTERM");
+      },
+    });
+  } catch (err) {
+    // hardware: auto off a Pi (HardwareUnavailableError): say what is missing, no stack trace.
+    console.error(`Refusing to start: ${err instanceof HardwareUnavailableError ? err.message : ((err as Error).stack ?? String(err))}`);
+    process.exit(2);
+  }
 
   const notifier = createSdNotifier();
   let stopping = false;

@@ -79,7 +79,8 @@ export async function measureAppliance(entry: string, withConfig: boolean, secon
       writeFileSync(file, JSON.stringify(manyDevicesConfig(emu.mqttPort, join(dir, "data")), null, 1));
       args.push("--config", file);
     }
-    const env = { ...process.env, TB_HOST: "127.0.0.1", TB_PORT: String(emu.mqttPort), HTTP_PORT: "0", DATA_DIR: join(dir, "data"), LOG_LEVEL: "warn", ...variant.env };
+    // TB_HOST means a real server to the demo, which then wants its token said out loud (issue 18).
+    const env = { ...process.env, TB_HOST: "127.0.0.1", TB_PORT: String(emu.mqttPort), TB_ACCESS_TOKEN: withConfig ? BENCH_GATEWAY_TOKEN : DEMO_GATEWAY_TOKEN, HTTP_PORT: "0", DATA_DIR: join(dir, "data"), LOG_LEVEL: "warn", ...variant.env };
     const spawnedAt = Date.now();
     child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
     child.stderr?.on("data", (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));

@@ -207,11 +207,12 @@ minimal_config() {
   cat <<'EOF'
 # rpi-tb-gateway configuration. See /opt/rpi-tb-gateway/docs/raspberry-pi.md.
 version: 1
-hardware: auto
+hardware: pi
 thingsboard:
-  host: thingsboard.example.com
+  # The gateway refuses to start while a REPLACE_WITH_ value is left here.
+  host: REPLACE_WITH_THINGSBOARD_HOST
   port: 1883
-  # accessToken: <gateway device access token>
+  accessToken: REPLACE_WITH_GATEWAY_ACCESS_TOKEN   # the gateway device's token ("Is gateway" ticked)
 devices: []
 EOF
 }

@@ -92,6 +92,19 @@ export const deviceSchema = z.discriminatedUnion("kind", [gpioDeviceSchema, sens
   error: 'expected a device with kind "gpio" or "sensor"',
 });
 
+/**
+ * Marks the REPLACE_WITH_... values of config.example.yaml and the installer's template as
+ * errors that say what belongs there, so an unedited config never starts (issue 18).
+ */
+export const PLACEHOLDER_PREFIX = "REPLACE_WITH_";
+function notPlaceholder<T extends z.ZodString>(s: T, what: string) {
+  return s.refine((v) => !v.startsWith(PLACEHOLDER_PREFIX), { error: `still the placeholder from the example config: put ${what} here` });
+}
+const MISSING_THINGSBOARD =
+  "missing: add a thingsboard section with the server's host and the gateway device's accessToken (see config.example.yaml); there is no default server";
+const NO_CREDENTIALS =
+  "no credentials: set accessToken (or TB_ACCESS_TOKEN) to the gateway device's access token, or username/password, or tls.certFile/keyFile (X.509), or provision {key, secret}";
+
 const rateLimit = z.string().regex(/^\d+:\d+(,\d+:\d+)*$/, { error: 'expected "capacity:seconds[,capacity:seconds...]", e.g. "10:1,300:60"' });
 
 export const configSchema = z
@@ -107,10 +120,10 @@ export const configSchema = z
     hardware: z.enum(["sim", "pi", "auto"]).default("auto"),
     thingsboard: z
       .object({
-        host: z.string().min(1).default("localhost"),
+        host: notPlaceholder(z.string({ error: "expected the ThingsBoard server's host name or IP address" }).min(1), "the ThingsBoard server's host name or IP address"),
         port: int(1, 65535, "port").default(1883),
         mqttVersion: z.union([z.literal(5), z.literal(4)]).default(5),
-        accessToken: z.string().min(1).optional(),
+        accessToken: notPlaceholder(z.string().min(1), "the gateway device's access token (ThingsBoard: Devices > the gateway device > Copy access token)").optional(),
         clientId: z.string().min(1).optional(),
         username: z.string().min(1).optional(),
         password: z.string().min(1).optional(),
@@ -140,9 +153,12 @@ export const configSchema = z
         reconnectMinMs: int(100, 600_000).default(1000),
         reconnectMaxMs: int(1000, 3_600_000).default(60_000),
         attributeRequestTimeoutMs: int(100, 600_000).default(20_000),
-      })
+      },
+      // No default server: a config without this section used to connect to localhost without
+      // credentials, as if that were a deployment (issue 18).
+      { error: (iss) => (iss.input === undefined ? MISSING_THINGSBOARD : undefined) })
       .strict()
-      .prefault({}),
+      .refine((tb) => Boolean(tb.accessToken ?? tb.username ?? tb.clientId ?? tb.tls.certFile ?? tb.provision), { error: NO_CREDENTIALS }),
     http: z
       .object({ port: int(0, 65535, "port").default(8080), host: z.string().default("0.0.0.0") })
       .strict()

@@ -92,6 +92,7 @@ export function createFakeDashboard(opts: FakeDashboardOptions = {}): FakeDashbo
   const log = opts.log ?? silentLogger();
   const bus = new EventBus(log);
   const config = configSchema.parse({
+    thingsboard: { host: "127.0.0.1", accessToken: "dashboard-test-token" },
     http: { port: 0, host: "127.0.0.1" },
     dashboard: opts.dashboard ?? { password: "correct horse" },
   });

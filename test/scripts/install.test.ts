@@ -2,9 +2,8 @@ import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { parse } from "yaml";
 import { Sandbox, fakeCheckout, APP } from "./helpers/sandbox.ts";
-import { configSchema } from "../../server/config/schema.ts";
+import { loadConfigText } from "../../server/config/load.ts";
 
 const boxes: Sandbox[] = [];
 after(() => {
@@ -208,8 +207,13 @@ describe("install.sh", () => {
     const { box, install, args } = setup({ example: null });
     const res = box.run(install, args);
     assert.equal(res.status, 0, res.stderr);
-    const written = configSchema.safeParse(parse(box.read("etc/rpi-tb-gateway/config.yaml")));
-    assert.ok(written.success, "the fallback config passes the real config schema");
+    // Refused exactly for its two placeholders (so it never starts unedited), valid once they are filled in.
+    const written = box.read("etc/rpi-tb-gateway/config.yaml");
+    const unedited = loadConfigText(written, {});
+    assert.deepEqual(unedited.ok ? [] : unedited.errors.map((e) => e.split(":")[0]), ["thingsboard.host", "thingsboard.accessToken"]);
+    const edited = loadConfigText(written.replace("REPLACE_WITH_THINGSBOARD_HOST", "tb.local").replace("REPLACE_WITH_GATEWAY_ACCESS_TOKEN", "A1B2C3"), {});
+    assert.ok(edited.ok, edited.ok ? "" : edited.errors.join("; "));
+    assert.equal(edited.config.hardware, "pi");
     assert.match(res.stderr, /no config.example.yaml/);
     const bad = box.run(install, [...args, "--frobnicate"]);
     assert.notEqual(bad.status, 0);

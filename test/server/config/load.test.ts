@@ -1,18 +1,31 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfigFile, loadConfigText, validateConfig } from "../../../server/config/load.ts";
+import { applyEnv, loadConfigFile, loadConfigText, validateConfig } from "../../../server/config/load.ts";
 import { configSchema } from "../../../server/config/schema.ts";
-import { demoConfig } from "../../../server/demo.ts";
+import { DEMO_GATEWAY_TOKEN, demoConfig, demoConfigFor } from "../../../server/demo.ts";
 
 describe("config", () => {
-  test("config.example.yaml is valid against the schema", () => {
-    const r = loadConfigFile(new URL("../../../config.example.yaml", import.meta.url).pathname, {});
+  const EXAMPLE = new URL("../../../config.example.yaml", import.meta.url).pathname;
+
+  test("config.example.yaml is refused exactly for its placeholders, and valid once they are filled in", () => {
+    const unedited = loadConfigFile(EXAMPLE, {});
+    assert.equal(unedited.ok, false, "an unedited example must never start");
+    assert.deepEqual(unedited.ok ? [] : unedited.errors.map((e) => e.split(":")[0]), ["thingsboard.host", "thingsboard.accessToken"]);
+    for (const e of unedited.ok ? [] : unedited.errors) assert.match(e, /still the placeholder from the example config: put .+ here/);
+
+    const text = readFileSync(EXAMPLE, "utf8").replace("REPLACE_WITH_THINGSBOARD_HOST", "tb.local").replace("REPLACE_WITH_GATEWAY_ACCESS_TOKEN", "A1B2C3");
+    const r = loadConfigText(text, {});
     assert.ok(r.ok, r.ok ? "" : r.errors.join("\n"));
+    assert.equal(r.config.hardware, "pi", "the example (and so the installed config) is for the Pi, never auto/sim");
     assert.equal(r.config.devices.length, 3);
     assert.equal(r.config.devices[1]?.kind === "sensor" && r.config.devices[1].address, 0x76);
+    // Most relay boards are active-low: the example's relays must be off (not on) in their safe state.
+    const relays = r.config.devices[0]?.kind === "gpio" ? r.config.devices[0].outputs : [];
+    assert.ok(relays.length > 0);
+    for (const o of relays) assert.deepEqual([o.activeLow, o.safeState], [true, 0], `relay on GPIO ${o.pin}`);
   });
 
   test("the demo config is valid", () => {
@@ -20,14 +33,62 @@ describe("config", () => {
     assert.ok(r.ok, r.ok ? "" : r.errors.join("\n"));
   });
 
-  test("defaults fill an empty file", () => {
-    const r = loadConfigText("", {});
-    assert.ok(r.ok);
+  test("the demo against a real ThingsBoard (TB_HOST) never logs in with the demo token", () => {
+    const demoAt = (env: NodeJS.ProcessEnv) => {
+      const raw = demoConfigFor(env) as Record<string, unknown>;
+      assert.deepEqual(applyEnv(raw, env), []);
+      return validateConfig(raw);
+    };
+    const noToken = demoAt({ TB_HOST: "tb.local" });
+    assert.equal(noToken.ok, false);
+    assert.match(noToken.ok ? "" : noToken.errors.join("\n"), /^thingsboard: no credentials: set accessToken \(or TB_ACCESS_TOKEN\)/);
+    const withToken = demoAt({ TB_HOST: "tb.local", TB_ACCESS_TOKEN: "real-token" });
+    assert.ok(withToken.ok, withToken.ok ? "" : withToken.errors.join("\n"));
+    assert.deepEqual([withToken.config.thingsboard.host, withToken.config.thingsboard.accessToken], ["tb.local", "real-token"]);
+    const embedded = demoAt({});
+    assert.equal(embedded.ok && embedded.config.thingsboard.accessToken, DEMO_GATEWAY_TOKEN, "the embedded emulator keeps the demo token");
+  });
+
+  test("no thingsboard section, no host or no credentials: errors that say what to put there", () => {
+    for (const text of ["", "thingsboard:\n", "devices: []\n"]) {
+      const r = loadConfigText(text, {});
+      assert.equal(r.ok, false, JSON.stringify(text));
+      assert.deepEqual(r.ok ? [] : r.errors, ["thingsboard: missing: add a thingsboard section with the server's host and the gateway device's accessToken (see config.example.yaml); there is no default server"]);
+    }
+    const noHost = loadConfigText("thingsboard: { accessToken: t }\n", {});
+    assert.match(noHost.ok ? "" : noHost.errors.join("\n"), /^thingsboard\.host: expected the ThingsBoard server's host name or IP address$/);
+    const noCreds = loadConfigText("thingsboard: { host: tb.local }\n", {});
+    assert.match(noCreds.ok ? "" : noCreds.errors.join("\n"), /^thingsboard: no credentials: .*accessToken.*username\/password.*tls\.certFile\/keyFile.*provision/);
+    // Each kind of ThingsBoard device credential is enough on its own.
+    for (const creds of ["accessToken: t", "username: u", "clientId: c", "tls: { enabled: true, certFile: c.pem, keyFile: c.key }", "provision: { key: k, secret: s }"]) {
+      const r = loadConfigText(`thingsboard: { host: tb.local, ${creds} }\n`, {});
+      assert.ok(r.ok, `${creds}: ${r.ok ? "" : r.errors.join("; ")}`);
+    }
+    // The placeholder is refused from the environment too.
+    const env = loadConfigText("thingsboard: { host: tb.local }\n", { TB_ACCESS_TOKEN: "REPLACE_WITH_GATEWAY_ACCESS_TOKEN" });
+    assert.match(env.ok ? "" : env.errors.join("\n"), /^thingsboard\.accessToken: still the placeholder/);
+  });
+
+  test("the Pi guide's example config is a complete, valid config with an active-low relay", () => {
+    const guide = readFileSync(new URL("../../../docs/raspberry-pi.md", import.meta.url), "utf8");
+    const snippet = /An example config for this wiring[^\n]*\n\n```yaml\n([\s\S]*?)```/.exec(guide)?.[1];
+    assert.ok(snippet, "the snippet is where the guide says");
+    const r = loadConfigText(snippet, {});
+    assert.ok(r.ok, r.ok ? "" : r.errors.join("\n"));
+    assert.equal(r.config.hardware, "pi");
+    const relay = r.config.devices.find((d) => d.kind === "gpio");
+    assert.deepEqual(relay?.kind === "gpio" && relay.outputs.map((o) => [o.pin, o.activeLow, o.safeState]), [[17, true, 0]]);
+  });
+
+  test("defaults fill a file that names only the server", () => {
+    const r = loadConfigText("thingsboard: { host: tb.local, accessToken: t }\n", {});
+    assert.ok(r.ok, r.ok ? "" : r.errors.join("\n"));
     assert.equal(r.config.http.port, 8080);
+    assert.equal(r.config.thingsboard.port, 1883);
     assert.equal(r.config.thingsboard.mqttVersion, 5);
     assert.equal(r.config.thingsboard.flushIntervalMs, 100);
     assert.equal(r.config.outbox.diskFlushMs, 1000);
-    assert.equal(r.config.hardware, "auto");
+    assert.equal(r.config.hardware, "auto", "auto: the Pi, or a refusal (server/hardware.ts), never simulation");
     assert.equal(r.config.dashboard.password, undefined, "no default password");
   });
 
@@ -62,6 +123,7 @@ describe("config", () => {
 
   test("cross-field rules: duplicate ids, names and pins", () => {
     const r = validateConfig({
+      thingsboard: { host: "tb.local", accessToken: "t" },
       devices: [
         { id: "a", kind: "gpio", name: "Same", outputs: [{ pin: 17 }] },
         { id: "a", kind: "gpio", name: "Same", inputs: [{ pin: 17 }] },
@@ -77,7 +139,7 @@ describe("config", () => {
   });
 
   test("environment variables override the file", () => {
-    const r = loadConfigText("thingsboard: { host: a.example, port: 1883 }\nhttp: { port: 8080 }\n", {
+    const r = loadConfigText("thingsboard: { host: a.example, port: 1883, accessToken: file-token }\nhttp: { port: 8080 }\n", {
       TB_HOST: "tb.local",
       TB_PORT: "8883",
       TB_ACCESS_TOKEN: "tok",
@@ -93,7 +155,7 @@ describe("config", () => {
   });
 
   test("bad environment values are errors too, named by variable", () => {
-    const r = loadConfigText("", { TB_PORT: "eighty", HARDWARE: "arduino", DASHBOARD_PASSWORD: "short" });
+    const r = loadConfigText("thingsboard: { host: tb.local, accessToken: t }\n", { TB_PORT: "eighty", HARDWARE: "arduino", DASHBOARD_PASSWORD: "short" });
     assert.equal(r.ok, false);
     const errors = r.ok ? [] : r.errors;
     assert.ok(errors.some((e) => e.startsWith("TB_PORT (thingsboard.port): expected an integer")));
@@ -111,13 +173,13 @@ describe("config", () => {
     const bad = loadConfigFile(f, {});
     assert.equal(bad.ok, false);
     assert.match(bad.ok ? "" : bad.errors[0]!, /YAML/);
-    const dup = loadConfigText("http: {port: 1}\nhttp: {port: 2}\n", {});
+    const dup = loadConfigText("thingsboard: {host: a, accessToken: t}\nhttp: {port: 1}\nhttp: {port: 2}\n", {});
     assert.equal(dup.ok, false);
     for (const t of ["[1,2]", "just a string", "42"]) assert.equal(loadConfigText(t, {}).ok, false, t);
   });
 
   test("sensor addresses accept YAML hex and default per chip", () => {
-    const r = configSchema.safeParse({ devices: [{ id: "s", kind: "sensor", chip: "sht31" }] });
+    const r = configSchema.safeParse({ thingsboard: { host: "tb.local", accessToken: "t" }, devices: [{ id: "s", kind: "sensor", chip: "sht31" }] });
     assert.ok(r.success);
     assert.equal(r.data.devices[0]?.kind === "sensor" && r.data.devices[0].address, undefined);
   });

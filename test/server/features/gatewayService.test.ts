@@ -24,7 +24,7 @@ describe("gateway service", () => {
     const r = validateConfig({
       hardware: "sim",
       dataDir: dir,
-      thingsboard: { accessToken: "demo-gateway-token", reconnectMinMs: 100, reconnectMaxMs: 1000 },
+      thingsboard: { host: "localhost", accessToken: "demo-gateway-token", reconnectMinMs: 100, reconnectMaxMs: 1000 },
       gateway: { statsPeriodSec: 1, remoteLogLevel: "warn", claimButton: { pin: 26, holdSec: 0.5, activeLow: true } },
       devices: [
         { id: "io", kind: "gpio", outputs: [{ pin: 17 }], claim: { secretKey: "abc", durationMs: 60_000 } },
