@@ -1,9 +1,10 @@
 // The composition root: builds every part, starts them in order and stops them in reverse.
 // Constructors only assign; hardware, sockets and timers start in start().
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Config } from "./config/schema.ts";
 import { EventBus } from "./eventBus.ts";
+import { headerView } from "./config/gpioHeader.ts";
 import type { AppSnapshot, ConnectionStatus, EventLogEntry, I2cScanEntry, OutboxStatus } from "./events.ts";
 import { Hardware } from "./hardware.ts";
 import { DemoWorld } from "./demo.ts";
@@ -71,6 +72,8 @@ export class Controller {
   #outboxStatus: OutboxStatus | null = null;
   #scan: I2cScanEntry[] | null = null;
   #started = false;
+  /** The Pi's UART (serial console) is on, so GPIO 14/15 are taken (the header view marks a clash). */
+  #uartEnabled = false;
 
   constructor(o: ControllerOptions) {
     this.#o = o;
@@ -87,6 +90,7 @@ export class Controller {
     };
     this.runtime = new DeviceRuntime({ bus: this.bus, log: o.log.child("device"), memory });
     this.rpc = new DeviceRpcDispatcher(this.runtime, this.bus, o.log.child("rpc"));
+    this.#uartEnabled = this.hardware.kind === "pi" && existsSync("/dev/serial0");
     this.#info = new AppInfoReader(o.version, o.unit, this.hardware.kind, o.config.dataDir);
     this.#connStatus = { state: "stopped", since: Date.now(), server: `${o.config.thingsboard.host}:${o.config.thingsboard.port}`, mqttVersion: o.config.thingsboard.mqttVersion, reconnects: 0 };
   }
@@ -258,6 +262,7 @@ export class Controller {
       events: this.#events.slice(0, EVENT_LOG_SIZE),
       i2c: this.#scan,
       claimable: this.config.devices.filter((d) => d.claim).map((d) => d.id),
+      header: headerView(this.config, this.#uartEnabled),
     };
   }
 

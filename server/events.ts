@@ -1,5 +1,6 @@
 // Every event that crosses a feature boundary, with its payload type.
 // Hardware events flow one way: driver -> device runtime -> bus -> gateway bridge and dashboard.
+import type { HeaderPin } from "./config/gpioHeader.ts";
 import type { KeyValues, TbValue, TsRecord } from "./gateway/protocol.ts";
 
 export type Health = "ok" | "degraded" | "offline";
@@ -119,6 +120,8 @@ export interface AppSnapshot {
   devices: DeviceSnapshot[];
   events: EventLogEntry[];
   i2c: I2cScanEntry[] | null;
+  /** The 40-pin header with what the configuration puts on each pin (server/config/gpioHeader.ts). */
+  header: HeaderPin[];
   /** Ids of devices with a claim section (the claim button only shows when there is one). */
   claimable: string[];
 }

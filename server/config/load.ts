@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { configSchema, type Config } from "./schema.ts";
+import { headerErrors } from "./gpioHeader.ts";
 import { isObject, preview } from "../util/json.ts";
 import { checkSensorOptions, sensorAddresses } from "../../drivers/sensors/index.ts";
 
@@ -85,7 +86,6 @@ function crossChecks(c: Config): string[] {
   const errors: string[] = [];
   const ids = new Map<string, number>();
   const names = new Map<string, number>();
-  const pins = new Map<number, string>();
   c.devices.forEach((d, i) => {
     if (ids.has(d.id)) errors.push(`devices[${i}].id: "${d.id}" is already used by devices[${ids.get(d.id)}]`);
     else ids.set(d.id, i);
@@ -102,17 +102,9 @@ function crossChecks(c: Config): string[] {
         errors.push(`devices[${i}].address: a ${d.chip} answers only at ${allowed.map((a) => `0x${a.toString(16)}`).join(" or ")}`);
       }
     }
-    if (d.kind === "gpio") {
-      const all = [...d.outputs.map((p, j) => ({ p, at: `devices[${i}].outputs[${j}].pin` })), ...d.inputs.map((p, j) => ({ p, at: `devices[${i}].inputs[${j}].pin` }))];
-      for (const { p, at } of all) {
-        const prev = pins.get(p.pin);
-        if (prev) errors.push(`${at}: GPIO ${p.pin} is already used by ${prev}`);
-        else pins.set(p.pin, at);
-      }
-    }
   });
-  const cb = c.gateway.claimButton;
-  if (cb && pins.has(cb.pin)) errors.push(`gateway.claimButton.pin: GPIO ${cb.pin} is already used by ${pins.get(cb.pin)}`);
+  // The same pin twice, or a GPIO use of a pin an I2C bus in use holds, named by BCM and physical pin (issue 14).
+  errors.push(...headerErrors(c));
   const tb = c.thingsboard;
   if (tb.tls.enabled === false && (tb.tls.certFile || tb.tls.keyFile)) errors.push("thingsboard.tls: certFile/keyFile given but tls.enabled is false");
   if (Boolean(tb.tls.certFile) !== Boolean(tb.tls.keyFile)) errors.push("thingsboard.tls: certFile and keyFile go together");

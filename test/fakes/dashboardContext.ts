@@ -4,6 +4,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { headerView } from "../../server/config/gpioHeader.ts";
 import { configSchema, type ConfigInput } from "../../server/config/schema.ts";
 import { EventBus } from "../../server/eventBus.ts";
 import type { AppSnapshot, DeviceSnapshot, I2cScanEntry } from "../../server/events.ts";
@@ -85,6 +86,10 @@ export function initialSnapshot(now = Date.now()): AppSnapshot {
     events: [{ ts: now - 10_000, kind: "info", text: "appliance started" }],
     i2c: null,
     claimable: ["relays"],
+    header: headerView({ devices: [
+      { id: "relays", kind: "gpio", outputs: [{ pin: 17, label: "Pump", activeLow: false, safeState: 0 }, { pin: 22, label: "Light", activeLow: false, safeState: 0 }], inputs: [{ pin: 27, label: "Door", activeLow: false, debounceMs: 25, edge: "both" }], safeStateAfterOfflineSec: 0, report: { strategy: "onChange", threshold: 0, periodSec: 300, thresholds: {} } },
+      { id: "env", kind: "sensor", chip: "bme280", bus: 1, intervalSec: 10, options: {}, report: { strategy: "onChange", threshold: 0, periodSec: 300, thresholds: {} } },
+    ], gateway: { statsPeriodSec: 60, allowReboot: false, remoteLogLevel: "warn", claimButton: { pin: 5, holdSec: 5, activeLow: true } } }, true),
   };
 }
 

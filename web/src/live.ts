@@ -9,6 +9,7 @@ import { DeviceCard, structureKey } from "./deviceCard.ts";
 import { byTestId, setText } from "./dom.ts";
 import { EventLogView } from "./eventLog.ts";
 import { History, RANGES } from "./history.ts";
+import { HeaderView } from "./headerView.ts";
 import { ClaimView, renderI2c } from "./panels.ts";
 import { renderApp, renderConnection, renderOutbox } from "./statusCards.ts";
 
@@ -30,6 +31,7 @@ export class LiveDashboard {
   #history = new History();
   #events = new EventLogView();
   #claims = new ClaimView();
+  #header = new HeaderView();
   #ticker: number;
   #errorTimer = 0;
   #cleanup: (() => void)[] = [];
@@ -190,6 +192,7 @@ export class LiveDashboard {
       const card = this.#cards.get(d.id);
       if (card) container.append(card.root);
     }
+    this.#header.render(snap.header ?? [], snap.devices);
     // Every (re)connect: the appliance may have restarted, its stored history is the truth.
     void this.#loadHistory(snap.devices.map((d) => d.id));
   }
@@ -205,6 +208,7 @@ export class LiveDashboard {
       if (this.#upsertCard(d, container)) rebuilt.push(d.id);
     }
     if (rebuilt.length) void this.#loadHistory(rebuilt);
+    if (this.#snapshot) this.#header.update(this.#snapshot.devices);
   }
 
   /** True when a card was (re)built (its chart then needs the stored history). */

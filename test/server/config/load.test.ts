@@ -134,8 +134,21 @@ describe("config", () => {
     const errors = r.ok ? [] : r.errors;
     assert.ok(errors.some((e) => e.startsWith('devices[1].id: "a" is already used')));
     assert.ok(errors.some((e) => e.startsWith('devices[1].name: "Same" is already used')));
-    assert.ok(errors.some((e) => e.startsWith("devices[1].inputs[0].pin: GPIO 17 is already used")));
-    assert.ok(errors.some((e) => e.startsWith("gateway.claimButton.pin: GPIO 17")));
+    assert.ok(errors.some((e) => e.startsWith("devices[1].inputs[0].pin: GPIO 17 (physical pin 11) is already used by devices[0].outputs[0].pin")));
+    assert.ok(errors.some((e) => e.startsWith("gateway.claimButton.pin: GPIO 17 (physical pin 11) is already used by devices[0].outputs[0].pin")));
+  });
+
+  test("a GPIO on a pin the I2C bus in use holds is refused, naming the physical pin (issue 14)", () => {
+    const r = validateConfig({
+      devices: [
+        { id: "io", kind: "gpio", outputs: [{ pin: 4 }, { pin: 3 }], inputs: [{ pin: 14 }] },
+        { id: "env", kind: "sensor", chip: "bme280", bus: 1 },
+      ],
+    });
+    assert.deepEqual(r.ok ? [] : r.errors, ["devices[0].outputs[1].pin: GPIO 3 (physical pin 5) belongs to I2C1 SCL, in use by devices[1] (env)"]);
+    // Without an I2C sensor the pins are free GPIOs; the UART is not in the config, so GPIO 14 is allowed here
+    // (the header view marks it when the Pi's UART is on).
+    assert.equal(validateConfig({ devices: [{ id: "io", kind: "gpio", outputs: [{ pin: 2 }, { pin: 3 }, { pin: 14 }] }] }).ok, true);
   });
 
   test("environment variables override the file", () => {
