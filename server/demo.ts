@@ -39,6 +39,9 @@ export function demoConfig(): ConfigInput {
       { id: "climate", kind: "sensor", chip: "bme280", name: "{unit} BME280", address: 0x76, intervalSec: 2, report: { strategy: "onChangeOrPeriod", threshold: 0.05, periodSec: 60 } },
       { id: "humidity", kind: "sensor", chip: "sht31", name: "{unit} SHT31", address: 0x44, intervalSec: 2, report: { strategy: "onChangeOrPeriod", threshold: 0.05, periodSec: 60 } },
       { id: "light", kind: "sensor", chip: "bh1750", name: "{unit} BH1750", address: 0x23, intervalSec: 2, report: { strategy: "onChangeOrPeriod", threshold: 1, periodSec: 60 } },
+      { id: "air", kind: "sensor", chip: "sht4x", name: "{unit} SHT40", address: 0x45, intervalSec: 2, report: { strategy: "onChangeOrPeriod", threshold: 0.05, periodSec: 60 } },
+      // A 12 V pump fed through an INA219 breakout (0.1 Ω shunt, up to 2 A).
+      { id: "power", kind: "sensor", chip: "ina219", name: "{unit} INA219", address: 0x40, intervalSec: 2, options: { shuntOhms: 0.1, maxCurrentA: 2 }, report: { strategy: "onChangeOrPeriod", threshold: 0.01, periodSec: 60 } },
     ],
   };
 }
@@ -82,8 +85,12 @@ export class DemoWorld {
     const humidity = 45 + 8 * Math.sin(t / 120 + 1) + noise();
     const pressure = 1013.25 + 3 * Math.sin(t / 300) + noise();
     const lux = Math.max(0, 350 + 250 * Math.sin(t / 60) + (Math.random() - 0.5) * 10);
+    // The pump draws ~0.8 A while the first relay is on, a few mA of standby otherwise.
+    const pumpOn = sim.gpio.level(17) === 1;
+    const current = (pumpOn ? 0.8 : 0.004) + (Math.random() - 0.5) * 0.004;
+    const busVoltage = 12 - current * 0.15 + (Math.random() - 0.5) * 0.01;
     for (const m of sim.models.values()) {
-      if (isEnvModel(m)) m.set({ temperature, humidity, pressure, lux });
+      if (isEnvModel(m)) m.set({ temperature, humidity, pressure, lux, current, busVoltage });
     }
     // Press the demo button (active-low: pressed = electrical 0) for a second every 30 s.
     this.#ticks++;

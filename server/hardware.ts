@@ -77,7 +77,7 @@ export class Hardware {
       const simBus = this.sim.buses.get(cfg.bus) as SimI2cBus;
       const key = `${cfg.bus}:${address}`;
       if (!this.sim.models.has(key)) {
-        const model = createChipModel(cfg.chip);
+        const model = createChipModel(cfg.chip, { options: cfg.options });
         simBus.attach(address, model);
         this.sim.models.set(key, model);
       }

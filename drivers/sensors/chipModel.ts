@@ -14,6 +14,10 @@ export interface ChipEnvironment {
   lux: number;
   /** Volts on AIN0..AIN3 (ADS1115), index = channel. */
   volts: number[];
+  /** A through the shunt (INA219), positive into IN+. */
+  current: number;
+  /** V on the load side of the shunt (INA219 IN-), against GND. */
+  busVoltage: number;
 }
 
 export const DEFAULT_ENVIRONMENT: Readonly<ChipEnvironment> = Object.freeze({
@@ -22,6 +26,8 @@ export const DEFAULT_ENVIRONMENT: Readonly<ChipEnvironment> = Object.freeze({
   pressure: 1013.25,
   lux: 320,
   volts: Object.freeze([0.5, 1.25, 2.5, 3.3]) as number[],
+  current: 0.25,
+  busVoltage: 5,
 });
 
 export interface ChipModel extends I2cDeviceModel {
@@ -38,6 +44,8 @@ export interface ChipModelOptions {
   now?: () => number;
   /** Initial environment. */
   environment?: Partial<ChipEnvironment>;
+  /** The device's driver options from the config, for parts the board wires (the INA219's shunt). */
+  options?: Record<string, unknown>;
 }
 
 /**

@@ -11,8 +11,12 @@ import { BH1750_ADDRESSES, openBh1750, parseBh1750Options } from "./bh1750/bh175
 import { Bh1750Model } from "./bh1750/bh1750Model.ts";
 import { ADS1115_ADDRESSES, openAds1115, parseAds1115Options } from "./ads1115/ads1115.ts";
 import { Ads1115Model } from "./ads1115/ads1115Model.ts";
+import { openSht4x, parseSht4xOptions, SHT4X_ADDRESSES } from "./sht4x/sht4x.ts";
+import { Sht4xModel } from "./sht4x/sht4xModel.ts";
+import { INA219_ADDRESSES, openIna219, parseIna219Options } from "./ina219/ina219.ts";
+import { Ina219Model } from "./ina219/ina219Model.ts";
 
-export const SENSOR_CHIP_NAMES = ["bme280", "bmp280", "sht31", "bh1750", "ads1115"] as const;
+export const SENSOR_CHIP_NAMES = ["bme280", "bmp280", "sht31", "sht4x", "bh1750", "ads1115", "ina219"] as const;
 export type SensorChip = (typeof SENSOR_CHIP_NAMES)[number];
 
 /** Units per telemetry key, for every key any driver produces. */
@@ -25,6 +29,10 @@ export const SENSOR_UNITS: Readonly<Record<string, string>> = Object.freeze({
   a1: "V",
   a2: "V",
   a3: "V",
+  busVoltage: "V",
+  shuntVoltage: "mV",
+  current: "A",
+  power: "W",
 });
 
 interface ChipEntry {
@@ -41,6 +49,8 @@ const CHIPS: Readonly<Record<SensorChip, ChipEntry>> = Object.freeze({
   sht31: { open: openSht31, parseOptions: parseSht31Options, addresses: SHT31_ADDRESSES, model: (o) => new Sht31Model(o) },
   bh1750: { open: openBh1750, parseOptions: parseBh1750Options, addresses: BH1750_ADDRESSES, model: (o) => new Bh1750Model(o) },
   ads1115: { open: openAds1115, parseOptions: parseAds1115Options, addresses: ADS1115_ADDRESSES, model: (o) => new Ads1115Model(o) },
+  sht4x: { open: openSht4x, parseOptions: parseSht4xOptions, addresses: SHT4X_ADDRESSES, model: (o) => new Sht4xModel(o) },
+  ina219: { open: openIna219, parseOptions: parseIna219Options, addresses: INA219_ADDRESSES, model: (o) => new Ina219Model(o) },
 });
 
 function entry(chip: unknown): ChipEntry {

@@ -14,13 +14,21 @@ export interface Sensor {
   readonly address: number;
   /** Units per telemetry key, for the dashboard. */
   readonly units: Record<string, string>;
+  /**
+   * What identifies this very chip, when it can tell: the SHT4x serial number, the DS18B20 ROM id.
+   * Reported once as a client attribute, so a swapped part shows in ThingsBoard.
+   */
+  readonly serialNumber?: string;
   read(): Promise<SensorReading>;
   close(): Promise<void>;
 }
 
-/** A sensor read that failed for a reason worth telling apart (CRC, absent chip, garbage). */
+/**
+ * A sensor read that failed for a reason worth telling apart (CRC, absent chip, garbage; RANGE: the
+ * chip says the quantity is outside what it can measure, e.g. the INA219 overflow flag).
+ */
 export class SensorError extends Error {
-  readonly code: "ABSENT" | "CRC" | "BAD_DATA" | "TIMEOUT" | "IO";
+  readonly code: "ABSENT" | "CRC" | "BAD_DATA" | "TIMEOUT" | "IO" | "RANGE";
   constructor(code: SensorError["code"], message: string) {
     super(message);
     this.name = "SensorError";

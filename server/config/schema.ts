@@ -72,7 +72,7 @@ export const gpioDeviceSchema = z
   })
   .strict();
 
-export const SENSOR_CHIPS = ["bme280", "bmp280", "sht31", "bh1750", "ads1115"] as const;
+export const SENSOR_CHIPS = ["bme280", "bmp280", "sht31", "sht4x", "bh1750", "ads1115", "ina219"] as const;
 
 export const sensorDeviceSchema = z
   .object({
@@ -209,11 +209,16 @@ export type GpioDeviceConfig = z.infer<typeof gpioDeviceSchema>;
 export type SensorDeviceConfig = z.infer<typeof sensorDeviceSchema>;
 export type ReportConfig = z.infer<typeof reportSchema>;
 
-/** Default I2C address per chip (datasheets: BME280/BMP280 SDO low 0x76, SHT31 ADDR low 0x44, BH1750 ADDR low 0x23, ADS1115 ADDR->GND 0x48). */
+/**
+ * Default I2C address per chip (datasheets: BME280/BMP280 SDO low 0x76, SHT31 ADDR low 0x44,
+ * SHT40-AD1B 0x44, BH1750 ADDR low 0x23, ADS1115 ADDR->GND 0x48, INA219 A0=A1=GND 0x40).
+ */
 export const DEFAULT_ADDRESS: Record<(typeof SENSOR_CHIPS)[number], number> = {
   bme280: 0x76,
   bmp280: 0x76,
   sht31: 0x44,
+  sht4x: 0x44,
   bh1750: 0x23,
   ads1115: 0x48,
+  ina219: 0x40,
 };

@@ -100,6 +100,9 @@ export class SensorDevice implements ManagedDevice {
       if (!this.#sensor) {
         this.#sensor = await this.#open();
         this.info.units = { ...this.#sensor.units };
+        // A chip that can name itself (SHT4x serial, DS18B20 ROM id) says so once per open, so a
+        // swapped part shows in ThingsBoard's client attributes.
+        if (this.#sensor.serialNumber) this.#ctx.bus.emit("clientAttributes", this.info.name, { serialNumber: this.#sensor.serialNumber });
         if (this.#failures > 0) this.stats.reopens++;
       }
       const r = await this.#sensor.read();

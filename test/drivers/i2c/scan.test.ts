@@ -72,3 +72,25 @@ test("an address that stops answering during identification is unrecognised, not
   assert.equal(await identifyAt(sim, 0x76), null);
   assert.equal(await identifyAt(sim, 0x33), null);
 });
+
+test("SHT4x is named by its CRC-checked serial number, INA219 by its reset or in-use register pattern", async () => {
+  const sim = new SimI2cBus();
+  sim.attach(0x44, createChipModel("sht4x"));
+  sim.attach(0x45, createChipModel("sht31"));
+  sim.attach(0x40, createChipModel("ina219"));
+  sim.attach(0x41, createChipModel("ina219"));
+  sim.attach(0x42, new ZeroModel()); // calibration 0: not an INA219 that was set up
+  const bus = new ResilientI2cBus(sim);
+  const ina = await openSensor("ina219", bus, 0x41); // no longer at its reset configuration
+  await ina.read();
+  const sht4x = await openSensor("sht4x", bus, 0x44);
+  const before = (await sht4x.read()).values;
+  assert.deepEqual(await scanAndIdentify(bus), [
+    { address: 0x40, chip: "ina219" },
+    { address: 0x41, chip: "ina219" },
+    { address: 0x42, chip: null },
+    { address: 0x44, chip: "sht4x" },
+    { address: 0x45, chip: "sht31" },
+  ]);
+  assert.deepEqual((await sht4x.read()).values, before, "the SHT4x still measures normally after a serial read");
+});

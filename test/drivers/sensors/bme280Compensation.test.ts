@@ -128,7 +128,7 @@ describe("BME280 model inverts the physics", () => {
     for (const temperature of [-40, -10.37, 0, 21.5, 55.55, 85]) {
       for (const pressure of [300, 650.4, 1013.25, 1100]) {
         for (const humidity of [0, 12.34, 50, 99.99]) {
-          const raw = model.rawFor({ temperature, pressure, humidity, lux: 0, volts: [] });
+          const raw = model.rawFor({ temperature, pressure, humidity, lux: 0, volts: [], current: 0, busVoltage: 0 });
           const c = compensate(raw, DATASHEET_TP, EXAMPLE_H_CALIBRATION);
           assert.ok(Math.abs(c.temperature - temperature) <= 0.005 + 1e-9, `T ${temperature}: ${c.temperature}`);
           assert.ok(Math.abs(c.pressure - pressure) < 0.005, `P ${pressure}: ${c.pressure}`);

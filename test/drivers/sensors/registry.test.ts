@@ -18,14 +18,27 @@ test("the registry covers exactly the chips the config schema accepts, defaultin
 });
 
 test("SENSOR_UNITS", () => {
-  assert.deepEqual(SENSOR_UNITS, { temperature: "°C", humidity: "%", pressure: "hPa", lux: "lx", a0: "V", a1: "V", a2: "V", a3: "V" });
+  assert.deepEqual(SENSOR_UNITS, {
+    temperature: "°C",
+    humidity: "%",
+    pressure: "hPa",
+    lux: "lx",
+    a0: "V",
+    a1: "V",
+    a2: "V",
+    a3: "V",
+    busVoltage: "V",
+    shuntVoltage: "mV",
+    current: "A",
+    power: "W",
+  });
 });
 
 test("unknown chips are refused with the list of known ones", () => {
   const bus = new SimI2cBus();
-  const expected = { message: 'Unknown sensor chip "dht22"; expected one of bme280, bmp280, sht31, bh1750, ads1115' };
-  assert.throws(() => openSensor("dht22" as SensorChip, bus, 0x40), expected);
-  assert.throws(() => createChipModel("dht22" as SensorChip), expected);
+  const expected = { message: 'Unknown sensor chip "si7021"; expected one of bme280, bmp280, sht31, sht4x, bh1750, ads1115, ina219' };
+  assert.throws(() => openSensor("si7021" as SensorChip, bus, 0x40), expected);
+  assert.throws(() => createChipModel("si7021" as SensorChip), expected);
 });
 
 test("checkSensorOptions reports the same messages as open, without hardware", () => {

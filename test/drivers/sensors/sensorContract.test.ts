@@ -64,3 +64,31 @@ describeSensorContract({
   tolerance: { a0: 0.0000626, a2: 0.0000626, a3: 0.0000626 },
   canTimeout: true,
 });
+
+describeSensorContract({
+  chip: "sht4x",
+  address: 0x45,
+  environments: [
+    { temperature: 24.6, humidity: 41.3 },
+    { temperature: -12.4, humidity: 97.25 },
+  ],
+  expected: (e) => ({ temperature: r2(e.temperature), humidity: r2(e.humidity) }),
+  // 175/65535 °C and 125/65535 %RH per count (datasheet 4.6), then rounded.
+  tolerance: { temperature: 0.011, humidity: 0.011 },
+  canTimeout: true,
+  busyIsNack: true,
+});
+
+describeSensorContract({
+  chip: "ina219",
+  address: 0x4c,
+  options: { shuntOhms: 0.1, maxCurrentA: 2 },
+  environments: [
+    { current: 0.4321, busVoltage: 5.04 },
+    { current: -0.75, busVoltage: 12.3 },
+  ],
+  // 2 A max through 0.1 Ω: 80 mV range, Current_LSB 100 µA (61 µA rounded up to 1-2-5), power LSB 2 mW.
+  expected: (e) => ({ busVoltage: e.busVoltage, shuntVoltage: e.current * 100, current: e.current, power: Math.abs(e.current) * e.busVoltage }),
+  tolerance: { busVoltage: 0.002, shuntVoltage: 0.0051, current: 0.0001, power: 0.004 },
+  canTimeout: true,
+});

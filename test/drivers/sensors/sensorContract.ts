@@ -59,7 +59,7 @@ export function describeSensorContract(s: SensorContractSubject): void {
     beforeEach(() => {
       sim = new SimI2cBus({ seed: 12345 });
       bus = new ResilientI2cBus(sim, { attempts: 4, baseDelayMs: 1, maxDelayMs: 4 });
-      model = createChipModel(s.chip, { environment: s.environments[0] });
+      model = createChipModel(s.chip, { environment: s.environments[0], ...(s.options ? { options: s.options } : {}) });
       sim.attach(s.address, model);
       sensor = null;
     });

@@ -111,4 +111,14 @@ describe("SensorDevice (BME280 model on the simulated bus)", () => {
     await until(() => telemetry.length === 2, "a change is reported");
     assert.deepEqual(Object.keys(telemetry[1]!.values), ["temperature"]);
   });
+
+  test("a chip that names itself (SHT4x serial number) reports it as a client attribute at open", async () => {
+    sim.attach(0x44, createChipModel("sht4x"));
+    const cfg = sensorDeviceSchema.parse({ id: "sht", kind: "sensor", chip: "sht4x", intervalSec: 3600 });
+    dev = new SensorDevice(cfg, "Sht", () => openSensor("sht4x", new ResilientI2cBus(sim), 0x44), { bus, log: silentLogger(), memory });
+    await dev.start();
+    await until(() => telemetry.length >= 1, "first reading");
+    assert.deepEqual(attributes.find((a) => "serialNumber" in a), { serialNumber: "0f8d2e51" });
+    assert.deepEqual(dev.info.units, { temperature: "°C", humidity: "%" });
+  });
 });
