@@ -139,7 +139,9 @@ describe("config", () => {
   });
 
   test("a GPIO on a pin the I2C bus in use holds is refused, naming the physical pin (issue 14)", () => {
+    const thingsboard = { host: "tb.local", accessToken: "t" };
     const r = validateConfig({
+      thingsboard,
       devices: [
         { id: "io", kind: "gpio", outputs: [{ pin: 4 }, { pin: 3 }], inputs: [{ pin: 14 }] },
         { id: "env", kind: "sensor", chip: "bme280", bus: 1 },
@@ -148,7 +150,7 @@ describe("config", () => {
     assert.deepEqual(r.ok ? [] : r.errors, ["devices[0].outputs[1].pin: GPIO 3 (physical pin 5) belongs to I2C1 SCL, in use by devices[1] (env)"]);
     // Without an I2C sensor the pins are free GPIOs; the UART is not in the config, so GPIO 14 is allowed here
     // (the header view marks it when the Pi's UART is on).
-    assert.equal(validateConfig({ devices: [{ id: "io", kind: "gpio", outputs: [{ pin: 2 }, { pin: 3 }, { pin: 14 }] }] }).ok, true);
+    assert.equal(validateConfig({ thingsboard, devices: [{ id: "io", kind: "gpio", outputs: [{ pin: 2 }, { pin: 3 }, { pin: 14 }] }] }).ok, true);
   });
 
   test("environment variables override the file", () => {
