@@ -178,6 +178,7 @@ export class GatewayService {
       dataPointsSent: b?.sender.stats.pointsAcked ?? 0,
       messagesReceived: b?.stats.messagesReceived ?? 0,
       rpcReceived: b?.stats.rpcReceived ?? 0,
+      rpcRejected: b?.stats.rpcRejected ?? 0,
       malformedReceived: b?.stats.malformed ?? 0,
       oversizedReceived: b?.stats.oversized ?? 0,
       outboxQueued: ob?.queued ?? 0,

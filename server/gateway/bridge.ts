@@ -15,8 +15,9 @@ import { Sender, type OutboxLike, type SenderLimits } from "./sender.ts";
 import { senderLimitsFor, type ConfiguredRateLimits } from "./senderLimits.ts";
 import { parseSessionLimits, type SessionLimits } from "./sessionLimits.ts";
 import { SubDeviceSessions } from "./subDeviceSessions.ts";
-import type { OversizePublish } from "./inboundSizeGuard.ts";
-import { preview } from "../util/json.ts";
+import { InboundRefusals } from "./inboundRefusals.ts";
+import type { RpcAdmission, RpcAdmissionLimits } from "./rpcAdmission.ts";
+import type { BusyReplies } from "./busyReplies.ts";
 
 export interface BridgeDevice {
   name: string;
@@ -44,6 +45,8 @@ export interface BridgeOptions {
   sessionLimitsTimeoutMs?: number;
   /** A device with nothing sent for this long gets a keepalive attribute (default 5 min). */
   keepaliveIdleMs?: number;
+  /** Server RPCs running at once and waiting; the excess is answered with an error at once. */
+  rpcLimits?: RpcAdmissionLimits;
 }
 
 export interface BridgeStats {
@@ -53,6 +56,8 @@ export interface BridgeStats {
   echoes: number;
   rpcReceived: number;
   rpcAnswered: number;
+  /** Server RPCs refused because too many were running and waiting (answered with code BUSY). */
+  rpcRejected: number;
   attributeUpdates: number;
   announces: number;
   messagesReceived: number;
@@ -69,11 +74,13 @@ export class GatewayBridge {
   #readyListeners = new Set<() => void>();
   #echoes = new EchoFilter();
   readonly #subSessions: SubDeviceSessions;
-  readonly stats: BridgeStats = { malformed: 0, oversized: 0, echoes: 0, rpcReceived: 0, rpcAnswered: 0, attributeUpdates: 0, announces: 0, messagesReceived: 0, pointsQueued: 0 };
+  readonly #refusals: InboundRefusals;
+  readonly stats: BridgeStats = { malformed: 0, oversized: 0, echoes: 0, rpcReceived: 0, rpcAnswered: 0, rpcRejected: 0, attributeUpdates: 0, announces: 0, messagesReceived: 0, pointsQueued: 0 };
 
   constructor(o: BridgeOptions) {
     this.#o = o;
     this.#buffer = new ReadingBuffer(o.maxPayloadBytes);
+    this.#refusals = new InboundRefusals({ limits: o.rpcLimits, publish: (t, p) => this.#publishDirect(t, p), log: o.log, counters: this.stats });
     this.#pending = new PendingRequests((t, p) => this.#publishDirect(t, p), o.attributeRequestTimeoutMs);
     this.sender = new Sender(o.outbox, (t, p) => this.#publish(t, p), o.log.child("sender"), this.#senderLimits(), () => this.#buffer.builder.maxBytes);
     this.#buffer.builder.maxPoints = this.sender.maxPoints;
@@ -87,6 +94,9 @@ export class GatewayBridge {
       },
     });
   }
+
+  get rpcAdmission(): RpcAdmission { return this.#refusals.admission; }
+  get busyReplies(): BusyReplies { return this.#refusals.busyReplies; }
 
   get sessionLimits(): SessionLimits | null {
     return this.#limits;
@@ -113,7 +123,7 @@ export class GatewayBridge {
     });
     bus.on(this, "devicesChanged", () => void this.#subSessions.announceNew());
     connection.onMessage((topic, payload) => this.#onMessage(topic, payload));
-    connection.onOversize((p) => this.#onOversize(p));
+    connection.onOversize((p) => this.#refusals.oversize(p));
     connection.onConnected(() => void this.#onConnected());
     connection.onDisconnected(() => this.#onDisconnected());
     this.#flushTimer = setInterval(() => this.flush(), this.#o.flushIntervalMs);
@@ -195,6 +205,8 @@ export class GatewayBridge {
 
   #onDisconnected(): void {
     this.#subSessions.newSession();
+    // Their answers could not be delivered any more; ThingsBoard re-sends what it still wants.
+    this.#refusals.connectionLost();
     this.sender.pause();
     this.#pending.failAll("connection lost");
   }
@@ -233,9 +245,11 @@ export class GatewayBridge {
     }
     const m = r.value;
     switch (m.kind) {
-      case "gwRpc":
-        void this.#handleRpc(m.msg);
+      case "gwRpc": {
+        const req = m.msg;
+        this.#refusals.deviceRpc(req, () => this.#handleRpc(req));
         return;
+      }
       case "gwAttributeUpdate":
         this.stats.attributeUpdates++;
         this.#o.bus.emit("sharedAttributes", m.msg.device, m.msg.data, m.msg.deleted ?? []);
@@ -249,9 +263,11 @@ export class GatewayBridge {
         this.#subSessions.forget(m.msg.device);
         void this.#subSessions.announceNew();
         return;
-      case "meRpcRequest":
-        void this.#handleOwnRpc(m.msg);
+      case "meRpcRequest": {
+        const req = m.msg;
+        this.#refusals.ownRpc(req.requestId, () => this.#handleOwnRpc(req));
         return;
+      }
       case "meAttributeUpdate":
         this.#o.onGatewayAttributes?.(m.msg.data, m.msg.deleted ?? []);
         return;
@@ -263,17 +279,6 @@ export class GatewayBridge {
         return;
       case "provisionResponse":
         return;
-    }
-  }
-
-  #onOversize(p: OversizePublish): void {
-    this.stats.oversized++;
-    this.#o.log.warn(`refused a ${p.bytes}-byte message from the server on ${preview(p.topic, 120)}: over the inbound size limit`, { bytes: p.bytes });
-    // An RPC to the gateway itself carries its id in the topic, so it can still get an error reply;
-    // a sub-device RPC's id is inside the dropped payload (ThingsBoard times it out).
-    if (p.topic.startsWith(TOPIC.meRpcRequestPrefix)) {
-      const id = p.topic.slice(TOPIC.meRpcRequestPrefix.length);
-      if (/^\d{1,10}$/.test(id)) void this.#publishDirect(`${TOPIC.meRpcResponsePrefix}${id}`, JSON.stringify({ success: false, error: `request of ${p.bytes} bytes is over the gateway's inbound size limit`, code: "TOO_LARGE" })).catch(() => {});
     }
   }
 

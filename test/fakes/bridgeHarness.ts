@@ -29,6 +29,7 @@ export interface HarnessOptions {
   onGatewayAttributes?: (data: Record<string, unknown>, deleted: string[]) => void;
   maxPayloadBytes?: number;
   maxInboundBytes?: number;
+  rpcLimits?: { inProgress: number; queued: number };
   reconnectMinMs?: number;
   keepaliveIdleMs?: number;
   dir?: string;
@@ -62,6 +63,7 @@ export async function startBridgeHarness(o: HarnessOptions) {
     attributeRequestTimeoutMs: 3000,
     sessionLimitsTimeoutMs: 1000,
     ...(o.keepaliveIdleMs ? { keepaliveIdleMs: o.keepaliveIdleMs } : {}),
+    ...(o.rpcLimits ? { rpcLimits: o.rpcLimits } : {}),
     ...(o.gatewayRpc ? { gatewayRpc: o.gatewayRpc } : {}),
     ...(o.onGatewayAttributes ? { onGatewayAttributes: o.onGatewayAttributes } : {}),
   });

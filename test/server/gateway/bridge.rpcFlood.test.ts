@@ -1,0 +1,81 @@
+// Issue 12: 50,000 getGpioStatus requests from the server started every handler at once and took
+// the process out of memory. Against Mosquitto (its own process; the flood comes from a child
+// process, and Mosquitto is told to pass it on unthrottled, as ThingsBoard would): RPCs in
+// progress and waiting stay under their bounds, every request gets exactly one answer (its reply
+// or a BUSY error), telemetry keeps flowing during the flood, and peak RSS growth is bounded.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import mqtt, { type MqttClient } from "mqtt";
+import { startMosquitto, type Mosquitto } from "../../fakes/mosquitto.ts";
+import { startBridgeHarness, type BridgeHarness } from "../../fakes/bridgeHarness.ts";
+import { until } from "../../fakes/waitFor.ts";
+import { publishFromChild } from "../../fakes/bigPublisher.ts";
+
+const DEV = "Test Relays";
+const FLOOD = Number(process.env.FLOOD ?? 20_000);
+const LIMITS = { inProgress: 4, queued: 64 };
+/** Peak RSS growth of this process (gateway + the test's own client, which reads all 20,000
+ *  requests and answers too): ~53 MB bounded, 116 MB with every handler started at once. */
+const RSS_GROWTH_LIMIT = 90 * 1024 * 1024;
+
+let broker: Mosquitto;
+let server: MqttClient;
+let h: BridgeHarness;
+const answers = new Map<number, number>();
+let busy = 0;
+let telemetryDuringFlood = 0;
+let flooding = false;
+
+before(async () => {
+  broker = await startMosquitto({ extraConfig: "max_inflight_messages 0\nmax_queued_messages 0" });
+  server = await mqtt.connectAsync({ host: "127.0.0.1", port: broker.port, protocolVersion: 5, clientId: "tb-server" });
+  server.on("message", (topic, payload) => {
+    const m = JSON.parse(payload.toString()) as { id?: number; data?: { code?: string } };
+    if (topic === "v1/gateway/telemetry") {
+      if (flooding) telemetryDuringFlood++;
+      return;
+    }
+    if (typeof m.id !== "number") return; // a request (from the flood), not an answer
+    answers.set(m.id, (answers.get(m.id) ?? 0) + 1);
+    if (m.data?.code === "BUSY") busy++;
+  });
+  await server.subscribeAsync(["v1/gateway/rpc", "v1/gateway/telemetry"], { qos: 1 });
+  h = await startBridgeHarness({ port: broker.port, mqttVersion: 5, rpcLimits: LIMITS });
+  await h.ready(1, 8000);
+});
+after(async () => {
+  await h?.stop();
+  await server?.endAsync();
+  await broker?.stop();
+});
+
+test(`${FLOOD} RPCs at once: bounded in progress and queued, each answered once, telemetry flows`, { timeout: 120_000 }, async () => {
+  const baseline = process.resourceUsage().maxRSS * 1024;
+  flooding = true;
+  let n = 0;
+  const ticker = setInterval(() => h.bus.emit("telemetry", DEV, { ts: Date.now(), values: { tick: ++n } }), 20);
+  try {
+    await publishFromChild(broker.port, [{ topic: "v1/gateway/rpc", template: JSON.stringify({ device: DEV, data: { id: 0, method: "getGpioStatus", params: {} } }).replace('"id":0', '"id":%ID%'), count: FLOOD }], 90_000);
+    await until(() => answers.size === FLOOD - h.bridge.busyReplies.stats.unanswered, `answers to all ${FLOOD} RPCs`, 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}: ${answers.size} answered, bridge ${JSON.stringify(h.bridge.stats)}, admission ${JSON.stringify(h.bridge.rpcAdmission.stats)} ${h.bridge.rpcAdmission.inProgress}/${h.bridge.rpcAdmission.queued}, busy replies ${JSON.stringify(h.bridge.busyReplies.stats)}`);
+    });
+  } finally {
+    clearInterval(ticker);
+    flooding = false;
+  }
+  const growth = process.resourceUsage().maxRSS * 1024 - baseline;
+  const a = h.bridge.rpcAdmission.stats;
+  console.log(`# rpc flood: ${FLOOD} requests, ${h.bridge.stats.rpcAnswered} answered by a handler, ${h.bridge.stats.rpcRejected} refused busy (${h.bridge.busyReplies.stats.unanswered} of them without a reply), peak in progress ${a.peakInProgress}, peak queued ${a.peakQueued}, telemetry publishes during the flood ${telemetryDuringFlood}, peak RSS growth ${(growth / 1048576).toFixed(1)} MB`);
+  assert.ok(a.peakInProgress <= LIMITS.inProgress, `peak in progress ${a.peakInProgress}`);
+  assert.ok(a.peakQueued <= LIMITS.queued, `peak queued ${a.peakQueued}`);
+  assert.ok(h.bridge.stats.rpcRejected > 0, "the excess was refused");
+  assert.equal(busy, h.bridge.busyReplies.stats.sent, "every refused RPC got a BUSY error reply, but those over the bound of waiting replies");
+  assert.equal(h.bridge.busyReplies.stats.sent + h.bridge.busyReplies.stats.unanswered, h.bridge.stats.rpcRejected);
+  assert.equal(h.bridge.stats.rpcAnswered + h.bridge.stats.rpcRejected, FLOOD);
+  assert.deepEqual([...answers.values()].filter((c) => c !== 1), [], "no RPC answered twice");
+  assert.ok(telemetryDuringFlood > 0, "telemetry kept flowing during the flood");
+  assert.ok(growth < RSS_GROWTH_LIMIT, `peak RSS grew by ${(growth / 1048576).toFixed(1)} MB`);
+  // After the flood the gateway answers normally again.
+  await server.publishAsync("v1/gateway/rpc", JSON.stringify({ device: DEV, data: { id: FLOOD + 1, method: "getGpioStatus", params: {} } }), { qos: 1 });
+  await until(() => answers.get(FLOOD + 1) === 1, "answer after the flood");
+});
