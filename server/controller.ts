@@ -110,6 +110,10 @@ export class Controller {
   get httpPort(): number {
     return this.#dashboard?.port ?? 0;
   }
+  /** The dashboard's one-time setup code while no password is set, else null. */
+  get dashboardSetupCode(): string | null {
+    return this.#dashboard?.setupCode ?? null;
+  }
 
   async start(): Promise<void> {
     const { config, log } = this.#o;

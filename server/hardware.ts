@@ -44,7 +44,8 @@ export class Hardware {
       kind = "pi";
     } else kind = config.hardware;
     if (kind === "sim") log.warn("hardware: simulated (hardware: sim): every reading is made up, not measured");
-    else log.info(`hardware: Raspberry Pi${config.hardware === "auto" ? ` (found ${[probe.gpioSysfs && GPIO_SYSFS, probe.i2cBus1 && I2C_BUS_1].filter(Boolean).join(" and ")})` : ""}`);
+    // A forced "pi" is what was asked for, not what was found (issue 13): opening the GPIO tells.
+    else log.info(`hardware: Raspberry Pi${config.hardware === "auto" ? ` (found ${[probe.gpioSysfs && GPIO_SYSFS, probe.i2cBus1 && I2C_BUS_1].filter(Boolean).join(" and ")})` : " (hardware: pi as configured)"}`);
     const hw = new Hardware(kind, log);
     for (const d of config.devices) if (d.kind === "sensor") hw.#configured.push({ bus: d.bus, address: d.address ?? DEFAULT_ADDRESS[d.chip] });
     return hw;

@@ -6,11 +6,11 @@ import { parseArgs } from "node:util";
 import { loadConfigFile, validateConfig, applyEnv } from "./config/load.ts";
 import { demoConfigFor } from "./demo.ts";
 import { Controller } from "./controller.ts";
-import { HardwareUnavailableError } from "./hardware.ts";
-import { createLogger, LEVELS, type LogLevel } from "./util/logger.ts";
+import { createLogger, LEVELS, type Logger, type LogLevel } from "./util/logger.ts";
 import { appPath } from "./util/appRoot.ts";
 import { unitIdentity } from "./util/identity.ts";
 import { createSdNotifier, startWatchdog } from "./util/sdNotify.ts";
+import { EXIT_CONFIG, explainStartupFailure } from "./startupFailure.ts";
 
 const USAGE = `Usage: npm start -- [--config FILE]
   --config FILE   YAML configuration (see config.example.yaml). Without it: the demo.
@@ -45,8 +45,9 @@ async function main(): Promise<void> {
     result = envErrors.length ? { ok: false as const, errors: envErrors } : validateConfig(raw);
   }
   if (!result.ok) {
-    console.error(`Refusing to start because the configuration${file ? ` in ${file}` : ""} is not valid:\n${result.errors.map((e) => `  - ${e}`).join("\n")}`);
-    process.exit(2);
+    if (result.unreadable) console.error(result.errors.join("\n"));
+    else console.error(`Refusing to start because the configuration${file ? ` in ${file}` : ""} is not valid:\n${result.errors.map((e) => `  - ${e}`).join("\n")}`);
+    process.exit(EXIT_CONFIG);
   }
   const config = result.config;
   log.root.level = config.log.level;
@@ -72,8 +73,7 @@ async function main(): Promise<void> {
     });
   } catch (err) {
     // hardware: auto off a Pi (HardwareUnavailableError): say what is missing, no stack trace.
-    console.error(`Refusing to start: ${err instanceof HardwareUnavailableError ? err.message : ((err as Error).stack ?? String(err))}`);
-    process.exit(2);
+    startupFailed(log, err);
   }
 
   const notifier = createSdNotifier();
@@ -106,15 +106,17 @@ async function main(): Promise<void> {
   try {
     await controller.start();
   } catch (err) {
-    log.error(`start-up failed: ${(err as Error).stack ?? String(err)}`);
     await controller.stop().catch(() => {});
-    process.exit(1);
+    startupFailed(log, err);
   }
   notifier.ready();
   startWatchdog(notifier, () => !stopping);
 
   const url = `http://localhost:${controller.httpPort}`;
   const lines = [`rpi-tb-gateway ${version} running as unit "${unit}" on ${controller.hardware.kind === "sim" ? "simulated hardware" : "Raspberry Pi hardware"}`, `Dashboard: ${url}`];
+  const code = controller.dashboardSetupCode;
+  // Next to the URL, not inside a log line: the first thing a new user needs (issue 13).
+  if (code) lines.push(...setupCodeBanner(code));
   const emu = controller.emulator;
   if (emu) {
     const gpio = controller.runtime.list().find((d) => d.info.kind === "gpio");
@@ -122,6 +124,22 @@ async function main(): Promise<void> {
     if (gpio) lines.push(`Try: npm run rpc -- --url http://127.0.0.1:${emu.httpPort} "${gpio.info.name}" toggle_gpio '{"pin":17}'`);
   } else if (demo) lines.push(`Demo devices against ThingsBoard at ${config.thingsboard.host}:${config.thingsboard.port}`);
   for (const l of lines) console.log(l);
+}
+
+/** One or two sentences and an exit code; the stack only for whoever asked for debug (issue 13). */
+function startupFailed(log: Logger, err: unknown): never {
+  const why = explainStartupFailure(err);
+  console.error(why.message);
+  if (log.enabled("debug")) console.error(why.debugDetail);
+  else if (why.message.startsWith("Start-up failed")) console.error("(LOG_LEVEL=debug shows where it failed.)");
+  process.exit(why.exitCode);
+}
+
+function setupCodeBanner(code: string): string[] {
+  const text = [`Dashboard setup code: ${code}`, "No dashboard password is set yet: open the dashboard, enter this code", "and choose a password. (Forgot it later? npm run reset-password)"];
+  const width = Math.max(...text.map((t) => t.length));
+  const rule = `+${"-".repeat(width + 2)}+`;
+  return [rule, ...text.map((t) => `| ${t.padEnd(width)} |`), rule];
 }
 
 void main();

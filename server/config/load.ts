@@ -2,14 +2,15 @@
 // and reported with its path (e.g. "devices[2].pin: expected integer 0-27"); an invalid config
 // never starts the appliance.
 import { readFileSync } from "node:fs";
-import { parseDocument } from "yaml";
+import { parseDocument, type YAMLError } from "yaml";
 import type { z } from "zod";
 import { configSchema, type Config } from "./schema.ts";
 import { headerErrors } from "./gpioHeader.ts";
 import { isObject, preview } from "../util/json.ts";
 import { checkSensorOptions, sensorAddresses } from "../../drivers/sensors/index.ts";
 
-export type LoadResult = { ok: true; config: Config; raw: Record<string, unknown> } | { ok: false; errors: string[] };
+/** `unreadable`: the file itself could not be read (missing, no permission), so there is nothing to validate. */
+export type LoadResult = { ok: true; config: Config; raw: Record<string, unknown> } | { ok: false; errors: string[]; unreadable?: true };
 
 /** Environment variable -> config path, with how to parse the value. */
 export const ENV_OVERRIDES: Record<string, { path: string[]; parse: "string" | "int" }> = {
@@ -114,7 +115,7 @@ function crossChecks(c: Config): string[] {
 
 export function loadConfigText(text: string, env: NodeJS.ProcessEnv = {}, source = "config"): LoadResult {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length) return { ok: false, errors: doc.errors.map((e) => `${source}: YAML ${e.message.split("\n")[0]}`) };
+  if (doc.errors.length) return { ok: false, errors: [yamlSyntaxError(doc.errors, text, source)] };
   let raw: unknown;
   try {
     // toJS throws, rather than reporting in doc.errors, on an alias without its anchor and on an alias bomb.
@@ -131,12 +132,41 @@ export function loadConfigText(text: string, env: NodeJS.ProcessEnv = {}, source
   return r;
 }
 
+/**
+ * One YAML syntax error, the first: the ones after it usually follow from it (an unclosed quote or a
+ * bad indent makes the parser misread every later line). Location, message and the offending line,
+ * instead of the parser's message that ends in a colon before a snippet (issue 13).
+ */
+function yamlSyntaxError(errors: readonly YAMLError[], text: string, source: string): string {
+  const first = errors[0] as YAMLError;
+  const message = first.message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "") ?? first.code;
+  const pos = first.linePos?.[0];
+  const where = pos ? `, line ${pos.line}, column ${pos.col}` : "";
+  const lineText = pos ? text.split(/\r?\n/)[pos.line - 1] : undefined;
+  const more = errors.length > 1 ? ` (fix this first: the ${errors.length - 1} other YAML error${errors.length > 2 ? "s" : ""} reported after it may follow from it)` : "";
+  return `${source}${where}: YAML syntax: ${message}${lineText?.trim() ? `: ${JSON.stringify(lineText.trimEnd())}` : ""}${more}`;
+}
+
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = {}): LoadResult {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    return { ok: false, errors: [`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`] };
+    return { ok: false, errors: [unreadableFile(file, err as NodeJS.ErrnoException)], unreadable: true };
   }
   return loadConfigText(text, env, file);
+}
+
+function unreadableFile(file: string, err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case "ENOENT":
+      return `The config file ${file} does not exist. Start from the example: cp config.example.yaml ${file} and edit it (or run without --config for the demo).`;
+    case "EACCES":
+    case "EPERM":
+      return `Cannot read the config file ${file}: permission denied (it belongs to another user; on the Pi the service's config is read with sudo).`;
+    case "EISDIR":
+      return `${file} is a directory; --config needs a YAML file (see config.example.yaml).`;
+    default:
+      return `Cannot read the config file ${file}: ${err.code ?? err.message}.`;
+  }
 }

@@ -18,6 +18,7 @@ import { Credentials } from "./auth/credentials.ts";
 import { SessionStore } from "./auth/sessionStore.ts";
 import { SECURITY_HEADERS } from "./httpSecurity.ts";
 import { SocketHub, type HubStats } from "./socketHub.ts";
+import { dashboardListenError } from "../startupFailure.ts";
 
 export interface DashboardContext {
   bus: EventBus;
@@ -50,6 +51,7 @@ export class DashboardServer {
   #log: Logger;
   #http: HttpServer | null = null;
   #hub: SocketHub | null = null;
+  #credentials: Credentials | null = null;
   #port = 0;
   #state: "new" | "starting" | "running" | "stopped" = "new";
 
@@ -70,6 +72,11 @@ export class DashboardServer {
     return this.#port;
   }
 
+  /** The one-time code that unlocks the first password setup, while no password is set (else null). */
+  get setupCode(): string | null {
+    return this.#credentials?.setupCode ?? null;
+  }
+
   get stats(): HubStats | null {
     return this.#hub?.stats ?? null;
   }
@@ -79,6 +86,7 @@ export class DashboardServer {
     this.#state = "starting";
     const { config, dataDir } = this.#ctx;
     const credentials = await Credentials.load(config, dataDir, this.#log);
+    this.#credentials = credentials;
     const sessions = new SessionStore(config.dashboard.sessionTtlHours * 3600_000);
     const limiter = new AttemptLimiter(this.#opts.loginAttemptsPerMinute, 60_000);
 
@@ -119,7 +127,7 @@ export class DashboardServer {
     });
 
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(new Error(`dashboard cannot listen on ${config.http.host}:${config.http.port}: ${err.message}`));
+      const onError = (err: NodeJS.ErrnoException) => reject(dashboardListenError(err, config.http.host, config.http.port));
       http.once("error", onError);
       http.listen(config.http.port, config.http.host, () => {
         http.off("error", onError);

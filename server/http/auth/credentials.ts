@@ -26,6 +26,10 @@ export function validateNewPassword(password: unknown): string | null {
   return null;
 }
 
+function formatCode(code: string): string {
+  return `${code.slice(0, 5)}-${code.slice(5)}`;
+}
+
 function normaliseCode(code: string): string {
   return code.toUpperCase().replace(/[\s-]/g, "");
 }
@@ -62,9 +66,14 @@ export class Credentials {
       let code = "";
       for (let i = 0; i < 10; i++) code += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
       c.#setupCode = code;
-      log.warn(`dashboard: no password is set. Open the dashboard and enter this one-time setup code with a new password: ${code.slice(0, 5)}-${code.slice(5)}`);
+      log.warn(`dashboard: no password is set. Open the dashboard and enter this one-time setup code with a new password: ${formatCode(code)}`);
     }
     return c;
+  }
+
+  /** The pending setup code as printed ("ABCDE-FGHJK"), or null once a password is set. */
+  get setupCode(): string | null {
+    return this.#setupCode ? formatCode(this.#setupCode) : null;
   }
 
   get setupRequired(): boolean {

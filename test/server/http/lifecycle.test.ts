@@ -1,6 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { DashboardServer } from "../../../server/http/dashboardServer.ts";
+import { StartupError } from "../../../server/startupFailure.ts";
 import { createFakeDashboard } from "../../fakes/dashboardContext.ts";
 import { connectAuthed, login, nextEvent, startDashboard } from "./harness.ts";
 
@@ -26,7 +27,8 @@ describe("DashboardServer lifecycle", () => {
     const fake = createFakeDashboard();
     fake.ctx.config.http.port = first.server.port;
     const second = new DashboardServer(fake.ctx);
-    await assert.rejects(second.start(), (err: Error) => err.message.startsWith(`dashboard cannot listen on 127.0.0.1:${first.server.port}: listen EADDRINUSE`));
+    const port = first.server.port;
+    await assert.rejects(second.start(), (err: Error) => err instanceof StartupError && err.message === `The dashboard cannot listen on port ${port} (127.0.0.1:${port}): another program is already using it. Choose a free port with HTTP_PORT (e.g. HTTP_PORT=8080) or http.port in the config file.` && (err.cause as NodeJS.ErrnoException).code === "EADDRINUSE");
     assert.equal(fake.bus.listenerCount("deviceUpdated"), 0);
     await first.close();
   });
