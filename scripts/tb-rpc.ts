@@ -136,9 +136,18 @@ async function run(a: Args): Promise<number> {
 
   const res = await call(a.base, `/api/plugins/rpc/${a.oneway ? "oneway" : "twoway"}/${id.id}`, { method: "POST", headers: auth, body: JSON.stringify({ method: a.method, params: a.params, timeout: a.timeoutMs }) }, a.timeoutMs + waitMs);
   const text = await res.text();
+  // ThingsBoard answers these with an empty body (AbstractRpcController.reply), so the status is all there is.
   if (res.status === 408 || res.status === 504) {
     console.error(`No answer from ${JSON.stringify(a.device)} within ${a.timeoutMs} ms (HTTP ${res.status}): the device or its gateway is offline or busy.`);
     return EXIT_NOT_DELIVERED;
+  }
+  if (res.status === 409) {
+    console.error(`${JSON.stringify(a.device)} is not connected (HTTP 409: no active session; is its gateway running and online?).`);
+    return EXIT_NOT_DELIVERED;
+  }
+  if (res.status === 406) {
+    console.error(`The device answered with something that is not JSON (HTTP 406).`);
+    return EXIT_DEVICE_ERROR;
   }
   if (!res.ok) {
     console.error(`ThingsBoard did not deliver the RPC (HTTP ${res.status}): ${messageIn(text, res.statusText)}.`);

@@ -133,6 +133,6 @@ test("the device's gateway offline: ThingsBoard's reason, exit 3", { timeout: 60
   await app.stop();
   const r = await rpcTool(["--url", url(), "--timeout", "300", RELAYS, "toggle_gpio", '{"pin":17}']);
   assert.equal(r.code, 3, r.stdout + r.stderr);
-  // ThingsBoard answers 409 for a device with no session (the emulator's rest.ts, after TB's DeviceActorMessageProcessor).
-  assert.equal(r.stderr.trim(), "ThingsBoard did not deliver the RPC (HTTP 409): Device has no active connection.");
+  // ThingsBoard answers 409 with no body for a device with no session (scripts/emulator/rpc.ts, after TB's AbstractRpcController).
+  assert.equal(r.stderr.trim(), '"rel Relays" is not connected (HTTP 409: no active session; is its gateway running and online?).');
 });
