@@ -25,6 +25,7 @@ import type { Logger } from "./util/logger.ts";
 import { isObject } from "./util/json.ts";
 import type { DeviceHistory } from "./history/historyRecorder.ts";
 import type { HistoryRange } from "./history/tiers.ts";
+import { detach } from "./util/detach.ts";
 import type { Emulator } from "../scripts/emulator/index.ts";
 
 export interface ControllerOptions {
@@ -86,12 +87,15 @@ export class Controller {
         const saved: unknown = this.#state?.data.devices[id];
         return isObject(saved) ? { ...saved } : {};
       },
-      save: (id, data) => this.#state?.update((d) => void (d.devices[id] = data)),
+      save: (id, data) =>
+        this.#state?.update((d) => {
+          d.devices[id] = data;
+        }),
     };
     this.runtime = new DeviceRuntime({ bus: this.bus, log: o.log.child("device"), memory });
     this.rpc = new DeviceRpcDispatcher(this.runtime, this.bus, o.log.child("rpc"));
     this.#uartEnabled = this.hardware.kind === "pi" && existsSync("/dev/serial0");
-    this.#info = new AppInfoReader(o.version, o.unit, this.hardware.kind, o.config.dataDir);
+    this.#info = new AppInfoReader(o.version, o.unit, this.hardware.kind, o.config.dataDir, o.log.child("info"));
     this.#connStatus = { state: "stopped", since: Date.now(), server: `${o.config.thingsboard.host}:${o.config.thingsboard.port}`, mqttVersion: o.config.thingsboard.mqttVersion, reconnects: 0 };
   }
 
@@ -122,15 +126,21 @@ export class Controller {
       this.#events.unshift(e);
       if (this.#events.length > EVENT_LOG_SIZE) this.#events.length = EVENT_LOG_SIZE;
     });
-    this.bus.on(this, "connection", (s) => void (this.#connStatus = s));
-    this.bus.on(this, "outbox", (s) => void (this.#outboxStatus = s));
+    this.bus.on(this, "connection", (s) => {
+      this.#connStatus = s;
+    });
+    this.bus.on(this, "outbox", (s) => {
+      this.#outboxStatus = s;
+    });
 
     // 1. Durable state first: nothing may be produced before it can be kept.
     this.#state = await StateStore.open<DeviceState>(`${config.dataDir}/state.json`, { devices: {} }, { log: log.child("state") });
     // Valid JSON of the wrong shape (a hand edit, a torn older format) must not break every device's load/save.
     if (!isObject(this.#state.data.devices)) {
       log.error(`state file ${config.dataDir}/state.json has no usable "devices" map; saved device settings start empty`);
-      this.#state.update((d) => void (d.devices = {}));
+      this.#state.update((d) => {
+        d.devices = {};
+      });
     }
     this.#outbox = Outbox.open({ dir: config.dataDir, diskFlushMs: config.outbox.diskFlushMs, maxDiskBytes: config.outbox.maxDiskMb * 1024 * 1024, memoryMaxMessages: config.outbox.memoryMaxMessages, log: log.child("outbox") });
     this.#outboxStatus = this.#outbox.status();
@@ -185,7 +195,7 @@ export class Controller {
     });
     this.#tb = link;
     this.#service = new GatewayService({ controller: this, bridge: link.bridge, log: log.child("service"), ...(this.#o.restart ? { restart: this.#o.restart } : {}) });
-    link.bridge.onReady(() => void this.#requestSharedAttributes());
+    link.bridge.onReady(() => detach("requesting shared attributes", this.#requestSharedAttributes(), log));
     link.bridge.start();
 
     // 5. Devices start producing (readings queue in the outbox until ThingsBoard is there).

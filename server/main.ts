@@ -94,13 +94,20 @@ async function main(): Promise<void> {
     await controller.stop();
     process.exit(restarting ? EXIT_RESTART : 0);
   };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  // A shutdown that itself fails must still end the process (systemd restarts it).
+  const shutdownOn = (signal: string) => () => {
+    shutdown(signal).catch((err: unknown) => {
+      log.error(`shutdown failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      process.exit(1);
+    });
+  };
+  process.on("SIGTERM", shutdownOn("SIGTERM"));
+  process.on("SIGINT", shutdownOn("SIGINT"));
   process.on("unhandledRejection", (reason) => log.error(`unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}`));
   process.on("uncaughtException", (err) => {
     log.error(`uncaught exception: ${err.stack ?? err.message}; stopping so systemd can restart cleanly`);
     restarting = true;
-    void shutdown("uncaughtException");
+    shutdownOn("uncaughtException")();
   });
 
   try {
@@ -142,4 +149,7 @@ function setupCodeBanner(code: string): string[] {
   return [rule, ...text.map((t) => `| ${t.padEnd(width)} |`), rule];
 }
 
-void main();
+main().catch((err: unknown) => {
+  console.error(`rpi-tb-gateway: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exit(1);
+});

@@ -63,7 +63,7 @@ export class EdgeReporter {
     if (value === this.#last) return false;
     this.#last = value;
     if (!edgeWants(this.edge, value)) return false;
-    for (const listener of [...this.#listeners]) {
+    for (const listener of Array.from(this.#listeners)) {
       try {
         listener(value, ts);
       } catch (err) {

@@ -42,7 +42,7 @@ export class SimGpioChip implements GpioChip {
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const cancel of [...this.#bounces]) cancel();
+    for (const cancel of Array.from(this.#bounces)) cancel();
     await Promise.all([...this.#pins.values()].map((p) => p.close()));
   }
 
@@ -142,7 +142,7 @@ export class SimGpioChip implements GpioChip {
     if (this.level(pin) === level) return;
     this.#levels.set(pin, level);
     this.#pins.get(pin)?.levelChanged();
-    for (const listener of [...this.#changeListeners]) {
+    for (const listener of Array.from(this.#changeListeners)) {
       try {
         listener(pin, level);
       } catch (err) {

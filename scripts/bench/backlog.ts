@@ -104,7 +104,7 @@ export const backlogScenario: Scenario = {
     for (const points of ctx.quick ? [100_000] : [100_000, 1_000_000]) {
       const label = points >= 1e6 ? `${points / 1e6}M` : `${points / 1e3}k`;
       ctx.progress(`backlog: ${label} points`);
-      const r = await measureBacklog(points, ctx.progress);
+      const r = await measureBacklog(points, (m) => ctx.progress(m));
       rows.push(row(NAME, `${label}: written to disk per point while offline`, r.bytesWrittenPerPoint ?? Number.NaN, "B/dp", { note: "write() bytes, /proc/self/io wchar" }));
       rows.push(row(NAME, `${label}: outbox file + WAL per point`, r.fileBytesPerPoint, "B/dp"));
       rows.push(row(NAME, `${label}: drain rate (connect to last PUBACK)`, r.pointsPerSec, "dp/s", atLeast(r.pointsPerSec, 50_000)));

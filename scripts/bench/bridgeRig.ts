@@ -67,7 +67,9 @@ export async function startRig(o: RigOptions) {
     sessionLimitsTimeoutMs: 2000,
   });
   let ready = 0;
-  bridge.onReady(() => void ready++);
+  bridge.onReady(() => {
+    ready++;
+  });
   bridge.start();
   await runtime.start();
   return {

@@ -29,7 +29,9 @@ async function handle(req: ChildRequest): Promise<unknown> {
         counts.records += records.length;
         for (const r of records) counts.points += Object.keys(r.values).length;
       });
-      emu.events.on("publish", () => void counts.messages++);
+      emu.events.on("publish", () => {
+        counts.messages++;
+      });
       return { mqttPort: emu.mqttPort, httpPort: emu.httpPort };
     }
     case "counts": {

@@ -45,6 +45,7 @@ function parseArgs(argv: string[]): CliArgs {
   const out: CliArgs = { host: "127.0.0.1", mqttPort: 1883, httpPort: 9090, tokens: [], devices: [], gatewayLimits: {}, deviceLimits: {}, tenantLimits: {} };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
+    if (flag === undefined) break;
     const value = argv[i + 1];
     const port = (): number => {
       const n = Number(value);

@@ -326,6 +326,6 @@ export class EmulatorCore implements SessionHost {
 
   /** Server-side drop of every MQTT connection. */
   dropAll(): void {
-    for (const s of [...this.sessions]) s.destroy();
+    for (const s of Array.from(this.sessions)) s.destroy();
   }
 }

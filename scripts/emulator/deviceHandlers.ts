@@ -56,7 +56,7 @@ function onTelemetry(core: EmulatorCore, s: MqttSession, p: IPublishPacket, payl
   } catch (err) {
     if (!(err instanceof ConversionError)) throw err;
     // A bad ts is an unwrapped NumberFormatException in ThingsBoard: Netty closes with 0x8B.
-    if (/^ts /.test(err.message)) return s.close(DISCONNECT.serverShuttingDown, true);
+    if (err.message.startsWith("ts ")) return s.close(DISCONNECT.serverShuttingDown, true);
     return rejectMalformed(s, p);
   }
   if (!core.charge(s, "own", dataPoints(records))) return rejectDevicePath(s);

@@ -171,7 +171,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   /** Persistent one-way notice to the gateway that last connected the device (§3.5, GNS). */
   const notifyGateway = (d: EmulatedDevice, method: string, params: unknown): void => {
     if (!d.lastConnectedGateway) return;
-    void core.rpc.submit(d.lastConnectedGateway, method, params, false, NOTICE_EXPIRY_MS);
+    core.rpc.submit(d.lastConnectedGateway, method, params, false, NOTICE_EXPIRY_MS).catch((err: unknown) => {
+      log.error(`notice ${method} to ${d.lastConnectedGateway ?? "?"} failed: ${String(err)}`);
+    });
   };
 
   let stopped = false;

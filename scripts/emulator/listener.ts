@@ -63,8 +63,8 @@ export class MqttListener {
 
   /** Drops every connection now (no DISCONNECT, like a network cut); keeps listening. */
   dropConnections(): void {
-    for (const s of [...this.live]) s.destroy();
-    for (const sock of [...this.sockets]) sock.destroy();
+    for (const s of Array.from(this.live)) s.destroy();
+    for (const sock of Array.from(this.sockets)) sock.destroy();
   }
 
   /** Stops accepting and drops existing connections. */

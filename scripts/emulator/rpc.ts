@@ -68,7 +68,7 @@ export class RpcManager {
   /** The device is gone: pending requests end as never delivered. */
   dropDevice(deviceId: string): void {
     const byId = this.pending.get(deviceId);
-    if (byId) for (const rpc of [...byId.values()]) this.finish(rpc, { kind: "noConnection" });
+    if (byId) for (const rpc of Array.from(byId.values())) this.finish(rpc, { kind: "noConnection" });
     this.pending.delete(deviceId);
     this.seq.delete(deviceId);
   }
@@ -81,7 +81,7 @@ export class RpcManager {
   }
 
   stop(): void {
-    for (const byId of this.pending.values()) for (const rpc of [...byId.values()]) this.finish(rpc, { kind: "noConnection" });
+    for (const byId of this.pending.values()) for (const rpc of Array.from(byId.values())) this.finish(rpc, { kind: "noConnection" });
     this.pending.clear();
   }
 

@@ -183,8 +183,15 @@ export class MqttSession {
         return;
       case "connect":
         return this.close(DISCONNECT.protocolError, true);
-      default:
+      case "connack":
+      case "suback":
+      case "unsuback":
+      case "pingresp":
+      case "auth":
+        // Server-to-client packets (and v5 AUTH, which ThingsBoard does not implement): the
+        // transport's processRegularSessionMsg has no case for them and ignores them.
         this.log.debug(`ignoring ${p.cmd}`);
+        return;
     }
   }
 

@@ -19,7 +19,7 @@ export interface DeviceContext {
 export class MemoryDeviceMemory implements DeviceMemory {
   #m = new Map<string, Record<string, unknown>>();
   load(id: string): Record<string, unknown> {
-    return { ...(this.#m.get(id) ?? {}) };
+    return { ...this.#m.get(id) };
   }
   save(id: string, data: Record<string, unknown>): void {
     this.#m.set(id, { ...data });

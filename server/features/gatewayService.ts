@@ -10,6 +10,7 @@ import { isObject, preview } from "../util/json.ts";
 import { LEVELS, type LogLevel, type LogRecord, type LogSink, type Logger } from "../util/logger.ts";
 import { createCpuSampler, cpuTemperatureC, disk, ipAddresses, memory, osInfo } from "../util/systemInfo.ts";
 import { unitIdentity } from "../util/identity.ts";
+import { detach } from "../util/detach.ts";
 
 export interface GatewayServiceOptions {
   controller: Controller;
@@ -70,7 +71,7 @@ export class GatewayService {
 
   start(): void {
     this.#o.log.root.sinks.set(this.#sink, "debug");
-    this.#o.bridge.onReady(() => void this.#publishAttributes());
+    this.#o.bridge.onReady(() => detach("publishing the gateway's attributes", this.#publishAttributes(), this.#o.log));
     this.#restartStats();
     this.#logTimer = setInterval(() => this.#flushLogs(), REMOTE_LOG_FLUSH_MS);
     this.#logTimer.unref();
@@ -157,7 +158,7 @@ export class GatewayService {
 
   #restartStats(): void {
     if (this.#statsTimer) clearInterval(this.#statsTimer);
-    this.#statsTimer = setInterval(() => void this.#publishStats(), this.#statsPeriodSec * 1000);
+    this.#statsTimer = setInterval(() => detach("statistics", this.#publishStats(), this.#o.log), this.#statsPeriodSec * 1000);
     this.#statsTimer.unref();
   }
 

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import type { Config } from "../config/schema.ts";
 import { provisionGateway, saveCredentials, ProvisionError, type StoredCredentials } from "../gateway/provisioning.ts";
 import type { Logger } from "../util/logger.ts";
+import { detach } from "../util/detach.ts";
 
 export interface ProvisionerOptions {
   file: string;
@@ -32,7 +33,7 @@ export class Provisioner {
 
   start(): void {
     this.#running = true;
-    void this.#attempt(0);
+    detach("provisioning", this.#attempt(0), this.#o.log);
   }
 
   stop(): void {
@@ -63,7 +64,7 @@ export class Provisioner {
       const delay = Math.min(300_000, 5000 * 2 ** Math.min(n, 6));
       log.error(`provisioning failed: ${(err as Error).message}${hint}; retrying in ${Math.round(delay / 1000)} s`);
       this.#o.onFailure(`provisioning: ${(err as Error).message}`, Date.now() + delay);
-      this.#timer = setTimeout(() => void this.#attempt(n + 1), delay);
+      this.#timer = setTimeout(() => detach("provisioning", this.#attempt(n + 1), log), delay);
     }
   }
 }

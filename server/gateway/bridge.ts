@@ -5,6 +5,7 @@
 import type { EventBus } from "../eventBus.ts";
 import type { RpcDispatcher, RpcReply } from "../rpc/types.ts";
 import type { Logger } from "../util/logger.ts";
+import { detach } from "../util/detach.ts";
 import type { TbConnection } from "./connection.ts";
 import { ReadingBuffer } from "./readingBuffer.ts";
 import { EchoFilter } from "./echoFilter.ts";
@@ -121,10 +122,10 @@ export class GatewayBridge {
       this.#subSessions.noteSent(device);
       this.#buffer.attributes(device, values);
     });
-    bus.on(this, "devicesChanged", () => void this.#subSessions.announceNew());
+    bus.on(this, "devicesChanged", () => detach("announcing new devices", this.#subSessions.announceNew(), this.#o.log));
     connection.onMessage((topic, payload) => this.#onMessage(topic, payload));
     connection.onOversize((p) => this.#refusals.oversize(p));
-    connection.onConnected(() => void this.#onConnected());
+    connection.onConnected(() => detach("session start", this.#onConnected(), this.#o.log));
     connection.onDisconnected(() => this.#onDisconnected());
     this.#flushTimer = setInterval(() => this.flush(), this.#o.flushIntervalMs);
     this.#subSessions.startKeepalive();
@@ -261,7 +262,7 @@ export class GatewayBridge {
         // v5 only: the server dropped a sub-session (150 = rate limit). Re-announce it.
         this.#o.log.warn(`ThingsBoard disconnected device ${m.msg.device} (reason ${m.msg.reason})`);
         this.#subSessions.forget(m.msg.device);
-        void this.#subSessions.announceNew();
+        detach("re-announcing devices", this.#subSessions.announceNew(), this.#o.log);
         return;
       case "meRpcRequest": {
         const req = m.msg;

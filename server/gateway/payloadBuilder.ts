@@ -213,7 +213,7 @@ export class PayloadBuilder {
       for (const chunk of splitRecord({ ts: 0, values }, limit - keyLen)) {
         const len = byteLen(JSON.stringify(chunk.values)) + keyLen;
         if (size + len > limit) flush();
-        cur[device] = { ...(cur[device] ?? {}), ...chunk.values };
+        cur[device] = { ...cur[device], ...chunk.values };
         size += len;
         points += Object.keys(chunk.values).length;
       }

@@ -119,7 +119,10 @@ export function registerSocketHandlers(socket: DashboardSocket, deps: HandlerDep
   });
 
   socket.on("sync", () => {
-    if (!deps.sessionLive(socket.data.sessionKey)) return void socket.disconnect(true);
+    if (!deps.sessionLive(socket.data.sessionKey)) {
+      socket.disconnect(true);
+      return;
+    }
     if (!bucket.take()) return answer(undefined, { ok: false, error: "rate limited: too many requests, slow down" });
     const snap = deps.snapshot();
     if (snap) socket.emit("snapshot", snap);

@@ -5,6 +5,7 @@ import type { Server as HttpServer } from "node:http";
 import { Server, type Socket } from "socket.io";
 import type { AppSnapshot, I2cScanEntry } from "../events.ts";
 import type { Logger } from "../util/logger.ts";
+import { detach } from "../util/detach.ts";
 import type { SessionStore } from "./auth/sessionStore.ts";
 import { DeltaCoalescer, type DeltaBatch } from "./deltaCoalescer.ts";
 import { checkOrigin, readCookie, addSecurityHeaders, SESSION_COOKIE } from "./httpSecurity.ts";
@@ -114,13 +115,17 @@ export class SocketHub {
       // io.close() disconnects every socket and discards its transport (disconnectSockets() first
       // would instead start engine.io's orderly polling close, a 30 s timer that delays exit), then
       // closes the http server; its callback error (already closed) is not ours to report.
-      void this.io.close(() => resolve());
+      this.io.close(() => resolve()).catch((err: unknown) => {
+        this.#log.debug(() => `socket.io close: ${String(err)}`);
+        resolve();
+      });
     });
   }
 
   #onConnection(socket: DashboardSocket): void {
     this.stats.connections++;
-    void socket.join([LIVE, socket.data.sessionKey]);
+    // The in-memory adapter joins synchronously; a cluster adapter would return a promise.
+    detach(`socket ${socket.id} joining its rooms`, Promise.resolve(socket.join([LIVE, socket.data.sessionKey])), this.#log);
     this.#log.debug(() => `socket ${socket.id} connected (${socket.data.role})`);
     const snap = this.snapshot();
     if (snap) socket.emit("snapshot", snap);

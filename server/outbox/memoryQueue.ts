@@ -71,7 +71,8 @@ export class MemoryQueue {
   /** Merges entries loaded back from disk (sorted by seq, none already present) into place. */
   mergeSorted(rows: Entry[]): void {
     if (rows.length === 0) return;
-    const out: Entry[] = new Array<Entry>(this.#items.length + rows.length);
+    const out: Entry[] = [];
+    out.length = this.#items.length + rows.length; // preallocated: every slot is written below
     let i = 0;
     let j = 0;
     let k = 0;

@@ -188,7 +188,7 @@ export class ArrivalRecorder {
 
   attach(emu: Emulator): void {
     // "publish" fires synchronously just before the handler that stores and emits "telemetry".
-    emu.events.on("publish", (_topic: string, _payload: Buffer, sessionId: string) => void (this.#session = String(sessionId)));
+    emu.events.on("publish", (_topic: string, _payload: Buffer, sessionId: string) => { this.#session = String(sessionId); });
     emu.events.on("telemetry", (device: string, records: Array<{ ts: number; values: Record<string, unknown> }>) => {
       for (const r of records) {
         const seq = r.values["seq"];
@@ -308,13 +308,13 @@ export function spawnApp(configFile: string, env: Record<string, string> = {}, b
         reject(new Error(`child: no line matching ${re} within ${timeoutMs} ms; last lines:\n${lines.slice(-15).join("\n")}`));
       }, timeoutMs);
       if (!check()) waiters.add(check);
-      void exited.then(() => {
+      exited.then(() => {
         if (waiters.has(check) && !check()) {
           waiters.delete(check);
           clearTimeout(timer);
           reject(new Error(`child exited before a line matching ${re}; last lines:\n${lines.slice(-15).join("\n")}`));
         }
-      });
+      }, reject);
     });
   return { proc, lines, exited, waitLine };
 }

@@ -20,7 +20,7 @@ const statuses: Array<ConnectionStatus & { at: number }> = [];
 before(async () => {
   emu = await startEmulator({ gateways: [{ name: GW_NAME, accessToken: "some-other-token" }], httpPort: null });
   app = await startApp(rawConfig(emu.mqttPort, dir));
-  app.controller.bus.on(statuses, "connection", (s) => void statuses.push({ ...s, at: Date.now() }));
+  app.controller.bus.on(statuses, "connection", (s) => { statuses.push({ ...s, at: Date.now() }); });
 });
 
 after(async () => {

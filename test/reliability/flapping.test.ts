@@ -5,11 +5,10 @@
 // than 16 MB and RSS by less than 64 MB over the run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { Emulator } from "../../scripts/emulator/index.ts";
-import { analyse, ArrivalRecorder, GW_NAME, GW_TOKEN, rawConfig, SeqProducer, summary, emulatorAndApp, type AppHarness } from "../fakes/appHarness.ts";
+import { analyse, ArrivalRecorder, SeqProducer, summary, emulatorAndApp, type AppHarness } from "../fakes/appHarness.ts";
 import { until } from "../fakes/waitFor.ts";
 
 const FLAP_MS = 20_000;
@@ -24,7 +23,7 @@ function gc(): void {
 
 let emu: Emulator;
 let app: AppHarness;
-const dir = emulatorAndApp("rel-flap-", { httpPort: null }, (e, a) => {
+emulatorAndApp("rel-flap-", { httpPort: null }, (e, a) => {
   emu = e;
   app = a;
 });

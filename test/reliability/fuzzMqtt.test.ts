@@ -46,7 +46,9 @@ before(async () => {
   // Play the server for getSessionLimits with a useless answer, so the bridge need not wait 5 s.
   await client.subscribeAsync("v1/devices/me/rpc/request/+");
   client.on("message", (topic, payload) => {
-    if (topic.startsWith("v1/devices/me/rpc/request/") && payload.toString().includes("getSessionLimits")) void client.publishAsync(topic.replace("request", "response"), '{"maxPayloadSize":"lots"}');
+    if (topic.startsWith("v1/devices/me/rpc/request/") && payload.toString().includes("getSessionLimits")) {
+      client.publishAsync(topic.replace("request", "response"), '{"maxPayloadSize":"lots"}').catch((err: unknown) => assert.fail(`answering getSessionLimits: ${String(err)}`));
+    }
   });
   app = await startApp(rawConfig(port, dir, { thingsboard: { mqttVersion: 4 } }));
   await app.ready(1, 10_000);
@@ -75,7 +77,7 @@ async function roundTrip(topic: string, payload: string, replyTopic: string, mat
       resolve(v);
     };
     client.on("message", on);
-    void client.publishAsync(topic, payload, { qos: 1 });
+    client.publishAsync(topic, payload, { qos: 1 }).catch(reject);
   });
 }
 
@@ -84,7 +86,7 @@ test(`${MESSAGES} hostile messages on every server topic are answered or ignored
   const bridge = app.controller.bridge;
   assert.ok(bridge);
   const uncaught: unknown[] = [];
-  const onUncaught = (e: unknown) => void uncaught.push(e);
+  const onUncaught = (e: unknown) => { uncaught.push(e); };
   process.on("uncaughtException", onUncaught);
   process.on("unhandledRejection", onUncaught);
   gc();
@@ -101,8 +103,10 @@ test(`${MESSAGES} hostile messages on every server topic are answered or ignored
   // A plain broker echoes the appliance's own publishes on topics it subscribes to; count them apart.
   let own = 0;
   let got = 0;
-  broker.on("publish", (packet, c) => void (c && c.id !== client.options.clientId && subscribed(packet.topic) && own++));
-  app.controller.connection?.onMessage(() => void got++);
+  broker.on("publish", (packet, c) => {
+      if (c && c.id !== client.options.clientId && subscribed(packet.topic)) own++;
+    });
+  app.controller.connection?.onMessage(() => { got++; });
   for (let i = 0; i < MESSAGES; i++) {
     const topic = topics();
     if (subscribed(topic)) routable++;

@@ -5,16 +5,15 @@
 // a copy must come over a later session than the first one.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import type { Emulator } from "../../scripts/emulator/index.ts";
-import { analyse, ArrivalRecorder, GW_NAME, GW_TOKEN, rawConfig, SeqProducer, summary, emulatorAndApp, type AppHarness } from "../fakes/appHarness.ts";
+import { analyse, ArrivalRecorder, SeqProducer, summary, emulatorAndApp, type AppHarness } from "../fakes/appHarness.ts";
 import { until } from "../fakes/waitFor.ts";
 
 const DEVICES = ["Seq A", "Seq B"];
 
 let emu: Emulator;
 let app: AppHarness;
-const dir = emulatorAndApp("rel-outage-", { httpPort: null }, (e, a) => {
+emulatorAndApp("rel-outage-", { httpPort: null }, (e, a) => {
   emu = e;
   app = a;
 });

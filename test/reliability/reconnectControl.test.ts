@@ -4,14 +4,13 @@
 // and a shared attribute update that must drive the relay.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import type { Emulator } from "../../scripts/emulator/index.ts";
-import { GW_NAME, GW_TOKEN, rawConfig, RELAYS, summary, emulatorAndApp, type AppHarness } from "../fakes/appHarness.ts";
+import { RELAYS, summary, emulatorAndApp, type AppHarness } from "../fakes/appHarness.ts";
 import { until } from "../fakes/waitFor.ts";
 
 let emu: Emulator;
 let app: AppHarness;
-const dir = emulatorAndApp("rel-ctl-", { minRpcTimeoutMs: 100, rpcTimeoutMs: 3000 }, (e, a) => {
+emulatorAndApp("rel-ctl-", { minRpcTimeoutMs: 100, rpcTimeoutMs: 3000 }, (e, a) => {
   emu = e;
   app = a;
 });

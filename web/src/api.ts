@@ -6,9 +6,10 @@ export type ApiResult<T> = { ok: true; value: T } | { ok: false; status: number;
 
 async function call<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<ApiResult<T>> {
   try {
-    const init: RequestInit = { method, credentials: "same-origin", headers: { accept: "application/json" } };
+    const headers: Record<string, string> = { accept: "application/json" };
+    const init: RequestInit = { method, credentials: "same-origin", headers };
     if (body !== undefined) {
-      init.headers = { ...init.headers, "content-type": "application/json" };
+      headers["content-type"] = "application/json";
       init.body = JSON.stringify(body);
     }
     const res = await fetch(path, init);

@@ -1,7 +1,7 @@
 // Login and first-run setup forms.
 import type { Role } from "../../server/http/protocol.ts";
 import { api } from "./api.ts";
-import { byTestId, setText } from "./dom.ts";
+import { byTestId, detached, setText } from "./dom.ts";
 
 export type OnAuthenticated = (role: Role) => void;
 
@@ -17,13 +17,16 @@ export function wireLoginForm(onAuthenticated: OnAuthenticated): void {
     if (!password) return setText("login-error", "Enter the password.");
     busy(form, true);
     setText("login-error", "");
-    void api.login(password).then((r) => {
-      busy(form, false);
-      if (r.ok) {
-        byTestId<HTMLInputElement>("login-password").value = "";
-        onAuthenticated(r.value.role);
-      } else setText("login-error", r.status === 401 ? "Wrong password." : r.error);
-    });
+    detached(
+      "login",
+      api.login(password).then((r) => {
+        busy(form, false);
+        if (r.ok) {
+          byTestId<HTMLInputElement>("login-password").value = "";
+          onAuthenticated(r.value.role);
+        } else setText("login-error", r.status === 401 ? "Wrong password." : r.error);
+      }),
+    );
   });
 }
 
@@ -39,12 +42,15 @@ export function wireSetupForm(onAuthenticated: OnAuthenticated): void {
     if (password !== confirm) return setText("setup-error", "The two passwords differ.");
     busy(form, true);
     setText("setup-error", "");
-    void api.setup(code, password).then((r) => {
-      busy(form, false);
-      if (r.ok) {
-        form.reset();
-        onAuthenticated(r.value.role);
-      } else setText("setup-error", r.error);
-    });
+    detached(
+      "setup",
+      api.setup(code, password).then((r) => {
+        busy(form, false);
+        if (r.ok) {
+          form.reset();
+          onAuthenticated(r.value.role);
+        } else setText("setup-error", r.error);
+      }),
+    );
   });
 }

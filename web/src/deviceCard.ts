@@ -5,7 +5,7 @@ import type { DeviceSnapshot, PinInfo } from "../../server/events.ts";
 import type { TbValue } from "../../server/gateway/protocol.ts";
 import type { Ack, ControlRequest } from "../../server/http/protocol.ts";
 import { SparkChart } from "./chart.ts";
-import { el } from "./dom.ts";
+import { detached, el } from "./dom.ts";
 import { ago, value as formatValue } from "./format.ts";
 import type { History } from "./history.ts";
 
@@ -91,7 +91,7 @@ export class DeviceCard {
       this.#chartKey = numericKeys(d)[0] ?? null;
       if (this.#deps.canControl) {
         const read = el("button", { type: "button", class: "small-btn", "data-testid": `read-${id}`, text: "Read now" });
-        read.addEventListener("click", () => void this.#send({ device: id, method: "read_now" }, read));
+        read.addEventListener("click", () => detached("read now", this.#send({ device: id, method: "read_now" }, read)));
         body.append(read);
       }
     } else {
@@ -104,7 +104,7 @@ export class DeviceCard {
         );
         sw.addEventListener("click", () => {
           const on = sw.getAttribute("aria-checked") === "true";
-          void this.#send({ device: id, method: "setGpioStatus", params: { pin: o.pin, enabled: !on } }, sw);
+          detached("switching an output", this.#send({ device: id, method: "setGpioStatus", params: { pin: o.pin, enabled: !on } }, sw));
         });
         body.append(sw);
       }

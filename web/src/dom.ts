@@ -31,3 +31,8 @@ export function setText(id: string, text: string, root: ParentNode = document): 
 export function show(node: HTMLElement, visible: boolean): void {
   node.hidden = !visible;
 }
+
+/** Runs a promise started by an event handler: a rejection goes to the console, never unhandled. */
+export function detached(what: string, work: Promise<unknown>): void {
+  work.catch((err: unknown) => console.error(`${what} failed:`, err));
+}

@@ -88,6 +88,6 @@ export class History {
   }
 
   forget(device: string): void {
-    for (const k of [...this.#series.keys()]) if (k.startsWith(`${device}\u0000`)) this.#series.delete(k);
+    for (const k of Array.from(this.#series.keys())) if (k.startsWith(`${device}\u0000`)) this.#series.delete(k);
   }
 }

@@ -6,7 +6,7 @@ import type { Ack, ClientToServerEvents, ControlRequest, Role, ServerToClientEve
 import type { DeviceHistory } from "../../server/history/historyRecorder.ts";
 import type { HistoryRange } from "../../server/history/tiers.ts";
 import { DeviceCard, structureKey } from "./deviceCard.ts";
-import { byTestId, setText } from "./dom.ts";
+import { byTestId, detached, setText } from "./dom.ts";
 import { EventLogView } from "./eventLog.ts";
 import { History, RANGES } from "./history.ts";
 import { HeaderView } from "./headerView.ts";
@@ -90,9 +90,12 @@ export class LiveDashboard {
     const handler = () => {
       if (button.disabled) return;
       button.disabled = true;
-      void action().finally(() => {
-        button.disabled = false;
-      });
+      detached(
+        testId,
+        action().finally(() => {
+          button.disabled = false;
+        }),
+      );
     };
     button.addEventListener("click", handler);
     this.#cleanup.push(() => button.removeEventListener("click", handler));

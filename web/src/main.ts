@@ -2,7 +2,7 @@
 import type { Role } from "../../server/http/protocol.ts";
 import { api } from "./api.ts";
 import { wireLoginForm, wireSetupForm } from "./auth.ts";
-import { byTestId, setText } from "./dom.ts";
+import { byTestId, detached, setText } from "./dom.ts";
 import { LiveDashboard } from "./live.ts";
 
 type View = "loading" | "login" | "setup" | "dash";
@@ -33,7 +33,7 @@ function startDashboard(role: Role): void {
   byTestId("socket-state").hidden = false;
   byTestId("logout").hidden = false;
   showView("dash");
-  live = new LiveDashboard({ role, onSessionLost: () => void route() });
+  live = new LiveDashboard({ role, onSessionLost: () => detached("routing", route()) });
 }
 
 async function route(): Promise<void> {
@@ -57,9 +57,9 @@ function boot(): void {
   wireSetupForm(startDashboard);
   byTestId("logout").addEventListener("click", () => {
     stopLive();
-    void api.logout().then(() => route());
+    detached("logout", api.logout().then(() => route()));
   });
-  void route();
+  detached("routing", route());
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);

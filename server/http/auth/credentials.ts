@@ -144,7 +144,11 @@ export class Credentials {
     await rename(tmp, path);
     try {
       const dir = await open(this.#dataDir, "r");
-      await dir.sync().finally(() => dir.close());
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
     } catch {
       /* directory fsync is not supported everywhere; the rename already happened */
     }

@@ -95,8 +95,8 @@ function checkBoard(r: ChildReport, label: string, base: number): void {
 
   // Closing unexports each pin once (the second relay.close() is a no-op), chip.close() the rest.
   assert.deepEqual(
-    r.events.filter((e) => e.op === "unexport").map((e) => e.n).sort(),
-    [n(4), n(17), n(18)].sort(),
+    r.events.filter((e) => e.op === "unexport").map((e) => e.n).sort((a, b) => a - b),
+    [n(4), n(17), n(18)],
   );
   assert.deepEqual(r.results.readAfterClose, { error: "GPIO 17 is closed" });
   assert.deepEqual(r.results.leftoverAfterChipClose, { error: "GPIO 18 is closed" });

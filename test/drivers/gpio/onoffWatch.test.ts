@@ -44,7 +44,7 @@ class InterruptingGpio implements OnoffGpio {
   /** What onoff does when epoll reports the value file changed (after its debounce). */
   interrupt(value: number, err: Error | null = null): void {
     this.value = value;
-    for (const l of [...this.listeners]) l(err, value);
+    for (const l of Array.from(this.listeners)) l(err, value);
   }
 }
 

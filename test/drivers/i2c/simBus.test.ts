@@ -96,7 +96,7 @@ describe("SimI2cBus", () => {
     };
     const a = await reads(7);
     assert.deepEqual(a, await reads(7), "same seed, same noise");
-    assert.notDeepEqual(a, new Array(16).fill(0));
+    assert.notDeepEqual(a, Array.from({ length: 16 }, () => 0));
     const bus = new SimI2cBus();
     bus.attach(0x50, new RamModel());
     bus.garbage(0x50, true);
@@ -108,7 +108,7 @@ describe("SimI2cBus", () => {
     const bus = new SimI2cBus();
     let resets = 0;
     const ram = new RamModel();
-    const model: I2cDeviceModel = { write: (d) => ram.write(d), read: (n) => ram.read(n), powerOnReset: () => void resets++ };
+    const model: I2cDeviceModel = { write: (d) => ram.write(d), read: (n) => ram.read(n), powerOnReset: () => { resets++; } };
     bus.attach(0x50, model);
     const pending = bus.readByte(0x50, 0);
     bus.detach(0x50); // before the transfer reaches the wire

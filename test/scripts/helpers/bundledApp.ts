@@ -72,7 +72,9 @@ export function watchOutput(child: ChildProcess): { text(): string; waitFor(re: 
           if (err) reject(err);
           else resolve();
         };
-        const check = () => void (re.test(out) && done());
+        const check = () => {
+      if (re.test(out)) done();
+    };
         const onExit = (code: number | null) => done(new Error(`child exited (${code}) before output matching ${re}:\n${out.slice(-3000)}`));
         const timer = setTimeout(() => done(new Error(`no output matching ${re} within ${timeoutMs} ms:\n${out.slice(-3000)}`)), timeoutMs);
         listeners.add(check);

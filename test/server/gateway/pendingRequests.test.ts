@@ -5,7 +5,7 @@ import { PendingRequests, RequestTimeoutError } from "../../../server/gateway/pe
 describe("PendingRequests", () => {
   test("attribute requests are matched by device AND id (ids are not unique across devices)", async () => {
     const sent: Array<[string, unknown]> = [];
-    const p = new PendingRequests(async (t, payload) => void sent.push([t, JSON.parse(payload)]), 1000);
+    const p = new PendingRequests(async (t, payload) => { sent.push([t, JSON.parse(payload)]); }, 1000);
     const a = p.attributes("A", ["k"], true);
     const b = p.attributes("B", ["k", "j"], false);
     assert.deepEqual(sent, [

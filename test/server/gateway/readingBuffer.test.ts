@@ -57,9 +57,9 @@ describe("ReadingBuffer", () => {
     const got = delivered(drained);
     for (const [d, recs] of input) {
       const merged = new Map<number, Record<string, unknown>>();
-      for (const r of got.get(d) ?? []) merged.set(r.ts, { ...(merged.get(r.ts) ?? {}), ...r.values });
+      for (const r of got.get(d) ?? []) merged.set(r.ts, { ...merged.get(r.ts), ...r.values });
       const want = new Map<number, Record<string, unknown>>();
-      for (const r of recs) want.set(r.ts, { ...(want.get(r.ts) ?? {}), ...r.values });
+      for (const r of recs) want.set(r.ts, { ...want.get(r.ts), ...r.values });
       assert.deepEqual(merged, want, d);
     }
     assert.equal(drained.reduce((n, m) => n + m.points, 0), 3 * 10 * 12);

@@ -30,7 +30,7 @@ describe("Sender", () => {
   test("a backlog is replayed merged into few publishes, every reading exactly once, history in order", async () => {
     for (let i = 0; i < 3000; i++) outbox.enqueue("v1/gateway/telemetry", tel(i), 1);
     const published: number[][] = [];
-    const s = new Sender(outbox, async (_t, p) => void published.push(seqsOf(p)), silentLogger(), { window: 4 }, () => 16_384);
+    const s = new Sender(outbox, async (_t, p) => { published.push(seqsOf(p)); }, silentLogger(), { window: 4 }, () => 16_384);
     s.resume();
     await until(() => outbox.pending === 0 && outbox.inFlight === 0, "drained");
     const all = published.flat();
@@ -72,7 +72,7 @@ describe("Sender", () => {
   test("rate limits pace the drain (messages per second)", async () => {
     for (let i = 0; i < 6; i++) outbox.enqueue("v1/gateway/rpc", JSON.stringify({ device: "D", id: i, data: {} }), 0);
     const at: number[] = [];
-    const s = new Sender(outbox, async () => void at.push(Date.now()), silentLogger(), { window: 10, gwMessages: "3:1" });
+    const s = new Sender(outbox, async () => { at.push(Date.now()); }, silentLogger(), { window: 10, gwMessages: "3:1" });
     s.resume();
     await until(() => at.length === 6, "all sent", 5000);
     assert.ok(at[5]! - at[0]! >= 900, `6 messages at 3/s took ${at[5]! - at[0]!} ms`);

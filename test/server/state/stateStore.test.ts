@@ -42,7 +42,7 @@ describe("StateStore", () => {
       d.counter = 7;
     });
     await s.close();
-    assert.throws(() => s.update((d) => void (d.counter = 8)), { message: "StateStore is closed" });
+    assert.throws(() => s.update((d) => { d.counter = 8; }), { message: "StateStore is closed" });
     const again = await StateStore.open(file, { ...DEFAULTS, extra: "new key" } as Demo & { extra: string }, {});
     assert.equal(again.recovered, null);
     assert.deepEqual(again.data, { devices: { relay1: { relay: true } }, password: null, counter: 7, extra: "new key" });
@@ -55,7 +55,7 @@ describe("StateStore", () => {
     const file = tempFile();
     const s = await StateStore.open(file, DEFAULTS, { writeDelayMs: 2000 });
     for (let i = 1; i <= 5; i++) {
-      s.update((d) => void (d.counter = i));
+      s.update((d) => { d.counter = i; });
       t.mock.timers.tick(300);
     }
     assert.equal(fs.existsSync(file), false, "nothing written before the window closes");
@@ -63,7 +63,7 @@ describe("StateStore", () => {
     await s.flush(); // waits for the timer's write; nothing left to write
     assert.equal((JSON.parse(fs.readFileSync(file, "utf8")) as Demo).counter, 5);
     assert.equal(fs.existsSync(`${file}.bak`), false, "exactly one write happened (a second would have made a .bak)");
-    s.update((d) => void (d.counter = 6));
+    s.update((d) => { d.counter = 6; });
     t.mock.timers.tick(2000);
     await s.flush();
     assert.equal((JSON.parse(fs.readFileSync(`${file}.bak`, "utf8")) as Demo).counter, 5, ".bak holds the previous version");
@@ -74,9 +74,9 @@ describe("StateStore", () => {
   test("a corrupt file falls back to the .bak, loudly, and keeps the corrupt file aside", async () => {
     const file = tempFile();
     const s = await StateStore.open(file, DEFAULTS, { writeDelayMs: 0 });
-    s.update((d) => void (d.counter = 1));
+    s.update((d) => { d.counter = 1; });
     await s.flush();
-    s.update((d) => void (d.counter = 2));
+    s.update((d) => { d.counter = 2; });
     await s.close();
     // A power cut on a filesystem that lost the data blocks: zero-filled file.
     fs.writeFileSync(file, Buffer.alloc(64));
@@ -87,7 +87,7 @@ describe("StateStore", () => {
     assert.ok(errors.some((m) => m.includes("last known good")));
     assert.equal(asideOf(file).length, 1);
     // The next write must not rotate the corrupt file into .bak.
-    again.update((d) => void (d.counter = 3));
+    again.update((d) => { d.counter = 3; });
     await again.flush();
     assert.equal((JSON.parse(fs.readFileSync(`${file}.bak`, "utf8")) as Demo).counter, 1);
     await again.close();
@@ -135,9 +135,9 @@ describe("StateStore", () => {
     fs.chmodSync(file, 0o644);
     const s = await StateStore.open(file, DEFAULTS, { mode: 0o600, writeDelayMs: 0 });
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
-    s.update((d) => void (d.password = "hash"));
+    s.update((d) => { d.password = "hash"; });
     await s.flush();
-    s.update((d) => void (d.counter = 1));
+    s.update((d) => { d.counter = 1; });
     await s.close();
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
     assert.equal(fs.statSync(`${file}.bak`).mode & 0o777, 0o600);
@@ -148,7 +148,7 @@ describe("StateStore", () => {
     const file = path.join(dir, "sub", "state.json");
     const { log, errors } = capture();
     const s = await StateStore.open(file, DEFAULTS, { log, writeDelayMs: 60_000 });
-    s.update((d) => void (d.counter = 5));
+    s.update((d) => { d.counter = 5; });
     await assert.rejects(s.flush(), { code: "ENOENT" });
     assert.equal(s.data.counter, 5);
     assert.ok(errors.some((m) => m.includes("state write")));
