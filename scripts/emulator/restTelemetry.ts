@@ -52,8 +52,14 @@ export function registerTelemetryRoutes(app: express.Express, core: EmulatorCore
     if (scope === "CLIENT_SCOPE") return sendError(res, 400, "Client-scope attributes are written by the device");
     const kv = toKeyValues(body);
     // TelemetryController.saveAttributes answers these with a plain-text 400.
-    if (Object.keys(kv).length === 0) return void res.status(400).type("text/plain").send("No attributes data found in request body!");
-    if (Object.keys(kv).some((k) => k.trim() === "")) return void res.status(400).type("text/plain").send("Key cannot be blank");
+    if (Object.keys(kv).length === 0) {
+      res.status(400).type("text/plain").send("No attributes data found in request body!");
+      return;
+    }
+    if (Object.keys(kv).some((k) => k.trim() === "")) {
+      res.status(400).type("text/plain").send("Key cannot be blank");
+      return;
+    }
     if (scope === "SHARED_SCOPE") core.saveShared(d, kv);
     else core.store.setAttributes(d.id, scope, kv);
     res.status(200).end();

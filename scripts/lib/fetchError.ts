@@ -19,6 +19,10 @@ const TLS_CODES: Record<string, string> = {
   ERR_TLS_CERT_ALTNAME_INVALID: "its certificate is for another host name",
 };
 
+function messageOf(e: CodedError): string {
+  return typeof e.message === "string" ? e.message : "";
+}
+
 function codeOf(e: unknown): string | undefined {
   const c = (e as CodedError | null)?.code;
   return typeof c === "string" ? c : undefined;
@@ -30,7 +34,7 @@ function rootCause(err: unknown): { code: string | undefined; message: string } 
   for (let i = 0; i < 4 && e; i++) {
     const code = codeOf(e);
     // An AggregateError (every address of a name refused) carries its members' code itself.
-    if (code) return { code, message: String((e as CodedError).message ?? "") };
+    if (code) return { code, message: messageOf(e as CodedError) };
     const next: unknown = (e as { cause?: unknown }).cause;
     if (!next) break;
     e = next;
@@ -48,7 +52,7 @@ export function describeFetchError(err: unknown, url: string, waitMs: number): s
     /* keep the whole URL */
   }
   const { code, message } = rootCause(err);
-  switch (code) {
+  switch (code ?? "") {
     case "ECONNREFUSED":
       return `Cannot connect to ${url}: connection refused (nothing listens on ${host}; is ThingsBoard running, and is --url right?).`;
     case "ENOTFOUND":

@@ -141,7 +141,7 @@ export class LiveDashboard {
     this.#history.setRange(range);
     this.#markRange();
     for (const card of this.#cards.values()) card.redrawChart(true);
-    void this.#loadHistory([...this.#cards.keys()]);
+    detached("loading chart history", this.#loadHistory([...this.#cards.keys()]));
   }
 
   /** The appliance's stored history for these devices' charts (one request; cards without a chart are skipped). */
@@ -197,7 +197,7 @@ export class LiveDashboard {
     }
     this.#header.render(snap.header ?? [], snap.devices);
     // Every (re)connect: the appliance may have restarted, its stored history is the truth.
-    void this.#loadHistory(snap.devices.map((d) => d.id));
+    detached("loading chart history", this.#loadHistory(snap.devices.map((d) => d.id)));
   }
 
   #applyDevices(devices: DeviceSnapshot[]): void {
@@ -210,7 +210,7 @@ export class LiveDashboard {
       }
       if (this.#upsertCard(d, container)) rebuilt.push(d.id);
     }
-    if (rebuilt.length) void this.#loadHistory(rebuilt);
+    if (rebuilt.length) detached("loading chart history", this.#loadHistory(rebuilt));
     if (this.#snapshot) this.#header.update(this.#snapshot.devices);
   }
 

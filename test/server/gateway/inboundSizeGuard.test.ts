@@ -63,7 +63,7 @@ test("an oversized packet that is not a PUBLISH closes the stream with an error"
   const guard = new InboundSizeGuard(socket, { maxPacketBytes: 100, mqttVersion: 4, onOversize: () => assert.fail("not a publish") });
   guard.resume();
   const failed = new Promise<Error>((resolve) => guard.on("error", resolve));
-  socket.push(mqttPacket.generate({ cmd: "suback", messageId: 1, granted: new Array<number>(300).fill(1) }));
+  socket.push(mqttPacket.generate({ cmd: "suback", messageId: 1, granted: Array.from({ length: 300 }, () => 1) }));
   const err = await failed;
   assert.match(err.message, /over the 100-byte limit/);
   assert.equal(socket.destroyed, true);
