@@ -20,7 +20,7 @@ export class StartupError extends Error {
 /** The dashboard's listen() failed: which setting moves it. */
 export function dashboardListenError(err: NodeJS.ErrnoException, host: string, port: number): StartupError {
   const where = `${host}:${port}`;
-  switch (err.code) {
+  switch (err.code ?? "") {
     case "EADDRINUSE":
       return new StartupError(`The dashboard cannot listen on port ${port} (${where}): another program is already using it. Choose a free port with HTTP_PORT (e.g. HTTP_PORT=${port === 8080 ? 8081 : 8080}) or http.port in the config file.`, EXIT_STARTUP, { cause: err });
     case "EACCES":

@@ -158,7 +158,7 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = {}): LoadR
 }
 
 function unreadableFile(file: string, err: NodeJS.ErrnoException): string {
-  switch (err.code) {
+  switch (err.code ?? "") {
     case "ENOENT":
       return `The config file ${file} does not exist. Start from the example: cp config.example.yaml ${file} and edit it (or run without --config for the demo).`;
     case "EACCES":

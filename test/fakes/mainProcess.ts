@@ -49,12 +49,12 @@ export function runTs(entry: string, args: string[], env: Record<string, string>
       }, timeoutMs);
       waiters.add(check);
       check();
-      void exited.then((code) => {
+      exited.then((code) => {
         if (!waiters.has(check)) return;
         waiters.delete(check);
         clearTimeout(timer);
         reject(new Error(`exited (${code}) before stdout matched ${re}; stdout:\n${out.slice(-2000)}\nstderr:\n${err.slice(-2000)}`));
-      });
+      }, reject);
     });
   const stop = async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
