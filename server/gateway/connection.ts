@@ -14,6 +14,7 @@ import type { ConnectionStatus, ConnectionState } from "../events.ts";
 import type { Logger } from "../util/logger.ts";
 import { GATEWAY_SUBSCRIPTIONS } from "./protocol.ts";
 import { ReconnectSchedule } from "./reconnectSchedule.ts";
+import { SessionFlapDetector, disconnectReasonName } from "./flapDetector.ts";
 import { subscribeAfterConnack } from "./subscribeAfterConnack.ts";
 
 export interface ConnectionOptions {
@@ -65,6 +66,10 @@ export class TbConnection {
   #sentConnect = false;
   #ready = false;
   readonly #listeners: ConnectionListeners;
+  /** Sessions closed right after they opened: two gateways on one token (issue 13). */
+  readonly #flaps = new SessionFlapDetector();
+  /** The reason code of the server's DISCONNECT (MQTT 5) on the current client, if one came. */
+  #disconnectReason: number | undefined;
 
   constructor(options: ConnectionOptions) {
     this.#o = options;
@@ -153,6 +158,7 @@ export class TbConnection {
     this.#gotConnack = false;
     this.#sentConnect = false;
     this.#ready = false;
+    this.#disconnectReason = undefined;
     this.#setState("connecting");
     let client: MqttClient;
     try {
@@ -193,6 +199,9 @@ export class TbConnection {
       this.#lastError = err.message;
       this.#o.log.warn(`MQTT error: ${err.message}`);
     });
+    client.on("disconnect", (packet) => {
+      if (live() && typeof packet.reasonCode === "number") this.#disconnectReason = packet.reasonCode;
+    });
     client.on("close", () => {
       if (!live()) return;
       this.#onClosed();
@@ -205,6 +214,7 @@ export class TbConnection {
       this.#ready = true;
       this.#retry.connected();
       this.#o.log.info(`connected to ${this.#o.host}:${this.#o.port} (MQTT ${this.#version === 5 ? "5" : "3.1.1"})`);
+      this.#flaps.opened();
       this.#setState("connected");
       this.#listeners.emit("connected");
     };
@@ -232,7 +242,14 @@ export class TbConnection {
     this.#ready = false;
     this.#killClient();
     if (wasReady) {
-      this.#o.log.warn(`connection to ${this.#o.host}:${this.#o.port} lost`);
+      const server = `${this.#o.host}:${this.#o.port}`;
+      const reason = this.#disconnectReason;
+      this.#o.log.warn(`connection to ${server} lost${reason === undefined ? "" : ` (server sent DISCONNECT ${disconnectReasonName(reason)})`}`);
+      const warning = this.#flaps.closed(server, reason);
+      if (warning) this.#o.log.warn(warning);
+      // While the pattern lasts the status (dashboard, gateway stats) names the likely cause, not only "connection closed".
+      if (this.#flaps.active) this.#lastError = this.#flaps.hint(server, reason);
+      else if (this.#lastError?.startsWith(`ThingsBoard at ${server} clos`)) this.#lastError = undefined;
       this.#listeners.emit("disconnected");
     }
     if (this.#state === "stopped") return;
