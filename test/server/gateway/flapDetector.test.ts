@@ -6,12 +6,12 @@ import { SessionFlapDetector, SHORT_SESSION_MS, SHORT_SESSIONS_BEFORE_WARNING } 
 
 const SERVER = "tb.local:1883";
 
-function detector(): { d: SessionFlapDetector; session(lastMs: number, reason?: number): string | null } {
+function detector(): { d: SessionFlapDetector; session: (lastMs: number, reason?: number) => string | null } {
   let now = 1_000_000;
   const d = new SessionFlapDetector(() => now);
   return {
     d,
-    session(lastMs, reason) {
+    session: (lastMs, reason) => {
       d.opened();
       now += lastMs;
       const out = d.closed(SERVER, reason);
