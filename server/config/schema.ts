@@ -68,6 +68,12 @@ export const gpioDeviceSchema = z
     inputs: z.array(inputPin).default([]),
     /** Put outputs in their safe state after this many seconds without ThingsBoard (0 = never). */
     safeStateAfterOfflineSec: int(0, 7 * 24 * 3600).default(0),
+    /** How often each output may be switched, whatever the source (a relay must not chatter): a
+     *  burst, then a steady rate. Refused commands are answered with a RATE_LIMITED error. */
+    outputRateLimit: z
+      .object({ burst: int(1, 1000).default(10), perSecond: z.number().positive().max(1000).default(5) })
+      .strict()
+      .prefault({}),
     report: reportSchema,
   })
   .strict();

@@ -3,7 +3,7 @@ import type { DeviceInfo, DeviceSnapshot } from "../events.ts";
 
 /** A refusal the caller should see as an RPC error reply (bad params, pin not exposed...). */
 export class RpcError extends Error {
-  readonly code: "BAD_PARAMS" | "NOT_ALLOWED" | "UNKNOWN_METHOD" | "UNKNOWN_DEVICE" | "DEVICE_ERROR";
+  readonly code: "BAD_PARAMS" | "NOT_ALLOWED" | "UNKNOWN_METHOD" | "UNKNOWN_DEVICE" | "DEVICE_ERROR" | "RATE_LIMITED";
   constructor(code: RpcError["code"], message: string) {
     super(message);
     this.name = "RpcError";

@@ -11,8 +11,9 @@ import { isInteger, isObject, preview } from "../util/json.ts";
 import { RpcError, type ManagedDevice, type RpcHandler } from "./device.ts";
 import type { DeviceContext } from "./deviceContext.ts";
 import { Reporter } from "./reportStrategy.ts";
+import { OutputRateLimit } from "./outputRateLimit.ts";
 
-interface Output { pin: number; label: string; safe: BinaryValue; io: GpioPin | null; value: BinaryValue }
+interface Output { pin: number; label: string; safe: BinaryValue; io: GpioPin | null; value: BinaryValue; limit: OutputRateLimit }
 interface Input { pin: number; label: string; io: GpioPin | null; value: BinaryValue; unwatch: (() => void) | null; cfg: GpioDeviceConfig["inputs"][number] }
 
 export class GpioDevice implements ManagedDevice {
@@ -35,7 +36,7 @@ export class GpioDevice implements ManagedDevice {
     this.#chip = chip;
     this.#ctx = ctx;
     this.#reporter = new Reporter(cfg.report);
-    for (const o of cfg.outputs) this.#outputs.set(o.pin, { pin: o.pin, label: o.label ?? `gpio${o.pin}`, safe: o.safeState, io: null, value: o.safeState });
+    for (const o of cfg.outputs) this.#outputs.set(o.pin, { pin: o.pin, label: o.label ?? `gpio${o.pin}`, safe: o.safeState, io: null, value: o.safeState, limit: new OutputRateLimit(cfg.outputRateLimit, ctx.now) });
     for (const i of cfg.inputs) this.#inputs.set(i.pin, { pin: i.pin, label: i.label ?? `gpio${i.pin}`, io: null, value: 0, unwatch: null, cfg: i });
     this.info = {
       id: cfg.id,
@@ -141,6 +142,11 @@ export class GpioDevice implements ManagedDevice {
   async setOutput(pin: number, value: BinaryValue, source: string): Promise<void> {
     const o = this.#outputs.get(pin);
     if (!o?.io) throw new RpcError("DEVICE_ERROR", `GPIO ${pin} is not open`);
+    // Every real switch counts against the output's rate limit, except a move to the safe state.
+    if (source !== "safe" && value !== o.value && !o.limit.tryTake()) {
+      if (o.limit.refused === 1 || o.limit.refused % 100 === 0) this.#ctx.log.warn(`${this.info.name}: ${o.label} (GPIO ${pin}) switched too often; ${o.limit.refused} command(s) refused so far (${source})`);
+      throw new RpcError("RATE_LIMITED", `GPIO ${pin} is switched too often: ${o.limit.describe()}`);
+    }
     await o.io.write(value);
     const changed = o.value !== value;
     o.value = value;

@@ -79,3 +79,35 @@ test(`${FLOOD} RPCs at once: bounded in progress and queued, each answered once,
   await server.publishAsync("v1/gateway/rpc", JSON.stringify({ device: DEV, data: { id: FLOOD + 1, method: "getGpioStatus", params: {} } }), { qos: 1 });
   await until(() => answers.get(FLOOD + 1) === 1, "answer after the flood");
 });
+
+test("a toggle_gpio flood from ThingsBoard switches the output within its rate limit; the rest get RATE_LIMITED or BUSY", { timeout: 120_000 }, async () => {
+  const N = 1000;
+  const replies = new Map<number, { success?: boolean; code?: string }>();
+  const onReply = (topic: string, payload: Buffer) => {
+    const m = JSON.parse(payload.toString()) as { id?: number; data?: { success?: boolean; code?: string } };
+    if (topic === "v1/gateway/rpc" && typeof m.id === "number" && m.id >= 100_000) replies.set(m.id, m.data ?? {});
+  };
+  server.on("message", onReply);
+  let switches = 0;
+  h.bus.on(replies, "telemetry", (device, r) => {
+    if (device === DEV && "relay1" in r.values) switches++;
+  });
+  const started = Date.now();
+  await publishFromChild(broker.port, [{ topic: "v1/gateway/rpc", template: JSON.stringify({ device: DEV, data: { id: 0, method: "toggle_gpio", params: { pin: 17 } } }).replace('"id":0', '"id":%ID%00000'), count: N }], 90_000);
+  await until(() => replies.size === N, `answers to all ${N} toggles`, 60_000);
+  const elapsedSec = (Date.now() - started) / 1000;
+  server.off("message", onReply);
+  h.bus.removeListeners(replies);
+  const byKind = { ok: 0, RATE_LIMITED: 0, BUSY: 0, other: 0 };
+  for (const r of replies.values()) {
+    if (r.success === true) byKind.ok++;
+    else if (r.code === "RATE_LIMITED" || r.code === "BUSY") byKind[r.code]++;
+    else byKind.other++;
+  }
+  console.log(`# toggle flood: ${N} toggle_gpio in ${elapsedSec.toFixed(1)} s -> ${JSON.stringify(byKind)}, GPIO 17 switched ${switches} times`);
+  assert.equal(byKind.other, 0);
+  assert.ok(byKind.RATE_LIMITED > 0, "refused by the output's rate limit");
+  assert.equal(switches, byKind.ok, "every accepted toggle switched the output once");
+  // The default limit: 10 at once, then 5/s (the bound is computed from the elapsed time, not asserted on it).
+  assert.ok(switches <= 10 + Math.ceil(5 * elapsedSec) + 1, `${switches} switches in ${elapsedSec.toFixed(1)} s`);
+});
