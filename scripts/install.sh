@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs or upgrades rpi-tb-gateway as a systemd service on Raspberry Pi OS (Bookworm and
-# later, 32- and 64-bit). Idempotent: re-run it from a newer checkout to upgrade.
+# Installs or upgrades rpi-tb-gateway as a systemd service on Raspberry Pi OS (64-bit Bookworm
+# and Trixie; 32-bit ARMv7 with a warning, ARMv6 refused). Idempotent: re-run it from a newer
+# checkout to upgrade.
 #
 #   sudo scripts/install.sh [--enable-i2c] [--source DIR] [--skip-apt] [--root DIR] [--dry-run]
 #
@@ -10,6 +11,10 @@ set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib/common.sh
 . "$SCRIPT_DIR/lib/common.sh"
+# shellcheck source=lib/install-platform.sh
+. "$SCRIPT_DIR/lib/install-platform.sh"
+# shellcheck source=lib/install-app.sh
+. "$SCRIPT_DIR/lib/install-app.sh"
 # shellcheck source=lib/install-steps.sh
 . "$SCRIPT_DIR/lib/install-steps.sh"
 
@@ -24,7 +29,8 @@ Usage: sudo $0 [options]
   --enable-i2c   turn on the I2C bus (raspi-config, else dtparam=i2c_arm=on in config.txt)
   --source DIR   checkout to install from (default: $SOURCE_DIR)
   --skip-apt     do not apt-get install build tools (offline re-runs)
-  --root DIR     install under DIR instead of / (tests, staging a mounted image)
+  --root DIR     install under DIR instead of / (tests, staging a mounted image): changes
+                 nothing outside DIR (no apt-get, raspi-config, daemon-reload or restart)
   --dry-run      print the steps, change nothing
 EOF
 }
@@ -47,6 +53,8 @@ require_root_user
 [ -f "$SOURCE_DIR/package.json" ] || die "$SOURCE_DIR does not look like an rpi-tb-gateway checkout (no package.json)"
 
 log "Installing $APP_NAME from $SOURCE_DIR into ${ROOT%/}$APP_DIR$([ "$DRY_RUN" = 1 ] && echo ' (dry run)')"
+# Checks first: a refusal changes nothing.
+check_machine
 check_node
 install_build_deps
 [ "$ENABLE_I2C" = 1 ] && enable_i2c

@@ -31,14 +31,15 @@ units="$(p "$UNIT_DIR")"
 for unit in "$UNIT_NAME" "$FIRSTBOOT_UNIT"; do
   if [ -f "$units/$unit" ]; then
     # stop and disable may fail when systemd does not know the unit (already half removed): go on.
-    run systemctl stop "$unit" || true
+    # stop talks to this machine's systemd: never under --root (DIR's service is not running here).
+    [ "$ROOT" = "/" ] && { run systemctl stop "$unit" || true; }
     run systemctl "${sysroot[@]}" disable "$unit" || true
     run rm -f "$units/$unit"
   fi
 done
 # Drop-ins from `systemctl edit` belong to the unit and go with it.
 [ -d "$units/$UNIT_NAME.d" ] && run rm -rf "$units/$UNIT_NAME.d"
-run systemctl daemon-reload || true
+[ "$ROOT" = "/" ] && { run systemctl daemon-reload || true; }
 
 app="$(p "$APP_DIR")"
 for d in "$app" "$app.staging" "$app.old"; do

@@ -1,7 +1,7 @@
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { Sandbox, fakeCheckout, APP } from "./helpers/sandbox.ts";
+import { Sandbox, fakeCheckout, APP, CURRENT } from "./helpers/sandbox.ts";
 
 const boxes: Sandbox[] = [];
 after(() => {
@@ -35,14 +35,14 @@ describe("uninstall.sh", () => {
     assert.equal(box.read("var/lib/rpi-tb-gateway/outbox.db"), "queued telemetry");
     assert.match(res.stdout, /Kept your configuration in \/etc\/rpi-tb-gateway and your data in \/var\/lib\/rpi-tb-gateway/);
     for (const call of [
-      "systemctl stop rpi-tb-gateway.service",
       `systemctl --root=${box.root} disable rpi-tb-gateway.service`,
       `systemctl --root=${box.root} disable rpi-tb-gateway-firstboot.service`,
-      "systemctl daemon-reload",
       `userdel --prefix ${box.root} rpi-tb-gateway`,
     ]) {
       assert.ok(res.calls.includes(call), `expected call: ${call}\n${res.calls.join("\n")}`);
     }
+    // stop and daemon-reload would act on this machine's systemd, not on DIR.
+    assert.deepEqual(res.calls.filter((c) => /^systemctl (stop|daemon-reload)/.test(c)), []);
     assert.equal(res.calls.some((c) => c.startsWith("groupdel")), false, "gpio and i2c groups stay");
   });
 
@@ -62,7 +62,16 @@ describe("uninstall.sh", () => {
     const res = box.run(uninstall, ["--root", box.root, "--dry-run", "--purge"]);
     assert.equal(res.status, 0, res.stderr);
     assert.deepEqual(res.calls, []);
-    assert.ok(box.exists(`${APP}/server/main.ts`));
+    assert.ok(box.exists(`${CURRENT}/server/main.ts`));
     assert.match(res.stdout, /\[dry-run\] rm -rf .*opt\/rpi-tb-gateway/);
+    assert.doesNotMatch(res.stdout, /systemctl (stop|daemon-reload)/, "under --root the host's systemd is left alone");
+  });
+
+  test("on the live system (dry run) it reloads systemd", () => {
+    const { box, uninstall } = installed();
+    const res = box.run(uninstall, ["--dry-run"]);
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /\[dry-run\] systemctl daemon-reload/);
+    assert.deepEqual(res.calls, []);
   });
 });

@@ -57,10 +57,10 @@ describe("rpi-tb-gateway.service", () => {
   });
 
   test("runs the bundle with plain node as the service user with gpio and i2c", () => {
-    assert.equal(one("ExecStart"), "/usr/bin/node --max-semi-space-size=1 --max-old-space-size=128 /opt/rpi-tb-gateway/dist/rpi-tb-gateway.mjs --config /etc/rpi-tb-gateway/config.yaml");
+    assert.equal(one("ExecStart"), "/usr/bin/node --max-semi-space-size=1 --max-old-space-size=128 /opt/rpi-tb-gateway/current/dist/rpi-tb-gateway.mjs --config /etc/rpi-tb-gateway/config.yaml");
     // No TypeScript compile at start any more: a minute covers a Pi Zero 2 W loading the packages.
     assert.equal(one("TimeoutStartSec"), "60");
-    assert.equal(one("WorkingDirectory"), "/opt/rpi-tb-gateway");
+    assert.equal(one("WorkingDirectory"), "/opt/rpi-tb-gateway/current", "the release install.sh switched to");
     assert.equal(one("User"), "rpi-tb-gateway");
     assert.deepEqual(one("SupplementaryGroups")?.split(" "), ["gpio", "i2c"]);
     assert.equal(one("Environment"), "DATA_DIR=/var/lib/rpi-tb-gateway NODE_ENV=production");
@@ -83,21 +83,21 @@ describe("rpi-tb-gateway.service", () => {
   });
 
   test("the ExecStart line works: plain node starts the bundle built as install.sh builds it", async () => {
-    // The exact argv, with /opt/rpi-tb-gateway mapped to a fresh app directory holding the
+    // The exact argv, with /opt/rpi-tb-gateway/current mapped to a fresh app directory holding the
     // bundle (and no server/*.ts), /etc/.../config.yaml to a small config, and the unit's
     // Environment with DATA_DIR mapped. It must get as far as serving the dashboard.
     const app = bundledApp();
     try {
       const [node, ...argv] = (one("ExecStart") ?? "").split(" ");
       assert.equal(node, "/usr/bin/node");
-      assert.deepEqual(argv, ["--max-semi-space-size=1", "--max-old-space-size=128", "/opt/rpi-tb-gateway/dist/rpi-tb-gateway.mjs", "--config", "/etc/rpi-tb-gateway/config.yaml"], "no loader flags: node runs the bundle as is (only heap-size flags)");
+      assert.deepEqual(argv, ["--max-semi-space-size=1", "--max-old-space-size=128", "/opt/rpi-tb-gateway/current/dist/rpi-tb-gateway.mjs", "--config", "/etc/rpi-tb-gateway/config.yaml"], "no loader flags: node runs the bundle as is (only heap-size flags)");
       const dataDir = path.join(tmp, "var-lib");
       const config = writeConfigFile(tmp, { version: 1, hardware: "sim", thingsboard: { host: "127.0.0.1", port: 1, accessToken: "t" }, http: { port: 0, host: "127.0.0.1" }, log: { level: "warn" }, devices: [] });
-      const mapped = argv.map((a) => a.replace("/opt/rpi-tb-gateway", app.dir).replace("/etc/rpi-tb-gateway/config.yaml", config));
+      const mapped = argv.map((a) => a.replace("/opt/rpi-tb-gateway/current", app.dir).replace("/etc/rpi-tb-gateway/config.yaml", config));
       const unitEnv = Object.fromEntries((one("Environment") ?? "").split(" ").map((kv) => kv.split("=") as [string, string]));
       assert.deepEqual(unitEnv, { DATA_DIR: "/var/lib/rpi-tb-gateway", NODE_ENV: "production" });
       const env = { PATH: process.env.PATH ?? "", NODE_ENV: "production", DATA_DIR: dataDir, NOTIFY_SOCKET: "" };
-      const child = spawn(process.execPath, mapped, { cwd: (one("WorkingDirectory") ?? "").replace("/opt/rpi-tb-gateway", app.dir), env, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, mapped, { cwd: (one("WorkingDirectory") ?? "").replace("/opt/rpi-tb-gateway/current", app.dir), env, stdio: ["ignore", "pipe", "pipe"] });
       const output = watchOutput(child);
       let code: number | null;
       try {
@@ -118,8 +118,8 @@ describe("rpi-tb-gateway.service", () => {
     assert.deepEqual(fb.get("Service")?.get("Type"), ["oneshot"]);
     assert.deepEqual(fb.get("Unit")?.get("ConditionPathExists"), ["/etc/rpi-tb-gateway/firstboot-pending"]);
     assert.deepEqual(fb.get("Unit")?.get("Before")?.[0]?.split(" "), ["network-pre.target", "ssh.service", "rpi-tb-gateway.service"]);
-    assert.deepEqual(fb.get("Service")?.get("ExecStart"), ["/opt/rpi-tb-gateway/scripts/firstboot/rpi-tb-gateway-firstboot.sh"]);
-    assert.ok(fs.statSync(path.join(REPO, "scripts", "firstboot", "rpi-tb-gateway-firstboot.sh")).mode & 0o100, "script is executable");
+    // Through bash: the unit works whether or not the copied script kept its execute bit.
+    assert.deepEqual(fb.get("Service")?.get("ExecStart"), ["/bin/bash /opt/rpi-tb-gateway/current/scripts/firstboot/rpi-tb-gateway-firstboot.sh"]);
   });
 
   const analyze = findExecutable("systemd-analyze", process.env.PATH);
@@ -133,9 +133,11 @@ describe("rpi-tb-gateway.service", () => {
       const main = path.join(dir, "rpi-tb-gateway.service");
       fs.writeFileSync(main, fs.readFileSync(MAIN_UNIT, "utf8").replace("ExecStart=/usr/bin/node ", `ExecStart=${process.execPath} `));
       const fbScript = path.join(tmp, "firstboot.sh");
-      fs.writeFileSync(fbScript, "#!/bin/sh\n", { mode: 0o755 });
+      // Not executable: the unit runs it through /bin/bash.
+      fs.writeFileSync(fbScript, "#!/bin/sh\n", { mode: 0o644 });
       const fb = path.join(dir, "rpi-tb-gateway-firstboot.service");
-      fs.writeFileSync(fb, fs.readFileSync(FIRSTBOOT_UNIT, "utf8").replace(/^ExecStart=.*$/m, `ExecStart=${fbScript}`));
+      fs.writeFileSync(fb, fs.readFileSync(FIRSTBOOT_UNIT, "utf8").replace(/^ExecStart=\/bin\/bash \S+$/m, `ExecStart=/bin/bash ${fbScript}`));
+      assert.match(fs.readFileSync(fb, "utf8"), new RegExp(`^ExecStart=/bin/bash ${fbScript}$`, "m"));
       for (const file of [main, fb]) {
         const res = spawnSync(analyze ?? "systemd-analyze", ["verify", file], { encoding: "utf8", timeout: 30_000 });
         assert.equal(res.status, 0, res.stderr);

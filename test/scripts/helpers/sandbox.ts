@@ -20,12 +20,30 @@ case "$name" in
     for m in \${FAKE_MISSING:-}; do [ "$m" = "$pkg" ] && exit 1; done
     printf installed ;;
   npm)
-    printf '%s\\n' "npm-cwd $(basename "$PWD")" >>"$FAKE_LOG"
-    [ "\${FAKE_NPM_FAIL:-0}" = 1 ] && { echo "npm ERR! network" >&2; exit 1; }
+    # Where npm ran (the releases/ dir of the installer) and where its cache would go.
+    printf 'npm-cwd %s cache=%s\\n' "$(basename "$(dirname "$PWD")")" "\${npm_config_cache:-}" >>"$FAKE_LOG"
     mkdir -p node_modules
-    case "$1" in ci) touch node_modules/.fake-ci ;; rebuild) touch node_modules/.fake-rebuild ;; esac ;;
+    case "$1" in
+      ci)
+        [ "\${FAKE_NPM_FAIL:-0}" = 1 ] && { echo "npm ERR! network" >&2; exit 1; }
+        touch node_modules/.fake-ci
+        cp -R "$FAKE_STAND_INS/ok/." node_modules/
+        [ "\${FAKE_BROKEN_NATIVE:-0}" = 1 ] && cp -R "$FAKE_STAND_INS/broken/." node_modules/ ;;
+      rebuild)
+        touch node_modules/.fake-rebuild
+        # Like prebuild-install's extractor: it writes into the existing binary file, so through
+        # a hard link it would rewrite the running release's copy too (issue 18).
+        for f in node_modules/*/build/Release/*.node; do [ -f "$f" ] && printf 'rebuilt\\n' >"$f"; done
+        [ "\${FAKE_NPM_FAIL:-0}" = 1 ] && { echo "gyp ERR! build error" >&2; exit 1; } ;;
+    esac ;;
+  uname)
+    sed -i '$d' "$FAKE_LOG" # a query, not a change
+    if [ "\${1:-}" = -m ] && [ -n "\${FAKE_MACHINE:-}" ]; then echo "$FAKE_MACHINE"; exit 0; fi
+    exec /usr/bin/uname "$@" ;;
   node)
     if [ "\${1:-}" = scripts/build-web.mjs ]; then mkdir -p web/dist && touch web/dist/index.html; exit 0; fi
+    # The real native-module check, on the stand-in modules fake npm installed.
+    if [ "\${1:-}" = scripts/check-native.mjs ]; then exec "$REAL_NODE" "$@"; fi
     if [ "\${1:-}" = scripts/build-server.mjs ]; then
       [ "\${FAKE_BUILD_FAIL:-0}" = 1 ] && { echo "✘ [ERROR] Could not resolve" >&2; exit 1; }
       mkdir -p dist && touch dist/rpi-tb-gateway.mjs; exit 0
@@ -41,7 +59,27 @@ esac
 exit 0
 `;
 
-export const DEFAULT_FAKES = ["systemctl", "useradd", "groupadd", "usermod", "userdel", "apt-get", "dpkg-query", "npm", "chown", "node", "ssh-keygen", "hostname"];
+export const DEFAULT_FAKES = ["systemctl", "useradd", "groupadd", "usermod", "userdel", "apt-get", "dpkg-query", "npm", "chown", "node", "ssh-keygen", "hostname", "uname"];
+
+/**
+ * What fake `npm ci` installs: JS stand-ins for the three native modules (enough for
+ * scripts/check-native.mjs to load and probe), each with a build/Release/*.node file, and the
+ * deliberately broken variant (FAKE_BROKEN_NATIVE=1) whose binding is a file that is no shared
+ * object, so loading it is a real dlopen failure.
+ */
+const STAND_INS: Record<string, string> = {
+  "ok/better-sqlite3/package.json": '{"name":"better-sqlite3","main":"index.js"}',
+  "ok/better-sqlite3/index.js": 'module.exports = class Database { prepare() { return { get: () => ({ v: "stand-in" }) }; } close() {} };\n',
+  "ok/better-sqlite3/build/Release/better_sqlite3.node": "built by npm ci\n",
+  "ok/epoll/package.json": '{"name":"epoll","main":"index.js"}',
+  "ok/epoll/index.js": "exports.Epoll = class Epoll {};\n",
+  "ok/epoll/build/Release/epoll.node": "built by npm ci\n",
+  "ok/i2c-bus/package.json": '{"name":"i2c-bus","main":"index.js"}',
+  "ok/i2c-bus/index.js": "exports.openSync = () => ({});\n",
+  "ok/i2c-bus/build/Release/i2c.node": "built by npm ci\n",
+  "broken/i2c-bus/index.js": 'module.exports = require("./build/Release/i2c.node");\n',
+  "broken/i2c-bus/build/Release/i2c.node": "half-written: not a shared object\n",
+};
 
 export interface RunResult {
   status: number | null;
@@ -62,6 +100,11 @@ export class Sandbox {
     const fake = path.join(this.dir, "fake.sh");
     fs.writeFileSync(fake, FAKE, { mode: 0o755 });
     for (const f of fakes) this.addFake(f);
+    for (const [rel, content] of Object.entries(STAND_INS)) {
+      const abs = path.join(this.dir, "stand-ins", rel);
+      fs.mkdirSync(path.dirname(abs), { recursive: true });
+      fs.writeFileSync(abs, content);
+    }
   }
 
   addFake(name: string): void {
@@ -98,6 +141,7 @@ export class Sandbox {
         LANG: "C",
         FAKE_LOG: this.log,
         REAL_NODE: process.execPath,
+        FAKE_STAND_INS: path.join(this.dir, "stand-ins"),
         ...env,
       },
       encoding: "utf8",
@@ -128,7 +172,7 @@ export function fakeCheckout(dir: string, opts: { example?: string | null; lock?
   // A bundle left from a local `npm start`: the installer builds its own.
   fs.mkdirSync(path.join(src, "dist"), { recursive: true });
   fs.writeFileSync(path.join(src, "dist", "rpi-tb-gateway.mjs"), "// stale local build\n");
-  if (opts.example !== null) fs.writeFileSync(path.join(src, "config.example.yaml"), opts.example ?? "version: 1\n# example config\n");
+  if (opts.example !== null) fs.writeFileSync(path.join(src, "config.example.yaml"), opts.example ?? EXAMPLE_CONFIG);
   // Things that must never reach /opt.
   fs.mkdirSync(path.join(src, "node_modules", "dev-only"), { recursive: true });
   fs.mkdirSync(path.join(src, ".git"), { recursive: true });
@@ -138,5 +182,11 @@ export function fakeCheckout(dir: string, opts: { example?: string | null; lock?
   return src;
 }
 
-/** Installed app directory inside a sandbox root. */
+/** The stand-in checkout's example config: like the real one, it holds a placeholder. */
+export const EXAMPLE_CONFIG = "version: 1\n# example config\nthingsboard:\n  accessToken: REPLACE_WITH_GATEWAY_ACCESS_TOKEN\n";
+/** A config the user has edited: no placeholder left. */
+export const EDITED_CONFIG = "thingsboard:\n  host: tb.local # edited by the user\n  accessToken: A1B2C3\n";
+
+/** The application's top directory inside a sandbox root, and the release the units run. */
 export const APP = "opt/rpi-tb-gateway";
+export const CURRENT = `${APP}/current`;
