@@ -113,10 +113,10 @@ describe("the bundle, run by plain node", () => {
   });
 
   test("stack traces name the .ts sources (the entry turns source maps on before the bundle loads)", async () => {
-    // A data dir that cannot be created makes start-up fail, and main.ts logs the stack.
+    // A data dir that cannot be created makes start-up fail, and main.ts logs the stack (LOG_LEVEL=debug).
     const notADir = path.join(tmp, "a-file");
     fs.writeFileSync(notADir, "");
-    const env = { PATH: process.env.PATH ?? "", HTTP_PORT: "0", DATA_DIR: path.join(notADir, "data"), TB_HOST: "127.0.0.1", TB_PORT: "1", TB_ACCESS_TOKEN: "stack-test-token", NOTIFY_SOCKET: "" };
+    const env = { PATH: process.env.PATH ?? "", HTTP_PORT: "0", DATA_DIR: path.join(notADir, "data"), TB_HOST: "127.0.0.1", TB_PORT: "1", TB_ACCESS_TOKEN: "stack-test-token", LOG_LEVEL: "debug", NOTIFY_SOCKET: "" };
     const child = spawn(process.execPath, [app.entry], { cwd: app.dir, env, stdio: ["ignore", "pipe", "pipe"] });
     const output = watchOutput(child);
     const code = await exitWithin(child, 30_000);
