@@ -11,6 +11,8 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$SCRIPT_DIR/../lib/common.sh"
 # shellcheck source=../lib/fleet.sh
 . "$SCRIPT_DIR/../lib/fleet.sh"
+# shellcheck source=../lib/imager.sh
+. "$SCRIPT_DIR/../lib/imager.sh"
 
 HOSTNAME_FROM_SERIAL=0
 FORCE=0
@@ -39,13 +41,16 @@ if grep -Eq '^[[:space:]]+accessToken:[[:space:]]*[^[:space:]#]' "$conf"; then
 fi
 grep -Eq '^[[:space:]]+provision:' "$conf" || warn "no thingsboard.provision in $conf: flashed Pis will not be able to register themselves"
 
-run systemctl stop "$UNIT_NAME"
+# stop talks to this machine's systemd: under --root, DIR's service is not running here.
+[ "$ROOT" = "/" ] && run systemctl stop "$UNIT_NAME"
 wipe_data_dir
 
-# An empty (not missing) machine-id makes systemd generate a fresh one on the next boot and
-# treat it as a first boot (machine-id(5)); DHCP client ids and journald derive from it.
-if [ "$DRY_RUN" = 1 ]; then echo "[dry-run] empty $(p /etc/machine-id)"
-else : >"$(p /etc/machine-id)"; fi
+# "uninitialized", as pi-gen leaves it in a fresh Raspberry Pi OS image: systemd generates a new
+# id on the next boot and treats it as a first boot (machine-id(5), "First Boot Semantics"). An
+# empty file would get a new id too, but not first-boot semantics. DHCP client ids and journald
+# derive from the id.
+if [ "$DRY_RUN" = 1 ]; then echo "[dry-run] write 'uninitialized' to $(p /etc/machine-id)"
+else printf 'uninitialized\n' >"$(p /etc/machine-id)"; fi
 dbus_id="$(p /var/lib/dbus/machine-id)"
 if [ -f "$dbus_id" ] && [ ! -L "$dbus_id" ]; then run rm -f "$dbus_id"; fi
 
@@ -53,6 +58,8 @@ if [ -f "$dbus_id" ] && [ ! -L "$dbus_id" ]; then run rm -f "$dbus_id"; fi
 for key in "$(p /etc/ssh)"/ssh_host_*; do
   [ -e "$key" ] && run rm -f "$key"
 done
+
+prepare_imager_customisation
 
 run mkdir -p "$(p "$CONF_DIR")"
 if [ "$DRY_RUN" = 1 ]; then echo "[dry-run] write $(p "$FIRSTBOOT_MARKER")"

@@ -6,8 +6,10 @@
 #  - optionally names the host after the Pi serial (rpi-<last 8 hex digits>), like the devices;
 #  - removes the marker, so it runs once. It is idempotent: if the power goes mid-way, the next
 #    boot runs it again.
-# The machine id needs nothing here: prepare-image.sh leaves /etc/machine-id empty, which makes
-# systemd generate a new one on this boot (machine-id(5), "First Boot Semantics").
+# The machine id needs nothing here: prepare-image.sh leaves "uninitialized" in /etc/machine-id,
+# which makes systemd generate a new one on this boot (machine-id(5), "First Boot Semantics").
+# On Trixie, cloud-init would set the hostname from the boot partition's user-data at every boot:
+# prepare-image.sh --hostname-from-serial tells it not to (scripts/lib/imager.sh).
 # Device names and ThingsBoard credentials need nothing either: names carry the serial
 # (server/util/identity.ts) and the app provisions itself with the provision key from the config.
 #

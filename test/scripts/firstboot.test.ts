@@ -41,14 +41,46 @@ describe("prepare-image.sh (golden Pi, before imaging)", () => {
     const res = box.run(PREPARE, ["--root", box.root, "--hostname-from-serial"]);
     assert.equal(res.status, 0, res.stderr);
     assert.deepEqual(fs.readdirSync(box.r("var/lib/rpi-tb-gateway")), []);
-    assert.equal(box.read("etc/machine-id"), "", "empty, not missing: systemd then generates one (machine-id(5))");
+    assert.equal(box.read("etc/machine-id"), "uninitialized\n", "as pi-gen leaves it: a new id and first-boot semantics (machine-id(5)); an empty file is not a first boot");
     assert.deepEqual(fs.readdirSync(box.r("etc/ssh")), ["sshd_config"]);
     assert.match(box.read(MARKER), /^hostname_from_serial=1$/m);
     assert.equal(box.read("etc/rpi-tb-gateway/config.yaml"), PROVISIONED, "shared config stays");
-    assert.deepEqual(res.calls.filter((c) => c.startsWith("systemctl")), [
-      "systemctl stop rpi-tb-gateway.service",
-      `systemctl --root=${box.root} enable rpi-tb-gateway-firstboot.service`,
-    ]);
+    assert.deepEqual(res.calls.filter((c) => c.startsWith("systemctl")), [`systemctl --root=${box.root} enable rpi-tb-gateway-firstboot.service`], "under --root the host's running service is left alone");
+  });
+
+  test("Trixie (cloud-init): the boot partition's user-data no longer sets the hostname, and cloud-init keeps the one the first boot sets", () => {
+    const box = goldenPi(PROVISIONED);
+    box.write("etc/cloud/cloud.cfg", "users: [default]\n");
+    const userData = "#cloud-config\nhostname: golden\nmanage_etc_hosts: true\nusers:\n  - name: pi\n";
+    box.write("boot/firmware/user-data", userData);
+    box.write("boot/firmware/cmdline.txt", "console=tty1 root=PARTUUID=1234-02 rootwait\n");
+    const res = box.run(PREPARE, ["--root", box.root, "--hostname-from-serial"]);
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(box.read("etc/cloud/cloud.cfg.d/99-rpi-tb-gateway.cfg").split("\n").filter((l) => !l.startsWith("#")).join(""), "preserve_hostname: true");
+    const after = box.read("boot/firmware/user-data");
+    assert.doesNotMatch(after, /^hostname:/m);
+    assert.match(after, /^# rpi-tb-gateway: hostname from the Pi serial instead: hostname: golden$/m);
+    assert.match(after, /^manage_etc_hosts: true$/m, "the rest of the customisation stays");
+    assert.doesNotMatch(res.stderr, /firstrun/);
+
+    // Without --hostname-from-serial every Pi keeps the golden name, and it says so.
+    const same = goldenPi(PROVISIONED);
+    same.write("etc/cloud/cloud.cfg", "");
+    same.write("boot/firmware/user-data", userData);
+    const r2 = same.run(PREPARE, ["--root", same.root]);
+    assert.equal(r2.status, 0, r2.stderr);
+    assert.match(r2.stdout, /cloud-init sets the hostname from .*user-data at every boot: every Pi from this image gets the same one/);
+    assert.equal(same.read("boot/firmware/user-data"), userData);
+    assert.equal(same.exists("etc/cloud/cloud.cfg.d/99-rpi-tb-gateway.cfg"), false);
+  });
+
+  test("Bookworm (firstrun.sh): warns when Imager's firstrun.sh is still armed in cmdline.txt", () => {
+    const box = goldenPi(PROVISIONED);
+    box.write("boot/firmware/cmdline.txt", "console=tty1 root=PARTUUID=1234-02 rootwait quiet systemd.run=/boot/firstrun.sh systemd.run_success_action=reboot systemd.unit=kernel-command-line.target\n");
+    const res = box.run(PREPARE, ["--root", box.root, "--hostname-from-serial"]);
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stderr, /still starts Imager's firstrun\.sh: every Pi from this image would run this card's OS customisation again/);
+    assert.equal(box.exists("etc/cloud/cloud.cfg.d/99-rpi-tb-gateway.cfg"), false, "no cloud-init on Bookworm: nothing written for it");
   });
 
   test("refuses an image with one access token every Pi would share, unless forced", () => {

@@ -117,7 +117,7 @@ describe("rpi-tb-gateway.service", () => {
     const fb = parseUnit(fs.readFileSync(FIRSTBOOT_UNIT, "utf8"));
     assert.deepEqual(fb.get("Service")?.get("Type"), ["oneshot"]);
     assert.deepEqual(fb.get("Unit")?.get("ConditionPathExists"), ["/etc/rpi-tb-gateway/firstboot-pending"]);
-    assert.deepEqual(fb.get("Unit")?.get("Before")?.[0]?.split(" "), ["network-pre.target", "ssh.service", "rpi-tb-gateway.service"]);
+    assert.deepEqual(fb.get("Unit")?.get("Before")?.[0]?.split(" "), ["network-pre.target", "cloud-init-local.service", "ssh.service", "rpi-tb-gateway.service"]);
     // Through bash: the unit works whether or not the copied script kept its execute bit.
     assert.deepEqual(fb.get("Service")?.get("ExecStart"), ["/bin/bash /opt/rpi-tb-gateway/current/scripts/firstboot/rpi-tb-gateway-firstboot.sh"]);
   });
