@@ -82,9 +82,12 @@ export class GatewayBridge {
     this.#o = o;
     this.#buffer = new ReadingBuffer(o.maxPayloadBytes);
     this.#refusals = new InboundRefusals({ limits: o.rpcLimits, publish: (t, p) => this.#publishDirect(t, p), log: o.log, counters: this.stats });
-    this.#pending = new PendingRequests((t, p) => this.#publishDirect(t, p), o.attributeRequestTimeoutMs);
+    // Requests wait for room in the server's buckets (200 devices asking for their attributes
+    // after a reconnect would otherwise breach the limits at once).
+    this.#pending = new PendingRequests((t, p) => this.#publishPaced(t, p), o.attributeRequestTimeoutMs);
     this.sender = new Sender(o.outbox, (t, p) => this.#publish(t, p), o.log.child("sender"), this.#senderLimits(), () => this.#buffer.builder.maxBytes);
     this.#buffer.builder.maxPoints = this.sender.maxPoints;
+    this.#buffer.builder.maxEntries = this.sender.maxEntries;
     this.#subSessions = new SubDeviceSessions({
       connection: o.connection,
       devices: () => o.devices(),
@@ -92,6 +95,11 @@ export class GatewayBridge {
       sendKeepalive: (device, now) => this.#buffer.attributes(device, { gatewayKeepalive: now }),
       onAnnounced: () => {
         this.stats.announces++;
+      },
+      reserve: (topic, payload) => this.sender.reserve(topic, payload),
+      onRefused: (device, err) => {
+        this.sender.forgetDevice(device);
+        this.#o.log.warn(`announcing ${device} failed: ${(err as Error).message}`);
       },
     });
   }
@@ -164,13 +172,14 @@ export class GatewayBridge {
 
   /** Claim devices (v1/gateway/claim); goes straight out, it means nothing later. */
   async claim(entries: Record<string, { secretKey?: string; durationMs?: number }>): Promise<void> {
-    await this.#publishDirect(TOPIC.gwClaim, JSON.stringify(entries));
+    await this.#publishPaced(TOPIC.gwClaim, JSON.stringify(entries));
   }
 
   /** Tell ThingsBoard a device is gone from this gateway. */
   async disconnectDevice(name: string): Promise<void> {
     this.#subSessions.forget(name);
-    if (this.#o.connection.connected) await this.#o.connection.publish(TOPIC.gwDisconnect, JSON.stringify({ device: name }));
+    if (this.#o.connection.connected) await this.#publishPaced(TOPIC.gwDisconnect, JSON.stringify({ device: name }));
+    this.sender.forgetDevice(name);
   }
 
   /** Move buffered readings into the outbox as few, size-bounded messages. */
@@ -190,9 +199,11 @@ export class GatewayBridge {
 
   async #onConnected(): Promise<void> {
     const session = this.#subSessions.newSession();
-    const limits = this.#fetchSessionLimits();
+    // The limits first: the announces that follow are paced by them (a re-announce of 200
+    // devices is 400 messages in ThingsBoard's count).
+    await this.#fetchSessionLimits();
+    if (session !== this.#subSessions.session || !this.#o.connection.connected) return;
     await this.#subSessions.announceNew();
-    await limits;
     if (session !== this.#subSessions.session || !this.#o.connection.connected) return;
     this.sender.resume();
     for (const cb of this.#readyListeners) {
@@ -225,6 +236,7 @@ export class GatewayBridge {
       this.#buffer.builder.maxBytes = Math.min(this.#o.maxPayloadBytes, Math.floor(limits.maxPayloadSize * 0.8));
       this.sender.setLimits(this.#senderLimits());
       this.#buffer.builder.maxPoints = this.sender.maxPoints;
+      this.#buffer.builder.maxEntries = this.sender.maxEntries;
       this.#o.log.info("session limits applied", { maxPayloadSize: limits.maxPayloadSize, maxInflight: limits.maxInflightMessages, gatewayRateLimits: limits.gatewayRateLimits });
     } catch (err) {
       this.#o.log.warn(`getSessionLimits: ${(err as Error).message}; keeping configured limits`);
@@ -262,6 +274,7 @@ export class GatewayBridge {
         // v5 only: the server dropped a sub-session (150 = rate limit). Re-announce it.
         this.#o.log.warn(`ThingsBoard disconnected device ${m.msg.device} (reason ${m.msg.reason})`);
         this.#subSessions.forget(m.msg.device);
+        this.sender.forgetDevice(m.msg.device);
         detach("re-announcing devices", this.#subSessions.announceNew(), this.#o.log);
         return;
       case "meRpcRequest": {
@@ -283,9 +296,15 @@ export class GatewayBridge {
     }
   }
 
-  /** Publishes that bypass the outbox still count against the server's rate limits. */
+  /** Publishes that bypass the outbox and must go now (RPC replies) still count against the server's rate limits. */
   #publishDirect(topic: string, payload: string): Promise<void> {
-    this.sender.noteDirect(topic);
+    this.sender.noteDirect(topic, payload);
+    return this.#o.connection.publish(topic, payload);
+  }
+
+  /** Publishes that bypass the outbox but can wait for room in the server's buckets. */
+  async #publishPaced(topic: string, payload: string): Promise<void> {
+    await this.sender.reserve(topic, payload);
     return this.#o.connection.publish(topic, payload);
   }
 

@@ -14,60 +14,121 @@ export interface MergedMessage {
   payload: string;
   points: number;
   seqs: number[];
+  /** The device entries of a v1/gateway/telemetry or /attributes message, in order. */
+  devices?: string[];
+}
+
+/** Topics whose payload is {device: data, ...}: ThingsBoard processes (and charges) each entry. */
+const PER_DEVICE = new Set<string>([TOPIC.gwTelemetry, TOPIC.gwAttributes]);
+
+interface Parsed {
+  m: OutboxMessageLike;
+  /** The payload object of a PER_DEVICE message, null when it is not one (or unreadable). */
+  obj: Record<string, unknown> | null;
+}
+
+function parsedOf(m: OutboxMessageLike): Parsed {
+  if (!PER_DEVICE.has(m.topic)) return { m, obj: null };
+  const p = parseJson(m.payload);
+  return { m, obj: p.ok && isObject(p.value) ? p.value : null };
 }
 
 const MERGEABLE = new Set<string>([TOPIC.gwTelemetry, TOPIC.gwAttributes, TOPIC.meTelemetry]);
 
-function mergeRun(run: OutboxMessageLike[]): MergedMessage {
-  const first = run[0] as OutboxMessageLike;
-  const seqs = run.map((m) => m.seq);
-  const points = run.reduce((n, m) => n + m.points, 0);
-  if (run.length === 1) return { topic: first.topic, payload: first.payload, points, seqs };
+function mergeRun(run: Parsed[]): MergedMessage {
+  const first = (run[0] as Parsed).m;
+  const seqs = run.map((x) => x.m.seq);
+  const points = run.reduce((n, x) => n + x.m.points, 0);
+  if (run.length === 1) {
+    const obj = (run[0] as Parsed).obj;
+    return obj ? { topic: first.topic, payload: first.payload, points, seqs, devices: Object.keys(obj) } : { topic: first.topic, payload: first.payload, points, seqs };
+  }
   if (first.topic === TOPIC.meTelemetry) {
     const all: unknown[] = [];
-    for (const m of run) {
-      const p = parseJson(m.payload);
+    for (const x of run) {
+      const p = parseJson(x.m.payload);
       if (p.ok && Array.isArray(p.value)) all.push(...(p.value as unknown[]));
     }
     return { topic: first.topic, payload: JSON.stringify(all), points, seqs };
   }
   const byDevice = new Map<string, unknown>();
-  for (const m of run) {
-    const p = parseJson(m.payload);
-    if (!p.ok || !isObject(p.value)) continue;
-    for (const [device, v] of Object.entries(p.value)) {
+  for (const x of run) {
+    if (!x.obj) continue;
+    for (const [device, v] of Object.entries(x.obj)) {
       const cur = byDevice.get(device);
       if (first.topic === TOPIC.gwTelemetry) byDevice.set(device, Array.isArray(cur) && Array.isArray(v) ? cur.concat(v) : v);
       else byDevice.set(device, isObject(cur) && isObject(v) ? { ...cur, ...v } : v); // attributes: later values win, as they would have
     }
   }
-  return { topic: first.topic, payload: JSON.stringify(Object.fromEntries(byDevice)), points, seqs };
+  return { topic: first.topic, payload: JSON.stringify(Object.fromEntries(byDevice)), points, seqs, devices: [...byDevice.keys()] };
 }
 
-/** Groups consecutive messages of one mergeable topic; everything else stays as it is. Order is
- *  kept. A merged publish never carries more than maxPoints data points (the server refuses a
- *  message with more points than its rate-limit bucket holds). */
-export function mergeMessages(messages: OutboxMessageLike[], maxPoints = Number.POSITIVE_INFINITY): MergedMessage[] {
-  const out: MergedMessage[] = [];
-  let run: OutboxMessageLike[] = [];
-  let runPoints = 0;
-  const close = () => {
-    if (run.length) out.push(mergeRun(run));
-    run = [];
-    runPoints = 0;
+/**
+ * Combines queued messages into few publishes; everything else stays as it is. A publish never
+ * carries more than maxPoints data points (the server refuses a message with more points than
+ * its rate-limit bucket holds) nor, on the gateway topics, more device entries than maxEntries
+ * (each entry takes a telemetry-message token).
+ *
+ * Gateway telemetry is grouped by device rather than only by neighbour: a backlog of flushes
+ * that each name every device (200 devices, one reading each) would otherwise go out as one
+ * entry per device per flush, and the telemetry-message limit, not the data-point limit, would
+ * set the pace. A message joins a group only if every earlier message naming one of its devices
+ * is in that group or in one sent before it (groups go out in order of their first message), so
+ * each device's records still arrive in the order they were queued. Every other topic merges
+ * with its neighbours only, and is a barrier: no group reaches across it.
+ */
+export function mergeMessages(messages: OutboxMessageLike[], maxPoints = Number.POSITIVE_INFINITY, maxEntries = Number.POSITIVE_INFINITY, maxBytes = Number.POSITIVE_INFINITY): MergedMessage[] {
+  interface Group { first: number; items: Parsed[]; points: number; bytes: number; devices: Set<string>; open: boolean }
+  const groups: Group[] = [];
+  /** Per device: the `first` of the latest group holding one of its messages. */
+  const lastGroupOf = new Map<string, number>();
+  let run: Group | null = null; // the open neighbour-only run (non-telemetry topics)
+  const closeAll = () => {
+    for (const g of groups) g.open = false;
+    run = null;
   };
-  for (const m of messages) {
-    if (run.length && ((run[0] as OutboxMessageLike).topic !== m.topic || runPoints + m.points > maxPoints)) close();
-    if (!MERGEABLE.has(m.topic)) {
-      close();
-      out.push({ topic: m.topic, payload: m.payload, points: m.points, seqs: [m.seq] });
-      continue;
+  messages.forEach((m, idx) => {
+    const x = parsedOf(m);
+    if (m.topic === TOPIC.gwTelemetry && x.obj) {
+      if (run) closeAll();
+      const devs = Object.keys(x.obj);
+      const mustFollow = devs.reduce((mx, d) => Math.max(mx, lastGroupOf.get(d) ?? -1), -1);
+      const fits = (g: Group) => {
+        if (!g.open || g.first < mustFollow || g.points + m.points > maxPoints || g.bytes + m.payload.length > maxBytes) return false;
+        let union = g.devices.size;
+        for (const d of devs) if (!g.devices.has(d)) union++;
+        return union <= maxEntries;
+      };
+      let g = groups.find(fits);
+      if (!g) groups.push((g = { first: idx, items: [], points: 0, bytes: 0, devices: new Set(), open: true }));
+      g.items.push(x);
+      g.points += m.points;
+      g.bytes += m.payload.length;
+      for (const d of devs) {
+        g.devices.add(d);
+        lastGroupOf.set(d, Math.max(lastGroupOf.get(d) ?? -1, g.first));
+      }
+      return;
     }
-    run.push(m);
-    runPoints += m.points;
-  }
-  close();
-  return out;
+    const r = run as Group | null;
+    const joins = r !== null && MERGEABLE.has(m.topic) && (r.items[0] as Parsed).m.topic === m.topic && r.points + m.points <= maxPoints && r.bytes + m.payload.length <= maxBytes && (() => {
+      let union = r.devices.size;
+      if (x.obj) for (const d of Object.keys(x.obj)) if (!r.devices.has(d)) union++;
+      return union <= maxEntries;
+    })();
+    if (r && joins) {
+      r.items.push(x);
+      r.points += m.points;
+      r.bytes += m.payload.length;
+      if (x.obj) for (const d of Object.keys(x.obj)) r.devices.add(d);
+      return;
+    }
+    closeAll();
+    const g: Group = { first: idx, items: [x], points: m.points, bytes: m.payload.length, devices: new Set(x.obj ? Object.keys(x.obj) : []), open: false };
+    groups.push(g);
+    if (MERGEABLE.has(m.topic)) run = g;
+  });
+  return groups.map((g) => mergeRun(g.items));
 }
 
 /**
@@ -76,11 +137,12 @@ export function mergeMessages(messages: OutboxMessageLike[], maxPoints = Number.
  * server would close the connection for it (oversized packet, or more data points than its
  * bucket holds), and a retry would do the same forever, so it is re-split here.
  */
-export function splitOversized(m: MergedMessage, maxBytes: number, maxPoints: number): MergedMessage[] {
+export function splitOversized(m: MergedMessage, maxBytes: number, maxPoints: number, maxEntries = Number.POSITIVE_INFINITY): MergedMessage[] {
   const bytes = Buffer.byteLength(m.payload) + m.topic.length;
-  if (bytes <= maxBytes && m.points <= maxPoints) return [m];
+  if (bytes <= maxBytes && m.points <= maxPoints && (m.devices?.length ?? 0) <= maxEntries) return [m];
   const builder = new PayloadBuilder(maxBytes);
   builder.maxPoints = maxPoints;
+  builder.maxEntries = maxEntries;
   const p = parseJson(m.payload);
   let parts: BuiltMessage[] = [];
   if (p.ok && m.topic === TOPIC.gwTelemetry && isObject(p.value)) {

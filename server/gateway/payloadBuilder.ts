@@ -70,6 +70,7 @@ class TelemetryMessages {
   readonly #out: BuiltMessage[] = [];
   readonly #limit: number;
   readonly #maxPoints: number;
+  readonly #maxEntries: number;
   #parts: string[] = ["{"];
   #size = 2;
   #points = 0;
@@ -80,9 +81,10 @@ class TelemetryMessages {
   /** Bytes of the current device's `"key":[` + `]`. */
   entryCost = 0;
 
-  constructor(limit: number, maxPoints: number) {
+  constructor(limit: number, maxPoints: number, maxEntries: number) {
     this.#limit = limit;
     this.#maxPoints = maxPoints;
+    this.#maxEntries = maxEntries;
   }
 
   device(name: string): void {
@@ -94,7 +96,8 @@ class TelemetryMessages {
   /** A record whose JSON is head + body + tail, `len` bytes, with n data points. */
   add(head: string, body: string, tail: string, len: number, n: number): void {
     let cost = this.#open ? 1 + len : (this.#entries > 0 ? 1 : 0) + this.entryCost + len;
-    if ((this.#size + cost > this.#limit || this.#points + n > this.#maxPoints) && this.#entries > 0) {
+    const full = this.#size + cost > this.#limit || this.#points + n > this.#maxPoints || (!this.#open && this.#entries >= this.#maxEntries);
+    if (full && this.#entries > 0) {
       this.#flush();
       cost = this.entryCost + len;
     }
@@ -137,6 +140,10 @@ export class PayloadBuilder {
    *  refuses a message with more points than the bucket holds (rate limit "10:1" -> at most 10
    *  points per message), so telemetry is also split by points. */
   #maxPoints = Number.POSITIVE_INFINITY;
+  /** ThingsBoard charges one telemetry-message token per DEVICE ENTRY of a gateway message
+   *  (AbstractGatewaySessionHandler processes each entry on its own), so a message with more
+   *  devices than that bucket holds is refused: messages are also split by devices. */
+  #maxEntries = Number.POSITIVE_INFINITY;
   readonly #heads = new RecordHeads();
 
   constructor(maxBytes: number) {
@@ -157,11 +164,18 @@ export class PayloadBuilder {
     return this.#maxPoints;
   }
 
+  set maxEntries(n: number) {
+    this.#maxEntries = Math.max(1, n);
+  }
+  get maxEntries(): number {
+    return this.#maxEntries;
+  }
+
   /** Gateway telemetry: {"dev":[records]} messages within the size limit. */
   telemetry(byDevice: Map<string, TsRecord[]>): BuiltMessage[] {
     const limit = this.#maxBytes - HEADROOM;
     const maxPoints = this.#maxPoints;
-    const msgs = new TelemetryMessages(limit, maxPoints);
+    const msgs = new TelemetryMessages(limit, maxPoints, this.#maxEntries);
     // Hot path (npm run bench -- throughput): one encoding per record, keys counted once, and no
     // per-record closure or array; only a record too large for one message takes splitRecord.
     for (const [device, records] of byDevice) {
@@ -212,7 +226,8 @@ export class PayloadBuilder {
       const keyLen = byteLen(JSON.stringify(device)) + 4;
       for (const chunk of splitRecord({ ts: 0, values }, limit - keyLen)) {
         const len = byteLen(JSON.stringify(chunk.values)) + keyLen;
-        if (size + len > limit) flush();
+        const entries = Object.keys(cur).length;
+        if (size + len > limit || (!(device in cur) && entries >= this.#maxEntries)) flush();
         cur[device] = { ...cur[device], ...chunk.values };
         size += len;
         points += Object.keys(chunk.values).length;

@@ -27,13 +27,17 @@ export class RateLimiter {
   #buckets: Bucket[];
   #now: () => number;
 
-  constructor(spec: string | null | undefined, now: () => number = Date.now, fraction = 1) {
+  /** `fraction` scales each bucket's capacity (the burst) and, unless `rateFraction` is given,
+   *  its refill rate too. A smaller burst with a near-full rate keeps a sender inside a server
+   *  bucket of the full size even when network delay bunches its messages up, while the
+   *  sustained rate stays close to what the server allows. */
+  constructor(spec: string | null | undefined, now: () => number = Date.now, fraction = 1, rateFraction = fraction) {
     this.#now = now;
-    this.spec = `${spec ?? ""}@${fraction}`;
+    this.spec = `${spec ?? ""}@${fraction}/${rateFraction}`;
     const t = now();
     this.#buckets = parseLimits(spec).map(({ capacity, seconds }) => {
       const cap = Math.max(1, Math.floor(capacity * fraction));
-      return { capacity: cap, perMs: cap / (seconds * 1000), tokens: cap, last: t };
+      return { capacity: cap, perMs: (capacity * rateFraction) / (seconds * 1000), tokens: cap, last: t };
     });
   }
 

@@ -4,8 +4,8 @@
 // in order, for redelivery (at-least-once).
 import type { Logger } from "../util/logger.ts";
 import { PublishError } from "./connection.ts";
-import { RateLimiter } from "./rateLimiter.ts";
-import { TOPIC } from "./protocol.ts";
+import { LimitBuckets } from "./limitBuckets.ts";
+import { costOf, devicesOf, type PublishCost } from "./messageCost.ts";
 import { mergeMessages, splitOversized, type MergedMessage } from "./mergeMessages.ts";
 
 export interface OutboxMessageLike {
@@ -52,28 +52,29 @@ export interface SenderStats {
   rateLimitedWaits: number;
   /** Queued messages re-split because the server's limits were smaller than when they were queued. */
   resplit: number;
+  /** Publishes the server refused for its rate (PUBACK 0x97 followed by a close). */
+  rateLimitBreaches: number;
+  /** Publishes answered 0x97 with the connection left open: the tenant's device limit. */
+  deviceLimitRefusals: number;
 }
 
 type Publish = (topic: string, payload: string) => Promise<void>;
-
-/** Token buckets by what they limit: sub-device (gw) or the gateway's own (own) messages,
- *  telemetry messages, and data points. */
-type Role = "gwMsg" | "gwTel" | "gwDp" | "ownMsg" | "ownTel" | "ownDp";
-
-/** The server's limits are used at 80 %, as ThingsBoard's own Python client does: our buckets
- *  and the server's refill on clocks that differ by network delay, and a message needing the
- *  whole bucket would otherwise race the server's refill and be refused (found by the enforced
- *  rate-limit test). */
-const SERVER_LIMIT_FRACTION = 0.8;
 
 /** PUBACK reason codes that mean the message itself will never be accepted (§4.0 E1-E3, §3). */
 const POISON_CODES = new Set([0x83, 0x90, 0x99]);
 /** Queued messages looked at per take: enough to fill a large publish from a backlog. */
 const MERGE_TAKE = 256;
+/** Publishes' worth of bytes looked at per take. */
+const MERGE_TAKE_PUBLISHES = 8;
 /** Pending messages beyond which live data gets every other publish. */
 const LIVE_PRIORITY_BACKLOG = 4 * MERGE_TAKE;
-/** Quota exceeded: the server's rate limit; wait before sending more. */
+/** Quota exceeded: the server's rate limit (and then it closes the connection: E5), or the
+ *  tenant's device limit (and the connection stays: E4). */
 const QUOTA = 0x97;
+/** How long after a 0x97 the connection must stay up for it to be the device limit: ThingsBoard
+ *  closes the channel right after the PUBACK on a rate breach
+ *  (AbstractGatewaySessionHandler.getAggregatePubAckCallback.onError). */
+const QUOTA_VERDICT_MS = 1000;
 
 export class Sender {
   #outbox: OutboxLike;
@@ -87,10 +88,17 @@ export class Sender {
   #liveTurn = false;
   #publishing = 0;
   #window = 50;
-  #limiters: Record<Role, RateLimiter[]> = { gwMsg: [], gwTel: [], gwDp: [], ownMsg: [], ownTel: [], ownDp: [] };
-  readonly stats: SenderStats = { published: 0, acked: 0, pointsAcked: 0, rejected: 0, retried: 0, rateLimitedWaits: 0, resplit: 0 };
+  readonly #buckets = new LimitBuckets();
+  /** Devices the server has in this connection's gateway session: later use costs no lookup. */
+  readonly #sessionDevices = new Set<string>();
+  /** Direct publishes waiting for tokens go before the queue. */
+  #reserving = 0;
+  #verdict: { timer: NodeJS.Timeout; devices: string[] } | null = null;
+  readonly stats: SenderStats = { published: 0, acked: 0, pointsAcked: 0, rejected: 0, retried: 0, rateLimitedWaits: 0, resplit: 0, rateLimitBreaches: 0, deviceLimitRefusals: 0 };
   /** Called after each acknowledged publish (for status updates and latency measurement); cheap. */
   onAck: ((m: MergedMessage) => void) | null = null;
+  /** The server refused these devices for the tenant's device limit (0x97, connection kept). */
+  onDeviceLimit: ((devices: string[]) => void) | null = null;
 
   /** Largest payload one merged publish may have (the bridge's current limit). */
   #maxBytes: () => number;
@@ -105,44 +113,67 @@ export class Sender {
 
   setLimits(l: SenderLimits): void {
     this.#window = Math.max(1, l.window);
-    // A limiter whose role and spec did not change keeps its state: the server's buckets are per
-    // device, not per connection, so a fresh full bucket after a reconnect would overdraw them.
-    const old = new Map<string, RateLimiter>();
-    for (const [role, list] of Object.entries(this.#limiters)) for (const x of list) old.set(`${role}|${x.spec}`, x);
-    const server = (role: Role, spec: string | undefined) => this.#limiter(old, role, spec, SERVER_LIMIT_FRACTION);
-    const config = (role: Role, spec: string | undefined) => this.#limiter(old, role, spec, 1);
-    const roles = {
-      gwMsg: [server("gwMsg", l.gwMessages), config("gwMsg", l.configMessages)],
-      gwTel: [server("gwTel", l.gwTelemetryMessages)],
-      gwDp: [server("gwDp", l.gwDataPoints), config("gwDp", l.configDataPoints)],
-      ownMsg: [server("ownMsg", l.ownMessages), config("ownMsg", l.configMessages)],
-      ownTel: [server("ownTel", l.ownTelemetryMessages)],
-      ownDp: [server("ownDp", l.ownDataPoints), config("ownDp", l.configDataPoints)],
-    };
-    const keep = (xs: Array<RateLimiter | null>) => xs.filter((x): x is RateLimiter => x !== null);
-    this.#limiters = { gwMsg: keep(roles.gwMsg), gwTel: keep(roles.gwTel), gwDp: keep(roles.gwDp), ownMsg: keep(roles.ownMsg), ownTel: keep(roles.ownTel), ownDp: keep(roles.ownDp) };
+    this.#buckets.set(l);
     this.kick();
-  }
-
-  #limiter(old: Map<string, RateLimiter>, role: Role, spec: string | undefined, fraction: number): RateLimiter | null {
-    if (!spec) return null;
-    const fresh = new RateLimiter(spec, Date.now, fraction);
-    return old.get(`${role}|${fresh.spec}`) ?? fresh;
   }
 
   /** The most data points one telemetry publish may carry: the smallest data-point bucket. */
   get maxPoints(): number {
-    const L = this.#limiters;
-    return [...L.gwDp, ...L.ownDp].reduce((m, l) => Math.min(m, l.maxCost), Number.POSITIVE_INFINITY);
+    return this.#buckets.maxPoints;
   }
 
-  /** A message that went out directly (an RPC reply, an attribute request, a claim) still
-   *  counts against the server's buckets. */
-  noteDirect(topic: string, points = 0): void {
-    const [msg, tel, dp] = this.#limitersFor(topic) as [RateLimiter[], RateLimiter[], RateLimiter[]];
-    for (const l of msg) l.consume(1);
-    for (const l of tel) l.consume(1);
-    if (points > 0) for (const l of dp) l.consume(points);
+  /** The most device entries one gateway publish may carry (one telemetry-message token each). */
+  get maxEntries(): number {
+    return this.#buckets.maxEntries;
+  }
+
+  /** Fraction of the server's limits in use (below 1 after a breach). */
+  get slowdown(): number {
+    return this.#buckets.slowdown;
+  }
+
+  #costFor(topic: string, payload: string, points: number, devices: string[]): PublishCost {
+    const fresh = devices.filter((d) => !this.#sessionDevices.has(d)).length;
+    return costOf(topic, points, devices.length, fresh, payload);
+  }
+
+  /** A message that must go out at once (an RPC reply) still counts against the server's
+   *  buckets: taken even if that overdraws them, so that what waits in the queue waits longer. */
+  noteDirect(topic: string, payload: string, points = 0): void {
+    const devices = devicesOf(topic, payload);
+    this.#buckets.take(this.#costFor(topic, payload, points, devices), points);
+    for (const d of devices) this.#sessionDevices.add(d);
+  }
+
+  /**
+   * Waits until the server's buckets have room for a direct publish (a device announce, an
+   * attribute request), takes the tokens and goes before the queue. Bounded: gives up waiting
+   * after `maxWaitMs` and overdraws instead.
+   */
+  async reserve(topic: string, payload: string, points = 0, maxWaitMs = 120_000): Promise<void> {
+    const devices = devicesOf(topic, payload);
+    const giveUp = Date.now() + maxWaitMs;
+    this.#reserving++;
+    try {
+      for (;;) {
+        const cost = this.#costFor(topic, payload, points, devices);
+        const wait = this.#buckets.waitMs(cost, points);
+        if (wait === 0 || Date.now() >= giveUp) {
+          this.#buckets.take(cost, points);
+          for (const d of devices) this.#sessionDevices.add(d);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, Math.min(wait, Math.max(1, giveUp - Date.now()))));
+      }
+    } finally {
+      this.#reserving--;
+      this.kick();
+    }
+  }
+
+  /** The server no longer has the device in this session (disconnected, expired): its next use costs a lookup. */
+  forgetDevice(name: string): void {
+    this.#sessionDevices.delete(name);
   }
 
   /** Start draining (after the connection is up and devices are announced). */
@@ -155,6 +186,14 @@ export class Sender {
   pause(): void {
     this.#active = false;
     this.#gen++;
+    // A 0x97 followed by the end of the connection was a rate-limit breach.
+    if (this.#verdict) {
+      clearTimeout(this.#verdict.timer);
+      this.#verdict = null;
+      this.#onBreach();
+    }
+    // A new connection is a new gateway session: every device is looked up again.
+    this.#sessionDevices.clear();
     this.#publishing = 0; // publishes of the old connection no longer count
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
@@ -171,44 +210,31 @@ export class Sender {
     });
   }
 
-  #limitersFor(topic: string): RateLimiter[][] {
-    const own = topic.startsWith("v1/devices/me/");
-    const tel = topic === TOPIC.gwTelemetry || topic === TOPIC.meTelemetry;
-    const L = this.#limiters;
-    return own ? [L.ownMsg, tel ? L.ownTel : [], L.ownDp] : [L.gwMsg, tel ? L.gwTel : [], L.gwDp];
-  }
-
-  /** ms to wait before `m` may go, 0 when it may go now (and then its tokens are taken). */
-  #admit(m: { topic: string; points: number }): number {
-    const [msg, tel, dp] = this.#limitersFor(m.topic) as [RateLimiter[], RateLimiter[], RateLimiter[]];
-    let wait = 0;
-    for (const l of msg) wait = Math.max(wait, l.waitMs(1));
-    for (const l of tel) wait = Math.max(wait, l.waitMs(1));
-    for (const l of dp) wait = Math.max(wait, l.waitMs(m.points));
-    if (wait > 0) return wait;
-    for (const l of msg) l.tryTake(1);
-    for (const l of tel) l.tryTake(1);
-    for (const l of dp) l.tryTake(m.points);
-    return 0;
-  }
-
   #pump(): void {
     if (!this.#active || this.#timer) return;
     const now = Date.now();
     if (now < this.#pausedUntil) return this.#wake(this.#pausedUntil - now);
+    if (this.#reserving > 0) return this.#wake(20);
     // The window counts publishes awaiting PUBACK (what the server's in-flight limit is about).
     while (this.#active && this.#publishing < this.#window) {
       // Up to MERGE_TAKE queued messages at once (a backlog), combined into few publishes.
       // While a large backlog drains, every other publish carries the newest readings, so
       // ThingsBoard shows current values at once instead of after the whole history.
       const live = this.#outbox.pending > LIVE_PRIORITY_BACKLOG && this.#outbox.takeNewest !== undefined && (this.#liveTurn = !this.#liveTurn);
-      const batch = live ? this.#outbox.takeNewest!(MERGE_TAKE, this.#maxBytes()) : this.#outbox.take(MERGE_TAKE, this.#maxBytes());
+      // Several publishes' worth at once, so that a backlog can be grouped by device (mergeMessages).
+      const takeBytes = this.#maxBytes() * MERGE_TAKE_PUBLISHES;
+      const batch = live ? this.#outbox.takeNewest!(MERGE_TAKE, takeBytes) : this.#outbox.take(MERGE_TAKE, takeBytes);
       if (batch.length === 0) return;
-      const merged = mergeMessages(batch, this.maxPoints);
+      const merged = mergeMessages(batch, this.maxPoints, this.maxEntries, this.#maxBytes());
       for (let i = 0; i < merged.length; i++) {
         const m = merged[i] as MergedMessage;
         if (this.#requeueIfOversized(m)) continue;
-        const wait = this.#publishing < this.#window ? this.#admit(m) : -1;
+        let wait = -1;
+        if (this.#publishing < this.#window) {
+          const cost = this.#costFor(m.topic, m.payload, m.points, m.devices ?? devicesOf(m.topic, m.payload));
+          wait = this.#buckets.waitMs(cost, m.points);
+          if (wait === 0) this.#buckets.take(cost, m.points);
+        }
         if (wait !== 0) {
           // Window full or rate-limited: give the rest back, in order, for a later round.
           this.#outbox.release(merged.slice(i).flatMap((x) => x.seqs));
@@ -226,7 +252,7 @@ export class Sender {
    *  never loses). Returns true when it did so. */
   #requeueIfOversized(m: MergedMessage): boolean {
     if (m.seqs.length !== 1) return false;
-    const pieces = splitOversized(m, this.#maxBytes(), this.maxPoints);
+    const pieces = splitOversized(m, this.#maxBytes(), this.maxPoints, this.maxEntries);
     if (pieces.length <= 1) return false;
     for (const p of pieces) this.#outbox.enqueue(p.topic, p.payload, p.points);
     this.#outbox.ack(m.seqs[0] as number);
@@ -245,6 +271,9 @@ export class Sender {
 
   #send(m: MergedMessage): void {
     const gen = this.#gen;
+    const devices = m.devices ?? devicesOf(m.topic, m.payload);
+    const fresh = devices.filter((d) => !this.#sessionDevices.has(d));
+    for (const d of fresh) this.#sessionDevices.add(d);
     this.stats.published++;
     this.#publishing++;
     const done = () => {
@@ -270,13 +299,44 @@ export class Sender {
         } else {
           if (gen === this.#gen) this.#outbox.release(m.seqs);
           this.stats.retried++;
-          if (code === QUOTA) {
-            this.#pausedUntil = Date.now() + 1000;
-            this.#log.warn("ThingsBoard rate limit reached (PUBACK 0x97); pausing sends for 1 s");
-          }
+          if (code === QUOTA && gen === this.#gen) this.#awaitQuotaVerdict(fresh);
         }
         if (gen === this.#gen) this.kick();
       },
     );
+  }
+
+  /**
+   * A 0x97 is either a rate-limit breach (ThingsBoard closes the connection right after it) or
+   * the tenant's device limit for a device it had to look up (the connection stays open). Sends
+   * wait until that is known; `fresh` are the message's devices that needed a lookup.
+   */
+  #awaitQuotaVerdict(fresh: string[]): void {
+    this.#pausedUntil = Date.now() + QUOTA_VERDICT_MS;
+    if (this.#verdict) {
+      this.#verdict.devices.push(...fresh);
+      return;
+    }
+    const verdict = {
+      devices: [...fresh],
+      timer: setTimeout(() => {
+        if (this.#verdict !== verdict) return;
+        this.#verdict = null;
+        // Still connected: not a rate breach. Only a device that needed a lookup can be refused
+        // for the device limit; it is not in the server's session.
+        for (const d of verdict.devices) this.#sessionDevices.delete(d);
+        this.stats.deviceLimitRefusals++;
+        this.#log.warn(`ThingsBoard refused ${verdict.devices.length ? verdict.devices.join(", ") : "a message"} (PUBACK 0x97, connection kept): the tenant's device limit is reached`);
+        if (verdict.devices.length) this.onDeviceLimit?.(verdict.devices);
+        this.kick();
+      }, QUOTA_VERDICT_MS),
+    };
+    this.#verdict = verdict;
+  }
+
+  #onBreach(): void {
+    this.stats.rateLimitBreaches++;
+    this.#buckets.breach();
+    this.#log.warn(`ThingsBoard refused a publish for its rate limit and closed the connection; now using ${Math.round(this.#buckets.slowdown * 100)} % of the pace it allowed before`);
   }
 }

@@ -15,6 +15,10 @@ export interface SubDeviceSessionsOptions {
   sendKeepalive: (device: string, now: number) => void;
   /** Counts each announce that got its PUBACK. */
   onAnnounced: () => void;
+  /** Waits for room in the server's rate-limit buckets for one publish (Sender.reserve). */
+  reserve: (topic: string, payload: string) => Promise<void>;
+  /** An announce was refused (a PUBACK error code): the device limit, or a transport error. */
+  onRefused?: (device: string, err: unknown) => void;
 }
 
 /** ThingsBoard drops a sub-device's session after 10 min without traffic for it (§4.0,
@@ -26,6 +30,8 @@ const KEEPALIVE_IDLE_MS = 300_000;
 export class SubDeviceSessions {
   readonly #o: SubDeviceSessionsOptions;
   readonly #announced = new Set<string>();
+  /** Announces reserved or in flight, so a second announceNew does not repeat them. */
+  readonly #announcing = new Set<string>();
   readonly #lastSent = new Map<string, number>();
   #session = 0;
   #keepaliveTimer: NodeJS.Timeout | null = null;
@@ -42,6 +48,7 @@ export class SubDeviceSessions {
   /** The MQTT session began or ended: no device is announced on the new one yet. */
   newSession(): number {
     this.#announced.clear();
+    this.#announcing.clear();
     return ++this.#session;
   }
 
@@ -65,18 +72,43 @@ export class SubDeviceSessions {
     this.#keepaliveTimer = null;
   }
 
-  /** Publish v1/gateway/connect for every device not yet announced on this session, and wait for the PUBACKs (bounded). */
+  /**
+   * Publish v1/gateway/connect for every device not yet announced on this session, paced by the
+   * server's rate limits (each new device costs a lookup and a session open:
+   * AbstractGatewaySessionHandler.getDeviceCreationFuture), and wait for the PUBACKs (bounded:
+   * 10 s after the last one went out).
+   */
   async announceNew(): Promise<void> {
     const conn = this.#o.connection;
     if (!conn.connected) return;
     const session = this.#session;
-    const todo = this.#o.devices().filter((d) => !this.#announced.has(d.name));
-    const sends = todo.map(async (d) => {
-      await conn.publish(TOPIC.gwConnect, JSON.stringify({ device: d.name, type: d.profile }));
-      this.#lastSent.set(d.name, Date.now()); // a fresh sub-session counts as activity
-      if (session === this.#session) this.#announced.add(d.name);
-      this.#o.onAnnounced();
-    });
+    const todo = this.#o.devices().filter((d) => !this.#announced.has(d.name) && !this.#announcing.has(d.name));
+    const sends: Array<Promise<void>> = [];
+    for (const d of todo) {
+      const payload = JSON.stringify({ device: d.name, type: d.profile });
+      this.#announcing.add(d.name);
+      try {
+        await this.#o.reserve(TOPIC.gwConnect, payload);
+      } catch (err) {
+        this.#announcing.delete(d.name);
+        throw err;
+      }
+      if (session !== this.#session || !conn.connected) {
+        this.#announcing.delete(d.name);
+        for (const x of todo) this.#announcing.delete(x.name);
+        break;
+      }
+      sends.push(
+        conn.publish(TOPIC.gwConnect, payload).then(
+          () => {
+            this.#lastSent.set(d.name, Date.now()); // a fresh sub-session counts as activity
+            if (session === this.#session) this.#announced.add(d.name);
+            this.#o.onAnnounced();
+          },
+          (err: unknown) => this.#o.onRefused?.(d.name, err),
+        ).finally(() => this.#announcing.delete(d.name)),
+      );
+    }
     const timeout = new Promise<void>((r) => setTimeout(r, 10_000).unref());
     await Promise.race([Promise.allSettled(sends), timeout]);
   }

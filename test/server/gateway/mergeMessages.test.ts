@@ -39,4 +39,35 @@ describe("mergeMessages (backlog replay in few publishes)", () => {
     const raw = { seq: 9, topic: "v1/gateway/telemetry", payload: '{"A":[{"ts":1,"values":{"x":1.0}}]}', points: 1, ts: 0 };
     assert.equal(mergeMessages([raw])[0]!.payload, raw.payload);
   });
+
+  test("a backlog of flushes naming many devices is grouped by device within the entry limit, each device's records in order", () => {
+    // 4 flushes x devices A..D, at most 2 device entries per publish.
+    const msgs = [0, 1, 2, 3].map((r) => m(r + 1, "v1/gateway/telemetry", Object.fromEntries(["A", "B"].map((d) => [d, [{ ts: r, values: { v: r } }]]))));
+    const msgs2 = [0, 1, 2, 3].map((r) => m(r + 5, "v1/gateway/telemetry", Object.fromEntries(["C", "D"].map((d) => [d, [{ ts: r, values: { v: r } }]]))));
+    const interleaved = [msgs[0]!, msgs2[0]!, msgs[1]!, msgs2[1]!, msgs[2]!, msgs2[2]!, msgs[3]!, msgs2[3]!];
+    const out = mergeMessages(interleaved, Number.POSITIVE_INFINITY, 2);
+    assert.equal(out.length, 2, "two publishes of 2 entries instead of 8");
+    assert.deepEqual(out.map((x) => x.devices), [["A", "B"], ["C", "D"]]);
+    const a = JSON.parse(out[0]!.payload) as { A: Array<{ ts: number }> };
+    assert.deepEqual(a.A.map((r) => r.ts), [0, 1, 2, 3]);
+  });
+
+  test("a message never overtakes an earlier one naming the same device", () => {
+    const out = mergeMessages([
+      m(1, "v1/gateway/telemetry", { A: [{ ts: 1, values: { v: 1 } }], B: [{ ts: 1, values: { v: 1 } }] }, 2),
+      m(2, "v1/gateway/telemetry", { B: [{ ts: 2, values: { v: 2 } }], C: [{ ts: 2, values: { v: 2 } }] }, 2),
+      m(3, "v1/gateway/telemetry", { A: [{ ts: 3, values: { v: 3 } }], C: [{ ts: 3, values: { v: 3 } }] }, 2),
+    ], Number.POSITIVE_INFINITY, 2);
+    // 3 cannot join group 1 (C's earlier record is in group 2, sent after it): it follows group 2.
+    assert.deepEqual(out.map((x) => x.seqs), [[1], [2], [3]]);
+  });
+
+  test("other topics are barriers: telemetry groups never reach across them", () => {
+    const out = mergeMessages([
+      m(1, "v1/gateway/telemetry", { A: [{ ts: 1, values: { v: 1 } }] }),
+      m(2, "v1/gateway/attributes", { A: { k: 1 } }),
+      m(3, "v1/gateway/telemetry", { A: [{ ts: 2, values: { v: 2 } }] }),
+    ]);
+    assert.deepEqual(out.map((x) => x.seqs), [[1], [2], [3]]);
+  });
 });
