@@ -2,10 +2,10 @@
 // Constructors only assign; hardware, sockets and timers start in start().
 import { existsSync, mkdirSync } from "node:fs";
 import { hostname } from "node:os";
-import type { Config } from "./config/schema.ts";
+import type { Config, DeviceConfig } from "./config/schema.ts";
 import { EventBus } from "./eventBus.ts";
 import { headerView } from "./config/gpioHeader.ts";
-import type { AppSnapshot, ConnectionStatus, EventLogEntry, I2cScanEntry, OutboxStatus } from "./events.ts";
+import type { AppSnapshot, DeviceSnapshot, ConnectionStatus, EventLogEntry, I2cScanEntry, OutboxStatus } from "./events.ts";
 import { Hardware } from "./hardware.ts";
 import { DemoWorld } from "./demo.ts";
 import { DeviceRuntime } from "./devices/runtime.ts";
@@ -21,6 +21,7 @@ import { AppInfoReader } from "./features/appInfo.ts";
 import { ClaimButton } from "./features/claimButton.ts";
 import { ThingsBoardLink } from "./thingsboardLink.ts";
 import { HistoryRecorder } from "./history/historyRecorder.ts";
+import { PageDevices } from "./features/pageDevices.ts";
 import type { Logger } from "./util/logger.ts";
 import { isObject } from "./util/json.ts";
 import type { DeviceHistory } from "./history/historyRecorder.ts";
@@ -53,7 +54,10 @@ const EVENT_LOG_SIZE = 200;
 export class Controller {
   readonly bus: EventBus;
   readonly log: Logger;
-  readonly config: Config;
+  #config: Config;
+  /** The main config's devices and those added from the dashboard (server/features/pageDevices.ts). */
+  #devices: DeviceConfig[];
+  #pageDevices: PageDevices | null = null;
   readonly runtime: DeviceRuntime;
   readonly rpc: DeviceRpcDispatcher;
   readonly hardware: Hardware;
@@ -78,7 +82,8 @@ export class Controller {
 
   constructor(o: ControllerOptions) {
     this.#o = o;
-    this.config = o.config;
+    this.#config = o.config;
+    this.#devices = o.config.devices;
     this.log = o.log;
     this.bus = new EventBus(o.log.child("bus"));
     this.hardware = Hardware.create(o.config, o.log.child("hw"));
@@ -97,6 +102,16 @@ export class Controller {
     this.#uartEnabled = this.hardware.kind === "pi" && existsSync("/dev/serial0");
     this.#info = new AppInfoReader(o.version, o.unit, this.hardware.kind, o.config.dataDir, o.log.child("info"));
     this.#connStatus = { state: "stopped", since: Date.now(), server: `${o.config.thingsboard.host}:${o.config.thingsboard.port}`, mqttVersion: o.config.thingsboard.mqttVersion, reconnects: 0 };
+  }
+
+  /** The configuration in force: the main file's, with the devices added from the dashboard. */
+  get config(): Config {
+    return this.#devices === this.#config.devices ? this.#config : { ...this.#config, devices: this.#devices };
+  }
+
+  /** Devices added from the dashboard (null before start). */
+  get pageDevices(): PageDevices | null {
+    return this.#pageDevices;
   }
 
   get emulator(): Emulator | null {
@@ -167,11 +182,26 @@ export class Controller {
       this.#connStatus.server = `127.0.0.1:${this.#emulator.mqttPort}`;
     }
 
-    // 3. Devices on their hardware.
-    await this.runtime.build(config.devices, this.#o.unit, { gpio: () => this.hardware.gpio(), openSensor: (c) => this.hardware.openSensor(c) });
+    // 3. Devices on their hardware: the main config's, then those added from the dashboard.
+    this.#pageDevices = await PageDevices.open({
+      file: `${config.dataDir}/devices.local.json`,
+      config,
+      runtime: this.runtime,
+      bus: this.bus,
+      log: log.child("page-devices"),
+      disconnect: (name) => this.#tb?.bridge.disconnectDevice(name) ?? Promise.resolve(),
+      forgetHistory: (id) => this.#history?.forget(id),
+      onChanged: (devices) => {
+        this.#devices = devices;
+        this.hardware.setConfigured(devices);
+      },
+    });
+    this.#devices = this.#pageDevices.merged();
+    this.hardware.setConfigured(this.#devices);
+    await this.runtime.build(this.#devices, this.#o.unit, { gpio: () => this.hardware.gpio(), openSensor: (c) => this.hardware.openSensor(c) });
     if (this.hardware.sim) {
       // Simulated inputs start released, as a real pulled-up (active-low) or pulled-down button would.
-      for (const d of config.devices) if (d.kind === "gpio") for (const i of d.inputs) this.hardware.sim.gpio.setInput(i.pin, i.activeLow ? 1 : 0);
+      for (const d of this.#devices) if (d.kind === "gpio") for (const i of d.inputs) this.hardware.sim.gpio.setInput(i.pin, i.activeLow ? 1 : 0);
       const cb = config.gateway.claimButton;
       if (cb) this.hardware.sim.gpio.setInput(cb.pin, cb.activeLow ? 1 : 0);
     }
@@ -216,6 +246,12 @@ export class Controller {
         rpc: this.rpc,
         scanI2c: () => this.scanI2c(),
         history: (device, range) => this.history(device, range),
+        pageDevices: {
+          add: (d) => this.#pageDevices!.add(d),
+          update: (id, d) => this.#pageDevices!.update(id, d),
+          remove: (id) => this.#pageDevices!.remove(id),
+          exportYaml: () => this.#pageDevices!.exportYaml(),
+        },
         startClaim: (ids) => this.#service!.startClaim(ids),
       });
       await this.#dashboard.start();
@@ -253,6 +289,7 @@ export class Controller {
     await step("mqtt", () => this.#tb?.connection.stop());
     await step("hardware", () => this.hardware.close());
     await step("state", () => this.#state?.close());
+    await step("page devices", () => this.#pageDevices?.close());
     await step("emulator", () => this.#emulator?.stop());
     this.bus.removeListeners(this);
   }
@@ -272,12 +309,21 @@ export class Controller {
       app: this.#info.read(),
       connection: this.#connStatus,
       outbox: this.#outboxStatus,
-      devices: this.runtime.snapshots(),
+      devices: this.#markPageDevices(this.runtime.snapshots()),
       events: this.#events.slice(0, EVENT_LOG_SIZE),
       i2c: this.#scan,
       claimable: this.config.devices.filter((d) => d.claim).map((d) => d.id),
       header: headerView(this.config, this.#uartEnabled),
     };
+  }
+
+  #markPageDevices(devices: DeviceSnapshot[]): DeviceSnapshot[] {
+    const pd = this.#pageDevices;
+    if (!pd || pd.ids().length === 0) return devices;
+    return devices.map((d) => {
+      const entry = pd.entry(d.id);
+      return entry ? { ...d, source: "page", pageConfig: entry } : d;
+    });
   }
 
   /** After each (re)connect: fetch the shared attributes each device is configured by. */

@@ -31,6 +31,10 @@ export interface DeviceSnapshot extends DeviceInfo {
   updatedAt: number | null;
   health: Health;
   error?: string;
+  /** "page": added from the dashboard (editable there); absent: from the main config file. */
+  source?: "page";
+  /** For a device added from the dashboard: its entry as stored, to fill the edit form. */
+  pageConfig?: Record<string, unknown>;
 }
 
 export type ConnectionState = "connecting" | "connected" | "backoff" | "authFailed" | "stopped";

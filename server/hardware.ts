@@ -51,6 +51,11 @@ export class Hardware {
     return hw;
   }
 
+  /** The sensors now configured (devices were added or removed from the dashboard): the scan marks them. */
+  setConfigured(devices: Config["devices"]): void {
+    this.#configured = devices.flatMap((d) => (d.kind === "sensor" ? [{ bus: d.bus, address: d.address ?? DEFAULT_ADDRESS[d.chip] }] : []));
+  }
+
   gpio(): Promise<GpioChip> {
     if (!this.#gpio) this.#gpio = this.sim ? Promise.resolve(this.sim.gpio) : openGpioChip("pi", { log: this.#log });
     return this.#gpio;

@@ -24,6 +24,8 @@ export function deviceName(cfg: DeviceConfig, unit: string): string {
 export class DeviceRuntime {
   #devices: ManagedDevice[] = [];
   #ctx: DeviceContext;
+  #unit = "";
+  #hw: HardwareAccess | null = null;
   #deleted = new Set<string>();
   /** Names a device had before ThingsBoard renamed it: the server keeps using the old name on the
    *  existing sub-session until the next reconnect (server behaviour §5), so both must resolve. */
@@ -36,14 +38,53 @@ export class DeviceRuntime {
   }
 
   async build(configs: DeviceConfig[], unit: string, hw: HardwareAccess): Promise<void> {
+    this.#unit = unit;
+    this.#hw = hw;
     const needsGpio = configs.some((c) => c.kind === "gpio");
     const chip = needsGpio ? await hw.gpio() : null;
-    for (const cfg of configs) {
-      const name = deviceName(cfg, unit);
-      const ctx = { ...this.#ctx, log: this.#ctx.log.child(cfg.id) };
-      if (cfg.kind === "gpio") this.#devices.push(new GpioDevice(cfg, name, chip as GpioChip, ctx));
-      else this.#devices.push(new SensorDevice(cfg, name, () => hw.openSensor(cfg), ctx));
+    for (const cfg of configs) this.#devices.push(this.#create(cfg, chip));
+  }
+
+  #create(cfg: DeviceConfig, chip: GpioChip | null): ManagedDevice {
+    const name = deviceName(cfg, this.#unit);
+    const ctx = { ...this.#ctx, log: this.#ctx.log.child(cfg.id) };
+    if (cfg.kind === "gpio") return new GpioDevice(cfg, name, chip as GpioChip, ctx);
+    const hw = this.#hw as HardwareAccess;
+    return new SensorDevice(cfg, name, () => hw.openSensor(cfg), ctx);
+  }
+
+  /** Adds and starts a device while running (added from the dashboard); the bridge announces it on devicesChanged. */
+  async add(cfg: DeviceConfig): Promise<ManagedDevice> {
+    if (!this.#hw) throw new Error("the device runtime is not built yet");
+    if (this.#devices.some((d) => d.info.id === cfg.id)) throw new Error(`a device with id ${cfg.id} exists already`);
+    const chip = cfg.kind === "gpio" ? await this.#hw.gpio() : null;
+    const device = this.#create(cfg, chip);
+    // A GPIO device claims its pins in start(); a failure there (pin busy) means it is not added.
+    await device.start();
+    const started = device.snapshot();
+    if (cfg.kind === "gpio" && started.error) {
+      await device.stop().catch(() => {});
+      throw new Error(started.error);
     }
+    this.#devices.push(device);
+    this.#ctx.bus.emit("devicesChanged");
+    return device;
+  }
+
+  /** Stops (outputs to their safe state) and removes a device while running. Returns it, or undefined. */
+  async remove(id: string): Promise<ManagedDevice | undefined> {
+    const d = this.#devices.find((x) => x.info.id === id);
+    if (!d) return undefined;
+    this.#devices = this.#devices.filter((x) => x !== d);
+    this.#deleted.delete(id);
+    this.#pushedAt.delete(id);
+    for (const [former, owner] of this.#formerNames) if (owner === id) this.#formerNames.delete(former);
+    try {
+      await d.stop();
+    } finally {
+      this.#ctx.bus.emit("devicesChanged");
+    }
+    return d;
   }
 
   async start(): Promise<void> {

@@ -7,6 +7,7 @@ import express from "express";
 import type { Config } from "../config/schema.ts";
 import type { EventBus } from "../eventBus.ts";
 import type { AppSnapshot, I2cScanEntry } from "../events.ts";
+import type { ChangeResult } from "../features/pageDevices.ts";
 import type { DeviceHistory } from "../history/historyRecorder.ts";
 import type { HistoryRange } from "../history/tiers.ts";
 import type { RpcDispatcher } from "../rpc/types.ts";
@@ -34,6 +35,15 @@ export interface DashboardContext {
   /** Chart history of one device (server/history/), for the range the page picked. */
   history(device: string, range: HistoryRange): DeviceHistory;
   startClaim(deviceIds?: string[]): Promise<{ devices: string[]; until: number }>;
+  /** Devices added from the dashboard: validated by the config schema, applied without a restart. */
+  pageDevices: PageDevicesApi;
+}
+
+export interface PageDevicesApi {
+  add(device: Record<string, unknown>): Promise<ChangeResult>;
+  update(id: string, device: Record<string, unknown>): Promise<ChangeResult>;
+  remove(id: string): Promise<ChangeResult>;
+  exportYaml(): string;
 }
 
 export interface DashboardOptions {

@@ -53,6 +53,11 @@ export interface ClientToServerEvents {
   claim: (request: unknown, ack?: (reply: Ack<{ devices: string[]; until: number }>) => void) => void;
   /** Chart history of one device; viewers may ask too (it is read-only). */
   history: (request: unknown, ack?: (reply: Ack<DeviceHistory[]>) => void) => void;
+  /** Devices added from the dashboard (admin): add {device}, edit {id, device}, remove {id}; the YAML export. */
+  deviceAdd: (request: unknown, ack?: (reply: Ack<{ id: string }>) => void) => void;
+  deviceUpdate: (request: unknown, ack?: (reply: Ack<{ id: string }>) => void) => void;
+  deviceRemove: (request: unknown, ack?: (reply: Ack<{ id: string }>) => void) => void;
+  devicesExport: (ack?: (reply: Ack<string>) => void) => void;
   /** Ask for a fresh snapshot (it arrives as a `snapshot` event). */
   sync: () => void;
 }

@@ -5,6 +5,7 @@ import type { AppSnapshot, I2cScanEntry } from "../events.ts";
 import type { Logger } from "../util/logger.ts";
 import { parseClaimRequest, parseControlRequest, parseHistoryRequest, TokenBucket } from "./controlRequest.ts";
 import type { DashboardContext } from "./dashboardServer.ts";
+import { parseDeviceChange } from "./deviceRequest.ts";
 import type { Ack } from "./protocol.ts";
 import type { DashboardSocket, HubStats } from "./socketHub.ts";
 
@@ -116,6 +117,29 @@ export function registerSocketHandlers(socket: DashboardSocket, deps: HandlerDep
       log.error(`history: ${messageOf(err)}`);
       answer(ack, { ok: false, error: "history is not available right now" });
     }
+  });
+
+  for (const op of ["add", "update", "remove"] as const) {
+    const event = op === "add" ? "deviceAdd" : op === "update" ? "deviceUpdate" : "deviceRemove";
+    socket.on(event, (raw: unknown, ack?: unknown) => {
+      const refused = refuse(`${op} devices`, true);
+      if (refused) return answer(ack, refused);
+      const parsed = parseDeviceChange(raw, op);
+      if (!parsed.ok) return answer(ack, { ok: false, error: parsed.error });
+      const { id, device } = parsed.value;
+      const pd = ctx.pageDevices;
+      const run = op === "add" ? pd.add(device ?? {}) : op === "update" ? pd.update(id ?? "", device ?? {}) : pd.remove(id ?? "");
+      withTimeout(Promise.resolve(run), DISPATCH_TIMEOUT_MS, `device ${op}`)
+        .then((r) => answer(ack, r.ok ? { ok: true, data: { id: r.id } } : { ok: false, error: r.errors.join("\n"), data: { errors: r.errors } }))
+        .catch((err: unknown) => answer(ack, { ok: false, error: messageOf(err) }));
+    });
+  }
+
+  socket.on("devicesExport", (raw?: unknown, ack?: unknown) => {
+    if (ack === undefined) ack = raw;
+    const refused = refuse("export the configuration", true);
+    if (refused) return answer(ack, refused);
+    answer(ack, { ok: true, data: ctx.pageDevices.exportYaml() });
   });
 
   socket.on("sync", () => {

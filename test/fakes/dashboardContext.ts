@@ -168,6 +168,12 @@ export function createFakeDashboard(opts: FakeDashboardOptions = {}): FakeDashbo
       fake.state.i2c = scanResult;
       return scanResult;
     },
+    pageDevices: {
+      add: async () => ({ ok: false, errors: ["the fake dashboard adds no devices"] }),
+      update: async () => ({ ok: false, errors: ["the fake dashboard edits no devices"] }),
+      remove: async () => ({ ok: false, errors: ["the fake dashboard removes no devices"] }),
+      exportYaml: () => "# No devices were added from the dashboard.\n",
+    },
     history: (device, range) => {
       fake.historyCalls.push({ device, range });
       return { device, range, stepMs: 10_000, series: structuredClone(fake.history.get(device) ?? {}) };

@@ -14,6 +14,10 @@ export interface CardDeps {
   control(req: ControlRequest): Promise<Ack>;
   onError(message: string): void;
   history: History;
+  /** Added from this page: show it, and (admins) offer edit and remove. */
+  fromPage: boolean;
+  onEdit(d: DeviceSnapshot): void;
+  onRemove(d: DeviceSnapshot): void;
 }
 
 /** GPIO values are keyed by pin label (default "gpio<N>", server/devices/gpioDevice.ts); older keys are accepted too. */
@@ -58,6 +62,10 @@ export class DeviceCard {
 
   get name(): string {
     return this.#d.name;
+  }
+
+  get fromPage(): boolean {
+    return this.#deps.fromPage;
   }
 
   get hasChart(): boolean {
@@ -112,7 +120,21 @@ export class DeviceCard {
         body.append(el("span", { class: "led", "data-testid": `input-${id}-${i.pin}`, "data-state": "unknown", title: `GPIO ${i.pin}` }, el("span", { class: "dot" }), el("span", { class: "label", text: i.label })));
       }
     }
-    return el("article", { class: "card device", "data-testid": `device-${id}`, "data-kind": d.kind }, head, meta, error, body);
+    const foot = this.#deps.fromPage ? this.#pageFoot() : null;
+    return el("article", { class: "card device", "data-testid": `device-${id}`, "data-kind": d.kind, "data-source": this.#deps.fromPage ? "page" : "config" }, head, meta, error, body, foot);
+  }
+
+  #pageFoot(): HTMLElement {
+    const id = this.#d.id;
+    const foot = el("div", { class: "page-foot" }, el("span", { class: "tag", "data-testid": `from-page-${id}`, text: "added from this page" }));
+    if (this.#deps.canControl) {
+      const edit = el("button", { type: "button", class: "small-btn", "data-testid": `edit-${id}`, text: "Edit" });
+      const remove = el("button", { type: "button", class: "small-btn danger", "data-testid": `remove-${id}`, text: "Remove" });
+      edit.addEventListener("click", () => this.#deps.onEdit(this.#d));
+      remove.addEventListener("click", () => this.#deps.onRemove(this.#d));
+      foot.append(edit, remove);
+    }
+    return foot;
   }
 
   async #send(req: ControlRequest, button: HTMLButtonElement): Promise<void> {

@@ -1,7 +1,7 @@
 // The live connection: socket.io to the same origin (the session cookie rides along), a full
 // snapshot on every (re)connect, then deltas. Renders through the views; holds no other state.
 import { io, type Socket } from "socket.io-client";
-import type { AppSnapshot, DeviceSnapshot } from "../../server/events.ts";
+import type { AppSnapshot, DeviceSnapshot, I2cScanEntry } from "../../server/events.ts";
 import type { Ack, ClientToServerEvents, ControlRequest, Role, ServerToClientEvents } from "../../server/http/protocol.ts";
 import type { DeviceHistory } from "../../server/history/historyRecorder.ts";
 import type { HistoryRange } from "../../server/history/tiers.ts";
@@ -10,6 +10,7 @@ import { byTestId, detached, setText } from "./dom.ts";
 import { EventLogView } from "./eventLog.ts";
 import { History, RANGES } from "./history.ts";
 import { HeaderView } from "./headerView.ts";
+import { DeviceForm, type DeviceEntry } from "./deviceForm.ts";
 import { ClaimView, renderI2c } from "./panels.ts";
 import { renderApp, renderConnection, renderOutbox } from "./statusCards.ts";
 
@@ -32,6 +33,7 @@ export class LiveDashboard {
   #events = new EventLogView();
   #claims = new ClaimView();
   #header = new HeaderView();
+  #form: DeviceForm;
   #ticker: number;
   #errorTimer = 0;
   #cleanup: (() => void)[] = [];
@@ -64,11 +66,15 @@ export class LiveDashboard {
     });
     s.on("event", (entries) => this.#events.add(entries));
     s.on("claim", (info) => this.#claims.add(info));
-    s.on("i2c", (entries) => renderI2c(entries));
+    s.on("i2c", (entries) => renderI2c(entries, this.#canAdd()));
     s.on("error", (message) => this.#showError(message));
 
     this.#wireButton("scan-button", () => this.#scan());
     this.#wireButton("claim-button", () => this.#claim());
+    this.#form = new DeviceForm((entry, id) => this.#saveDevice(entry, id));
+    this.#wireButton("add-gpio-button", async () => this.#form.open({ kind: "gpio" }));
+    this.#wireButton("export-button", () => this.#export());
+    this.#wireButton("export-close", async () => void (byTestId("export-card").hidden = true));
     for (const button of document.querySelectorAll<HTMLButtonElement>("[data-range]")) {
       const handler = () => this.#pickRange(button.dataset["range"] as HistoryRange);
       button.addEventListener("click", handler);
@@ -157,10 +163,33 @@ export class LiveDashboard {
     }
   }
 
+  /** Sends an add or edit; returns the appliance's error text, or null when it was applied. */
+  async #saveDevice(entry: DeviceEntry, editingId: string | undefined): Promise<string | null> {
+    const reply = editingId
+      ? await this.#request<{ id: string }>((ack) => this.#socket.emit("deviceUpdate", { id: editingId, device: entry }, ack))
+      : await this.#request<{ id: string }>((ack) => this.#socket.emit("deviceAdd", { device: entry }, ack));
+    return reply.ok ? null : reply.error;
+  }
+
+  async #removeDevice(d: DeviceSnapshot): Promise<void> {
+    if (!window.confirm(`Remove ${d.name}? It stops now, its outputs go to their safe state, and ThingsBoard is told it left this gateway.`)) return;
+    const reply = await this.#request<{ id: string }>((ack) => this.#socket.emit("deviceRemove", { id: d.id }, ack));
+    if (!reply.ok) this.#showError(`${d.name}: ${reply.error}`);
+  }
+
+  async #export(): Promise<void> {
+    const reply = await this.#request<string>((ack) => this.#socket.emit("devicesExport", ack));
+    if (!reply.ok) return this.#showError(reply.error);
+    setText("export-yaml", reply.data);
+    byTestId("export-card").hidden = false;
+  }
+
+  #onScanAdd = (e: I2cScanEntry): void => this.#form.open({ kind: "sensor", chip: e });
+
   async #scan(): Promise<void> {
     setText("i2c-status", "Scanning…");
-    const reply = await this.#request<import("../../server/events.ts").I2cScanEntry[]>((ack) => this.#socket.emit("scan", ack));
-    if (reply.ok) renderI2c(reply.data);
+    const reply = await this.#request<I2cScanEntry[]>((ack) => this.#socket.emit("scan", ack));
+    if (reply.ok) renderI2c(reply.data, this.#canAdd());
     else setText("i2c-status", reply.error);
   }
 
@@ -176,7 +205,8 @@ export class LiveDashboard {
     renderConnection(snap.connection);
     renderOutbox(snap.outbox);
     this.#events.reset(snap.events);
-    renderI2c(snap.i2c);
+    renderI2c(snap.i2c, this.#canAdd());
+    byTestId("export-button").hidden = !snap.devices.some((d) => d.source === "page");
     this.#claims.setClaimable(snap.claimable ?? []);
     const seen = new Set<string>();
     const container = byTestId("devices");
@@ -206,7 +236,9 @@ export class LiveDashboard {
     for (const d of devices) {
       if (this.#snapshot) {
         const i = this.#snapshot.devices.findIndex((x) => x.id === d.id);
-        if (i >= 0) this.#snapshot.devices[i] = d;
+        // A delta does not say where the device came from: keep what the snapshot said.
+        const prev = this.#snapshot.devices[i];
+        if (prev) this.#snapshot.devices[i] = { ...d, ...(prev.source ? { source: prev.source } : {}), ...(prev.pageConfig ? { pageConfig: prev.pageConfig } : {}) };
       }
       if (this.#upsertCard(d, container)) rebuilt.push(d.id);
     }
@@ -215,9 +247,15 @@ export class LiveDashboard {
   }
 
   /** True when a card was (re)built (its chart then needs the stored history). */
+  #canAdd(): ((e: I2cScanEntry) => void) | undefined {
+    return this.#opts.role === "admin" ? this.#onScanAdd : undefined;
+  }
+
   #upsertCard(d: DeviceSnapshot, container: HTMLElement): boolean {
+    // Deltas do not say where a device came from; the last snapshot does.
+    const fromPage = this.#snapshot?.devices.find((x) => x.id === d.id)?.source === "page";
     const card = this.#cards.get(d.id);
-    if (card && card.structure === structureKey(d)) {
+    if (card && card.structure === structureKey(d) && card.fromPage === fromPage) {
       card.update(d);
       return false;
     }
@@ -226,6 +264,12 @@ export class LiveDashboard {
       control: (req) => this.control(req),
       onError: (m) => this.#showError(m),
       history: this.#history,
+      fromPage,
+      onEdit: (dev) => {
+        const entry = this.#snapshot?.devices.find((x) => x.id === dev.id)?.pageConfig;
+        if (entry) this.#form.open({ kind: dev.kind === "gpio" ? "gpio" : "sensor", editing: { id: dev.id, entry } });
+      },
+      onRemove: (dev) => void this.#removeDevice(dev),
     });
     if (card) {
       card.root.replaceWith(fresh.root);

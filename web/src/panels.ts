@@ -5,7 +5,8 @@ import { byTestId, el, setText } from "./dom.ts";
 import { clock, hex, until } from "./format.ts";
 import { configSnippet } from "./configSnippet.ts";
 
-export function renderI2c(entries: I2cScanEntry[] | null): void {
+/** onAdd: offer an "Add" button for an identified chip no device uses yet (admins only). */
+export function renderI2c(entries: I2cScanEntry[] | null, onAdd?: (e: I2cScanEntry) => void): void {
   const table = byTestId<HTMLTableElement>("i2c-table");
   const body = table.tBodies[0];
   if (!entries || !body) {
@@ -21,13 +22,20 @@ export function renderI2c(entries: I2cScanEntry[] | null): void {
         el("td", { text: String(e.bus) }),
         el("td", { text: hex(e.address) }),
         el("td", { text: e.chip ?? "unknown" }),
-        e.configured || !e.chip ? el("td", { text: e.configured ? "yes" : "no" }) : el("td", {}, el("span", { text: "no, add: " }), el("code", { class: "snippet", "data-testid": `i2c-snippet-${e.bus}-${hex(e.address)}`, text: configSnippet(e) })),
+        e.configured || !e.chip ? el("td", { text: e.configured ? "yes" : "no" }) : el("td", {}, addButton(e, onAdd), el("code", { class: "snippet", "data-testid": `i2c-snippet-${e.bus}-${hex(e.address)}`, text: configSnippet(e) })),
       ),
     ),
   );
   table.hidden = false;
 }
 
+
+function addButton(e: I2cScanEntry, onAdd?: (e: I2cScanEntry) => void): HTMLElement {
+  if (!onAdd) return el("span", { text: "no, add: " });
+  const b = el("button", { type: "button", class: "small-btn admin-only", "data-testid": `i2c-add-${e.bus}-${hex(e.address)}`, text: "Add" });
+  b.addEventListener("click", () => onAdd(e));
+  return el("span", {}, el("span", { text: "no " }), b, el("span", { class: "muted small", text: " or paste: " }));
+}
 
 export class ClaimView {
   #windows = new Map<string, number>();

@@ -69,6 +69,29 @@ describe("dashboard socket contract", () => {
     }
   });
 
+  test("device changes: admins only, envelope validated before the config schema sees it", async () => {
+    const viewer = await connectAuthed(run, await login(run.base, VIEWER_PASSWORD));
+    for (const [event, body] of [["deviceAdd", { device: { id: "x", kind: "gpio" } }], ["deviceUpdate", { id: "x", device: {} }], ["deviceRemove", { id: "x" }]] as const) {
+      const r = await emitWithAck<{ ok: boolean; error?: string }>(viewer.socket, event, body);
+      assert.deepEqual([r.ok, /forbidden: the viewer role/.test(r.error ?? "")], [false, true], event);
+    }
+    const exported = await emitWithAck<{ ok: boolean; error?: string }>(viewer.socket, "devicesExport");
+    assert.equal(exported.ok, false);
+    const admin = await connectAuthed(run, cookie);
+    for (const [event, body, why] of [
+      ["deviceAdd", { device: "gpio" }, /device must be an object/],
+      ["deviceAdd", { device: {}, extra: 1 }, /unexpected field "extra"/],
+      ["deviceUpdate", { id: "../x", device: {} }, /id must be a device id/],
+      ["deviceRemove", null, /request must be an object \{id\}/],
+    ] as const) {
+      const r = await emitWithAck<{ ok: boolean; error?: string }>(admin.socket, event, body);
+      assert.equal(r.ok, false);
+      assert.match(r.error ?? "", why);
+    }
+    const ok = await emitWithAck<{ ok: boolean; data: string }>(admin.socket, "devicesExport");
+    assert.deepEqual(ok, { ok: true, data: "# No devices were added from the dashboard.\n" });
+  });
+
   test("control reaches the dispatcher with source dashboard and acks its reply", async () => {
     const { socket } = await connectAuthed(run, cookie);
     const before = run.fake.rpcCalls.length;
