@@ -174,7 +174,9 @@ export class PageDevices {
 
   async #save(raw: Record<string, unknown>[], merged: DeviceConfig[]): Promise<void> {
     this.#raw = raw;
-    this.#store.update((d) => void (d.devices = [...raw, ...this.#invalid]));
+    this.#store.update((d) => {
+      d.devices = [...raw, ...this.#invalid];
+    });
     this.#parsed = merged.slice(this.#o.config.devices.length);
     this.#o.onChanged(this.merged());
     try {

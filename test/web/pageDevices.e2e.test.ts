@@ -53,7 +53,9 @@ describe("devices added from the page, in Chromium", () => {
     controller.hardware.sim?.models.set("1:119", model);
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     errors = watchErrors(page);
-    page.on("dialog", (d) => void d.accept());
+    page.on("dialog", (d) => {
+      d.accept().catch(() => {});
+    });
     await page.goto(`http://127.0.0.1:${controller.httpPort}`, { timeout: 10_000 });
     await page.getByTestId("login-password").fill(PASSWORD, { timeout: 5000 });
     await page.getByTestId("login-submit").click();

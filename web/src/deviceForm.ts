@@ -2,7 +2,7 @@
 // scan identified. It only builds a config entry; the appliance validates it with the config
 // schema and answers with the errors to show.
 import type { I2cScanEntry } from "../../server/events.ts";
-import { byTestId } from "./dom.ts";
+import { byTestId, detached } from "./dom.ts";
 import { hex } from "./format.ts";
 
 export type DeviceEntry = Record<string, unknown>;
@@ -21,6 +21,10 @@ function input(name: string): HTMLInputElement | HTMLSelectElement {
   return byTestId<HTMLFormElement>("device-form").elements.namedItem(name) as HTMLInputElement | HTMLSelectElement;
 }
 
+function str(v: unknown): string {
+  return typeof v === "string" ? v : "";
+}
+
 function num(name: string): number | undefined {
   const v = input(name).value.trim();
   return v === "" ? undefined : Number(v);
@@ -35,7 +39,7 @@ export class DeviceForm {
     const form = byTestId<HTMLFormElement>("device-form");
     form.addEventListener("submit", (e) => {
       e.preventDefault();
-      void this.#submit();
+      detached("saving the device", this.#submit());
     });
     byTestId("device-form-cancel").addEventListener("click", () => this.close());
   }
@@ -49,7 +53,7 @@ export class DeviceForm {
     for (const node of form.querySelectorAll<HTMLElement>("[data-kind-only]")) node.hidden = node.dataset["kindOnly"] !== target.kind;
     const e = target.editing?.entry ?? {};
     const report = (e["report"] ?? {}) as { strategy?: string; periodSec?: number };
-    input("id").value = String(e["id"] ?? (target.chip ? `${target.chip.chip}_${target.chip.address.toString(16)}` : ""));
+    input("id").value = str(e["id"]) || (target.chip ? `${target.chip.chip}_${target.chip.address.toString(16)}` : "");
     input("name").value = typeof e["name"] === "string" ? e["name"] : "";
     if (report.strategy) input("strategy").value = report.strategy;
     if (report.periodSec !== undefined) input("periodSec").value = String(report.periodSec);
@@ -61,8 +65,8 @@ export class DeviceForm {
       input("direction").value = inp && !out ? "input" : "output";
       input("label").value = typeof pin?.["label"] === "string" ? pin["label"] : "";
       if (!report.strategy) input("strategy").value = "onChange";
-    } else if (e["intervalSec"] !== undefined) input("intervalSec").value = String(e["intervalSec"]);
-    const chip = target.chip ?? (target.editing ? { chip: String(e["chip"] ?? ""), bus: Number(e["bus"] ?? 1), address: Number(e["address"] ?? 0) } : null);
+    } else if (typeof e["intervalSec"] === "number") input("intervalSec").value = String(e["intervalSec"]);
+    const chip = target.chip ?? (target.editing ? { chip: str(e["chip"]), bus: Number(e["bus"] ?? 1), address: Number(e["address"] ?? 0) } : null);
     byTestId("device-form-what").textContent =
       target.kind === "sensor" && chip ? `${chip.chip?.toUpperCase()} on I2C bus ${chip.bus} at ${hex(chip.address)}` : "One GPIO pin: an output the page and ThingsBoard can switch, or an input they can watch.";
     byTestId("device-form-title").textContent = target.editing ? `Edit ${target.editing.id}` : target.kind === "gpio" ? "Add a GPIO device" : "Add a sensor";
@@ -77,13 +81,13 @@ export class DeviceForm {
   }
 
   #entry(t: FormTarget): DeviceEntry {
-    const base: DeviceEntry = { ...(t.editing?.entry ?? {}) };
+    const base: DeviceEntry = { ...t.editing?.entry };
     base["id"] = input("id").value.trim();
     const name = input("name").value.trim();
     if (name) base["name"] = name;
     else delete base["name"];
     const periodSec = num("periodSec");
-    base["report"] = { ...((base["report"] as DeviceEntry | undefined) ?? {}), strategy: input("strategy").value, ...(periodSec !== undefined ? { periodSec } : {}) };
+    base["report"] = { ...(base["report"] as DeviceEntry | undefined), strategy: input("strategy").value, ...(periodSec !== undefined ? { periodSec } : {}) };
     if (t.kind === "gpio") {
       base["kind"] = "gpio";
       const label = input("label").value.trim();

@@ -74,7 +74,9 @@ export class LiveDashboard {
     this.#form = new DeviceForm((entry, id) => this.#saveDevice(entry, id));
     this.#wireButton("add-gpio-button", async () => this.#form.open({ kind: "gpio" }));
     this.#wireButton("export-button", () => this.#export());
-    this.#wireButton("export-close", async () => void (byTestId("export-card").hidden = true));
+    this.#wireButton("export-close", async () => {
+      byTestId("export-card").hidden = true;
+    });
     for (const button of document.querySelectorAll<HTMLButtonElement>("[data-range]")) {
       const handler = () => this.#pickRange(button.dataset["range"] as HistoryRange);
       button.addEventListener("click", handler);
@@ -269,7 +271,7 @@ export class LiveDashboard {
         const entry = this.#snapshot?.devices.find((x) => x.id === dev.id)?.pageConfig;
         if (entry) this.#form.open({ kind: dev.kind === "gpio" ? "gpio" : "sensor", editing: { id: dev.id, entry } });
       },
-      onRemove: (dev) => void this.#removeDevice(dev),
+      onRemove: (dev) => detached("removing the device", this.#removeDevice(dev)),
     });
     if (card) {
       card.root.replaceWith(fresh.root);

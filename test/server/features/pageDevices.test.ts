@@ -26,7 +26,9 @@ async function open(file: string, cfg: Config) {
   const runtime = new DeviceRuntime({ bus, log: silentLogger(), memory: new MemoryDeviceMemory() });
   const chip = new SimGpioChip();
   const disconnected: string[] = [];
-  const pd = await PageDevices.open({ file, config: cfg, runtime, bus, log: silentLogger(), disconnect: async (n) => void disconnected.push(n), forgetHistory: () => {}, onChanged: () => {} });
+  const pd = await PageDevices.open({ file, config: cfg, runtime, bus, log: silentLogger(), disconnect: async (n) => {
+    disconnected.push(n);
+  }, forgetHistory: () => {}, onChanged: () => {} });
   await runtime.build(pd.merged(), "u", { gpio: async () => chip, openSensor: async () => { throw new Error("no sensors here"); } });
   await runtime.start();
   return { pd, runtime, chip, disconnected };
