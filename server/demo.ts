@@ -40,6 +40,10 @@ export function demoConfig(): ConfigInput {
       { id: "humidity", kind: "sensor", chip: "sht31", name: "{unit} SHT31", address: 0x44, intervalSec: 2, report: { strategy: "onChangeOrPeriod", threshold: 0.05, periodSec: 60 } },
       { id: "light", kind: "sensor", chip: "bh1750", name: "{unit} BH1750", address: 0x23, intervalSec: 2, report: { strategy: "onChangeOrPeriod", threshold: 1, periodSec: 60 } },
       { id: "air", kind: "sensor", chip: "sht4x", name: "{unit} SHT40", address: 0x45, intervalSec: 2, report: { strategy: "onChangeOrPeriod", threshold: 0.05, periodSec: 60 } },
+      // Two DS18B20 probes on the 1-Wire pin (GPIO 4): each its own device, named by its ROM id or here by a name.
+      { id: "tank", kind: "sensor", chip: "ds18b20", name: "{unit} tank {romId}", intervalSec: 5, options: { romId: "28-0316a2791f2a" }, report: { strategy: "onChangeOrPeriod", threshold: 0.1, periodSec: 60 } },
+      { id: "pipe", kind: "sensor", chip: "ds18b20", intervalSec: 5, options: { romId: "28-031997791b05" }, report: { strategy: "onChangeOrPeriod", threshold: 0.1, periodSec: 60 } },
+      { id: "porch", kind: "sensor", chip: "dht22", name: "{unit} DHT22", intervalSec: 5, options: { pin: 23 }, report: { strategy: "onChangeOrPeriod", threshold: 0.1, periodSec: 60 } },
       // A 12 V pump fed through an INA219 breakout (0.1 Ω shunt, up to 2 A).
       { id: "power", kind: "sensor", chip: "ina219", name: "{unit} INA219", address: 0x40, intervalSec: 2, options: { shuntOhms: 0.1, maxCurrentA: 2 }, report: { strategy: "onChangeOrPeriod", threshold: 0.01, periodSec: 60 } },
     ],
@@ -92,6 +96,9 @@ export class DemoWorld {
     for (const m of sim.models.values()) {
       if (isEnvModel(m)) m.set({ temperature, humidity, pressure, lux, current, busVoltage });
     }
+    // The kernel twins: the probes sit in a cooler water tank, the DHT22 outdoors.
+    sim.sysfs?.w1.set({ temperature: temperature - 6 + noise() });
+    sim.sysfs?.iio.set({ temperature: temperature - 9 + noise(), humidity: Math.min(100, humidity + 20) });
     // Press the demo button (active-low: pressed = electrical 0) for a second every 30 s.
     this.#ticks++;
     if (this.#ticks % 30 === 0) {

@@ -1,6 +1,7 @@
-// Chooses and owns the hardware: the real Pi (onoff, i2c-bus) or the simulated twins.
+// Chooses and owns the hardware: the real Pi (onoff, i2c-bus, /sys) or the simulated twins.
 // In sim mode every configured sensor gets a register-level chip model attached on the
-// simulated bus at its address, so a config written for the Pi runs unchanged in the demo.
+// simulated bus at its address, and every 1-Wire / IIO sensor a probe in the twins' fake sysfs
+// tree (a temp dir), so a config written for the Pi runs unchanged in the demo.
 import { existsSync } from "node:fs";
 import { openGpioChip } from "../drivers/gpio/index.ts";
 import type { GpioChip } from "../drivers/gpio/types.ts";
@@ -13,7 +14,10 @@ import { scanAndIdentify } from "../drivers/i2c/scan.ts";
 import { createChipModel, openSensor } from "../drivers/sensors/index.ts";
 import type { Sensor } from "../drivers/sensors/types.ts";
 import type { I2cDeviceModel } from "../drivers/i2c/deviceModel.ts";
-import { DEFAULT_ADDRESS, type Config, type SensorDeviceConfig } from "./config/schema.ts";
+import { DEFAULT_KERNEL_PATHS, openKernelSensor, type KernelSysfs } from "../drivers/sensors/kernelSensors.ts";
+import { nodeSysfsIo } from "../drivers/sysfs/sysfsIo.ts";
+import { SimSysfs } from "../drivers/sysfs/simSysfs.ts";
+import { DEFAULT_ADDRESS, isI2cSensorChip, type Config, type SensorDeviceConfig } from "./config/schema.ts";
 import type { I2cScanEntry } from "./events.ts";
 import type { Logger } from "./util/logger.ts";
 
@@ -23,13 +27,14 @@ export class Hardware {
   #gpio: Promise<GpioChip> | null = null;
   #buses = new Map<number, Promise<I2cBus>>();
   /** Sim mode only: the simulated chips and buses, for the demo world and tests to drive. */
-  readonly sim: { gpio: SimGpioChip; buses: Map<number, SimI2cBus>; models: Map<string, I2cDeviceModel> } | null;
+  readonly sim: { gpio: SimGpioChip; buses: Map<number, SimI2cBus>; models: Map<string, I2cDeviceModel>; sysfs: SimSysfs | null } | null;
+  #sysfs: Promise<KernelSysfs> | null = null;
   #configured: Array<{ bus: number; address: number }> = [];
 
   private constructor(kind: "sim" | "pi", log: Logger) {
     this.kind = kind;
     this.#log = log;
-    this.sim = kind === "sim" ? { gpio: new SimGpioChip({ log }), buses: new Map(), models: new Map() } : null;
+    this.sim = kind === "sim" ? { gpio: new SimGpioChip({ log }), buses: new Map(), models: new Map(), sysfs: null } : null;
   }
 
   /**
@@ -47,7 +52,9 @@ export class Hardware {
     // A forced "pi" is what was asked for, not what was found (issue 13): opening the GPIO tells.
     else log.info(`hardware: Raspberry Pi${config.hardware === "auto" ? ` (found ${[probe.gpioSysfs && GPIO_SYSFS, probe.i2cBus1 && I2C_BUS_1].filter(Boolean).join(" and ")})` : " (hardware: pi as configured)"}`);
     const hw = new Hardware(kind, log);
-    for (const d of config.devices) if (d.kind === "sensor") hw.#configured.push({ bus: d.bus, address: d.address ?? DEFAULT_ADDRESS[d.chip] });
+    for (const d of config.devices) {
+      if (d.kind === "sensor" && isI2cSensorChip(d.chip)) hw.#configured.push({ bus: d.bus, address: d.address ?? DEFAULT_ADDRESS[d.chip] });
+    }
     return hw;
   }
 
@@ -76,19 +83,39 @@ export class Hardware {
     return b;
   }
 
+  /** The kernel's sysfs (w1, IIO, PWM): /sys on the Pi, the twins' temp-dir tree in sim mode. */
+  sysfs(): Promise<KernelSysfs> {
+    if (!this.#sysfs) {
+      const sim = this.sim;
+      this.#sysfs = sim
+        ? SimSysfs.create().then((t) => {
+            sim.sysfs = t;
+            return t;
+          })
+        : Promise.resolve({ io: nodeSysfsIo, ...DEFAULT_KERNEL_PATHS });
+    }
+    return this.#sysfs;
+  }
+
   async openSensor(cfg: SensorDeviceConfig): Promise<Sensor> {
-    const address = cfg.address ?? DEFAULT_ADDRESS[cfg.chip];
+    const chip = cfg.chip;
+    if (!isI2cSensorChip(chip)) {
+      const sysfs = await this.sysfs();
+      if (this.sim?.sysfs) await addSimKernelSensor(this.sim.sysfs, cfg);
+      return openKernelSensor(chip, sysfs, cfg.options);
+    }
+    const address = cfg.address ?? DEFAULT_ADDRESS[chip];
     const bus = await this.bus(cfg.bus);
     if (this.sim) {
       const simBus = this.sim.buses.get(cfg.bus) as SimI2cBus;
       const key = `${cfg.bus}:${address}`;
       if (!this.sim.models.has(key)) {
-        const model = createChipModel(cfg.chip, { options: cfg.options });
+        const model = createChipModel(chip, { options: cfg.options });
         simBus.attach(address, model);
         this.sim.models.set(key, model);
       }
     }
-    return openSensor(cfg.chip, bus, address, cfg.options);
+    return openSensor(chip, bus, address, cfg.options);
   }
 
   /** Scan every bus in use (and bus 1), naming the chips found. */
@@ -114,7 +141,30 @@ export class Hardware {
     await gpio?.then((g) => g.close()).catch(() => {});
     for (const b of this.#buses.values()) await b.then((x) => x.close()).catch(() => {});
     this.#buses.clear();
+    await this.sim?.sysfs?.remove().catch(() => {});
   }
+}
+
+/**
+ * Puts the twin of a configured 1-Wire or DHT sensor into the fake sysfs tree, once: a DS18B20
+ * with its configured ROM id (or one made from the device id), a DHT on its pin.
+ */
+async function addSimKernelSensor(sim: SimSysfs, cfg: SensorDeviceConfig): Promise<void> {
+  if (cfg.chip === "ds18b20") {
+    const romId = typeof cfg.options.romId === "string" ? cfg.options.romId.toLowerCase() : simRomId(cfg.id);
+    if (!sim.w1.probes.includes(romId)) await sim.w1.addProbe(romId);
+    return;
+  }
+  const pin = typeof cfg.options.pin === "number" ? cfg.options.pin : 4;
+  const device = typeof cfg.options.iioDevice === "string" ? cfg.options.iioDevice : `iio:device${pin}`;
+  if (!sim.iio.has(device)) await sim.iio.addSensor(Number(device.slice("iio:device".length)), pin, cfg.chip === "dht11" ? "dht11" : "dht22");
+}
+
+/** A stable 48-bit serial for a simulated probe, from the device id. */
+function simRomId(id: string): string {
+  let h = 0x811c9dc5;
+  for (const ch of id) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return `28-00${(h >>> 0).toString(16).padStart(8, "0")}00`.slice(0, 15);
 }
 
 const GPIO_SYSFS = "/sys/class/gpio/export";

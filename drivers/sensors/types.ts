@@ -11,7 +11,8 @@ export interface SensorReading {
 export interface Sensor {
   /** Chip model name, e.g. "bme280". */
   readonly chip: string;
-  readonly address: number;
+  /** I2C address; absent for sensors the kernel reads (1-Wire, IIO). */
+  readonly address?: number;
   /** Units per telemetry key, for the dashboard. */
   readonly units: Record<string, string>;
   /**

@@ -74,6 +74,35 @@ enable_i2c() {
   fi
 }
 
+# ---------------------------------------------------------------- 1-Wire
+# DS18B20 probes need the w1-gpio overlay (its data pin is GPIO 4 unless gpiopin=N); the kernel
+# then loads w1-gpio and w1_therm and lists probes under /sys/bus/w1/devices. raspi-config's
+# do_onewire adds the same line, for GPIO 4 only.
+enable_1wire() {
+  local pin="${W1_PIN:-4}" line cfg
+  line="dtoverlay=w1-gpio"
+  [ "$pin" != 4 ] && line="dtoverlay=w1-gpio,gpiopin=$pin"
+  if [ "$pin" = 4 ] && have raspi-config; then
+    log "Enabling 1-Wire on GPIO 4 with raspi-config"
+    run raspi-config nonint do_onewire 0
+    W1_CHANGED=1
+    return 0
+  fi
+  cfg="$(boot_config)"
+  if [ -z "$cfg" ]; then
+    warn "no config.txt under /boot/firmware or /boot: add $line to it by hand"
+    return 0
+  fi
+  if grep -Eq '^[[:space:]]*dtoverlay=w1-gpio([,[:space:]]|$)' "$cfg"; then
+    log "1-Wire already enabled in $cfg"
+    return 0
+  fi
+  log "Adding $line to $cfg (takes effect after a reboot)"
+  W1_CHANGED=1
+  if [ "$DRY_RUN" = 1 ]; then echo "[dry-run] append '[all]' + '$line' to $cfg"
+  else printf '\n# Added by rpi-tb-gateway install.sh\n[all]\n%s\n' "$line" >>"$cfg"; fi
+}
+
 # ---------------------------------------------------------------- service account
 ensure_user() {
   local pfx=() g
@@ -199,6 +228,7 @@ print_next_steps() {
   if [ "$WAS_RUNNING" = 1 ]; then
     echo "The service was restarted on the new version. Follow the logs: journalctl -u $APP_NAME -f"
     [ "${I2C_CHANGED:-0}" = 1 ] && echo "I2C was just enabled: reboot once (sudo reboot) so /dev/i2c-1 appears."
+    [ "${W1_CHANGED:-0}" = 1 ] && echo "1-Wire was just enabled: reboot once (sudo reboot) so probes appear under /sys/bus/w1/devices."
     return 0
   fi
   echo "Next steps, in this order:"
@@ -208,8 +238,11 @@ print_next_steps() {
     echo "  $n. Check $conf (sudoedit $conf): ThingsBoard host, credentials, devices."
   fi
   n=$((n + 1))
-  if [ "${I2C_CHANGED:-0}" = 1 ]; then
-    echo "  $n. Reboot once (sudo reboot): I2C was just enabled, and /dev/i2c-1 appears only after a reboot."
+  if [ "${I2C_CHANGED:-0}" = 1 ] || [ "${W1_CHANGED:-0}" = 1 ]; then
+    local what="I2C" appears="/dev/i2c-1 appears"
+    if [ "${W1_CHANGED:-0}" = 1 ] && [ "${I2C_CHANGED:-0}" = 1 ]; then what="I2C and 1-Wire"; appears="/dev/i2c-1 and the 1-Wire probes appear"
+    elif [ "${W1_CHANGED:-0}" = 1 ]; then what="1-Wire"; appears="the 1-Wire probes appear under /sys/bus/w1/devices"; fi
+    echo "  $n. Reboot once (sudo reboot): $what was just enabled, and $appears only after a reboot."
     n=$((n + 1))
   fi
   if [ "${NEEDS_EDIT:-0}" = 1 ]; then

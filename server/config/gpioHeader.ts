@@ -1,7 +1,7 @@
 // The Raspberry Pi's 40-pin header as it is on the board (pinout.xyz; BCM2711/BCM2835 datasheets
 // "Alternative Function Assignments"), and what the configuration puts on each pin. The config
 // validator and the dashboard's header view both use it, so they always agree.
-import type { Config } from "./schema.ts";
+import { isI2cSensorChip, type Config } from "./schema.ts";
 
 export type PowerPin = "3v3" | "5v" | "gnd";
 
@@ -55,7 +55,11 @@ export function pinName(bcm: number): string {
 export const I2C_PINS: Readonly<Record<number, readonly [number, number]>> = { 1: [2, 3], 0: [0, 1] };
 export const UART_PINS = [14, 15] as const;
 
-export type PinRole = "output" | "input" | "claim" | "i2c" | "uart";
+/** w1: the 1-Wire bus pin, shared by every DS18B20 on it; dht: a DHT sensor's data pin. */
+export type PinRole = "output" | "input" | "claim" | "i2c" | "uart" | "w1" | "dht";
+
+/** Roles a pin can carry several of at once (buses); any other use of such a pin is a clash. */
+const BUS_ROLES: readonly PinRole[] = ["i2c", "uart", "w1"];
 
 export interface PinUse {
   role: PinRole;
@@ -81,6 +85,9 @@ export function pinUses(c: Pick<Config, "devices" | "gateway">, uartEnabled = fa
     if (d.kind === "gpio") {
       d.outputs.forEach((o, j) => add(o.pin, { role: "output", device: d.id, label: o.label ?? `gpio${o.pin}`, at: `devices[${i}].outputs[${j}].pin` }));
       d.inputs.forEach((o, j) => add(o.pin, { role: "input", device: d.id, label: o.label ?? `gpio${o.pin}`, at: `devices[${i}].inputs[${j}].pin` }));
+    } else if (d.kind === "sensor" && !isI2cSensorChip(d.chip)) {
+      const pin = typeof d.options.pin === "number" ? d.options.pin : 4; // both overlays default to GPIO 4
+      add(pin, { role: d.chip === "ds18b20" ? "w1" : "dht", device: d.id, label: d.chip, at: `devices[${i}].options.pin` });
     } else if (d.kind === "sensor") {
       const pins = I2C_PINS[d.bus];
       if (pins) for (const p of pins) add(p, { role: "i2c", device: d.id, label: d.chip, at: `devices[${i}]` });
@@ -94,11 +101,12 @@ export function pinUses(c: Pick<Config, "devices" | "gateway">, uartEnabled = fa
 
 /** One conflict text per wrongly used pin, or null: the same pin twice, or a GPIO use of a pin a bus holds. */
 export function conflictOf(bcm: number, uses: readonly PinUse[]): { at: string; message: string } | null {
-  const gpio = uses.filter((u) => u.role !== "i2c" && u.role !== "uart");
-  const bus = uses.find((u) => u.role === "i2c" || u.role === "uart");
-  const first = gpio[0];
+  const gpio = uses.filter((u) => !BUS_ROLES.includes(u.role));
+  const buses = uses.filter((u) => BUS_ROLES.includes(u.role));
+  const bus = buses[0];
+  const first = gpio[0] ?? (bus && buses.find((u) => u.role !== bus.role));
   if (bus && first) {
-    const what = bus.role === "i2c" ? i2cFunction(bcm) : bcm === UART_PINS[0] ? "UART TX" : "UART RX";
+    const what = bus.role === "i2c" ? i2cFunction(bcm) : bus.role === "w1" ? "the 1-Wire bus" : bcm === UART_PINS[0] ? "UART TX" : "UART RX";
     return { at: first.at, message: `${pinName(bcm)} belongs to ${what}, in use by ${bus.device ? `${bus.at} (${bus.device})` : bus.label}` };
   }
   if (gpio.length > 1) {
@@ -131,10 +139,10 @@ export function headerErrors(c: Pick<Config, "devices" | "gateway">): string[] {
   const out: string[] = [];
   for (const [bcm, uses] of pinUses(c)) {
     // Each extra GPIO use of one pin is its own error, naming the first use.
-    const gpio = uses.filter((u) => u.role !== "i2c" && u.role !== "uart");
+    const gpio = uses.filter((u) => !BUS_ROLES.includes(u.role));
     const conflict = conflictOf(bcm, uses);
     if (!conflict) continue;
-    if (uses.some((u) => u.role === "i2c")) out.push(`${conflict.at}: ${conflict.message}`);
+    if (uses.some((u) => u.role === "i2c" || u.role === "w1")) out.push(`${conflict.at}: ${conflict.message}`);
     for (const u of gpio.slice(1)) out.push(`${u.at}: ${pinName(bcm)} is already used by ${gpio[0]?.at}`);
   }
   return out;

@@ -4,10 +4,11 @@
 import { readFileSync } from "node:fs";
 import { parseDocument, type YAMLError } from "yaml";
 import type { z } from "zod";
-import { configSchema, type Config } from "./schema.ts";
+import { configSchema, isI2cSensorChip, type Config } from "./schema.ts";
 import { headerErrors } from "./gpioHeader.ts";
 import { isObject, preview } from "../util/json.ts";
 import { checkSensorOptions, sensorAddresses } from "../../drivers/sensors/index.ts";
+import { checkKernelSensorOptions } from "../../drivers/sensors/kernelSensors.ts";
 
 /** `unreadable`: the file itself could not be read (missing, no permission), so there is nothing to validate. */
 export type LoadResult = { ok: true; config: Config; raw: Record<string, unknown> } | { ok: false; errors: string[]; unreadable?: true };
@@ -96,6 +97,12 @@ function crossChecks(c: Config): string[] {
     }
     if (d.kind === "sensor") {
       // Each driver owns its options; the config is checked against the same rules at load time.
+      if (!isI2cSensorChip(d.chip)) {
+        const optErr = checkKernelSensorOptions(d.chip, d.options);
+        if (optErr) errors.push(`devices[${i}].options: ${optErr}`);
+        if (d.address !== undefined) errors.push(`devices[${i}].address: a ${d.chip} is not on I2C; the kernel finds it (options.pin is the overlay's GPIO)`);
+        return;
+      }
       const optErr = checkSensorOptions(d.chip, d.options);
       if (optErr) errors.push(`devices[${i}].options: ${optErr}`);
       const allowed = sensorAddresses(d.chip);

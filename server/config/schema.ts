@@ -78,7 +78,15 @@ export const gpioDeviceSchema = z
   })
   .strict();
 
-export const SENSOR_CHIPS = ["bme280", "bmp280", "sht31", "sht4x", "bh1750", "ads1115", "ina219"] as const;
+export const I2C_SENSOR_CHIPS = ["bme280", "bmp280", "sht31", "sht4x", "bh1750", "ads1115", "ina219"] as const;
+/** Sensors the kernel reads (1-Wire w1_therm, the dht11 IIO driver): no bus or address, options.pin is the overlay's GPIO. */
+export const KERNEL_SENSOR_CHIPS = ["ds18b20", "dht22", "dht11"] as const;
+export const SENSOR_CHIPS = [...I2C_SENSOR_CHIPS, ...KERNEL_SENSOR_CHIPS] as const;
+export type I2cSensorChipName = (typeof I2C_SENSOR_CHIPS)[number];
+
+export function isI2cSensorChip(chip: string): chip is I2cSensorChipName {
+  return (I2C_SENSOR_CHIPS as readonly string[]).includes(chip);
+}
 
 export const sensorDeviceSchema = z
   .object({
@@ -88,7 +96,7 @@ export const sensorDeviceSchema = z
     bus: int(0, 31, "bus number").default(1),
     address: i2cAddress.optional(),
     intervalSec: z.number().min(0.1).max(86_400).default(10),
-    /** Chip-specific options, e.g. ADS1115 {gain: 1, channels: [0,1]}. */
+    /** Chip-specific options, e.g. ADS1115 {gain: 1, channels: [0,1]}, DS18B20 {romId: "28-..."}. */
     options: z.record(z.string(), z.unknown()).default({}),
     report: reportSchema,
   })
@@ -219,7 +227,7 @@ export type ReportConfig = z.infer<typeof reportSchema>;
  * Default I2C address per chip (datasheets: BME280/BMP280 SDO low 0x76, SHT31 ADDR low 0x44,
  * SHT40-AD1B 0x44, BH1750 ADDR low 0x23, ADS1115 ADDR->GND 0x48, INA219 A0=A1=GND 0x40).
  */
-export const DEFAULT_ADDRESS: Record<(typeof SENSOR_CHIPS)[number], number> = {
+export const DEFAULT_ADDRESS: Record<I2cSensorChipName, number> = {
   bme280: 0x76,
   bmp280: 0x76,
   sht31: 0x44,

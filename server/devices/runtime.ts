@@ -16,9 +16,15 @@ export interface HardwareAccess {
   openSensor(cfg: SensorDeviceConfig): Promise<Sensor>;
 }
 
-/** "{unit}" in a configured name is the unit identity; the default name is "{unit} {id}". */
+/**
+ * "{unit}" in a configured name is the unit identity; the default name is "{unit} {id}". A
+ * DS18B20 with a ROM id is named by it unless the config names it (issue 17: several probes on
+ * one pin, each its own ThingsBoard device); "{romId}" may also be used in a configured name.
+ */
 export function deviceName(cfg: DeviceConfig, unit: string): string {
-  return (cfg.name ?? "{unit} {id}").replaceAll("{unit}", unit).replaceAll("{id}", cfg.id);
+  const romId = cfg.kind === "sensor" && cfg.chip === "ds18b20" && typeof cfg.options.romId === "string" ? cfg.options.romId.toLowerCase() : undefined;
+  const template = cfg.name ?? (romId ? "{unit} {romId}" : "{unit} {id}");
+  return template.replaceAll("{unit}", unit).replaceAll("{id}", cfg.id).replaceAll("{romId}", romId ?? cfg.id);
 }
 
 export class DeviceRuntime {

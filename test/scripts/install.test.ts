@@ -257,6 +257,30 @@ describe("install.sh", () => {
     assert.match(old.box.read("boot/config.txt"), /dtparam=i2c_arm=on/);
   });
 
+  test("--enable-1wire adds the w1-gpio overlay once (raspi-config for GPIO 4, config.txt for another pin)", () => {
+    const { box, install, args } = setup();
+    piOsAccounts(box, true);
+    box.write("boot/firmware/config.txt", "[pi4]\narm_boost=1\n");
+    const first = box.run(install, [...args, "--enable-1wire=17"]);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /1-Wire was just enabled, and the 1-Wire probes appear under \/sys\/bus\/w1\/devices only after a reboot/);
+    assert.equal(box.run(install, [...args, "--enable-1wire=17"]).status, 0);
+    const cfg = box.read("boot/firmware/config.txt");
+    assert.equal(cfg.match(/^dtoverlay=w1-gpio/gm)?.length, 1);
+    assert.match(cfg, /\[all\]\ndtoverlay=w1-gpio,gpiopin=17\n$/);
+    const bad = box.run(install, [...args, "--enable-1wire=40"]);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /expected a BCM GPIO 0-27/);
+
+    const withRaspi = setup({ fakes: undefined });
+    withRaspi.box.addFake("raspi-config");
+    piOsAccounts(withRaspi.box, true);
+    withRaspi.box.write("boot/firmware/config.txt", "");
+    const res = withRaspi.box.run(withRaspi.install, [...withRaspi.args, "--enable-1wire"]);
+    assert.equal(res.status, 0, res.stderr);
+    assert.ok(res.calls.includes("raspi-config nonint do_onewire 0"));
+  });
+
   test("refuses an old Node, and a missing npm, with install instructions, before changing anything", () => {
     const { box, install, args } = setup();
     const res = box.run(install, args, { FAKE_NODE_VERSION: "v18.19.0" });

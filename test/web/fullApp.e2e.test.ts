@@ -52,7 +52,7 @@ describe("full app in Chromium (demo mode with the emulator)", () => {
     await page.goto(`http://127.0.0.1:${controller.httpPort}`, { timeout: 10_000 });
     await page.getByTestId("login-password").fill(PASSWORD, { timeout: 5000 });
     await page.getByTestId("login-submit").click();
-    for (const id of ["gpio", "climate", "humidity", "light", "air", "power"]) await page.getByTestId(`device-${id}`).waitFor({ timeout: 5000 });
+    for (const id of ["gpio", "climate", "humidity", "light", "air", "power", "tank", "pipe", "porch"]) await page.getByTestId(`device-${id}`).waitFor({ timeout: 5000 });
     await waitForTestId(page, "conn-state", { attr: ["data-state", "connected"] }, 10_000);
     assert.equal(await page.getByTestId("switch-gpio-17").count(), 1);
     assert.equal(await page.getByTestId("input-gpio-22").count(), 1);
@@ -68,6 +68,11 @@ describe("full app in Chromium (demo mode with the emulator)", () => {
     await waitForTestId(page, "value-air-humidity", { text: "%" }, 8000);
     await waitForTestId(page, "value-power-current", { text: "A" }, 8000);
     await waitForTestId(page, "value-power-shuntVoltage", { text: "mV" }, 8000);
+  });
+
+  test("the DS18B20 and DHT22 twins (fake w1 and IIO sysfs trees) show their values", async () => {
+    await waitForTestId(page, "value-tank-temperature", { text: "°C" }, 8000);
+    await waitForTestId(page, "value-porch-humidity", { text: "%" }, 8000);
   });
 
   test("toggling an output on the page reaches ThingsBoard as telemetry", async () => {

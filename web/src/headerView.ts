@@ -18,7 +18,10 @@ function describe(p: HeaderPin): string {
   for (const u of p.uses) {
     if (u.role === "output" || u.role === "input") parts.push(`${u.role} ${u.label} (${u.device ?? ""})`);
     else if (u.role === "claim") parts.push("claim button");
+    else if (u.role === "dht") parts.push(`${u.label.toUpperCase()} data (${u.device ?? ""})`);
   }
+  const w1 = p.uses.filter((u) => u.role === "w1").map((u) => u.device ?? u.label);
+  if (w1.length) parts.push(`1-Wire: ${w1.join(", ")}`);
   const i2c = p.uses.filter((u) => u.role === "i2c").map((u) => u.label);
   if (i2c.length) parts.push(`${p.alt ?? "I2C"}: ${[...new Set(i2c)].join(", ")}`);
   if (p.uses.some((u) => u.role === "uart")) parts.push(`${p.alt ?? "UART"} (serial console)`);

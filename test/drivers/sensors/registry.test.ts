@@ -10,10 +10,13 @@ import {
   sensorAddresses,
   type SensorChip,
 } from "../../../drivers/sensors/index.ts";
-import { SENSOR_CHIPS, DEFAULT_ADDRESS } from "../../../server/config/schema.ts";
+import { DEFAULT_ADDRESS, I2C_SENSOR_CHIPS, KERNEL_SENSOR_CHIPS, SENSOR_CHIPS } from "../../../server/config/schema.ts";
+import { KERNEL_SENSOR_CHIP_NAMES } from "../../../drivers/sensors/kernelSensors.ts";
 
-test("the registry covers exactly the chips the config schema accepts, defaulting to the same addresses", () => {
-  assert.deepEqual([...SENSOR_CHIP_NAMES].sort(), [...SENSOR_CHIPS].sort());
+test("the registries cover exactly the chips the config schema accepts, defaulting to the same addresses", () => {
+  assert.deepEqual([...SENSOR_CHIP_NAMES].sort(), [...I2C_SENSOR_CHIPS].sort());
+  assert.deepEqual([...KERNEL_SENSOR_CHIP_NAMES].sort(), [...KERNEL_SENSOR_CHIPS].sort());
+  assert.deepEqual([...SENSOR_CHIPS].sort(), [...I2C_SENSOR_CHIPS, ...KERNEL_SENSOR_CHIPS].sort());
   for (const chip of SENSOR_CHIP_NAMES) assert.equal(sensorAddresses(chip)[0], DEFAULT_ADDRESS[chip]);
 });
 

@@ -82,7 +82,8 @@ describeSensorContract({
 describeSensorContract({
   chip: "ina219",
   address: 0x4c,
-  options: { shuntOhms: 0.1, maxCurrentA: 2 },
+  // 16-sample averaging: a read takes ~17 ms, long enough for the mid-read detach test to land inside it.
+  options: { shuntOhms: 0.1, maxCurrentA: 2, averaging: 16 },
   environments: [
     { current: 0.4321, busVoltage: 5.04 },
     { current: -0.75, busVoltage: 12.3 },

@@ -80,6 +80,15 @@ describe("config", () => {
     assert.deepEqual(relay?.kind === "gpio" && relay.outputs.map((o) => [o.pin, o.activeLow, o.safeState]), [[17, true, 0]]);
   });
 
+  test("every device line in the Pi guide's 'More sensors' section is a valid device (issue 17)", () => {
+    const guide = readFileSync(new URL("../../../docs/raspberry-pi.md", import.meta.url), "utf8");
+    const section = guide.slice(guide.indexOf("### More sensors"), guide.indexOf("## 6."));
+    const lines = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split("\n").filter((l) => l.trim().startsWith("- {")));
+    assert.ok(lines.length >= 5, `found ${lines.length} device lines`);
+    const r = loadConfigText(["hardware: pi", "thingsboard: { host: tb.local, accessToken: t }", "devices:", ...lines].join("\n"), {});
+    assert.ok(r.ok, r.ok ? "" : r.errors.join("\n"));
+  });
+
   test("defaults fill a file that names only the server", () => {
     const r = loadConfigText("thingsboard: { host: tb.local, accessToken: t }\n", {});
     assert.ok(r.ok, r.ok ? "" : r.errors.join("\n"));
@@ -99,7 +108,7 @@ describe("config", () => {
       "bogus: true",
       "devices:",
       "  - { id: a, kind: gpio, outputs: [{ pin: 28 }], inputs: [{ pin: 4, debounceMs: -5 }] }",
-      "  - { id: b, kind: sensor, chip: dht22 }",
+      "  - { id: b, kind: sensor, chip: dht33 }",
       "  - { id: c, kind: sensor, chip: bme280, address: 0x99, extra: 1 }",
       "  - { id: 'bad id!', kind: relay }",
     ].join("\n");
@@ -200,5 +209,34 @@ describe("config", () => {
     const r = configSchema.safeParse({ thingsboard: { host: "tb.local", accessToken: "t" }, devices: [{ id: "s", kind: "sensor", chip: "sht31" }] });
     assert.ok(r.success);
     assert.equal(r.data.devices[0]?.kind === "sensor" && r.data.devices[0].address, undefined);
+  });
+
+  test("1-Wire and DHT sensors: options checked by their drivers, no I2C address, pins on the header (issue 17)", () => {
+    const tb = { host: "tb.local", accessToken: "t" };
+    const ok = validateConfig({
+      thingsboard: tb,
+      devices: [
+        { id: "tank", kind: "sensor", chip: "ds18b20", options: { romId: "28-0316a2791f2a" } },
+        { id: "pipe", kind: "sensor", chip: "ds18b20", options: { romId: "28-031997791b05", pin: 4 } },
+        { id: "room", kind: "sensor", chip: "dht22", options: { pin: 17 } },
+      ],
+    });
+    assert.deepEqual(ok.ok ? [] : ok.errors, [], "several probes share the 1-Wire pin");
+    const bad = validateConfig({
+      thingsboard: tb,
+      devices: [
+        { id: "tank", kind: "sensor", chip: "ds18b20", address: 0x48, options: { romId: "28-xyz" } },
+        { id: "room", kind: "sensor", chip: "dht22", options: { pin: 4 } },
+        { id: "io", kind: "gpio", outputs: [{ pin: 17 }] },
+        { id: "hall", kind: "sensor", chip: "dht11", options: { pin: 17, gain: 2 } },
+      ],
+    });
+    assert.deepEqual(bad.ok ? [] : bad.errors, [
+      'devices[0].options: Invalid option romId for ds18b20: expected "28-" and 12 hex digits as under /sys/bus/w1/devices, got "28-xyz"',
+      "devices[0].address: a ds18b20 is not on I2C; the kernel finds it (options.pin is the overlay's GPIO)",
+      'devices[3].options: Unknown option "gain" for dht11; expected one of: pin, iioDevice',
+      "devices[1].options.pin: GPIO 4 (physical pin 7) belongs to the 1-Wire bus, in use by devices[0].options.pin (tank)",
+      "devices[3].options.pin: GPIO 17 (physical pin 11) is already used by devices[2].outputs[0].pin",
+    ]);
   });
 });
