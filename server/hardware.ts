@@ -52,15 +52,14 @@ export class Hardware {
     // A forced "pi" is what was asked for, not what was found (issue 13): opening the GPIO tells.
     else log.info(`hardware: Raspberry Pi${config.hardware === "auto" ? ` (found ${[probe.gpioSysfs && GPIO_SYSFS, probe.i2cBus1 && I2C_BUS_1].filter(Boolean).join(" and ")})` : " (hardware: pi as configured)"}`);
     const hw = new Hardware(kind, log);
-    for (const d of config.devices) {
-      if (d.kind === "sensor" && isI2cSensorChip(d.chip)) hw.#configured.push({ bus: d.bus, address: d.address ?? DEFAULT_ADDRESS[d.chip] });
-    }
+    hw.setConfigured(config.devices);
     return hw;
   }
 
   /** The sensors now configured (devices were added or removed from the dashboard): the scan marks them. */
   setConfigured(devices: Config["devices"]): void {
-    this.#configured = devices.flatMap((d) => (d.kind === "sensor" ? [{ bus: d.bus, address: d.address ?? DEFAULT_ADDRESS[d.chip] }] : []));
+    // Only I2C sensors sit at a bus address; 1-Wire and DHT sensors are found by the kernel.
+    this.#configured = devices.flatMap((d) => (d.kind === "sensor" && isI2cSensorChip(d.chip) ? [{ bus: d.bus, address: d.address ?? DEFAULT_ADDRESS[d.chip] }] : []));
   }
 
   gpio(): Promise<GpioChip> {
