@@ -1,7 +1,7 @@
 // Loading: YAML file -> environment overrides -> schema validation. Every error is collected
 // and reported with its path (e.g. "devices[2].pin: expected integer 0-27"); an invalid config
 // never starts the appliance.
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { parseDocument, type YAMLError } from "yaml";
 import type { z } from "zod";
 import { configSchema, isI2cSensorChip, type Config } from "./schema.ts";
@@ -121,6 +121,7 @@ function crossChecks(c: Config): string[] {
 }
 
 export function loadConfigText(text: string, env: NodeJS.ProcessEnv = {}, source = "config"): LoadResult {
+  if (text.length > MAX_CONFIG_BYTES) return { ok: false, errors: [tooLarge(source, Buffer.byteLength(text))] };
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) return { ok: false, errors: [yamlSyntaxError(doc.errors, text, source)] };
   let raw: unknown;
@@ -154,14 +155,53 @@ function yamlSyntaxError(errors: readonly YAMLError[], text: string, source: str
   return `${source}${where}: YAML syntax: ${message}${lineText?.trim() ? `: ${JSON.stringify(lineText.trimEnd())}` : ""}${more}`;
 }
 
+/** A real config is a few KB; this is far above any, and far below what the YAML parser can
+ *  take in a 128 MB heap (issue 12: a 65 MB file ended in a V8 out-of-memory error). */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+function tooLarge(source: string, bytes: number | null): string {
+  return `${source} is too large (${bytes === null ? "more than 1 MiB" : `${bytes} bytes`}): a config file is at most ${MAX_CONFIG_BYTES / 1024} KiB. Is this the right file?`;
+}
+
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = {}): LoadResult {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    const read = readBounded(file, MAX_CONFIG_BYTES);
+    if (read === null) return { ok: false, errors: [tooLarge(file, sizeOf(file))] };
+    text = read;
   } catch (err) {
     return { ok: false, errors: [unreadableFile(file, err as NodeJS.ErrnoException)], unreadable: true };
   }
   return loadConfigText(text, env, file);
+}
+
+/** The file's text, or null if it is longer than `max` bytes (read no further than max+1: a FIFO
+ *  or a /proc file has no honest size). */
+function readBounded(file: string, max: number): string | null {
+  const fd = openSync(file, "r");
+  try {
+    if (fstatSync(fd).isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+    const buf = Buffer.alloc(max + 1);
+    let length = 0;
+    for (;;) {
+      const n = readSync(fd, buf, length, buf.length - length, null);
+      if (n === 0) break;
+      length += n;
+      if (length > max) return null;
+    }
+    return buf.toString("utf8", 0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function sizeOf(file: string): number | null {
+  try {
+    const st = statSync(file);
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
+  }
 }
 
 function unreadableFile(file: string, err: NodeJS.ErrnoException): string {

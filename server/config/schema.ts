@@ -187,6 +187,9 @@ export const configSchema = z
         sessionTtlHours: z.number().positive().max(24 * 365).default(12),
         /** Extra allowed Origins for socket.io (the page's own origin is always allowed). */
         allowedOrigins: z.array(z.string().url()).default([]),
+        /** Host names (or addresses) the dashboard may be reached by besides localhost and the
+         *  unit's own names and addresses: a DNS name, a port forward (DNS rebinding guard). */
+        allowedHosts: z.array(z.string().trim().min(1).max(253)).default([]),
       })
       .strict()
       .prefault({}),

@@ -16,6 +16,8 @@ export interface ApiDeps {
   credentials: Credentials;
   sessions: SessionStore;
   limiter: AttemptLimiter;
+  /** All addresses together: guessing spread over many addresses still meets a ceiling. */
+  overallLimiter: AttemptLimiter;
   /** Logout: close the sockets of this session. */
   onSessionEnded(key: string): void;
   snapshot(): unknown;
@@ -31,7 +33,8 @@ function clientAddress(req: Request): string {
 }
 
 export function apiRouter(deps: ApiDeps): express.Router {
-  const { ctx, log, credentials, sessions, limiter } = deps;
+  const { ctx, log, credentials, sessions, limiter, overallLimiter } = deps;
+  let lockoutLoggedUntil = 0;
   const router = express.Router();
   const allowed = ctx.config.dashboard.allowedOrigins;
 
@@ -46,16 +49,29 @@ export function apiRouter(deps: ApiDeps): express.Router {
   router.use(express.json({ limit: "4kb", strict: true }));
 
   const startSession = (res: Response, role: Role): void => {
-    const { id } = sessions.create(role);
+    const { id, evicted } = sessions.create(role);
+    if (evicted) deps.onSessionEnded(evicted);
     res.setHeader("Set-Cookie", sessionCookie(id, sessions.ttlMs / 1000));
   };
 
   const limited = (req: Request, res: Response): boolean => {
     const wait = limiter.attempt(clientAddress(req));
-    if (wait === 0) return false;
-    log.warn(`too many login attempts from ${clientAddress(req)}`);
-    res.setHeader("Retry-After", String(wait));
-    fail(res, 429, `too many attempts: try again in ${wait} s`);
+    if (wait > 0) {
+      log.warn(`too many login attempts from ${clientAddress(req)}`);
+      res.setHeader("Retry-After", String(wait));
+      fail(res, 429, `too many attempts: try again in ${wait} s`);
+      return true;
+    }
+    // Issue 12: 200 guesses from 40 loopback addresses all got 401, never 429.
+    const lockout = overallLimiter.attempt("all addresses");
+    if (lockout === 0) return false;
+    const now = Date.now();
+    if (now >= lockoutLoggedUntil) {
+      lockoutLoggedUntil = now + lockout * 1000;
+      log.warn(`dashboard login locked for ${lockout} s: more than ${overallLimiter.max} login attempts a minute from all addresses together (someone may be guessing the password)`);
+    }
+    res.setHeader("Retry-After", String(lockout));
+    fail(res, 429, `login is locked for ${lockout} s: too many attempts on this dashboard from all addresses together`);
     return true;
   };
 

@@ -16,9 +16,11 @@ import type { Logger } from "../util/logger.ts";
 import { apiRouter } from "./apiRoutes.ts";
 import { AttemptLimiter } from "./auth/attemptLimiter.ts";
 import { Credentials } from "./auth/credentials.ts";
-import { SessionStore } from "./auth/sessionStore.ts";
+import { MAX_SESSIONS, SessionStore } from "./auth/sessionStore.ts";
+import type { Role } from "./protocol.ts";
 import { SECURITY_HEADERS } from "./httpSecurity.ts";
 import { SocketHub, type HubStats } from "./socketHub.ts";
+import { HostCheck } from "./hostCheck.ts";
 import { dashboardListenError } from "../startupFailure.ts";
 
 export interface DashboardContext {
@@ -53,6 +55,10 @@ export interface DashboardOptions {
   coalesceMs?: number;
   /** Login and setup attempts allowed per client address per minute. */
   loginAttemptsPerMinute?: number;
+  /** Login and setup attempts allowed per minute from all addresses together. */
+  loginAttemptsOverallPerMinute?: number;
+  /** Sessions kept per role (auth/sessionStore.ts MAX_SESSIONS). */
+  maxSessions?: Readonly<Record<Role, number>>;
 }
 
 export class DashboardServer {
@@ -64,6 +70,8 @@ export class DashboardServer {
   #credentials: Credentials | null = null;
   #port = 0;
   #state: "new" | "starting" | "running" | "stopped" = "new";
+  #refusedHosts = 0;
+  #refusedHostLoggedAt = -Infinity;
 
   constructor(ctx: DashboardContext, opts: DashboardOptions = {}) {
     if (!ctx || typeof ctx.snapshot !== "function" || !ctx.bus || !ctx.config) throw new TypeError("DashboardServer needs a DashboardContext");
@@ -74,6 +82,8 @@ export class DashboardServer {
       staticDir: opts.staticDir ?? appPath("web", "dist"),
       coalesceMs: opts.coalesceMs ?? 100,
       loginAttemptsPerMinute: opts.loginAttemptsPerMinute ?? 5,
+      loginAttemptsOverallPerMinute: opts.loginAttemptsOverallPerMinute ?? 30,
+      maxSessions: opts.maxSessions ?? MAX_SESSIONS,
     };
   }
 
@@ -97,7 +107,7 @@ export class DashboardServer {
     const { config, dataDir } = this.#ctx;
     const credentials = await Credentials.load(config, dataDir, this.#log);
     this.#credentials = credentials;
-    const sessions = new SessionStore(config.dashboard.sessionTtlHours * 3600_000);
+    const sessions = new SessionStore(config.dashboard.sessionTtlHours * 3600_000, Date.now, this.#opts.maxSessions);
     const limiter = new AttemptLimiter(this.#opts.loginAttemptsPerMinute, 60_000);
 
     const app = express();
@@ -107,11 +117,22 @@ export class DashboardServer {
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
       next();
     });
+    const hostCheck = new HostCheck({ allowedHosts: config.dashboard.allowedHosts, allowedOrigins: config.dashboard.allowedOrigins });
+    app.use((req, res, next) => {
+      if (hostCheck.allows(req.headers.host)) return next();
+      this.#refusedHost(req.headers.host, req.socket.remoteAddress);
+      res.status(403).type("text/plain").send("host not allowed: add it to dashboard.allowedHosts if this is a name of the appliance");
+    });
     const http = createServer(app);
     // Slow-loris guard: a LAN client has no reason to take long over its headers or body.
     http.headersTimeout = 10_000;
     http.requestTimeout = 30_000;
-    const hub = new SocketHub(http, this.#ctx, sessions, { coalesceMs: this.#opts.coalesceMs });
+    const hub = new SocketHub(http, this.#ctx, sessions, { coalesceMs: this.#opts.coalesceMs, hostCheck });
+    // engine.io answers refused or malformed socket requests itself (400/403) without its
+    // "headers" events: the security headers go on every response before anyone writes it.
+    http.prependListener("request", (_req, res) => {
+      for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    });
     this.#http = http;
     this.#hub = hub;
 
@@ -123,6 +144,7 @@ export class DashboardServer {
         credentials,
         sessions,
         limiter,
+        overallLimiter: new AttemptLimiter(this.#opts.loginAttemptsOverallPerMinute, 60_000),
         onSessionEnded: (key) => hub.disconnectSession(key),
         snapshot: () => hub.snapshot(),
       }),
@@ -152,6 +174,15 @@ export class DashboardServer {
     this.#port = (http.address() as AddressInfo).port;
     this.#state = "running";
     this.#log.info(`dashboard listening on http://${config.http.host}:${this.#port}`);
+  }
+
+  #refusedHost(host: string | undefined, from: string | undefined): void {
+    // One line per minute at most: a rebinding page can send many requests.
+    const now = Date.now();
+    this.#refusedHosts++;
+    if (now - this.#refusedHostLoggedAt < 60_000) return;
+    this.#refusedHostLoggedAt = now;
+    this.#log.warn(`refused a request for host ${JSON.stringify((host ?? "").slice(0, 100))} from ${from ?? "?"} (${this.#refusedHosts} so far): not a name of this appliance; add it to dashboard.allowedHosts if it is`);
   }
 
   async stop(): Promise<void> {

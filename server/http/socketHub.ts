@@ -12,6 +12,7 @@ import { checkOrigin, readCookie, addSecurityHeaders, SESSION_COOKIE } from "./h
 import type { ClientToServerEvents, Role, ServerToClientEvents } from "./protocol.ts";
 import { registerSocketHandlers, type HandlerDeps } from "./socketHandlers.ts";
 import type { DashboardContext } from "./dashboardServer.ts";
+import type { HostCheck } from "./hostCheck.ts";
 
 export interface SocketData {
   role: Role;
@@ -23,6 +24,9 @@ export type DashboardIo = Server<ClientToServerEvents, ServerToClientEvents, Rec
 
 /** Room of every authenticated socket. */
 const LIVE = "live";
+
+/** Sockets one session may hold open at once (tabs, phones). */
+export const MAX_SOCKETS_PER_SESSION = 32;
 
 export interface HubStats {
   connections: number;
@@ -40,8 +44,9 @@ export class SocketHub {
   #coalescer: DeltaCoalescer;
   #pruneTimer: NodeJS.Timeout;
   #scanInFlight: Promise<I2cScanEntry[]> | null = null;
+  #socketsPerSession = new Map<string, number>();
 
-  constructor(http: HttpServer, ctx: DashboardContext, sessions: SessionStore, opts: { coalesceMs: number }) {
+  constructor(http: HttpServer, ctx: DashboardContext, sessions: SessionStore, opts: { coalesceMs: number; hostCheck?: HostCheck }) {
     this.#ctx = ctx;
     this.#log = ctx.log.child("ws");
     this.#sessions = sessions;
@@ -52,6 +57,11 @@ export class SocketHub {
       pingInterval: 10_000,
       pingTimeout: 10_000,
       allowRequest: (req, callback) => {
+        if (opts.hostCheck && !opts.hostCheck.allows(req.headers.host)) {
+          this.stats.refusedHandshakes++;
+          callback("host not allowed", false);
+          return;
+        }
         const origin = checkOrigin(req, allowed);
         if (origin === false || (origin === "absent" && !sessions.get(readCookie(req.headers.cookie, SESSION_COOKIE)))) {
           this.stats.refusedHandshakes++;
@@ -71,6 +81,20 @@ export class SocketHub {
         next(new Error("unauthorized"));
         return;
       }
+      // A few tabs and phones per login; a script opening sockets without end is refused.
+      const open = this.#socketsPerSession.get(session.key) ?? 0;
+      if (open >= MAX_SOCKETS_PER_SESSION) {
+        this.stats.refusedHandshakes++;
+        this.#log.warn(`refused socket from ${socket.request.socket.remoteAddress ?? "?"}: its session already has ${open} sockets`);
+        next(new Error("too many connections for this session"));
+        return;
+      }
+      this.#socketsPerSession.set(session.key, open + 1);
+      socket.once("disconnect", () => {
+        const n = (this.#socketsPerSession.get(session.key) ?? 1) - 1;
+        if (n <= 0) this.#socketsPerSession.delete(session.key);
+        else this.#socketsPerSession.set(session.key, n);
+      });
       socket.data.role = session.role;
       socket.data.sessionKey = session.key;
       next();

@@ -2,7 +2,7 @@
 // `dashboard.passwordHash`, else the hash stored by the setup step) and the optional read-only
 // viewer password. There is no default password: with none configured the dashboard stays locked
 // until someone with console access enters the one-time code printed in the log at start-up.
-import { randomInt, timingSafeEqual } from "node:crypto";
+import { randomBytes, randomInt, timingSafeEqual } from "node:crypto";
 import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "../../config/schema.ts";
@@ -94,17 +94,27 @@ export class Credentials {
 
   /** Sets the admin password from the setup page, proving console access with the one-time code. */
   async completeSetup(code: unknown, password: unknown): Promise<SetupResult> {
-    if (!this.#setupCode) return { ok: false, status: 409, error: "a password is already set" };
+    if (!this.#setupCode) return { ok: false, status: 409, error: this.#admin ? "a password is already set" : "the password is being set by another request" };
     if (typeof code !== "string" || code.length > 64) return { ok: false, status: 400, error: "code must be a string" };
     const given = Buffer.from(normaliseCode(code));
     const expected = Buffer.from(this.#setupCode);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, status: 403, error: "wrong setup code" };
     const bad = validateNewPassword(password);
     if (bad) return { ok: false, status: 400, error: bad };
-    const encoded = await hashPassword(password as string);
-    await this.#writeStoredHash(encoded);
-    this.#admin = mustParse(encoded);
+    // The code is claimed before the first await: of concurrent requests with the right code exactly
+    // one gets past this line, and the hash saved is that one's (issue 12: five at once gave 2-3
+    // admin sessions and a saved hash that belonged to a request answered 500).
+    const claimed = this.#setupCode;
     this.#setupCode = null;
+    try {
+      const encoded = await hashPassword(password as string);
+      await this.#writeStoredHash(encoded);
+      this.#admin = mustParse(encoded);
+    } catch (err) {
+      this.#setupCode = claimed; // nothing was set: the code stays valid for another try
+      this.#log.error(`dashboard: could not save the new password: ${(err as Error).message}`);
+      return { ok: false, status: 500, error: "could not save the new password" };
+    }
     this.#log.info("dashboard: admin password set through the setup step");
     return { ok: true };
   }
@@ -132,7 +142,8 @@ export class Credentials {
   async #writeStoredHash(encoded: string): Promise<void> {
     await mkdir(this.#dataDir, { recursive: true });
     const path = join(this.#dataDir, AUTH_FILE);
-    const tmp = `${path}.tmp`;
+    // A name of its own per write: two writers never share (and truncate) one temporary file.
+    const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
     const fh = await open(tmp, "w", 0o600);
     try {
       await fh.writeFile(JSON.stringify({ passwordHash: encoded, setAt: new Date().toISOString() }) + "\n");

@@ -4,6 +4,10 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:c
 
 /** Cost parameters: N=2^14, r=8 uses 16 MiB and takes ~0.1-0.3 s on a Pi 4, fine for logins. */
 const DEFAULT = { N: 16384, r: 8, p: 1 } as const;
+/** Per login attempt: 32 MiB (twice the default), so a few at once stay far under MemoryMax=384M. */
+const MAX_SCRYPT_MEMORY = 32 * 1024 * 1024;
+/** 8x the default's N*r*p: seconds per login on a Pi at most. */
+const MAX_SCRYPT_WORK = 8 * DEFAULT.N * DEFAULT.r * DEFAULT.p;
 const KEY_LEN = 32;
 const SALT_LEN = 16;
 const PREFIX = "scrypt";
@@ -36,6 +40,10 @@ export function parsePasswordHash(encoded: string): { ok: true; value: ParsedHas
   if (!Number.isInteger(N) || N < 1024 || N > 1 << 20 || (N & (N - 1)) !== 0) return { ok: false, error: "N must be a power of two 1024-1048576" };
   if (!Number.isInteger(r) || r < 1 || r > 32) return { ok: false, error: "r must be 1-32" };
   if (!Number.isInteger(p) || p < 1 || p > 16) return { ok: false, error: "p must be 1-16" };
+  // Within those, what one login may cost: scrypt takes 128*N*r bytes (N=2^20, r=32 is 4 GiB, far
+  // over the unit's MemoryMax=384M, issue 12) and time in proportion to N*r*p.
+  if (128 * N * r > MAX_SCRYPT_MEMORY) return { ok: false, error: `N*r too large: 128*N*r must be at most ${MAX_SCRYPT_MEMORY / 1048576} MiB` };
+  if (N * r * p > MAX_SCRYPT_WORK) return { ok: false, error: `N*r*p must be at most ${MAX_SCRYPT_WORK} (${MAX_SCRYPT_WORK / (DEFAULT.N * DEFAULT.r * DEFAULT.p)}x the default cost)` };
   const salt = Buffer.from(parts[4] ?? "", "base64url");
   const hash = Buffer.from(parts[5] ?? "", "base64url");
   if (salt.length < 8) return { ok: false, error: "salt too short" };

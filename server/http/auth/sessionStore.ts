@@ -12,7 +12,9 @@ export interface Session {
   expiresAt: number;
 }
 
-const MAX_SESSIONS = 1000;
+/** Sessions kept per role. When a role is full its own oldest session goes: a flood of viewer
+ *  logins can never push the admin out (issue 12: 1000 viewer logins evicted the admin). */
+export const MAX_SESSIONS: Readonly<Record<Role, number>> = { admin: 50, viewer: 1000 };
 
 export function sessionKey(id: string): string {
   return createHash("sha256").update(id).digest("hex");
@@ -23,27 +25,40 @@ export class SessionStore {
   readonly ttlMs: number;
   #now: () => number;
 
-  constructor(ttlMs: number, now: () => number = Date.now) {
+  readonly #max: Readonly<Record<Role, number>>;
+
+  constructor(ttlMs: number, now: () => number = Date.now, max: Readonly<Record<Role, number>> = MAX_SESSIONS) {
     if (!(ttlMs > 0)) throw new RangeError(`Invalid session TTL ${ttlMs}`);
     this.ttlMs = ttlMs;
     this.#now = now;
+    this.#max = max;
   }
 
   get size(): number {
     return this.#sessions.size;
   }
 
-  create(role: Role): { id: string; session: Session } {
-    if (this.#sessions.size >= MAX_SESSIONS) {
-      // Maps iterate in insertion order: the first entry is the oldest session.
-      const oldest = this.#sessions.keys().next();
-      if (!oldest.done) this.#sessions.delete(oldest.value);
+  /** A new session; `evicted` is the key of the same role's oldest session if the role was full
+   *  (its sockets must be disconnected). */
+  create(role: Role): { id: string; session: Session; evicted?: string } {
+    let evicted: string | undefined;
+    let count = 0;
+    let oldest: string | undefined;
+    // Maps iterate in insertion order: the first of a role is its oldest session.
+    for (const s of this.#sessions.values()) {
+      if (s.role !== role) continue;
+      oldest ??= s.key;
+      count++;
+    }
+    if (count >= this.#max[role] && oldest !== undefined) {
+      this.#sessions.delete(oldest);
+      evicted = oldest;
     }
     const id = randomBytes(32).toString("base64url");
     const now = this.#now();
     const session: Session = { key: sessionKey(id), role, createdAt: now, expiresAt: now + this.ttlMs };
     this.#sessions.set(session.key, session);
-    return { id, session };
+    return evicted === undefined ? { id, session } : { id, session, evicted };
   }
 
   /** The live session for a cookie id, or null (unknown, malformed or expired). */

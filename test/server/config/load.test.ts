@@ -1,9 +1,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { applyEnv, loadConfigFile, loadConfigText, validateConfig } from "../../../server/config/load.ts";
+import { applyEnv, loadConfigFile, loadConfigText, MAX_CONFIG_BYTES, validateConfig } from "../../../server/config/load.ts";
 import { configSchema } from "../../../server/config/schema.ts";
 import { DEMO_GATEWAY_TOKEN, demoConfig, demoConfigFor } from "../../../server/demo.ts";
 
@@ -239,4 +239,23 @@ describe("config", () => {
       "devices[3].options.pin: GPIO 17 (physical pin 11) is already used by devices[2].outputs[0].pin",
     ]);
   });
+});
+
+test("an oversized config file is refused with a clear message, not read whole (issue 12: 65 MB ran V8 out of memory)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "cfg-big-"));
+  try {
+    const file = join(dir, "config.yaml");
+    const line = "# padding padding padding padding padding padding padding padding padding\n";
+    writeFileSync(file, `version: 1\n${line.repeat(Math.ceil((65 * 1024 * 1024) / line.length))}`);
+    const r = loadConfigFile(file);
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.match(r.errors.join("\n"), /is too large \(\d+ bytes\): a config file is at most 1024 KiB/);
+    // Just under the limit is read as usual.
+    writeFileSync(file, `version: 1\nunit: {name: ok}\n${line.repeat(Math.floor((MAX_CONFIG_BYTES - 100) / line.length))}`);
+    const ok = loadConfigFile(file);
+    assert.ok(!ok.ok || ok.config.unit.name === "ok");
+    if (!ok.ok) assert.doesNotMatch(ok.errors.join("\n"), /too large/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -23,11 +23,18 @@ describe("password hashing", () => {
       ["scrypt$16384$99$1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", /r must be/],
       ["scrypt$16384$8$1$$aGFzaGhhc2hoYXNoaGFzaA", /salt too short/],
       ["scrypt$16384$8$1$c2FsdHNhbHQ$aGFzaA", /hash length/],
+      // Issue 12: in range one by one, but 4 GiB (N=2^20, r=32) or far too slow per login attempt.
+      ["scrypt$1048576$32$16$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", /N\*r too large/],
+      ["scrypt$65536$8$1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", /N\*r too large/],
+      ["scrypt$16384$8$16$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", /N\*r\*p must be at most/],
     ];
     for (const [input, expected] of cases) {
       const r = parsePasswordHash(input);
       assert.equal(r.ok, false, input);
       if (!r.ok) assert.match(r.error, expected);
     }
+    // The costliest accepted: 32 MiB per attempt.
+    assert.equal(parsePasswordHash("scrypt$32768$8$1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA").ok, true);
+    assert.equal(parsePasswordHash("scrypt$16384$8$8$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA").ok, true);
   });
 });

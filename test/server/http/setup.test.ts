@@ -2,7 +2,7 @@
 // can set the admin password; the hash lands in dataDir with mode 0600 and survives a restart.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AUTH_FILE } from "../../../server/http/auth/credentials.ts";
@@ -98,5 +98,24 @@ describe("setup step", () => {
     assert.ok(lines.some((l) => l.includes("dashboard.passwordHash is not usable")));
     assert.ok(lines.some((l) => l.includes("is corrupt")));
     assert.ok(setupCodeFrom(lines));
+  });
+
+  test("five concurrent setups with the right code: exactly one wins, the others get 409, the saved password is the winner's", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "tbgw-setup-race-"));
+    const { log, lines } = capturingLogger();
+    const run = await startDashboard({ dashboard: {}, dataDir, log });
+    runs.push(run);
+    const code = setupCodeFrom(lines);
+    const passwords = [1, 2, 3, 4, 5].map((i) => `racing password ${i}`);
+    const results = await Promise.all(passwords.map((password) => postJson(`${run.base}/api/setup`, { code, password })));
+    const statuses = results.map((r) => r.status);
+    assert.deepEqual([...statuses].sort((a, b) => a - b), [200, 409, 409, 409, 409], `statuses ${statuses.join(",")}`);
+    const winner = passwords[statuses.indexOf(200)] as string;
+    assert.ok(!readdirSync(dataDir).some((f) => f.endsWith(".tmp")), "no temporary file left behind");
+    await run.close();
+    const again = await startDashboard({ dashboard: {}, dataDir, log: capturingLogger().log });
+    runs.push(again);
+    assert.ok(await login(again.base, winner), "after a restart the winner's password works");
+    for (const p of passwords.filter((x) => x !== winner)) assert.equal((await postJson(`${again.base}/api/login`, { password: p })).status, 401, `${p} was refused, so it must not work`);
   });
 });
