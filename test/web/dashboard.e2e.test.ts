@@ -2,8 +2,6 @@
 // log in, live values, switches through the dispatcher, connection indicator, phone layout.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { createLogger } from "../../server/util/logger.ts";
 import { ADMIN_PASSWORD, startDashboard, VIEWER_PASSWORD, type Running } from "../server/http/harness.ts";
@@ -68,14 +66,8 @@ describe("dashboard in Chromium (fake context)", () => {
       await new Promise((r) => setTimeout(r, 25)); // let each one through the coalescer
     }
     await waitForTestId(page, "value-env-temperature", { text: (21.5 + Math.sin(20 / 3)).toFixed(2) });
-    const shot = await screenshot(page, "dashboard-desktop");
-    // The README's picture: written when missing or when asked (UPDATE_SCREENSHOTS=1), so a test
-    // run does not leave a modified tracked file behind.
-    const docShot = join(import.meta.dirname, "..", "..", "docs", "dashboard.png");
-    if (process.env["UPDATE_SCREENSHOTS"] === "1" || !existsSync(docShot)) {
-      mkdirSync(join(docShot, ".."), { recursive: true });
-      copyFileSync(shot, docShot);
-    }
+    // The README's picture comes from test/web/screenshots.e2e.test.ts (the real appliance, with history).
+    await screenshot(page, "dashboard-desktop");
     // The wrong password's 401 is logged by Chromium as a failed resource; anything else is a bug.
     assert.deepEqual(errors.filter((e) => !/status of 401/.test(e)), [], "no console errors or CSP violations");
   });

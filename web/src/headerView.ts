@@ -57,7 +57,8 @@ export class HeaderView {
 
   #cell(p: HeaderPin, side: "left" | "right"): HTMLElement {
     const name = p.bcm === null ? (p.power === "gnd" ? "GND" : p.power === "3v3" ? "3V3" : "5V") : `GPIO${p.bcm}`;
-    const title = [`physical pin ${p.physical}`, p.bcm !== null ? `BCM ${p.bcm}` : "", p.alt ?? "", p.conflict ?? ""].filter(Boolean).join(" · ");
+    // The full text for narrow screens, where the role is cut short.
+    const title = [`physical pin ${p.physical}`, p.bcm !== null ? `BCM ${p.bcm}` : "", describe(p), p.alt ?? "", p.conflict ?? ""].filter(Boolean).join(" · ");
     const parts = [
       el("span", { class: "hdot" }),
       el("span", { class: "hnum", text: String(p.physical) }),
