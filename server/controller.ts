@@ -68,15 +68,15 @@ export class Controller {
   #tb: ThingsBoardLink | null = null;
   #dashboard: DashboardServer | null = null;
   #service: GatewayService | null = null;
-  #world: DemoWorld | null = null;
-  #claimButton: ClaimButton | null = null;
   #history: HistoryRecorder | null = null;
   #info: AppInfoReader;
   #events: EventLogEntry[] = [];
   #connStatus: ConnectionStatus;
   #outboxStatus: OutboxStatus | null = null;
   #scan: I2cScanEntry[] | null = null;
-  #started = false;
+  /** How to undo each part that has started, in start order; stop() runs them in reverse. */
+  #undo: Array<{ what: string; run: () => unknown }> = [];
+  #stopping: Promise<void> | null = null;
   /** The Pi's UART (serial console) is on, so GPIO 14/15 are taken (the header view marks a clash). */
   #uartEnabled = false;
 
@@ -157,12 +157,18 @@ export class Controller {
         d.devices = {};
       });
     }
+    const state = this.#state;
+    this.#onStop("state", () => state.close());
     this.#outbox = Outbox.open({ dir: config.dataDir, diskFlushMs: config.outbox.diskFlushMs, maxDiskBytes: config.outbox.maxDiskMb * 1024 * 1024, memoryMaxMessages: config.outbox.memoryMaxMessages, log: log.child("outbox") });
     this.#outboxStatus = this.#outbox.status();
     this.#outbox.onStatus((s) => this.bus.emit("outbox", s));
+    const outbox = this.#outbox;
+    this.#onStop("outbox", () => outbox.close());
     // Chart history (issue 14): listens before any device produces, so the first reading is kept too.
     this.#history = new HistoryRecorder({ bus: this.bus, log: log.child("history"), file: `${config.dataDir}/history.db` });
-    this.#history.start();
+    const history = this.#history;
+    this.#onStop("history", () => history.stop());
+    history.start();
 
     // 2. The embedded ThingsBoard (demo only).
     let tb = config.thingsboard;
@@ -178,6 +184,8 @@ export class Controller {
         log.warn(`emulator ports ${ports.mqtt}/${ports.http} are in use; using free ports`);
         this.#emulator = await startEmulator({ ...opts, mqttPort: 0, httpPort: 0 });
       }
+      const emulator = this.#emulator;
+      this.#onStop("emulator", () => emulator.stop());
       tb = { ...tb, host: "127.0.0.1", port: this.#emulator.mqttPort };
       this.#connStatus.server = `127.0.0.1:${this.#emulator.mqttPort}`;
     }
@@ -196,8 +204,12 @@ export class Controller {
         this.hardware.setConfigured(devices);
       },
     });
+    const pageDevices = this.#pageDevices;
+    this.#onStop("page devices", () => pageDevices.close());
     this.#devices = this.#pageDevices.merged();
     this.hardware.setConfigured(this.#devices);
+    // Opened as the devices ask for it; closing is safe either way.
+    this.#onStop("hardware", () => this.hardware.close());
     await this.runtime.build(this.#devices, this.#o.unit, { gpio: () => this.hardware.gpio(), openSensor: (c) => this.hardware.openSensor(c) });
     if (this.hardware.sim) {
       // Simulated inputs start released, as a real pulled-up (active-low) or pulled-down button would.
@@ -226,13 +238,19 @@ export class Controller {
     this.#tb = link;
     this.#service = new GatewayService({ controller: this, bridge: link.bridge, log: log.child("service"), ...(this.#o.restart ? { restart: this.#o.restart } : {}) });
     link.bridge.onReady(() => detach("requesting shared attributes", this.#requestSharedAttributes(), log));
+    // Undone in reverse: the bridge moves what it buffers into the outbox, then MQTT closes.
+    this.#onStop("mqtt", () => link.connection.stop());
+    this.#onStop("bridge", () => link.bridge.stop());
     link.bridge.start();
 
     // 5. Devices start producing (readings queue in the outbox until ThingsBoard is there).
+    // Undone: outputs to their safe state, reported before the bridge and the outbox close.
+    this.#onStop("devices", () => this.runtime.stop());
     await this.runtime.start();
     if (this.hardware.sim && this.#o.demo) {
-      this.#world = new DemoWorld(this.hardware);
-      this.#world.start();
+      const world = new DemoWorld(this.hardware);
+      this.#onStop("demo world", () => world.stop());
+      world.start();
     }
 
     // 6. Dashboard and gateway features, then connect.
@@ -254,44 +272,47 @@ export class Controller {
         },
         startClaim: (ids) => this.#service!.startClaim(ids),
       });
-      await this.#dashboard.start();
+      const dashboard = this.#dashboard;
+      // A start that fails half way (port taken) may already hold sockets; stop() releases them.
+      this.#onStop("dashboard", () => dashboard.stop());
+      await dashboard.start();
     }
-    this.#service.start();
+    const service = this.#service;
+    this.#onStop("gateway service", () => service.stop());
+    service.start();
     const cb = config.gateway.claimButton;
     if (cb) {
-      this.#claimButton = new ClaimButton({ ...cb, gpio: () => this.hardware.gpio(), startClaim: () => this.#service!.startClaim(), log: log.child("claim") });
-      await this.#claimButton.start().catch((err: Error) => log.error(`claim button on GPIO ${cb.pin}: ${err.message}`));
+      const button = new ClaimButton({ ...cb, gpio: () => this.hardware.gpio(), startClaim: () => this.#service!.startClaim(), log: log.child("claim") });
+      this.#onStop("claim button", () => button.stop());
+      await button.start().catch((err: Error) => log.error(`claim button on GPIO ${cb.pin}: ${err.message}`));
     }
-    this.#started = true;
+    this.#onStop("provisioning", () => link.stopProvisioning());
     link.connect();
   }
 
-  async stop(): Promise<void> {
-    if (!this.#started) return;
-    this.#started = false;
-    const step = async (what: string, fn: () => unknown) => {
+  /**
+   * Stops every part that started, in reverse order, whatever failed: after a start that threw half
+   * way (the dashboard's port taken) too, so the outbox is flushed and closed, outputs go to their
+   * safe state and the emulator frees its ports. A step that fails is logged and the rest still run.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#runUndo();
+    return this.#stopping;
+  }
+
+  async #runUndo(): Promise<void> {
+    for (let step = this.#undo.pop(); step; step = this.#undo.pop()) {
       try {
-        await fn();
+        await step.run();
       } catch (err) {
-        this.log.error(`shutdown: ${what} failed: ${(err as Error).message}`);
+        this.log.error(`shutdown: ${step.what} failed: ${err instanceof Error ? err.message : String(err)}`);
       }
-    };
-    this.#world?.stop();
-    this.#tb?.stopProvisioning();
-    await step("dashboard", () => this.#dashboard?.stop());
-    this.#service?.stop();
-    await step("claim button", () => this.#claimButton?.stop());
-    // Stop producing, put outputs in their safe state, then save what is buffered.
-    await step("devices", () => this.runtime.stop());
-    await step("history", () => this.#history?.stop());
-    await step("bridge", () => this.#tb?.bridge.stop());
-    await step("outbox", () => this.#outbox?.close());
-    await step("mqtt", () => this.#tb?.connection.stop());
-    await step("hardware", () => this.hardware.close());
-    await step("state", () => this.#state?.close());
-    await step("page devices", () => this.#pageDevices?.close());
-    await step("emulator", () => this.#emulator?.stop());
+    }
     this.bus.removeListeners(this);
+  }
+
+  #onStop(what: string, run: () => unknown): void {
+    this.#undo.push({ what, run });
   }
 
   async scanI2c(): Promise<I2cScanEntry[]> {

@@ -30,6 +30,8 @@ export class GpioDevice implements ManagedDevice {
   #error: string | undefined;
   #offlineTimer: NodeJS.Timeout | null = null;
   #started = false;
+  /** Outputs whose last safe-state write failed: the device stays degraded until each is written again. */
+  #unsafe = new Set<number>();
 
   constructor(cfg: GpioDeviceConfig, name: string, chip: GpioChip, ctx: DeviceContext) {
     this.#cfg = cfg;
@@ -125,7 +127,7 @@ export class GpioDevice implements ManagedDevice {
           o.value = o.safe;
           safed[o.label] = o.safe === 1;
         } catch (err) {
-          this.#ctx.log.error(`GPIO ${o.pin}: could not apply safe state: ${(err as Error).message}`);
+          this.#safeStateFailed(o, err, "at shutdown");
         }
       }
     }
@@ -150,9 +152,27 @@ export class GpioDevice implements ManagedDevice {
     await o.io.write(value);
     const changed = o.value !== value;
     o.value = value;
+    if (this.#unsafe.delete(pin) && this.#unsafe.size === 0 && this.#health === "degraded") {
+      this.#health = "ok";
+      this.#error = undefined;
+    }
     this.#ctx.log.info(`${this.info.name}: ${o.label} (GPIO ${pin}) -> ${value ? "on" : "off"} (${source})`);
     // Output state is always reported after a change, whatever the report strategy says.
     if (changed || source !== "safe") this.#report({ [o.label]: value === 1 }, Date.now(), true);
+  }
+
+  /**
+   * A relay left on because its safe-state write failed is a hazard someone must see: logged as an
+   * error, shown in the dashboard's event log, and the device reported degraded until it is written.
+   */
+  #safeStateFailed(o: Output, err: unknown, when: string): void {
+    const text = `${o.label} (GPIO ${o.pin}) could not be put in its safe state ${when}: ${err instanceof Error ? err.message : String(err)}`;
+    this.#ctx.log.error(`${this.info.name}: ${text}`);
+    this.#unsafe.add(o.pin);
+    if (this.#health === "ok") this.#health = "degraded";
+    this.#error = text;
+    this.#ctx.bus.emit("eventLog", { ts: Date.now(), kind: "error", device: this.info.name, text, ok: false });
+    this.#emitSnapshot();
   }
 
   #onEdge(i: Input, value: BinaryValue, ts: number): void {
@@ -221,7 +241,9 @@ export class GpioDevice implements ManagedDevice {
     this.#offlineTimer = setTimeout(() => {
       this.#offlineTimer = null;
       this.#ctx.log.warn(`${this.info.name}: no ThingsBoard connection for ${after} s; outputs to safe state`);
-      for (const o of this.#outputs.values()) if (o.value !== o.safe) void this.setOutput(o.pin, o.safe, "safe").catch(() => {});
+      for (const o of this.#outputs.values()) {
+        if (o.value !== o.safe) this.setOutput(o.pin, o.safe, "safe").catch((err: unknown) => this.#safeStateFailed(o, err, `after ${after} s offline`));
+      }
     }, after * 1000);
     this.#offlineTimer.unref();
   }

@@ -3,6 +3,8 @@
 import { beforeEach, describe, test, mock } from "node:test";
 import assert from "node:assert/strict";
 import { SimGpioChip } from "../../../drivers/gpio/sim.ts";
+import type { GpioChip } from "../../../drivers/gpio/types.ts";
+import type { EventLogEntry } from "../../../server/events.ts";
 import { gpioDeviceSchema } from "../../../server/config/schema.ts";
 import { RpcError } from "../../../server/devices/device.ts";
 import { MemoryDeviceMemory } from "../../../server/devices/deviceContext.ts";
@@ -118,6 +120,80 @@ describe("GpioDevice", () => {
     } finally {
       mock.timers.reset();
     }
+  });
+
+  test("a safe-state write that fails after time offline is logged, shown in the event log and marks the device degraded", async () => {
+    // The relay driver stops answering while ThingsBoard is away: writes to GPIO 17 fail from then on.
+    let failWrites = false;
+    const flaky: GpioChip = {
+      info: chip.info,
+      close: () => chip.close(),
+      open: async (o) => {
+        const pin = await chip.open(o);
+        return {
+          pin: pin.pin,
+          direction: pin.direction,
+          read: () => pin.read(),
+          watch: (cb) => pin.watch(cb),
+          close: () => pin.close(),
+          write: (v) => (failWrites && pin.pin === 17 ? Promise.reject(new Error("EIO: i/o error")) : pin.write(v)),
+        };
+      },
+    };
+    const errors: string[] = [];
+    const log = silentLogger();
+    log.root.sinks.set((r) => errors.push(r.msg), "error");
+    const events: EventLogEntry[] = [];
+    let reported!: () => void;
+    const wasReported = new Promise<void>((r) => (reported = r));
+    bus.on({}, "eventLog", (e) => {
+      events.push(e);
+      reported();
+    });
+    mock.timers.enable({ apis: ["setTimeout"] });
+    try {
+      const d = new GpioDevice(cfg({ safeStateAfterOfflineSec: 30 }), "Dev", flaky, { bus, log, memory });
+      await d.start();
+      await d.rpc.toggle_gpio!({ pin: 17 });
+      failWrites = true;
+      d.setOnline(false);
+      mock.timers.tick(30_000);
+      await wasReported;
+      const text = "pump (GPIO 17) could not be put in its safe state after 30 s offline: EIO: i/o error";
+      assert.deepEqual(errors, [`Dev: ${text}`]);
+      assert.deepEqual(events.map((e) => [e.kind, e.device, e.text, e.ok]), [["error", "Dev", text, false]]);
+      assert.equal(chip.level(17), 1, "the relay is still on");
+      assert.equal(d.snapshot().health, "degraded");
+      assert.equal(d.snapshot().error, text);
+      // Written again once the driver answers: the device is healthy again.
+      failWrites = false;
+      await d.rpc.setGpioStatus!({ pin: 17, enabled: false });
+      assert.equal(d.snapshot().health, "ok");
+      assert.equal(d.snapshot().error, undefined);
+      await d.stop();
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  test("a safe-state write that fails at shutdown is logged and reported", async () => {
+    let failWrites = false;
+    const flaky: GpioChip = {
+      info: chip.info,
+      close: () => chip.close(),
+      open: async (o) => {
+        const pin = await chip.open(o);
+        return { pin: pin.pin, direction: pin.direction, read: () => pin.read(), watch: (cb) => pin.watch(cb), close: () => pin.close(), write: (v) => (failWrites ? Promise.reject(new Error("EIO: i/o error")) : pin.write(v)) };
+      },
+    };
+    const events: EventLogEntry[] = [];
+    bus.on({}, "eventLog", (e) => events.push(e));
+    const d = new GpioDevice(cfg(), "Dev", flaky, { bus, log: silentLogger(), memory });
+    await d.start();
+    await d.rpc.toggle_gpio!({ pin: 17 });
+    failWrites = true;
+    await d.stop();
+    assert.deepEqual(events.map((e) => e.text), ["pump (GPIO 17) could not be put in its safe state at shutdown: EIO: i/o error"]);
   });
 
   test("a pin that cannot be opened marks the device offline instead of throwing", async () => {
