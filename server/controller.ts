@@ -9,7 +9,7 @@ import type { AppSnapshot, DeviceSnapshot, ConnectionStatus, EventLogEntry, I2cS
 import { Hardware } from "./hardware.ts";
 import { DemoWorld } from "./demo.ts";
 import { DeviceRuntime } from "./devices/runtime.ts";
-import type { DeviceMemory } from "./devices/deviceContext.ts";
+import type { DeviceMemory, DeviceNameRecord, DeviceNameStore } from "./devices/deviceContext.ts";
 import { DeviceRpcDispatcher } from "./rpc/dispatcher.ts";
 import type { TbConnection } from "./gateway/connection.ts";
 import type { GatewayBridge } from "./gateway/bridge.ts";
@@ -47,6 +47,8 @@ export interface ControllerOptions {
 
 interface DeviceState {
   devices: Record<string, Record<string, unknown>>;
+  /** ThingsBoard's renames and deletions, by device id (issue 10). */
+  names: Record<string, DeviceNameRecord>;
 }
 
 const EVENT_LOG_SIZE = 200;
@@ -97,7 +99,19 @@ export class Controller {
           d.devices[id] = data;
         }),
     };
-    this.runtime = new DeviceRuntime({ bus: this.bus, log: o.log.child("device"), memory });
+    const names: DeviceNameStore = {
+      load: () => {
+        const saved: unknown = this.#state?.data.names;
+        return isObject(saved) ? (saved as Record<string, DeviceNameRecord>) : {};
+      },
+      save: (id, rec) =>
+        this.#state?.update((d) => {
+          if (!isObject(d.names)) d.names = {};
+          if (rec) d.names[id] = rec;
+          else delete d.names[id];
+        }),
+    };
+    this.runtime = new DeviceRuntime({ bus: this.bus, log: o.log.child("device"), memory, names });
     this.rpc = new DeviceRpcDispatcher(this.runtime, this.bus, o.log.child("rpc"));
     this.#uartEnabled = this.hardware.kind === "pi" && existsSync("/dev/serial0");
     this.#info = new AppInfoReader(o.version, o.unit, this.hardware.kind, o.config.dataDir, o.log.child("info"));
@@ -149,7 +163,7 @@ export class Controller {
     });
 
     // 1. Durable state first: nothing may be produced before it can be kept.
-    this.#state = await StateStore.open<DeviceState>(`${config.dataDir}/state.json`, { devices: {} }, { log: log.child("state") });
+    this.#state = await StateStore.open<DeviceState>(`${config.dataDir}/state.json`, { devices: {}, names: {} }, { log: log.child("state") });
     // Valid JSON of the wrong shape (a hand edit, a torn older format) must not break every device's load/save.
     if (!isObject(this.#state.data.devices)) {
       log.error(`state file ${config.dataDir}/state.json has no usable "devices" map; saved device settings start empty`);
@@ -352,7 +366,8 @@ export class Controller {
     for (const d of this.runtime.list()) {
       const keys = d.sharedKeys();
       const bridge = this.#tb?.bridge;
-      if (!keys.length || !bridge) continue;
+      // Deleted in ThingsBoard meanwhile: a request would re-create it there.
+      if (!keys.length || !bridge || this.runtime.isDeleted(d.info.name)) continue;
       try {
         const requestedAt = Date.now();
         const values = await bridge.requestAttributes(d.info.name, keys, false);

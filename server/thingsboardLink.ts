@@ -66,6 +66,8 @@ export class ThingsBoardLink {
       outbox: o.outbox,
       rpc: o.rpc,
       devices: () => runtime.list().map((d) => ({ name: d.info.name, profile: d.info.profile })),
+      isDeleted: (name) => runtime.isDeleted(name),
+      renames: () => runtime.renames(),
       flushIntervalMs: tb.flushIntervalMs,
       maxPayloadBytes: tb.maxPayloadBytes,
       maxInflight: tb.maxInflight,

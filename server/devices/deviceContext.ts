@@ -13,6 +13,26 @@ export interface DeviceContext {
   log: Logger;
   memory: DeviceMemory;
   now?: () => number;
+  /** Where ThingsBoard's renames and deletions are kept across restarts (state.json). */
+  names?: DeviceNameStore;
+}
+
+/**
+ * What ThingsBoard did to a configured device, keyed by device id. `configured` is the name the
+ * config gave it when that happened: once the config names the device differently, the record
+ * no longer applies (the device was configured again).
+ */
+export interface DeviceNameRecord {
+  configured: string;
+  /** The name ThingsBoard uses now (gateway_device_renamed). */
+  name?: string;
+  /** Deleted in ThingsBoard (gateway_device_deleted): stays stopped. */
+  deleted?: boolean;
+}
+
+export interface DeviceNameStore {
+  load(): Record<string, DeviceNameRecord>;
+  save(id: string, record: DeviceNameRecord | null): void;
 }
 
 /** In-memory DeviceMemory, for tests and when no data dir is writable. */

@@ -6,7 +6,7 @@ import type { Sensor } from "../../drivers/sensors/types.ts";
 import type { DeviceConfig, SensorDeviceConfig } from "../config/schema.ts";
 import type { DeviceSnapshot } from "../events.ts";
 import type { ManagedDevice } from "./device.ts";
-import type { DeviceContext } from "./deviceContext.ts";
+import type { DeviceContext, DeviceNameRecord } from "./deviceContext.ts";
 import { GpioDevice } from "./gpioDevice.ts";
 import { SensorDevice } from "./sensorDevice.ts";
 import { preview } from "../util/json.ts";
@@ -33,9 +33,13 @@ export class DeviceRuntime {
   #unit = "";
   #hw: HardwareAccess | null = null;
   #deleted = new Set<string>();
+  /** Names of the deleted devices, for a cheap check per reading. */
+  #deletedNames = new Set<string>();
   /** Names a device had before ThingsBoard renamed it: the server keeps using the old name on the
    *  existing sub-session until the next reconnect (server behaviour §5), so both must resolve. */
   #formerNames = new Map<string, string>();
+  /** The name the config gives each device, by id. */
+  #configured = new Map<string, string>();
   /** When a shared attribute update last arrived, per device id and key. */
   #pushedAt = new Map<string, Map<string, number>>();
 
@@ -49,10 +53,12 @@ export class DeviceRuntime {
     const needsGpio = configs.some((c) => c.kind === "gpio");
     const chip = needsGpio ? await hw.gpio() : null;
     for (const cfg of configs) this.#devices.push(this.#create(cfg, chip));
+    this.#applySavedNames();
   }
 
   #create(cfg: DeviceConfig, chip: GpioChip | null): ManagedDevice {
     const name = deviceName(cfg, this.#unit);
+    this.#configured.set(cfg.id, name);
     const ctx = { ...this.#ctx, log: this.#ctx.log.child(cfg.id) };
     if (cfg.kind === "gpio") return new GpioDevice(cfg, name, chip as GpioChip, ctx);
     const hw = this.#hw as HardwareAccess;
@@ -83,6 +89,9 @@ export class DeviceRuntime {
     if (!d) return undefined;
     this.#devices = this.#devices.filter((x) => x !== d);
     this.#deleted.delete(id);
+    this.#deletedNames.delete(d.info.name);
+    this.#configured.delete(id);
+    this.#ctx.names?.save(id, null);
     this.#pushedAt.delete(id);
     for (const [former, owner] of this.#formerNames) if (owner === id) this.#formerNames.delete(former);
     try {
@@ -91,6 +100,54 @@ export class DeviceRuntime {
       this.#ctx.bus.emit("devicesChanged");
     }
     return d;
+  }
+
+  /**
+   * Renames and deletions done in ThingsBoard survive a restart: ThingsBoard looks devices up by
+   * name, so a gateway that forgot a rename would create a new device under the old name and the
+   * renamed one would go silent (gateway_device_renamed is sent once,
+   * DefaultGatewayNotificationsService.onDeviceUpdated).
+   */
+  #applySavedNames(): void {
+    const store = this.#ctx.names;
+    if (!store) return;
+    const saved = store.load();
+    for (const [id, rec] of Object.entries(saved)) {
+      const d = this.#devices.find((x) => x.info.id === id);
+      if (!d || !isNameRecord(rec) || rec.configured !== this.#configured.get(id)) {
+        // Gone from the config, or configured again under another name: the record no longer applies.
+        store.save(id, null);
+        continue;
+      }
+      if (rec.name && rec.name !== d.info.name) {
+        this.#formerNames.set(d.info.name, id);
+        d.rename(rec.name);
+        this.#ctx.log.info(`device ${rec.configured} is called "${rec.name}" in ThingsBoard (renamed there)`);
+      }
+      if (rec.deleted) {
+        this.#deleted.add(id);
+        this.#deletedNames.add(d.info.name);
+        this.#ctx.log.warn(`device ${d.info.name} was deleted in ThingsBoard; it stays stopped until it is configured again`);
+      }
+    }
+  }
+
+  #saveName(d: ManagedDevice, change: Partial<DeviceNameRecord>): void {
+    const configured = this.#configured.get(d.info.id);
+    if (!configured || !this.#ctx.names) return;
+    const cur = this.#ctx.names.load()[d.info.id];
+    const base: DeviceNameRecord = cur && isNameRecord(cur) && cur.configured === configured ? cur : { configured };
+    this.#ctx.names.save(d.info.id, { ...base, ...change });
+  }
+
+  /** Names ThingsBoard no longer uses -> the name it uses now (for messages queued under the old one). */
+  renames(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [old, id] of this.#formerNames) {
+      const d = this.#devices.find((x) => x.info.id === id);
+      if (d && d.info.name !== old) out.set(old, d.info.name);
+    }
+    return out;
   }
 
   async start(): Promise<void> {
@@ -108,6 +165,8 @@ export class DeviceRuntime {
       d.applyShared(data, deleted);
     });
     for (const d of this.#devices) {
+      // Deleted in ThingsBoard: it stays stopped (sending for it would re-create it there).
+      if (this.#deleted.has(d.info.id)) continue;
       try {
         await d.start();
       } catch (err) {
@@ -162,6 +221,7 @@ export class DeviceRuntime {
     if (!d) return false;
     this.#formerNames.set(oldName, d.info.id);
     d.rename(newName);
+    this.#saveName(d, { name: newName });
     this.#ctx.bus.emit("devicesChanged");
     return true;
   }
@@ -171,12 +231,22 @@ export class DeviceRuntime {
     const d = this.#devices.find((x) => x.info.name === name);
     if (!d) return false;
     this.#deleted.add(d.info.id);
+    this.#deletedNames.add(d.info.name);
+    this.#saveName(d, { deleted: true });
+    // Stopped, so it sends nothing more: anything sent under its name would re-create it.
+    d.stop().catch((err: unknown) => this.#ctx.log.error(`device ${d.info.name} failed to stop: ${(err as Error).message}`));
     this.#ctx.bus.emit("devicesChanged");
     return true;
   }
 
   isDeleted(name: string): boolean {
-    const d = this.#devices.find((x) => x.info.name === name);
-    return d ? this.#deleted.has(d.info.id) : false;
+    return this.#deletedNames.has(name);
   }
+
+}
+
+function isNameRecord(v: unknown): v is DeviceNameRecord {
+  if (typeof v !== "object" || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return typeof r.configured === "string" && (r.name === undefined || typeof r.name === "string") && (r.deleted === undefined || typeof r.deleted === "boolean");
 }

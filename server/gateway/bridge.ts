@@ -48,6 +48,10 @@ export interface BridgeOptions {
   keepaliveIdleMs?: number;
   /** Server RPCs running at once and waiting; the excess is answered with an error at once. */
   rpcLimits?: RpcAdmissionLimits;
+  /** Deleted in ThingsBoard: nothing more is sent under this name (it would re-create the device). */
+  isDeleted?: (device: string) => boolean;
+  /** Names ThingsBoard renamed -> the name it uses now: queued messages are sent under the new one. */
+  renames?: () => Map<string, string>;
 }
 
 export interface BridgeStats {
@@ -122,15 +126,23 @@ export class GatewayBridge {
 
   start(): void {
     const { bus, connection } = this.#o;
+    const deleted = this.#o.isDeleted ?? (() => false);
     bus.on(this, "telemetry", (device, record) => {
+      if (deleted(device)) return;
       this.#subSessions.noteSent(device);
       this.#buffer.telemetry(device, record);
     });
     bus.on(this, "clientAttributes", (device, values) => {
+      if (deleted(device)) return;
       this.#subSessions.noteSent(device);
       this.#buffer.attributes(device, values);
     });
-    bus.on(this, "devicesChanged", () => detach("announcing new devices", this.#subSessions.announceNew(), this.#o.log));
+    const applyNames = () => this.sender.setRenames(this.#o.renames?.() ?? new Map(), deleted);
+    bus.on(this, "devicesChanged", () => {
+      applyNames();
+      detach("announcing new devices", this.#subSessions.announceNew(), this.#o.log);
+    });
+    applyNames();
     connection.onMessage((topic, payload) => this.#onMessage(topic, payload));
     connection.onOversize((p) => this.#refusals.oversize(p));
     connection.onConnected(() => detach("session start", this.#onConnected(), this.#o.log));
@@ -152,6 +164,8 @@ export class GatewayBridge {
 
   /** Request attributes of a sub-device; rejects when not connected or on timeout. */
   requestAttributes(device: string, keys: string[], client: boolean, form?: "key" | "keys"): Promise<Record<string, unknown>> {
+    // ThingsBoard would create the device for the request (implicit connect, §4.0).
+    if (this.#o.isDeleted?.(device)) return Promise.reject(new Error(`${device} was deleted in ThingsBoard`));
     return this.#pending.attributes(device, keys, client, form);
   }
 

@@ -7,6 +7,7 @@ import { PublishError } from "./connection.ts";
 import { LimitBuckets } from "./limitBuckets.ts";
 import { costOf, devicesOf, type PublishCost } from "./messageCost.ts";
 import { mergeMessages, splitOversized, type MergedMessage } from "./mergeMessages.ts";
+import { rewriteQueued } from "./renameQueued.ts";
 
 export interface OutboxMessageLike {
   seq: number;
@@ -94,6 +95,10 @@ export class Sender {
   /** Direct publishes waiting for tokens go before the queue. */
   #reserving = 0;
   #verdict: { timer: NodeJS.Timeout; devices: string[] } | null = null;
+  /** Old device name -> the name ThingsBoard uses now. */
+  #renames: ReadonlyMap<string, string> = new Map();
+  /** Devices deleted in ThingsBoard: what is queued for them is dropped. */
+  #isDeleted: (device: string) => boolean = () => false;
   readonly stats: SenderStats = { published: 0, acked: 0, pointsAcked: 0, rejected: 0, retried: 0, rateLimitedWaits: 0, resplit: 0, rateLimitBreaches: 0, deviceLimitRefusals: 0 };
   /** Called after each acknowledged publish (for status updates and latency measurement); cheap. */
   onAck: ((m: MergedMessage) => void) | null = null;
@@ -171,6 +176,13 @@ export class Sender {
     }
   }
 
+  /** Devices ThingsBoard renamed (queued messages go out under the new names) or deleted (what
+   *  is queued for them is dropped). */
+  setRenames(renames: ReadonlyMap<string, string>, isDeleted?: (device: string) => boolean): void {
+    this.#renames = renames;
+    if (isDeleted) this.#isDeleted = isDeleted;
+  }
+
   /** The server no longer has the device in this session (disconnected, expired): its next use costs a lookup. */
   forgetDevice(name: string): void {
     this.#sessionDevices.delete(name);
@@ -227,7 +239,15 @@ export class Sender {
       if (batch.length === 0) return;
       const merged = mergeMessages(batch, this.maxPoints, this.maxEntries, this.#maxBytes());
       for (let i = 0; i < merged.length; i++) {
-        const m = merged[i] as MergedMessage;
+        const original = merged[i] as MergedMessage;
+        const m = rewriteQueued(original, { renames: this.#renames, isDeleted: this.#isDeleted });
+        if (m === null) {
+          // Only devices deleted in ThingsBoard: nothing to send.
+          for (const seq of original.seqs) this.#outbox.ack(seq);
+          this.stats.rejected += original.seqs.length;
+          this.#log.info(`dropped ${original.seqs.length} queued message(s) for device(s) deleted in ThingsBoard`);
+          continue;
+        }
         if (this.#requeueIfOversized(m)) continue;
         let wait = -1;
         if (this.#publishing < this.#window) {
