@@ -50,6 +50,14 @@ describe("renames and deletions done in ThingsBoard survive a restart", () => {
       await app.stop();
     }
 
+    // Data already on its way when ThingsBoard renamed or deleted can still name the old device
+    // (the gateway cannot know yet); from the restart on, nothing may.
+    const named: string[] = [];
+    const onPublish = (topic: string, payload: Buffer) => {
+      const text = payload.toString();
+      if (topic.startsWith("v1/gateway/") && (text.includes(`"${PUMP}"`) || text.includes(`"${FAN}"`))) named.push(`${topic} ${text}`);
+    };
+    emu.events.on("publish", onPublish);
     app = await startApp(cfg);
     try {
       await app.ready();
@@ -63,10 +71,10 @@ describe("renames and deletions done in ThingsBoard survive a restart", () => {
       app.controller.bus.emit("telemetry", FAN, { ts: Date.now(), values: { ghost: 1 } });
       app.controller.bus.emit("telemetry", "Pump Room 2", { ts: Date.now(), values: { marker: 1 } });
       await until(() => emu.telemetry("Pump Room 2", "marker").length > 0, "a later reading delivered");
-      assert.equal(emu.device(PUMP), undefined, "no device re-created under the old name");
-      assert.equal(emu.device(FAN), undefined, "the deleted device is not re-created");
+      assert.deepEqual(named, [], "nothing sent under the old name or for the deleted device (either would create it)");
       assert.equal(app.controller.runtime.list().some((d) => d.info.id === "fan"), false);
     } finally {
+      emu.events.off("publish", onPublish);
       await app.stop();
     }
 
