@@ -133,12 +133,18 @@ export class DiskTier {
   loadPage(): boolean {
     const store = this.#link.store;
     if (!store) return false;
-    let rows;
+    let page;
     try {
-      rows = store.page(this.#scanFrom, PAGE_ROWS);
+      page = store.page(this.#scanFrom, PAGE_ROWS);
     } catch (err) {
       this.#onDiskError(err, "read");
       return false;
+    }
+    const rows = page.rows;
+    if (page.quarantined.length > 0) {
+      // Issue 12: a row whose values do not fit crashed every start; it is set aside and counted instead.
+      this.#diskOnly -= page.quarantined.length;
+      this.#drops.add(page.quarantined.length, "rows in the outbox file with values that do not fit (moved to its quarantine table)");
     }
     const loaded: Entry[] = [];
     for (const r of rows) {
@@ -148,9 +154,8 @@ export class DiskTier {
       this.#diskOnly--;
       this.#diskOnlyPoints -= r.points;
     }
-    const last = rows[rows.length - 1];
-    if (last) this.#scanFrom = last.seq;
-    if (rows.length < PAGE_ROWS && this.#diskOnly !== 0) {
+    if (page.lastSeq !== undefined) this.#scanFrom = page.lastSeq;
+    if (rows.length + page.quarantined.length < PAGE_ROWS && this.#diskOnly !== 0) {
       this.#log.warn(`outbox disk count was off by ${this.#diskOnly}; resynchronised`);
       this.#diskOnly = 0;
       this.#diskOnlyPoints = 0;
@@ -165,7 +170,7 @@ export class DiskTier {
     const store = this.#link.store;
     if (this.#diskOnly > 0 && store) {
       try {
-        const row = store.firstRows(this.#scanFrom, 16).find((r) => !this.#pendingDeletes.has(r.seq));
+        const row = store.firstRows(this.#scanFrom, 16).find((r) => !this.#pendingDeletes.has(r.seq) && typeof r.ts === "number");
         if (row && (oldest === null || row.ts < oldest)) oldest = row.ts;
       } catch {
         /* the status must not fail because a read did; the next write reports the disk error */

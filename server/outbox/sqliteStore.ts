@@ -5,6 +5,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import type { Logger } from "../util/logger.ts";
 import { classifyDiskError, describeError } from "./diskErrors.ts";
+import { salvageOutbox, validRow } from "./salvage.ts";
 
 export interface StoredRow {
   seq: number;
@@ -96,11 +97,19 @@ export class OutboxDb {
       if (classifyDiskError(err) === "io" || classifyDiskError(err) === "full") throw err;
       const aside = `${file}.corrupt-${now()}`;
       moveAside(file, aside);
-      log.error(`outbox file ${file} is unreadable (${describeError(err)}); moved it aside to ${aside} and started a clean outbox`, {
+      const store = new OutboxDb(file, openChecked(file));
+      // Issue 12: one bad page used to set the whole backlog aside. What still reads goes to the new file.
+      const r = salvageOutbox(aside, (rows) => store.write({ deleteRanges: [], inserts: rows }));
+      if (r.reservedSeq > 0) store.write({ deleteRanges: [], inserts: [], reserveSeq: r.reservedSeq });
+      const saved = r.lost === null ? "nothing in it could be read" : `${r.salvaged} messages recovered from it, ${r.lost} lost in unreadable pages, ${r.invalid} with values that do not fit left in it`;
+      log.error(`outbox file ${file} is unreadable (${describeError(err)}); moved it aside to ${aside} and started a clean outbox: ${saved}`, {
         file,
         aside,
+        salvaged: r.salvaged,
+        lost: r.lost ?? undefined,
+        invalid: r.invalid,
       });
-      return { store: new OutboxDb(file, openChecked(file)), movedAside: aside };
+      return { store, movedAside: aside };
     }
   }
 
@@ -118,8 +127,31 @@ export class OutboxDb {
     this.#write(batch);
   }
 
-  page(afterSeq: number, limit: number): StoredRow[] {
-    return this.#page.all(afterSeq, limit);
+  /** The next rows after afterSeq, each checked value by value; rows that do not fit (a hand-edited
+   *  or foreign file) are moved to the quarantine table and reported by seq. */
+  page(afterSeq: number, limit: number): { rows: StoredRow[]; quarantined: number[]; lastSeq: number | undefined } {
+    const raw = this.#page.all(afterSeq, limit) as unknown as Array<Record<string, unknown>>;
+    const rows: StoredRow[] = [];
+    const quarantined: number[] = [];
+    for (const r of raw) {
+      if (validRow(r)) rows.push(r);
+      else quarantined.push(r.seq as number);
+    }
+    if (quarantined.length > 0) this.#quarantine(quarantined);
+    const last = raw[raw.length - 1]?.seq;
+    return { rows, quarantined, lastSeq: typeof last === "number" ? last : undefined };
+  }
+
+  #quarantine(seqs: number[]): void {
+    this.db.exec("CREATE TABLE IF NOT EXISTS quarantine (seq, ts, points, topic, payload, movedAt INTEGER)");
+    const move = this.db.prepare("INSERT INTO quarantine SELECT seq, ts, points, topic, payload, ? FROM messages WHERE seq = ?");
+    const del = this.db.prepare("DELETE FROM messages WHERE seq = ?");
+    this.db.transaction(() => {
+      for (const seq of seqs) {
+        move.run(Date.now(), seq);
+        del.run(seq);
+      }
+    })();
   }
 
   costs(afterSeq: number, limit: number): RowCost[] {
@@ -171,11 +203,26 @@ function openChecked(file: string): Db {
       throw err;
     }
     db.exec(SCHEMA);
-    // A valid SQLite file with a foreign table layout fails here, like a corrupt one.
-    db.prepare("SELECT seq, ts, points, topic, payload FROM messages LIMIT 1").all();
+    // A valid SQLite file with a foreign table layout fails here, like a corrupt one: not only
+    // missing columns, also untyped or nullable ones (issue 12: an untyped `payload` holding
+    // integers or NULL crashed every start). Its rows are then salvaged one by one.
+    checkSchema(db);
     return db;
   } catch (err) {
     db.close();
+    throw err;
+  }
+}
+
+/** PRAGMA table_info of `messages` as SCHEMA creates it: name, declared type, NOT NULL, primary key. */
+const EXPECTED_COLUMNS = "seq INTEGER 0 1|ts INTEGER 1 0|points INTEGER 1 0|topic TEXT 1 0|payload TEXT 1 0";
+
+function checkSchema(db: Db): void {
+  const cols = db.pragma("table_info(messages)") as Array<{ name: string; type: string; notnull: number; pk: number }>;
+  const found = cols.map((c) => `${c.name} ${c.type.toUpperCase()} ${c.notnull} ${c.pk}`).join("|");
+  if (found !== EXPECTED_COLUMNS) {
+    const err = new Error(`the messages table has a foreign layout (${found || "none"})`) as Error & { code: string };
+    err.code = "SQLITE_CORRUPT_SCHEMA";
     throw err;
   }
 }
