@@ -32,3 +32,47 @@ describe("keepalive of idle sub-devices", () => {
     assert.equal(emu.clientAttributes("Quiet").gatewayKeepalive, during);
   });
 });
+
+// The emulator expires sub-device sessions as ThingsBoard does (TransportActivityManager:
+// transport.sessions.inactivity_timeout, checked every report_timeout), here after 1.5 s.
+describe("a sub-device session that expires, and the keepalive that prevents it", () => {
+  const INACTIVITY_MS = 1500;
+  async function rig(keepaliveIdleMs: number): Promise<{ emu: Emulator; h: BridgeHarness; expired: string[] }> {
+    const emu = await startEmulator({ httpPort: null, gateways: [{ name: "GW", accessToken: "gw-token" }], sessionInactivityTimeoutMs: INACTIVITY_MS, sessionReportTimeoutMs: 50, minRpcTimeoutMs: 100 });
+    const expired: string[] = [];
+    emu.events.on("subSessionExpired", (name: string) => expired.push(name));
+    const h = await startBridgeHarness({ port: emu.mqttPort, keepaliveIdleMs, devices: [{ id: "quiet", kind: "gpio", name: "Quiet", outputs: [{ pin: 5, label: "relay" }], report: { strategy: "onChange" } }] });
+    await h.ready();
+    return { emu, h, expired };
+  }
+
+  test("without traffic the session expires silently and an RPC then finds no connection", async () => {
+    const { emu, h, expired } = await rig(600_000); // keepalive far beyond the server's timeout
+    try {
+      await until(() => expired.includes("Quiet"), "the idle session expired", 10_000);
+      assert.equal(h.connection.connected, true, "the gateway is not told");
+      const r = await emu.rpc("Quiet", "setRelay", { relay: true }, { timeoutMs: 300 });
+      assert.equal(r.status, 409, "NO_ACTIVE_CONNECTION");
+    } finally {
+      await h.stop();
+      await emu.stop();
+    }
+  });
+
+  test("the keepalive (idle time below the server's timeout) keeps it open: RPC still reaches the device", async () => {
+    const { emu, h, expired } = await rig(INACTIVITY_MS / 3);
+    try {
+      // Three whole server timeouts pass (by the keepalive timestamps), with the expiry check running.
+      const attrs = () => emu.clientAttributes("Quiet").gatewayKeepalive as number | undefined;
+      await until(() => attrs() !== undefined, "first keepalive", 10_000);
+      const start = attrs() as number;
+      await until(() => (attrs() ?? 0) - start >= 3 * INACTIVITY_MS, "three timeouts of keepalives", 20_000);
+      assert.deepEqual(expired, [], "never expired");
+      const r = await emu.rpc("Quiet", "setRelay", { relay: true }, { timeoutMs: 3000 });
+      assert.equal(r.status, 200);
+    } finally {
+      await h.stop();
+      await emu.stop();
+    }
+  });
+});
