@@ -27,13 +27,15 @@ import { isObject } from "./util/json.ts";
 import type { DeviceHistory } from "./history/historyRecorder.ts";
 import type { HistoryRange } from "./history/tiers.ts";
 import { detach } from "./util/detach.ts";
-import type { Emulator } from "../scripts/emulator/index.ts";
+import type { EmbeddedThingsBoard, StartEmbeddedThingsBoard } from "./embeddedThingsBoard.ts";
 
-export interface ControllerOptions {
+export interface ControllerOptions<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
   config: Config;
   log: Logger;
-  /** Run the embedded ThingsBoard emulator and the demo world (npm start with no config). */
+  /** Run the demo world: simulated inputs and sensors that move (npm start with no config). */
   demo?: boolean;
+  /** Start this ThingsBoard stand-in and connect to it (the demo's; the entry point provides it). */
+  embeddedThingsBoard?: StartEmbeddedThingsBoard<E>;
   /** Unit identity used in device names. */
   unit: string;
   version: string;
@@ -53,7 +55,7 @@ interface DeviceState {
 
 const EVENT_LOG_SIZE = 200;
 
-export class Controller {
+export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
   readonly bus: EventBus;
   readonly log: Logger;
   #config: Config;
@@ -63,8 +65,8 @@ export class Controller {
   readonly runtime: DeviceRuntime;
   readonly rpc: DeviceRpcDispatcher;
   readonly hardware: Hardware;
-  #o: ControllerOptions;
-  #emulator: Emulator | null = null;
+  #o: ControllerOptions<E>;
+  #emulator: E | null = null;
   #state: StateStore<DeviceState> | null = null;
   #outbox: Outbox | null = null;
   #tb: ThingsBoardLink | null = null;
@@ -82,7 +84,7 @@ export class Controller {
   /** The Pi's UART (serial console) is on, so GPIO 14/15 are taken (the header view marks a clash). */
   #uartEnabled = false;
 
-  constructor(o: ControllerOptions) {
+  constructor(o: ControllerOptions<E>) {
     this.#o = o;
     this.#config = o.config;
     this.#devices = o.config.devices;
@@ -128,7 +130,7 @@ export class Controller {
     return this.#pageDevices;
   }
 
-  get emulator(): Emulator | null {
+  get emulator(): E | null {
     return this.#emulator;
   }
   get bridge(): GatewayBridge | null {
@@ -186,18 +188,10 @@ export class Controller {
 
     // 2. The embedded ThingsBoard (demo only).
     let tb = config.thingsboard;
-    if (this.#o.demo) {
-      const { startEmulator } = await import("../scripts/emulator/index.ts");
+    const startThingsBoard = this.#o.embeddedThingsBoard;
+    if (startThingsBoard) {
       const ports = this.#o.emulatorPorts ?? { mqtt: 0, http: 0 };
-      const opts = { gateways: [{ name: `${this.#o.unit} Gateway`, accessToken: tb.accessToken ?? "demo-gateway-token" }], log: log.child("emulator") };
-      try {
-        this.#emulator = await startEmulator({ ...opts, mqttPort: ports.mqtt, httpPort: ports.http });
-      } catch (err) {
-        // The preferred ports are taken (another broker on 1883?): any free ports will do.
-        if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
-        log.warn(`emulator ports ${ports.mqtt}/${ports.http} are in use; using free ports`);
-        this.#emulator = await startEmulator({ ...opts, mqttPort: 0, httpPort: 0 });
-      }
+      this.#emulator = await startThingsBoard({ gateway: { name: `${this.#o.unit} Gateway`, accessToken: tb.accessToken ?? "demo-gateway-token" }, mqttPort: ports.mqtt, httpPort: ports.http, log: log.child("emulator") });
       const emulator = this.#emulator;
       this.#onStop("emulator", () => emulator.stop());
       tb = { ...tb, host: "127.0.0.1", port: this.#emulator.mqttPort };

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { loadConfigFile, validateConfig, applyEnv } from "./config/load.ts";
 import { demoConfigFor } from "./demo.ts";
 import { Controller } from "./controller.ts";
+import { embeddedThingsBoard } from "./embeddedThingsBoard.ts";
 import { createLogger, LEVELS, type Logger, type LogLevel } from "./util/logger.ts";
 import { appPath } from "./util/appRoot.ts";
 import { unitIdentity } from "./util/identity.ts";
@@ -37,6 +38,12 @@ async function main(): Promise<void> {
   const file = args.values.config;
   const demo = !file;
   const embedded = demo && !process.env.TB_HOST;
+  // The emulator is not part of this file's bundle (the Pi's): the demo's entry point provides it.
+  const startThingsBoard = embedded ? embeddedThingsBoard() : null;
+  if (embedded && !startThingsBoard) {
+    console.error("No config file, and this build has no embedded ThingsBoard (it is the appliance's own bundle): run it with --config FILE, set TB_HOST to run the demo against a ThingsBoard, or run the demo with npm start.");
+    process.exit(EXIT_CONFIG);
+  }
   let result;
   if (file) result = loadConfigFile(file, process.env);
   else {
@@ -63,6 +70,7 @@ async function main(): Promise<void> {
       config,
       log,
       demo: embedded,
+      ...(startThingsBoard ? { embeddedThingsBoard: startThingsBoard } : {}),
       unit,
       version,
       emulatorPorts: { mqtt: 1883, http: 9090 },

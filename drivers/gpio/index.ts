@@ -1,7 +1,7 @@
 // Entry point of the GPIO drivers: pick the simulated or the real chip. App code calls
 // openGpioChip() and never imports onoff; the demo drives sim inputs through asSimChip(chip).
 import { existsSync } from "node:fs";
-import { silentLogger, type Logger } from "../../server/util/logger.ts";
+import { silentDriverLog, type DriverLog } from "../log.ts";
 import { openOnoffChip } from "./onoffChip.ts";
 import { SimGpioChip } from "./sim.ts";
 import { DEFAULT_SYSFS_ROOT } from "./sysfsMap.ts";
@@ -18,7 +18,7 @@ export interface OpenGpioChipOptions {
   sysfsRoot?: string;
   /** sysfs number of BCM 0, for boards whose chip label is not known; default: read from sysfs. */
   base?: number;
-  log?: Logger;
+  log?: DriverLog;
 }
 
 /**
@@ -27,7 +27,7 @@ export interface OpenGpioChipOptions {
  * with the reason logged so a Pi silently running on the sim is visible in the journal.
  */
 export async function openGpioChip(kind: GpioChipKind, opts: OpenGpioChipOptions = {}): Promise<GpioChip> {
-  const log = opts.log ?? silentLogger();
+  const log = opts.log ?? silentDriverLog();
   const root = opts.sysfsRoot ?? DEFAULT_SYSFS_ROOT;
   switch (kind) {
     case "sim":

@@ -7,7 +7,7 @@
 //    the same write (gpiolib-sysfs direction_store), so an active-low relay never clicks on at start;
 //  - watch() through EdgeReporter, shared with the sim: the kernel edge is "both" so we know every
 //    settled level, and the user's edge filter and duplicate suppression are applied here.
-import { silentLogger, type Logger } from "../../server/util/logger.ts";
+import { silentDriverLog, type DriverLog } from "../log.ts";
 import { EdgeReporter } from "./edgeReporter.ts";
 import { findBcmMapping, bcmToSysfs, type BcmMapping } from "./sysfsMap.ts";
 import type { BinaryValue, Direction, GpioChip, GpioChipInfo, GpioPin, GpioPinOptions, WatchCallback } from "./types.ts";
@@ -80,11 +80,11 @@ class OnoffPin implements GpioPin {
   readonly #gpio: OnoffGpio;
   readonly #reporter: EdgeReporter;
   readonly #release: () => void;
-  readonly #log: Logger;
+  readonly #log: DriverLog;
   #watching = false;
   #closed = false;
 
-  constructor(opts: ResolvedPinOptions, sysfs: number, gpio: OnoffGpio, release: () => void, log: Logger) {
+  constructor(opts: ResolvedPinOptions, sysfs: number, gpio: OnoffGpio, release: () => void, log: DriverLog) {
     this.pin = opts.pin;
     this.direction = opts.direction;
     this.sysfs = sysfs;
@@ -188,11 +188,11 @@ export class OnoffGpioChip implements GpioChip {
   readonly info: GpioChipInfo;
   readonly mapping: BcmMapping;
   readonly #Gpio: OnoffGpioConstructor;
-  readonly #log: Logger;
+  readonly #log: DriverLog;
   readonly #pins = new Map<number, OnoffPin>();
   #closed = false;
 
-  constructor(Gpio: OnoffGpioConstructor, mapping: BcmMapping, log: Logger = silentLogger()) {
+  constructor(Gpio: OnoffGpioConstructor, mapping: BcmMapping, log: DriverLog = silentDriverLog()) {
     this.#Gpio = Gpio;
     this.mapping = mapping;
     this.#log = log;
@@ -244,7 +244,7 @@ export class OnoffGpioChip implements GpioChip {
 }
 
 /** Finds the header chip, loads onoff and checks that sysfs export is writable. */
-export async function openOnoffChip(opts: { sysfsRoot?: string; base?: number; log?: Logger } = {}): Promise<OnoffGpioChip> {
+export async function openOnoffChip(opts: { sysfsRoot?: string; base?: number; log?: DriverLog } = {}): Promise<OnoffGpioChip> {
   const mapping = await findBcmMapping({ root: opts.sysfsRoot, base: opts.base });
   const loaded = await loadOnoff();
   if (!loaded.ok) throw new Error(`GPIO driver unavailable: ${loaded.reason}`);

@@ -3,7 +3,7 @@
 // Tests and the demo act as the outside world through setInput()/bounce() (a button, a contact
 // that chatters) and look at what outputs drive through level() and the "change" listener.
 // Timers are plain setTimeout and timestamps Date.now(), so node:test mock.timers drives it.
-import { silentLogger, type Logger } from "../../server/util/logger.ts";
+import { silentDriverLog, type DriverLog } from "../log.ts";
 import { SimGpioPin } from "./simPin.ts";
 import type { BinaryValue, GpioChip, GpioChipInfo, GpioPin, GpioPinOptions } from "./types.ts";
 import { checkPin, checkValue, resolvePinOptions, type ResolvedPinOptions } from "./validate.ts";
@@ -21,7 +21,7 @@ const MAX_BOUNCE_TRANSITIONS = 1000;
 
 export class SimGpioChip implements GpioChip {
   readonly info: GpioChipInfo = { kind: "sim", label: "sim", base: 0 };
-  readonly #log: Logger;
+  readonly #log: DriverLog;
   readonly #levels = new Map<number, BinaryValue>();
   readonly #pins = new Map<number, SimGpioPin>();
   readonly #changeListeners = new Set<SimChangeListener>();
@@ -29,8 +29,8 @@ export class SimGpioChip implements GpioChip {
   readonly #bounces = new Set<() => void>();
   #closed = false;
 
-  constructor(opts: { log?: Logger } = {}) {
-    this.#log = opts.log ?? silentLogger();
+  constructor(opts: { log?: DriverLog } = {}) {
+    this.#log = opts.log ?? silentDriverLog();
   }
 
   open(options: GpioPinOptions): Promise<GpioPin> {

@@ -1,7 +1,7 @@
 // One pin of the simulated chip. It sees the electrical level the chip holds for its number and
 // behaves like the sysfs pin onoff gives us: read() returns the raw (undebounced) logical level,
 // watch() reports debounced, de-duplicated, edge-filtered logical values, write() drives outputs.
-import type { Logger } from "../../server/util/logger.ts";
+import type { DriverLog } from "../log.ts";
 import { EdgeReporter } from "./edgeReporter.ts";
 import type { BinaryValue, Direction, GpioPin, WatchCallback } from "./types.ts";
 import { checkValue, type ResolvedPinOptions } from "./validate.ts";
@@ -22,7 +22,7 @@ export class SimGpioPin implements GpioPin {
   #debounceTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
-  constructor(opts: ResolvedPinOptions, wire: SimWire, log: Logger) {
+  constructor(opts: ResolvedPinOptions, wire: SimWire, log: DriverLog) {
     this.pin = opts.pin;
     this.direction = opts.direction;
     this.#opts = opts;

@@ -3,7 +3,7 @@
 // event with telemetry summarised at most every few seconds. The limit options take the
 // tenant profile's strings ("capacity:seconds[,capacity:seconds]"), so a user can rehearse
 // their ThingsBoard Cloud tenant's limits locally (README, "Rehearsing your tenant's limits").
-import { createLogger } from "../../server/util/logger.ts";
+import { consoleEmulatorLog } from "./log.ts";
 import { startEmulator, type EmulatorOptions } from "./index.ts";
 import { RateLimit, type RateLimitSpec } from "./rateLimits.ts";
 
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     mqttPort: args.mqttPort,
     httpPort: args.httpPort,
     gateways: args.tokens.map((t, i) => ({ name: i === 0 ? "Gateway" : `Gateway ${i + 1}`, accessToken: t })),
-    log: createLogger("warn"),
+    log: consoleEmulatorLog("warn"),
   };
   if (args.provisionKey && args.provisionSecret) opts.provision = { key: args.provisionKey, secret: args.provisionSecret };
   if (args.devices.length) opts.devices = args.devices;

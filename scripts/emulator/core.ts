@@ -4,7 +4,7 @@
 // provision.ts.
 import { EventEmitter } from "node:events";
 import type { IPublishPacket } from "mqtt-packet";
-import type { Logger } from "../../server/util/logger.ts";
+import type { EmulatorLog } from "./log.ts";
 import { decideConnect, type ConnectCredentials, type ConnectDecision } from "./auth.ts";
 import { handleDevicePublish } from "./deviceHandlers.ts";
 import { handleGatewayPublish } from "./gatewayHandlers.ts";
@@ -72,7 +72,7 @@ export class EmulatorCore implements SessionHost {
   private readonly deviceLimitCache = new Map<string, number>();
   private readonly expiryTimer: NodeJS.Timeout;
 
-  constructor(readonly config: CoreConfig, readonly log: Logger) {
+  constructor(readonly config: CoreConfig, readonly log: EmulatorLog) {
     this.rpc = new RpcManager((r) => this.deliverRpc(r));
     this.expiryTimer = setInterval(() => this.expireIdleSubSessions(), config.sessionReportTimeoutMs);
     this.expiryTimer.unref();

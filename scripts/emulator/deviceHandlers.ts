@@ -1,7 +1,7 @@
 // The device API of a session's own device, i.e. "me" (reference §3; processDevicePublish).
 // A gateway uses it for its own telemetry, attributes, RPC and getSessionLimits.
 import type { IPublishPacket } from "mqtt-packet";
-import { isObject, parseJson } from "../../server/util/json.ts";
+import { isObject, parseJson } from "./json.ts";
 import { PUBACK, rejectDevicePath, rejectMalformed } from "./acks.ts";
 import { buildDeviceAttributeResponse } from "./attributeResponses.ts";
 import type { EmulatorCore } from "./core.ts";

@@ -2,7 +2,7 @@
 // Every handler validates the payload first (E1/E2), then does the per-device work with one
 // aggregated PUBACK for the whole message.
 import type { IPublishPacket } from "mqtt-packet";
-import { isObject, parseJson } from "../../server/util/json.ts";
+import { isObject, parseJson } from "./json.ts";
 import { AggregateAck, PUBACK, rejectMalformed, rejectQuota, rejectStructural } from "./acks.ts";
 import type { EmulatorCore } from "./core.ts";
 import { DEFAULT_CLAIM_DURATION_MS, type TelemetryRecord } from "./model.ts";

@@ -4,7 +4,7 @@
 // pub/sub broker.
 import type { EventEmitter } from "node:events";
 import type http from "node:http";
-import { silentLogger, type Logger } from "../../server/util/logger.ts";
+import { silentEmulatorLog, type EmulatorLog } from "./log.ts";
 import { EmulatorCore } from "./core.ts";
 import { MqttListener, type TlsFiles } from "./listener.ts";
 import type { EmulatedDevice } from "./model.ts";
@@ -50,7 +50,7 @@ export interface EmulatorOptions {
   tls?: TlsFiles;
   /** Provision sessions are closed this long after connecting (ThingsBoard: 60 s after the answer). */
   provisionCloseMs?: number;
-  log?: Logger;
+  log?: EmulatorLog;
 }
 
 export interface RpcResult {
@@ -101,7 +101,7 @@ function validateOptions(o: EmulatorOptions): void {
 
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   validateOptions(opts);
-  const log = opts.log ?? silentLogger();
+  const log = opts.log ?? silentEmulatorLog();
   const host = opts.host ?? "127.0.0.1";
   const core = new EmulatorCore(
     {

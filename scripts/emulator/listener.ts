@@ -2,7 +2,7 @@
 // accepting (an outage) and listen again on the same port, which tests of reconnect logic need.
 import net from "node:net";
 import tls from "node:tls";
-import type { Logger } from "../../server/util/logger.ts";
+import type { EmulatorLog } from "./log.ts";
 import { MqttSession, type SessionHost } from "./session.ts";
 
 export interface TlsFiles {
@@ -19,7 +19,7 @@ export class MqttListener {
   constructor(
     private readonly host: SessionHost,
     private readonly bindHost: string,
-    private readonly log: Logger,
+    private readonly log: EmulatorLog,
     private readonly tlsFiles?: TlsFiles,
   ) {}
 

@@ -2,7 +2,7 @@
 // ALLOW_CREATE_NEW_DEVICES strategy): only /provision/request is served on a provision session.
 import { randomBytes } from "node:crypto";
 import type { IPublishPacket } from "mqtt-packet";
-import { isObject, parseJson } from "../../server/util/json.ts";
+import { isObject, parseJson } from "./json.ts";
 import { PUBACK } from "./acks.ts";
 import type { EmulatorCore } from "./core.ts";
 import { DISCONNECT, type MqttSession } from "./session.ts";

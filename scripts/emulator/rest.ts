@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
-import { isObject } from "../../server/util/json.ts";
+import { isObject } from "./json.ts";
 import type { EmulatorCore } from "./core.ts";
 import type { EmulatedDevice } from "./model.ts";
 import { registerTelemetryRoutes } from "./restTelemetry.ts";

@@ -2,7 +2,7 @@
 // save/delete/read attributes per scope and read latest or historical time series.
 import type express from "express";
 import type { Request, Response } from "express";
-import { isObject } from "../../server/util/json.ts";
+import { isObject } from "./json.ts";
 import type { EmulatorCore } from "./core.ts";
 import { ATTRIBUTE_SCOPES, type AttributeScope, type EmulatedDevice } from "./model.ts";
 import { sendError } from "./rest.ts";

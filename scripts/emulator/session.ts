@@ -5,7 +5,7 @@
 import type { Socket } from "node:net";
 import mqttPacket from "mqtt-packet";
 import type { IConnectPacket, IPublishPacket, Packet } from "mqtt-packet";
-import type { Logger } from "../../server/util/logger.ts";
+import type { EmulatorLog } from "./log.ts";
 import type { ConnectCredentials, ConnectDecision } from "./auth.ts";
 import type { EmulatedDevice } from "./model.ts";
 import { classifyFilter, qosForTopic, type FilterKind } from "./subscriptions.ts";
@@ -38,7 +38,7 @@ export const DISCONNECT = {
 } as const;
 
 export interface SessionHost {
-  readonly log: Logger;
+  readonly log: EmulatorLog;
   readonly maxPayloadSize: number;
   readonly stats: EmulatorStats;
   authenticate(c: ConnectCredentials): ConnectDecision;
@@ -76,7 +76,7 @@ export class MqttSession {
   private state: "new" | "open" | "closed" = "new";
   private nextMsgId = 0;
   private readonly parser = mqttPacket.parser({});
-  private readonly log: Logger;
+  private readonly log: EmulatorLog;
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly socket: Socket, private readonly host: SessionHost) {

@@ -1,7 +1,7 @@
 // ThingsBoard's JSON value rules (JsonConverter.parseProtoValues, reference §3.1) and the
 // telemetry item shapes. Conversion problems are reported as ConversionError so each caller
 // can map them to its own error class (E1/E3 on gateway topics, close on device topics).
-import { isObject } from "../../server/util/json.ts";
+import { isObject } from "./json.ts";
 import type { TelemetryRecord } from "./model.ts";
 
 export class ConversionError extends Error {}

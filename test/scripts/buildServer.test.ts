@@ -36,9 +36,15 @@ describe("build-server.mjs", () => {
     assert.equal(map.sourcesContent, undefined, "sources are not copied into the map");
     const inputs = JSON.parse(fs.readFileSync(path.join(dist(), "rpi-tb-gateway.inputs.json"), "utf8")) as string[];
     assert.ok(inputs.includes("server/main.ts") && inputs.includes("server/util/appRoot.ts"));
-    // The demo's dynamic import of the emulator is inlined: the bundle loads no .ts at run time.
-    assert.ok(inputs.includes("scripts/emulator/index.ts"), "emulator inlined");
+    // The Pi's bundle carries no emulator; the demo's has it inlined (docs/architecture.md).
+    assert.ok(!map.sources.some((s) => s.includes("scripts/")), `no scripts/ in the appliance's bundle: ${map.sources.filter((s) => s.includes("scripts/")).join(", ")}`);
+    const demoMap = JSON.parse(fs.readFileSync(path.join(dist(), "rpi-tb-gateway-demo.app.mjs.map"), "utf8")) as { sources: string[] };
+    assert.ok(demoMap.sources.some((s) => s.endsWith("scripts/emulator/index.ts")), "emulator inlined in the demo");
+    assert.ok(inputs.includes("scripts/emulator/index.ts") && inputs.includes("scripts/demo.ts"), "the demo's inputs count for the up-to-date check");
+    assert.match(fs.readFileSync(app.demoEntry, "utf8"), /await import\("\.\/rpi-tb-gateway-demo\.app\.mjs"\);/);
+    // Dynamic imports are inlined: neither bundle loads a .ts at run time.
     assert.doesNotMatch(code, /import\(\s*["'][^"']*\.ts["']\s*\)/);
+    assert.doesNotMatch(fs.readFileSync(path.join(dist(), "rpi-tb-gateway-demo.app.mjs"), "utf8"), /import\(\s*["'][^"']*\.ts["']\s*\)/);
     assert.doesNotMatch(code, /^import .* from ["']\.{1,2}\//m, "no relative import left outside the bundle");
     // Packages stay external, resolved from node_modules at run time.
     assert.match(code, /^import \w+ from "better-sqlite3";$/m);
@@ -127,10 +133,18 @@ describe("the bundle, run by plain node", () => {
     assert.doesNotMatch(output.text(), /rpi-tb-gateway\.app\.mjs:\d+/, "no frame left pointing into the bundle");
   });
 
+  test("the appliance's bundle with no config and no TB_HOST says how to run, exit 2", async () => {
+    const env = { PATH: process.env.PATH ?? "", HTTP_PORT: "0", DATA_DIR: path.join(tmp, "no-demo-data"), NOTIFY_SOCKET: "" };
+    const child = spawn(process.execPath, [app.entry], { cwd: app.dir, env, stdio: ["ignore", "pipe", "pipe"] });
+    const output = watchOutput(child);
+    assert.equal(await exitWithin(child, 30_000), 2, output.text());
+    assert.match(output.text(), /no embedded ThingsBoard .*--config FILE.*TB_HOST.*npm start/);
+  });
+
   test("demo mode (no config) starts the inlined emulator and its devices", async () => {
     const dataDir = path.join(tmp, "demo-data");
     const env = { PATH: process.env.PATH ?? "", HTTP_PORT: "0", DATA_DIR: dataDir, NOTIFY_SOCKET: "", LOG_LEVEL: "info" };
-    const child = spawn(process.execPath, [app.entry], { cwd: app.dir, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [app.demoEntry], { cwd: app.dir, env, stdio: ["ignore", "pipe", "pipe"] });
     const output = watchOutput(child);
     let code: number | null;
     try {

@@ -9,6 +9,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Controller } from "../../server/controller.ts";
 import { configFrom, outboxRecords, rawConfig, recordingLogger, RELAYS, tempDir, UNIT } from "../fakes/appHarness.ts";
+import { startDemoThingsBoard } from "../../scripts/emulator/embedded.ts";
 
 function listen(port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -31,7 +32,7 @@ test("stop() after a start that failed at the dashboard undoes every part that s
     writeFileSync(join(dir, "state.json"), JSON.stringify({ devices: { relays: { relay1: true } } }));
     const config = configFrom(rawConfig(1, dir, { http: { port: taken } }));
     const { log, records } = recordingLogger();
-    const controller = new Controller({ config, log, unit: UNIT, version: "0.0.0-test", demo: true, emulatorPorts: { mqtt: 0, http: 0 } });
+    const controller = new Controller({ config, log, unit: UNIT, version: "0.0.0-test", demo: true, embeddedThingsBoard: startDemoThingsBoard, emulatorPorts: { mqtt: 0, http: 0 } });
     const relay1: number[] = [];
     controller.hardware.sim?.gpio.on("change", (pin, level) => {
       if (pin === 17) relay1.push(level);

@@ -13,13 +13,14 @@ import { demoConfig } from "../../server/demo.ts";
 import { silentLogger } from "../../server/util/logger.ts";
 import { until } from "../fakes/waitFor.ts";
 import { launchBrowser, screenshot, textOf, waitForTestId, watchErrors } from "./browser.ts";
+import { startDemoThingsBoard } from "../../scripts/emulator/embedded.ts";
 
 const PASSWORD = "e2e dashboard pass";
 const UNIT = "e2e";
 const GPIO = `${UNIT} GPIO`;
 
 describe("full app in Chromium (demo mode with the emulator)", () => {
-  let controller: Controller;
+  let controller: Controller<Emulator>;
   let emulator: Emulator;
   let browser: Browser;
   let page: Page;
@@ -34,7 +35,7 @@ describe("full app in Chromium (demo mode with the emulator)", () => {
     raw["gateway"] = { statsPeriodSec: 86_400, remoteLogLevel: "off" };
     const parsed = validateConfig(raw);
     if (!parsed.ok) throw new Error(parsed.errors.join("; "));
-    controller = new Controller({ config: parsed.config, log: silentLogger(), demo: true, unit: UNIT, version: "0.0.0-e2e", emulatorPorts: { mqtt: 0, http: 0 } });
+    controller = new Controller({ config: parsed.config, log: silentLogger(), demo: true, embeddedThingsBoard: startDemoThingsBoard, unit: UNIT, version: "0.0.0-e2e", emulatorPorts: { mqtt: 0, http: 0 } });
     [browser] = await Promise.all([launchBrowser(), controller.start()]);
     const emu = controller.emulator;
     if (!emu) throw new Error("demo mode started no emulator");

@@ -13,6 +13,7 @@ import { demoConfig } from "../../server/demo.ts";
 import { silentLogger } from "../../server/util/logger.ts";
 import { until } from "../fakes/waitFor.ts";
 import { launchBrowser, screenshot, waitForTestId, watchErrors } from "./browser.ts";
+import { startDemoThingsBoard } from "../../scripts/emulator/embedded.ts";
 
 const PASSWORD = "history e2e pass";
 
@@ -24,7 +25,7 @@ function appliance(dataDir: string): Controller {
   raw["gateway"] = { statsPeriodSec: 86_400, remoteLogLevel: "off" };
   const parsed = validateConfig(raw);
   if (!parsed.ok) throw new Error(parsed.errors.join("; "));
-  return new Controller({ config: parsed.config, log: silentLogger(), demo: true, unit: "hist", version: "0.0.0-e2e", emulatorPorts: { mqtt: 0, http: 0 } });
+  return new Controller({ config: parsed.config, log: silentLogger(), demo: true, embeddedThingsBoard: startDemoThingsBoard, unit: "hist", version: "0.0.0-e2e", emulatorPorts: { mqtt: 0, http: 0 } });
 }
 
 async function firstChartTs(page: Page, id: string): Promise<number> {

@@ -17,6 +17,7 @@ import { demoConfig } from "../../server/demo.ts";
 import { silentLogger } from "../../server/util/logger.ts";
 import { until } from "../fakes/waitFor.ts";
 import { launchBrowser, screenshot, textOf, waitForTestId, watchErrors } from "./browser.ts";
+import { startDemoThingsBoard } from "../../scripts/emulator/embedded.ts";
 
 const PASSWORD = "page devices pass";
 const UNIT = "pd";
@@ -40,7 +41,7 @@ describe("devices added from the page, in Chromium", () => {
     raw["gateway"] = { statsPeriodSec: 86_400, remoteLogLevel: "off" };
     const parsed = validateConfig(raw);
     if (!parsed.ok) throw new Error(parsed.errors.join("; "));
-    controller = new Controller({ config: parsed.config, log: silentLogger(), demo: true, unit: UNIT, version: "0.0.0-e2e", emulatorPorts: { mqtt: 0, http: 0 } });
+    controller = new Controller({ config: parsed.config, log: silentLogger(), demo: true, embeddedThingsBoard: startDemoThingsBoard, unit: UNIT, version: "0.0.0-e2e", emulatorPorts: { mqtt: 0, http: 0 } });
     [browser] = await Promise.all([launchBrowser(), controller.start()]);
     emulator = controller.emulator as Emulator;
     emulator.events.on("connect", (name: string) => connects.push(name));

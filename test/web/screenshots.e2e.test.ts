@@ -16,6 +16,7 @@ import { HistoryRecorder } from "../../server/history/historyRecorder.ts";
 import { silentLogger } from "../../server/util/logger.ts";
 import { until } from "../fakes/waitFor.ts";
 import { ARTIFACTS, launchBrowser, screenshot, waitForTestId, watchErrors, type PageDom } from "./browser.ts";
+import { startDemoThingsBoard } from "../../scripts/emulator/embedded.ts";
 
 const PASSWORD = "screenshot pass";
 
@@ -47,7 +48,7 @@ describe("dashboard screenshots at 1280 and 375 px", () => {
     raw["gateway"] = { statsPeriodSec: 86_400, remoteLogLevel: "off" };
     const parsed = validateConfig(raw);
     if (!parsed.ok) throw new Error(parsed.errors.join("; "));
-    controller = new Controller({ config: parsed.config, log: silentLogger(), demo: true, unit: "pi-4f2a", version: "0.1.0", emulatorPorts: { mqtt: 0, http: 0 } });
+    controller = new Controller({ config: parsed.config, log: silentLogger(), demo: true, embeddedThingsBoard: startDemoThingsBoard, unit: "pi-4f2a", version: "0.1.0", emulatorPorts: { mqtt: 0, http: 0 } });
     [browser] = await Promise.all([launchBrowser(), controller.start()]);
   });
   after(async () => {

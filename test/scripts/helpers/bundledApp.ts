@@ -17,6 +17,8 @@ export interface BundledApp {
   dir: string;
   /** dir/dist/rpi-tb-gateway.mjs: the file the unit's ExecStart names. */
   entry: string;
+  /** dir/dist/rpi-tb-gateway-demo.mjs: the demo (npm start), with the emulator embedded. */
+  demoEntry: string;
   /** build-server.mjs's output line. */
   buildOutput: string;
   cleanup(): void;
@@ -43,6 +45,7 @@ export function bundledApp(): BundledApp {
   return {
     dir,
     entry: path.join(dir, "dist", "rpi-tb-gateway.mjs"),
+    demoEntry: path.join(dir, "dist", "rpi-tb-gateway-demo.mjs"),
     buildOutput: built.stdout,
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };

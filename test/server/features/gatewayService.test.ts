@@ -11,11 +11,12 @@ import { Controller } from "../../../server/controller.ts";
 import type { Emulator } from "../../../scripts/emulator/index.ts";
 import { createLogger } from "../../../server/util/logger.ts";
 import { nextEvent, until } from "../../fakes/waitFor.ts";
+import { startDemoThingsBoard } from "../../../scripts/emulator/embedded.ts";
 
 const GW = "u Gateway";
 
 describe("gateway service", () => {
-  let c: Controller;
+  let c: Controller<Emulator>;
   let emu: Emulator;
   let dir: string;
 
@@ -32,7 +33,7 @@ describe("gateway service", () => {
       ],
     });
     if (!r.ok) throw new Error(r.errors.join("; "));
-    c = new Controller({ config: r.config, log: createLogger("error", () => {}), unit: "u", version: "9.9.9", demo: true, dashboard: false });
+    c = new Controller({ config: r.config, log: createLogger("error", () => {}), unit: "u", version: "9.9.9", demo: true, embeddedThingsBoard: startDemoThingsBoard, dashboard: false });
     await c.start();
     emu = c.emulator!;
     await until(() => c.connection?.status().state === "connected", "connected");
