@@ -20,12 +20,13 @@ import { startDemoThingsBoard } from "../../scripts/emulator/embedded.ts";
 
 const PASSWORD = "screenshot pass";
 
-/** Six hours of readings every minute, shaped like the demo world's drift. */
+/** Six hours of readings every minute, shaped like the demo world's drift (server/demo.ts). */
 function seedHistory(file: string, now: number): void {
   const rec = new HistoryRecorder({ bus: new EventBus(), log: silentLogger(), file, now: () => now });
   rec.start();
   for (let t = now - 6 * 3_600_000; t < now - 60_000; t += 60_000) {
-    const h = t / 3_600_000;
+    // Hours before now: at 0 these are the demo world's starting values, so the live readings continue the line.
+    const h = (t - now) / 3_600_000;
     const values = { temperature: 21.5 + 2 * Math.sin(h), humidity: 45 + 8 * Math.sin(h / 1.3 + 1), pressure: 1013.25 + 3 * Math.sin(h / 3) };
     for (const id of ["climate", "humidity", "air"]) rec.record({ id, name: id, profile: "p", kind: "sensor", units: {}, values, updatedAt: t, health: "ok" });
     rec.record({ id: "light", name: "light", profile: "p", kind: "sensor", units: {}, values: { lux: Math.max(0, 350 + 250 * Math.sin(h * 1.7)) }, updatedAt: t, health: "ok" });
@@ -84,6 +85,10 @@ describe("dashboard screenshots at 1280 and 375 px", () => {
     await until(async () => Number(await page.getByTestId("chart-climate").getAttribute("data-points")) > 300, "the 24 h chart", 5000);
     await noSideScroll(page);
     await screenshot(page, "dashboard-1280");
+    // Pressure has the widest y labels (1013.35 was clipped to 013.35 before issue 14).
+    await page.getByTestId("value-climate-pressure").click();
+    await waitForTestId(page, "value-climate-pressure", { attr: ["aria-pressed", "true"] });
+    await page.getByTestId("device-climate").screenshot({ path: join(ARTIFACTS, "chart-pressure-1280.png") });
     // The README's picture: written when missing or when asked, so a test run leaves no modified tracked file behind.
     const docShot = join(import.meta.dirname, "..", "..", "docs", "dashboard.png");
     if (process.env["UPDATE_SCREENSHOTS"] === "1" || !existsSync(docShot)) {
@@ -101,6 +106,8 @@ describe("dashboard screenshots at 1280 and 375 px", () => {
       if (!dark) {
         // What a phone shows first, and the header view on its own.
         await page.screenshot({ path: join(ARTIFACTS, "dashboard-375-top.png") });
+        const docPhone = join(import.meta.dirname, "..", "..", "docs", "dashboard-phone.png");
+        if (process.env["UPDATE_SCREENSHOTS"] === "1" || !existsSync(docPhone)) await page.screenshot({ path: docPhone });
         await page.getByTestId("card-gpio").screenshot({ path: join(ARTIFACTS, "gpio-header-375.png") });
       }
       assert.deepEqual(errors, []);
