@@ -218,7 +218,7 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
     this.hardware.setConfigured(this.#devices);
     // Opened as the devices ask for it; closing is safe either way.
     this.#onStop("hardware", () => this.hardware.close());
-    await this.runtime.build(this.#devices, this.#o.unit, { gpio: () => this.hardware.gpio(), openSensor: (c) => this.hardware.openSensor(c) });
+    await this.runtime.build(this.#devices, this.#o.unit, { gpio: () => this.hardware.gpio(), openSensor: (c) => this.hardware.openSensor(c), pwm: () => this.hardware.pwm() });
     if (this.hardware.sim) {
       // Simulated inputs start released, as a real pulled-up (active-low) or pulled-down button would.
       for (const d of this.#devices) if (d.kind === "gpio") for (const i of d.inputs) this.hardware.sim.gpio.setInput(i.pin, i.activeLow ? 1 : 0);

@@ -40,6 +40,16 @@ export function demoConfig(): ConfigInput {
       { id: "humidity", kind: "sensor", chip: "sht31", name: "{unit} SHT31", address: 0x44, intervalSec: 2, report: { strategy: "onChangeOrPeriod", threshold: 0.05, periodSec: 60 } },
       { id: "light", kind: "sensor", chip: "bh1750", name: "{unit} BH1750", address: 0x23, intervalSec: 2, report: { strategy: "onChangeOrPeriod", threshold: 1, periodSec: 60 } },
       { id: "air", kind: "sensor", chip: "sht4x", name: "{unit} SHT40", address: 0x45, intervalSec: 2, report: { strategy: "onChangeOrPeriod", threshold: 0.05, periodSec: 60 } },
+      // Hardware PWM: a 4-wire PC fan at 25 kHz on GPIO 18 and a valve servo on GPIO 13 (50 Hz, 1-2 ms).
+      {
+        id: "pwm",
+        kind: "pwm",
+        name: "{unit} PWM",
+        outputs: [
+          { pin: 18, label: "fan", frequencyHz: 25_000, safeDuty: 0 },
+          { pin: 13, label: "valve", servo: { minUs: 1000, maxUs: 2000, safeUs: 1000 } },
+        ],
+      },
       // Two DS18B20 probes on the 1-Wire pin (GPIO 4): each its own device, named by its ROM id or here by a name.
       { id: "tank", kind: "sensor", chip: "ds18b20", name: "{unit} tank {romId}", intervalSec: 5, options: { romId: "28-0316a2791f2a" }, report: { strategy: "onChangeOrPeriod", threshold: 0.1, periodSec: 60 } },
       { id: "pipe", kind: "sensor", chip: "ds18b20", intervalSec: 5, options: { romId: "28-031997791b05" }, report: { strategy: "onChangeOrPeriod", threshold: 0.1, periodSec: 60 } },

@@ -10,6 +10,17 @@ export interface PinInfo {
   label: string;
 }
 
+/** A PWM output as the dashboard shows it: a slider from min to max in unit (duty 0-1, or µs for a servo). */
+export interface PwmInfo {
+  pin: number;
+  label: string;
+  mode: "duty" | "servo";
+  min: number;
+  max: number;
+  step: number;
+  unit: string;
+}
+
 /** What a device is, as the dashboard and the bridge see it. */
 export interface DeviceInfo {
   /** Local id from the config. */
@@ -18,11 +29,12 @@ export interface DeviceInfo {
   name: string;
   /** ThingsBoard device type (profile). */
   profile: string;
-  kind: "gpio" | "sensor";
+  kind: "gpio" | "sensor" | "pwm";
   chip?: string;
   units: Record<string, string>;
   outputs?: PinInfo[];
   inputs?: PinInfo[];
+  pwm?: PwmInfo[];
 }
 
 export interface DeviceSnapshot extends DeviceInfo {

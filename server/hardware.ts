@@ -17,6 +17,9 @@ import type { I2cDeviceModel } from "../drivers/i2c/deviceModel.ts";
 import { DEFAULT_KERNEL_PATHS, openKernelSensor, type KernelSysfs } from "../drivers/sensors/kernelSensors.ts";
 import { nodeSysfsIo } from "../drivers/sysfs/sysfsIo.ts";
 import { SimSysfs } from "../drivers/sysfs/simSysfs.ts";
+import { openSysfsPwm } from "../drivers/pwm/sysfsPwm.ts";
+import { DEFAULT_PWM_CLASS } from "../drivers/pwm/pwmMap.ts";
+import type { PwmController } from "../drivers/pwm/types.ts";
 import { DEFAULT_ADDRESS, isI2cSensorChip, type Config, type SensorDeviceConfig } from "./config/schema.ts";
 import type { I2cScanEntry } from "./events.ts";
 import type { Logger } from "./util/logger.ts";
@@ -29,6 +32,7 @@ export class Hardware {
   /** Sim mode only: the simulated chips and buses, for the demo world and tests to drive. */
   readonly sim: { gpio: SimGpioChip; buses: Map<number, SimI2cBus>; models: Map<string, I2cDeviceModel>; sysfs: SimSysfs | null } | null;
   #sysfs: Promise<KernelSysfs> | null = null;
+  #pwm: Promise<PwmController> | null = null;
   #configured: Array<{ bus: number; address: number }> = [];
 
   private constructor(kind: "sim" | "pi", log: Logger) {
@@ -94,6 +98,17 @@ export class Hardware {
         : Promise.resolve({ io: nodeSysfsIo, ...DEFAULT_KERNEL_PATHS });
     }
     return this.#sysfs;
+  }
+
+  /** The header's hardware PWM chip: found in /sys/class/pwm on the Pi, the twin's tree in sim mode. */
+  pwm(): Promise<PwmController> {
+    if (!this.#pwm) {
+      this.#pwm = this.sim
+        ? this.sysfs().then(() => openSysfsPwm(this.sim!.sysfs!.io, this.sim!.sysfs!.pwmClass))
+        : openSysfsPwm(nodeSysfsIo, DEFAULT_PWM_CLASS);
+      this.#pwm.then((c) => this.#log.info(`PWM: ${c.description}`)).catch(() => (this.#pwm = null));
+    }
+    return this.#pwm;
   }
 
   async openSensor(cfg: SensorDeviceConfig): Promise<Sensor> {

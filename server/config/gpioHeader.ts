@@ -55,8 +55,8 @@ export function pinName(bcm: number): string {
 export const I2C_PINS: Readonly<Record<number, readonly [number, number]>> = { 1: [2, 3], 0: [0, 1] };
 export const UART_PINS = [14, 15] as const;
 
-/** w1: the 1-Wire bus pin, shared by every DS18B20 on it; dht: a DHT sensor's data pin. */
-export type PinRole = "output" | "input" | "claim" | "i2c" | "uart" | "w1" | "dht";
+/** w1: the 1-Wire bus pin, shared by every DS18B20 on it; dht: a DHT sensor's data pin; pwm: a hardware PWM output. */
+export type PinRole = "output" | "input" | "claim" | "i2c" | "uart" | "w1" | "dht" | "pwm";
 
 /** Roles a pin can carry several of at once (buses); any other use of such a pin is a clash. */
 const BUS_ROLES: readonly PinRole[] = ["i2c", "uart", "w1"];
@@ -85,6 +85,8 @@ export function pinUses(c: Pick<Config, "devices" | "gateway">, uartEnabled = fa
     if (d.kind === "gpio") {
       d.outputs.forEach((o, j) => add(o.pin, { role: "output", device: d.id, label: o.label ?? `gpio${o.pin}`, at: `devices[${i}].outputs[${j}].pin` }));
       d.inputs.forEach((o, j) => add(o.pin, { role: "input", device: d.id, label: o.label ?? `gpio${o.pin}`, at: `devices[${i}].inputs[${j}].pin` }));
+    } else if (d.kind === "pwm") {
+      d.outputs.forEach((o, j) => add(o.pin, { role: "pwm", device: d.id, label: o.label ?? `pwm${o.pin}`, at: `devices[${i}].outputs[${j}].pin` }));
     } else if (d.kind === "sensor" && !isI2cSensorChip(d.chip)) {
       const pin = typeof d.options.pin === "number" ? d.options.pin : 4; // both overlays default to GPIO 4
       add(pin, { role: d.chip === "ds18b20" ? "w1" : "dht", device: d.id, label: d.chip, at: `devices[${i}].options.pin` });

@@ -102,8 +102,52 @@ export const sensorDeviceSchema = z
   })
   .strict();
 
-export const deviceSchema = z.discriminatedUnion("kind", [gpioDeviceSchema, sensorDeviceSchema], {
-  error: 'expected a device with kind "gpio" or "sensor"',
+/** The header pins with a hardware PWM channel (BCM PWM0/1 on Pi 1-4, RP1 PWM0 on Pi 5). */
+export const PWM_PINS = [12, 13, 18, 19] as const;
+
+const pwmOutput = z
+  .object({
+    pin: z.union(PWM_PINS.map((p) => z.literal(p)), { error: "expected a hardware PWM pin: 12, 13, 18 or 19" }),
+    label: z.string().min(1).max(64).optional(),
+    /** Default 1000 Hz, or 50 Hz for a servo. */
+    frequencyHz: z.number().min(0.1).max(1_000_000).optional(),
+    /** Duty cycle 0-1 at start-up, on shutdown and after safeStateAfterOfflineSec (duty mode). */
+    safeDuty: z.number().min(0).max(1).default(0),
+    /** Servo mode: the value is a pulse width in µs, kept within minUs-maxUs. */
+    servo: z
+      .object({
+        minUs: z.number().min(100).max(10_000).default(1000),
+        maxUs: z.number().min(100).max(10_000).default(2000),
+        /** Pulse at start-up and shutdown; absent: no pulses (the servo goes limp). */
+        safeUs: z.number().min(100).max(10_000).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    if (!o.servo) return;
+    if (o.servo.minUs >= o.servo.maxUs) ctx.addIssue({ code: "custom", path: ["servo", "maxUs"], message: "must be above minUs" });
+    if (o.servo.safeUs !== undefined && (o.servo.safeUs < o.servo.minUs || o.servo.safeUs > o.servo.maxUs)) {
+      ctx.addIssue({ code: "custom", path: ["servo", "safeUs"], message: "must be within minUs-maxUs" });
+    }
+    const periodUs = 1e6 / (o.frequencyHz ?? 50);
+    if (o.servo.maxUs >= periodUs) ctx.addIssue({ code: "custom", path: ["frequencyHz"], message: `a ${o.servo.maxUs} µs pulse does not fit a ${periodUs} µs period` });
+  });
+
+export const pwmDeviceSchema = z
+  .object({
+    ...deviceBase,
+    kind: z.literal("pwm"),
+    outputs: z.array(pwmOutput).min(1, { error: "expected at least one output" }),
+    /** Put outputs at their safe value after this many seconds without ThingsBoard (0 = never). */
+    safeStateAfterOfflineSec: int(0, 7 * 24 * 3600).default(0),
+    report: reportSchema,
+  })
+  .strict();
+
+export const deviceSchema = z.discriminatedUnion("kind", [gpioDeviceSchema, sensorDeviceSchema, pwmDeviceSchema], {
+  error: 'expected a device with kind "gpio", "sensor" or "pwm"',
 });
 
 /**
@@ -224,6 +268,7 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type DeviceConfig = z.infer<typeof deviceSchema>;
 export type GpioDeviceConfig = z.infer<typeof gpioDeviceSchema>;
 export type SensorDeviceConfig = z.infer<typeof sensorDeviceSchema>;
+export type PwmDeviceConfig = z.infer<typeof pwmDeviceSchema>;
 export type ReportConfig = z.infer<typeof reportSchema>;
 
 /**

@@ -9,11 +9,15 @@ import type { ManagedDevice } from "./device.ts";
 import type { DeviceContext, DeviceNameRecord } from "./deviceContext.ts";
 import { GpioDevice } from "./gpioDevice.ts";
 import { SensorDevice } from "./sensorDevice.ts";
+import { PwmDevice } from "./pwmDevice.ts";
+import type { PwmController } from "../../drivers/pwm/types.ts";
 import { preview } from "../util/json.ts";
 
 export interface HardwareAccess {
   gpio(): Promise<GpioChip>;
   openSensor(cfg: SensorDeviceConfig): Promise<Sensor>;
+  /** The header's hardware PWM (issue 17); absent where no PWM is offered (some test rigs). */
+  pwm?(): Promise<PwmController>;
 }
 
 /**
@@ -62,6 +66,7 @@ export class DeviceRuntime {
     const ctx = { ...this.#ctx, log: this.#ctx.log.child(cfg.id) };
     if (cfg.kind === "gpio") return new GpioDevice(cfg, name, chip as GpioChip, ctx);
     const hw = this.#hw as HardwareAccess;
+    if (cfg.kind === "pwm") return new PwmDevice(cfg, name, () => (hw.pwm ? hw.pwm() : Promise.reject(new Error("no PWM on this hardware"))), ctx);
     return new SensorDevice(cfg, name, () => hw.openSensor(cfg), ctx);
   }
 

@@ -4,7 +4,7 @@ import { isInteger, isObject } from "../util/json.ts";
 import { isHistoryRange } from "../history/tiers.ts";
 import type { ClaimRequest, ControlRequest, HistoryRequest } from "./protocol.ts";
 
-export const CONTROL_METHODS: ReadonlySet<string> = new Set(["setGpioStatus", "toggle_gpio", "getGpioStatus", "read_now"]);
+export const CONTROL_METHODS: ReadonlySet<string> = new Set(["setGpioStatus", "toggle_gpio", "getGpioStatus", "read_now", "setPwm", "getPwm"]);
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -45,6 +45,24 @@ function parseParams(method: ControlRequest["method"], params: unknown): Parsed<
       if (extra) return { ok: false, error: extra };
       if (p["pin"] !== undefined && !isPin(p["pin"])) return { ok: false, error: "params.pin must be an integer 0-27" };
       return { ok: true, value: p["pin"] === undefined ? {} : { pin: p["pin"] } };
+    }
+    case "setPwm": {
+      // The device checks ranges and limits (duty 0-1, a servo's µs); here only the shape.
+      const extra = onlyKeys(p, ["pin", "duty", "pulseUs", "frequencyHz"], "params");
+      if (extra) return { ok: false, error: extra };
+      if (!isPin(p["pin"])) return { ok: false, error: "params.pin must be an integer 0-27" };
+      const value: Record<string, unknown> = { pin: p["pin"] };
+      for (const k of ["duty", "pulseUs", "frequencyHz"]) {
+        if (p[k] === undefined) continue;
+        if (typeof p[k] !== "number" || !Number.isFinite(p[k])) return { ok: false, error: `params.${k} must be a number` };
+        value[k] = p[k];
+      }
+      return { ok: true, value };
+    }
+    case "getPwm": {
+      const extra = onlyKeys(p, [], "params");
+      if (extra) return { ok: false, error: extra };
+      return { ok: true, value: {} };
     }
     case "read_now": {
       const extra = onlyKeys(p, [], "params");

@@ -12,7 +12,7 @@ export type Ack<T = unknown> = { ok: true; data: T } | { ok: false; error: strin
 /** What the page sends with `control`; validated by server/http/controlRequest.ts. */
 export interface ControlRequest {
   device: string;
-  method: "setGpioStatus" | "toggle_gpio" | "getGpioStatus" | "read_now";
+  method: "setGpioStatus" | "toggle_gpio" | "getGpioStatus" | "read_now" | "setPwm" | "getPwm";
   params?: unknown;
 }
 

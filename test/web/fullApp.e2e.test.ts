@@ -53,7 +53,7 @@ describe("full app in Chromium (demo mode with the emulator)", () => {
     await page.goto(`http://127.0.0.1:${controller.httpPort}`, { timeout: 10_000 });
     await page.getByTestId("login-password").fill(PASSWORD, { timeout: 5000 });
     await page.getByTestId("login-submit").click();
-    for (const id of ["gpio", "climate", "humidity", "light", "air", "power", "tank", "pipe", "porch"]) await page.getByTestId(`device-${id}`).waitFor({ timeout: 5000 });
+    for (const id of ["gpio", "climate", "humidity", "light", "air", "power", "tank", "pipe", "porch", "pwm"]) await page.getByTestId(`device-${id}`).waitFor({ timeout: 5000 });
     await waitForTestId(page, "conn-state", { attr: ["data-state", "connected"] }, 10_000);
     assert.equal(await page.getByTestId("switch-gpio-17").count(), 1);
     assert.equal(await page.getByTestId("input-gpio-22").count(), 1);
@@ -74,6 +74,15 @@ describe("full app in Chromium (demo mode with the emulator)", () => {
   test("the DS18B20 and DHT22 twins (fake w1 and IIO sysfs trees) show their values", async () => {
     await waitForTestId(page, "value-tank-temperature", { text: "°C" }, 8000);
     await waitForTestId(page, "value-porch-humidity", { text: "%" }, 8000);
+  });
+
+  test("a PWM slider sets the output through setPwm; the value reaches ThingsBoard and the twin", async () => {
+    await waitForTestId(page, "pwm-value-pwm-18", { text: "0 %" }, 8000);
+    await page.getByTestId("pwm-pwm-18").fill("0.4");
+    await waitForTestId(page, "pwm-value-pwm-18", { text: "40 %" });
+    await until(() => emulator.telemetry(`${UNIT} PWM`, "fan").at(-1)?.values["fan"] === 0.4, "fan=0.4 in the emulator's telemetry", 5000);
+    assert.equal(controller.hardware.sim?.sysfs?.pwm.channel(0)?.dutyNs, 16_000, "40 % of the 25 kHz period");
+    await waitForTestId(page, "pwm-value-pwm-13", { text: "1000 µs" });
   });
 
   test("toggling an output on the page reaches ThingsBoard as telemetry", async () => {

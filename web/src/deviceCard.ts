@@ -6,6 +6,7 @@ import type { TbValue } from "../../server/gateway/protocol.ts";
 import type { Ack, ControlRequest } from "../../server/http/protocol.ts";
 import { SparkChart } from "./chart.ts";
 import { detached, el } from "./dom.ts";
+import { buildPwmControls, updatePwmControls } from "./pwmControls.ts";
 import { ago, value as formatValue } from "./format.ts";
 import type { History } from "./history.ts";
 
@@ -37,7 +38,7 @@ function numericKeys(d: DeviceSnapshot): string[] {
 /** Cards are rebuilt only when this changes; values are updated in place. */
 export function structureKey(d: DeviceSnapshot): string {
   const keys = d.kind === "sensor" ? Object.keys(d.values).sort() : [];
-  return JSON.stringify([d.kind, d.name, d.chip, d.outputs, d.inputs, keys]);
+  return JSON.stringify([d.kind, d.name, d.chip, d.outputs, d.inputs, d.pwm, keys]);
 }
 
 export class DeviceCard {
@@ -75,7 +76,7 @@ export class DeviceCard {
   #build(): HTMLElement {
     const d = this.#d;
     const id = d.id;
-    const kind = d.kind === "sensor" ? (d.chip ?? "sensor").toUpperCase() : "GPIO";
+    const kind = d.kind === "sensor" ? (d.chip ?? "sensor").toUpperCase() : d.kind === "pwm" ? "PWM" : "GPIO";
     const head = el(
       "div",
       { class: "card-head" },
@@ -102,6 +103,8 @@ export class DeviceCard {
         read.addEventListener("click", () => detached("read now", this.#send({ device: id, method: "read_now" }, read)));
         body.append(read);
       }
+    } else if (d.kind === "pwm") {
+      body.append(...buildPwmControls(d, this.#deps.canControl, (req, control) => this.#send(req, control)));
     } else {
       for (const o of d.outputs ?? []) {
         const sw = el(
@@ -137,12 +140,15 @@ export class DeviceCard {
     return foot;
   }
 
-  async #send(req: ControlRequest, button: HTMLButtonElement): Promise<void> {
+  async #send(req: ControlRequest, button: HTMLElement): Promise<void> {
     if (button.getAttribute("aria-busy") === "true") return;
     button.setAttribute("aria-busy", "true");
     try {
       const reply = await this.#deps.control(req);
-      if (!reply.ok) this.#deps.onError(`${this.#d.name}: ${reply.error}`);
+      if (!reply.ok) {
+        this.#deps.onError(`${this.#d.name}: ${reply.error}`);
+        this.update(this.#d); // a refused value: show the output's real one again
+      }
     } finally {
       button.removeAttribute("aria-busy");
     }
@@ -189,6 +195,8 @@ export class DeviceCard {
         if (typeof raw === "number" && d.updatedAt !== null) this.#deps.history.add(id, key, d.updatedAt, raw);
       }
       this.#renderChart();
+    } else if (d.kind === "pwm") {
+      updatePwmControls(this.root, d);
     } else {
       for (const o of d.outputs ?? []) {
         const sw = this.root.querySelector<HTMLElement>(`[data-testid="switch-${CSS.escape(id)}-${o.pin}"]`);

@@ -19,6 +19,7 @@ function describe(p: HeaderPin): string {
     if (u.role === "output" || u.role === "input") parts.push(`${u.role} ${u.label} (${u.device ?? ""})`);
     else if (u.role === "claim") parts.push("claim button");
     else if (u.role === "dht") parts.push(`${u.label.toUpperCase()} data (${u.device ?? ""})`);
+    else if (u.role === "pwm") parts.push(`PWM ${u.label} (${u.device ?? ""})`);
   }
   const w1 = p.uses.filter((u) => u.role === "w1").map((u) => u.device ?? u.label);
   if (w1.length) parts.push(`1-Wire: ${w1.join(", ")}`);

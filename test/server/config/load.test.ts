@@ -80,11 +80,11 @@ describe("config", () => {
     assert.deepEqual(relay?.kind === "gpio" && relay.outputs.map((o) => [o.pin, o.activeLow, o.safeState]), [[17, true, 0]]);
   });
 
-  test("every device line in the Pi guide's 'More sensors' section is a valid device (issue 17)", () => {
+  test("every device line in the Pi guide's More sensors and PWM sections is a valid device (issue 17)", () => {
     const guide = readFileSync(new URL("../../../docs/raspberry-pi.md", import.meta.url), "utf8");
     const section = guide.slice(guide.indexOf("### More sensors"), guide.indexOf("## 6."));
     const lines = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split("\n").filter((l) => l.trim().startsWith("- {")));
-    assert.ok(lines.length >= 5, `found ${lines.length} device lines`);
+    assert.ok(lines.length >= 6, `found ${lines.length} device lines`);
     const r = loadConfigText(["hardware: pi", "thingsboard: { host: tb.local, accessToken: t }", "devices:", ...lines].join("\n"), {});
     assert.ok(r.ok, r.ok ? "" : r.errors.join("\n"));
   });
