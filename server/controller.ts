@@ -1,7 +1,6 @@
 // The composition root: builds every part, starts them in order and stops them in reverse.
 // Constructors only assign; hardware, sockets and timers start in start().
 import { existsSync, mkdirSync } from "node:fs";
-import { hostname } from "node:os";
 import type { Config, DeviceConfig } from "./config/schema.ts";
 import { EventBus } from "./eventBus.ts";
 import { headerView } from "./config/gpioHeader.ts";
@@ -227,7 +226,7 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
     }
 
     // 4. The ThingsBoard side: connection, bridge, and self-provisioning when the unit has no credentials.
-    const link = new ThingsBoardLink({
+    const link = ThingsBoardLink.open({
       bus: this.bus,
       log,
       tb,
@@ -371,8 +370,4 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
       }
     }
   }
-}
-
-export function defaultHostname(): string {
-  return hostname();
 }

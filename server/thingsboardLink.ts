@@ -1,7 +1,8 @@
 // The ThingsBoard side of the appliance, wired together: the MQTT connection (with the configured, stored or
 // provisioned credentials), its status fed to the bus, the device runtime and the event log, the gateway bridge
 // over it, and self-provisioning for a unit that has no credentials yet. The Controller builds it in step 4 of
-// start() and connects it last; constructing it opens no socket.
+// start() (ThingsBoardLink.open reads the stored credentials) and connects it last; the constructor only
+// assigns: it reads no file and opens no socket.
 import type { Config } from "./config/schema.ts";
 import type { EventBus } from "./eventBus.ts";
 import type { DeviceRuntime } from "./devices/runtime.ts";
@@ -39,16 +40,23 @@ export class ThingsBoardLink {
   readonly #stored: StoredCredentials | null;
   #provisioner: Provisioner | null = null;
 
-  constructor(o: ThingsBoardLinkOptions) {
+  /**
+   * Without credentials in the config but with a provision key, the unit provisions itself, or reuses
+   * what it was given before, kept in the data dir: read here (an unreadable file is moved aside).
+   */
+  static open(o: ThingsBoardLinkOptions): ThingsBoardLink {
+    const stored = provisionFor(o.tb) ? loadCredentials(credentialsFile(o.dataDir), o.log) : null;
+    if (stored) o.log.root.addSecret(stored.accessToken ?? stored.password);
+    return new ThingsBoardLink(o, stored);
+  }
+
+  /** Use open(); `stored` is what a previous provisioning saved (null: none, or not provisioning). */
+  constructor(o: ThingsBoardLinkOptions, stored: StoredCredentials | null) {
     this.#o = o;
     const { tb, log, bus, runtime } = o;
-    // Without credentials but with a provision key, the unit provisions itself (or reuses what it was
-    // given before, kept in the data dir).
-    this.#credsFile = `${o.dataDir}/credentials.json`;
-    this.#provision = !tb.accessToken && !tb.username && !tb.clientId ? tb.provision : undefined;
-    const stored = this.#provision ? loadCredentials(this.#credsFile, log) : null;
+    this.#credsFile = credentialsFile(o.dataDir);
+    this.#provision = provisionFor(tb);
     this.#stored = stored;
-    if (stored) log.root.addSecret(stored.accessToken ?? stored.password);
     this.connection = new TbConnection({ ...tb, ...(stored ? credentialFields(stored) : {}), log: log.child("mqtt") });
     let lastState = "";
     this.connection.onStatus((s) => {
@@ -103,6 +111,15 @@ export class ThingsBoardLink {
   stopProvisioning(): void {
     this.#provisioner?.stop();
   }
+}
+
+function credentialsFile(dataDir: string): string {
+  return `${dataDir}/credentials.json`;
+}
+
+/** The provisioning settings, when the config gives no credentials of its own. */
+function provisionFor(tb: Config["thingsboard"]): Config["thingsboard"]["provision"] {
+  return !tb.accessToken && !tb.username && !tb.clientId ? tb.provision : undefined;
 }
 
 function credentialFields(c: StoredCredentials): { accessToken?: string; clientId?: string; username?: string; password?: string } {

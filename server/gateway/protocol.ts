@@ -51,8 +51,6 @@ export type GwAttributesRequestMsg =
   | { id: number; device: string; client: boolean; keys: string[] };
 export interface GwRpcReplyMsg { device: string; id: number; data: unknown }
 export type GwClaimMsg = Record<string, { secretKey?: string; durationMs?: number }>;
-export interface DeviceRpcRequestMsg { method: string; params: unknown }
-export interface DeviceAttributesRequestMsg { clientKeys?: string; sharedKeys?: string }
 export interface ProvisionRequestMsg {
   provisionDeviceKey: string;
   provisionDeviceSecret: string;

@@ -70,8 +70,3 @@ export interface SessionInfo {
   setupRequired: boolean;
   viewerEnabled: boolean;
 }
-
-/** Error body of every failed JSON endpoint. */
-export interface ApiError {
-  error: string;
-}

@@ -1,7 +1,6 @@
 // Safe JSON helpers for every boundary: parsing never throws, and narrowing is explicit.
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type JsonObject = { [key: string]: Json };
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
