@@ -1,8 +1,8 @@
-// Load figure: 20 dashboard clients while a device updates 100 times a second. Coalescing keeps
-// each client at ~10 updates/s for that device and the event loop responsive.
+// 20 dashboard clients while a device updates 100 times a second: coalescing keeps each client at
+// ~10 updates/s for that device, and every client ends on the final value. How fast it stays
+// under this load is a speed: `npm run bench` measures delivery delay and CPU (scripts/bench/dashboard.ts).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { DeviceSnapshot } from "../../../server/events.ts";
 import { connectAuthed, login, startDashboard, type Running } from "./harness.ts";
 
@@ -17,7 +17,7 @@ describe("dashboard fan-out", () => {
   });
   after(() => run.close());
 
-  test(`${CLIENTS} clients x ${RATE} updates/s: coalesced to ~10/s per client, event loop stays responsive`, async () => {
+  test(`${CLIENTS} clients x ${RATE} updates/s: coalesced to ~10/s per client, each ends on the final value`, async () => {
     const cookie = await login(run.base);
     const received: number[] = Array.from({ length: CLIENTS }, () => 0);
     const last: (number | undefined)[] = [];
@@ -30,8 +30,6 @@ describe("dashboard fan-out", () => {
         }
       });
     }
-    const delay = monitorEventLoopDelay({ resolution: 10 });
-    delay.enable();
     const total = RATE * SECONDS;
     let sent = 0;
     const started = Date.now();
@@ -48,12 +46,9 @@ describe("dashboard fan-out", () => {
     // The final state reaches every client (bounded wait).
     const deadline = Date.now() + 3000;
     while (Date.now() < deadline && !last.every((v) => v === total - 1)) await new Promise((r) => setTimeout(r, 20));
-    delay.disable();
-    const p99 = delay.percentile(99) / 1e6;
     const maxPerClient = Math.max(...received);
-    console.log(`[dashboard fan-out] ${CLIENTS} clients, ${total} updates in ${SECONDS} s -> ${Math.min(...received)}-${maxPerClient} per client, event-loop delay p99 ${p99.toFixed(1)} ms`);
+    console.log(`[dashboard fan-out] ${CLIENTS} clients, ${total} updates in ${SECONDS} s -> ${Math.min(...received)}-${maxPerClient} per client`);
     assert.ok(last.every((v) => v === total - 1), "every client got the final value");
     assert.ok(maxPerClient <= SECONDS * 10 + 3, `at most ~10 updates/s per client, got ${maxPerClient}`);
-    assert.ok(p99 < 200, `event-loop delay p99 ${p99.toFixed(1)} ms`);
   });
 });

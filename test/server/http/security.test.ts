@@ -2,11 +2,10 @@
 // security headers on every response; logout that really ends the session.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { SECURITY_HEADERS } from "../../../server/http/httpSecurity.ts";
-import { connectAuthed, login, nextEvent, openSocket, postJson, startDashboard, type Running } from "./harness.ts";
+import { connectAuthed, EXPECTED_SECURITY_HEADERS, login, nextEvent, openSocket, postJson, startDashboard, type Running } from "./harness.ts";
 
 function assertSecurityHeaders(headers: Headers, where: string): void {
-  for (const [k, v] of Object.entries(SECURITY_HEADERS)) assert.equal(headers.get(k), v, `${k} on ${where}`);
+  for (const [k, v] of Object.entries(EXPECTED_SECURITY_HEADERS)) assert.equal(headers.get(k), v, `${k} on ${where}`);
   const csp = headers.get("content-security-policy") ?? "";
   assert.match(csp, /script-src 'self'(;|$)/, "no inline script");
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);

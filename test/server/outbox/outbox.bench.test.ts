@@ -1,9 +1,9 @@
-// Figures for the report: bytes written per data point while offline, and drain rate after a restart.
-// Bounds are loose (CI machines vary); the diagnostics carry the measured numbers.
+// An offline backlog: bytes written per data point (a byte count, not a time), and a drain after a
+// restart that returns every message once, in order. The drain *rate* is a speed: it is measured by
+// `npm run bench` (scripts/bench/backlog.ts), never asserted here (issue 15).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { performance } from "node:perf_hooks";
 import { Outbox } from "../../../server/outbox/outbox.ts";
 import { Clock, TOPIC, payloadFor, tempDir } from "./helpers.ts";
 
@@ -17,7 +17,7 @@ function bytesWritten(): number | null {
   }
 }
 
-test("offline backlog of 10k messages x 50 points: bytes written per point, then drain rate", { timeout: 60_000 }, (t) => {
+test("offline backlog of 10k messages x 50 points: bytes written per point, then every message drained in order", { timeout: 60_000 }, (t) => {
   t.mock.timers.enable({ apis: ["setInterval"] });
   const clock = new Clock();
   const dir = tempDir();
@@ -50,7 +50,6 @@ test("offline backlog of 10k messages x 50 points: bytes written per point, then
 
   const again = Outbox.open({ dir, diskFlushMs: 1000, now: clock.now });
   assert.equal(again.status().queued, MESSAGES);
-  const start = performance.now();
   let drained = 0;
   let expected = -1;
   while (drained < MESSAGES) {
@@ -65,10 +64,7 @@ test("offline backlog of 10k messages x 50 points: bytes written per point, then
     if (drained % 2000 === 0) t.mock.timers.tick(500); // the deletes go out with the flush ticks
   }
   t.mock.timers.tick(500);
-  const seconds = (performance.now() - start) / 1000;
-  const rate = (drained * POINTS) / seconds;
-  t.diagnostic(`drain after restart: ${drained} messages in ${(seconds * 1000).toFixed(0)} ms = ${Math.round(rate)} points/s`);
+  assert.equal(drained, MESSAGES);
   assert.equal(again.status().queued, 0);
-  assert.ok(rate > 50_000, `drain rate ${Math.round(rate)} points/s`);
   again.close();
 });
