@@ -101,6 +101,8 @@ function crossChecks(c: Config): string[] {
         const optErr = checkKernelSensorOptions(d.chip, d.options);
         if (optErr) errors.push(`devices[${i}].options: ${optErr}`);
         if (d.address !== undefined) errors.push(`devices[${i}].address: a ${d.chip} is not on I2C; the kernel finds it (options.pin is the overlay's GPIO)`);
+        // AM2302/DHT11 datasheets: at most one measurement every 2 s (the kernel serves a cached one sooner).
+        if ((d.chip === "dht22" || d.chip === "dht11") && d.intervalSec < 2) errors.push(`devices[${i}].intervalSec: a ${d.chip} measures at most every 2 s`);
         return;
       }
       const optErr = checkSensorOptions(d.chip, d.options);

@@ -228,13 +228,14 @@ describe("config", () => {
         { id: "tank", kind: "sensor", chip: "ds18b20", address: 0x48, options: { romId: "28-xyz" } },
         { id: "room", kind: "sensor", chip: "dht22", options: { pin: 4 } },
         { id: "io", kind: "gpio", outputs: [{ pin: 17 }] },
-        { id: "hall", kind: "sensor", chip: "dht11", options: { pin: 17, gain: 2 } },
+        { id: "hall", kind: "sensor", chip: "dht11", intervalSec: 1, options: { pin: 17, gain: 2 } },
       ],
     });
     assert.deepEqual(bad.ok ? [] : bad.errors, [
       'devices[0].options: Invalid option romId for ds18b20: expected "28-" and 12 hex digits as under /sys/bus/w1/devices, got "28-xyz"',
       "devices[0].address: a ds18b20 is not on I2C; the kernel finds it (options.pin is the overlay's GPIO)",
       'devices[3].options: Unknown option "gain" for dht11; expected one of: pin, iioDevice',
+      "devices[3].intervalSec: a dht11 measures at most every 2 s",
       "devices[1].options.pin: GPIO 4 (physical pin 7) belongs to the 1-Wire bus, in use by devices[0].options.pin (tank)",
       "devices[3].options.pin: GPIO 17 (physical pin 11) is already used by devices[2].outputs[0].pin",
     ]);

@@ -110,6 +110,18 @@ describe("PwmDevice", () => {
     assert.deepEqual(telemetry.at(-1)?.values, { fan: 0, valve: 1200 });
   });
 
+  test("no PWM chip (overlay missing): the device is offline with the overlay to add, and RPCs get an error reply", async () => {
+    const parsed = pwmDeviceSchema.parse(CONFIG);
+    const empty = await SimSysfs.create();
+    await empty.remove(); // no /sys/class/pwm at all
+    dev = new PwmDevice(parsed, "Pwm", () => openSysfsPwm(empty.io, empty.pwmClass), { bus, log: silentLogger(), memory });
+    await dev.start();
+    const snap = dev.snapshot();
+    assert.equal(snap.health, "offline");
+    assert.match(snap.error ?? "", /dtoverlay=pwm-2chan/);
+    await assert.rejects(dev.rpc.setPwm!({ pin: 18, duty: 0.5 }), { code: "DEVICE_ERROR", message: "PWM GPIO 18 is not open" });
+  });
+
   test("setPwm goes through the one RPC dispatcher like any other method", async () => {
     const runtime = new DeviceRuntime({ bus, log: silentLogger(), memory });
     await runtime.build([pwmDeviceSchema.parse(CONFIG)], "unit", {
