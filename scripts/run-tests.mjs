@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Runs every test/**/*.test.ts with Node's own test runner (through tsx), so the run ends
-// with Node's summary lines ("# pass N", "# fail N"). Extra arguments filter by path substring.
-import { readdirSync, statSync } from "node:fs";
+// Runs every test/**/*.test.ts with Node's own test runner (through tsx). After Node's summary it
+// lists every skipped test with its reason (a skip must never pass unnoticed), then ends with one
+// plain line "tests: N passed, N failed, N skipped". Extra arguments filter by path substring.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { spawn } from "node:child_process";
 
@@ -25,6 +27,33 @@ if (files.length === 0) {
   console.error("no test files matched");
   process.exit(1);
 }
-const args = ["--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files];
+const outcomesDir = mkdtempSync(join(tmpdir(), "run-tests-"));
+const outcomesFile = join(outcomesDir, "outcomes.jsonl");
+const args = [
+  "--import", "tsx", "--test", "--test-concurrency=2",
+  "--test-reporter=spec", "--test-reporter-destination=stdout",
+  `--test-reporter=${join(root, "scripts", "lib", "skipReporter.mjs")}`, `--test-reporter-destination=${outcomesFile}`,
+  ...files,
+];
 const child = spawn(process.execPath, args, { cwd: root, stdio: "inherit" });
-child.on("exit", (code, signal) => process.exit(signal ? 1 : (code ?? 1)));
+child.on("exit", (code, signal) => {
+  summarise();
+  process.exit(signal ? 1 : (code ?? 1));
+});
+
+function summarise() {
+  let outcomes = [];
+  try {
+    outcomes = readFileSync(outcomesFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  } catch {
+    /* the runner died before writing anything: its exit code says so */
+  }
+  rmSync(outcomesDir, { recursive: true, force: true });
+  const count = (o) => outcomes.filter((t) => t.outcome === o).length;
+  const skipped = outcomes.filter((t) => t.outcome === "skipped");
+  if (skipped.length) {
+    console.log(`\n${skipped.length} skipped test${skipped.length === 1 ? "" : "s"}, and why:`);
+    for (const t of skipped) console.log(`  - ${relative(root, t.file.replace(/^file:\/\//, "")) || "?"}: ${t.name}: ${t.reason || "(no reason given)"}`);
+  }
+  console.log(`tests: ${count("passed")} passed, ${count("failed")} failed, ${skipped.length} skipped`);
+}
