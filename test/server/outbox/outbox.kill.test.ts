@@ -11,6 +11,9 @@ const CHILD = fileURLToPath(new URL("./fixtures/outboxChild.ts", import.meta.url
 test("kill -9 loses nothing that was reported flushed, and leaves no gaps", { timeout: 20_000 }, async (t) => {
   const dir = tempDir();
   const child = spawn(process.execPath, ["--import", "tsx", CHILD, dir, "40"], { stdio: ["ignore", "pipe", "inherit"] });
+  // If the test fails before its own SIGKILL, the child would run on and keep the test file's
+  // process (and the whole run) alive forever through its stdout pipe.
+  t.after(() => child.kill("SIGKILL"));
   const target = 1500;
   let last = { flushed: 0, produced: 0 };
   let buffered = "";
