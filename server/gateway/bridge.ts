@@ -17,6 +17,7 @@ import { senderLimitsFor, type ConfiguredRateLimits } from "./senderLimits.ts";
 import { parseSessionLimits, type SessionLimits } from "./sessionLimits.ts";
 import { SubDeviceSessions } from "./subDeviceSessions.ts";
 import { InboundRefusals } from "./inboundRefusals.ts";
+import { preview } from "../util/json.ts";
 import type { RpcAdmission, RpcAdmissionLimits } from "./rpcAdmission.ts";
 import type { BusyReplies } from "./busyReplies.ts";
 
@@ -85,6 +86,10 @@ export class GatewayBridge {
   constructor(o: BridgeOptions) {
     this.#o = o;
     this.#buffer = new ReadingBuffer(o.maxPayloadBytes);
+    this.#buffer.onUnsendable = (device, key, bytes) => {
+      const n = this.#buffer.unsendable;
+      if (n === 1 || n % 100 === 0) o.log.warn(`refused ${device ? `${device}'s` : "the gateway's"} value ${preview(key, 60)} of ${bytes} bytes: it can never fit in one message to ThingsBoard (limit ${this.#buffer.builder.maxBytes} bytes); ${n} refused so far`);
+    };
     this.#refusals = new InboundRefusals({ limits: o.rpcLimits, publish: (t, p) => this.#publishDirect(t, p), log: o.log, counters: this.stats });
     // Requests wait for room in the server's buckets (200 devices asking for their attributes
     // after a reconnect would otherwise breach the limits at once).
@@ -109,6 +114,8 @@ export class GatewayBridge {
   }
 
   get rpcAdmission(): RpcAdmission { return this.#refusals.admission; }
+  /** Values refused because they could never fit in one message (issue 12). */
+  get unsendableValues(): number { return this.#buffer.unsendable; }
   get busyReplies(): BusyReplies { return this.#refusals.busyReplies; }
 
   get sessionLimits(): SessionLimits | null {
