@@ -13,6 +13,7 @@ import { DeviceRpcDispatcher } from "./rpc/dispatcher.ts";
 import type { TbConnection } from "./gateway/connection.ts";
 import type { GatewayBridge } from "./gateway/bridge.ts";
 import { Outbox } from "./outbox/outbox.ts";
+import { MIN_OUTBOX_BUDGET_MS, outboxFlushBudget } from "./outbox/flushBudget.ts";
 import { StateStore } from "./state/stateStore.ts";
 import { DashboardServer } from "./http/dashboardServer.ts";
 import { GatewayService } from "./features/gatewayService.ts";
@@ -174,7 +175,9 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
     }
     const state = this.#state;
     this.#onStop("state", () => state.close());
-    this.#outbox = Outbox.open({ dir: config.dataDir, diskFlushMs: config.outbox.diskFlushMs, maxDiskBytes: config.outbox.maxDiskMb * 1024 * 1024, memoryMaxMessages: config.outbox.memoryMaxMessages, log: log.child("outbox") });
+    const flushBudget = outboxFlushBudget(config);
+    if (!flushBudget.promiseKept) log.warn(`outbox.diskFlushMs ${config.outbox.diskFlushMs} leaves the outbox less than ${MIN_OUTBOX_BUDGET_MS} ms after thingsboard.flushIntervalMs ${config.thingsboard.flushIntervalMs}: a power cut can take up to ${config.thingsboard.flushIntervalMs + flushBudget.budgetMs} ms of readings`);
+    this.#outbox = Outbox.open({ dir: config.dataDir, diskFlushMs: flushBudget.budgetMs, maxDiskBytes: config.outbox.maxDiskMb * 1024 * 1024, memoryMaxMessages: config.outbox.memoryMaxMessages, log: log.child("outbox") });
     this.#outboxStatus = this.#outbox.status();
     this.#outbox.onStatus((s) => this.bus.emit("outbox", s));
     const outbox = this.#outbox;

@@ -241,7 +241,8 @@ export const configSchema = z
     log: z.object({ level: z.enum(["debug", "info", "warn", "error"]).default("info") }).strict().prefault({}),
     outbox: z
       .object({
-        /** How often queued messages are written to disk (the most that power loss can take). */
+        /** The most of the newest readings a power cut can take: the reading buffer
+         *  (thingsboard.flushIntervalMs) and the outbox's disk writes share it (outbox/flushBudget.ts). */
         diskFlushMs: int(50, 60_000).default(1000),
         maxDiskMb: z.number().positive().max(100_000).default(256),
         /** Messages kept in memory before the backlog spills to disk. */

@@ -1,7 +1,7 @@
 // An in-process Aedes broker on a loopback port 0. Aedes speaks MQTT 3.1.1 only and answers an
 // MQTT 5 CONNECT with "unacceptable protocol version", which is what an old broker does.
 import { createServer, type Server, type Socket } from "node:net";
-import { Aedes } from "aedes";
+import { Aedes, type AedesOptions } from "aedes";
 
 export interface AedesBroker {
   port: number;
@@ -9,8 +9,8 @@ export interface AedesBroker {
   stop(): Promise<void>;
 }
 
-export async function startAedes(): Promise<AedesBroker> {
-  const broker = await Aedes.createBroker();
+export async function startAedes(options: AedesOptions = {}): Promise<AedesBroker> {
+  const broker = await Aedes.createBroker(options);
   const sockets = new Set<Socket>();
   const server: Server = createServer((s) => {
     sockets.add(s);
