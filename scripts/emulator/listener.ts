@@ -47,7 +47,6 @@ export class MqttListener {
     const server = this.tlsFiles
       ? tls.createServer({ cert: this.tlsFiles.cert, key: this.tlsFiles.key }, onSocket)
       : net.createServer(onSocket);
-    server.on("error", (err) => this.log.error(`MQTT listener error: ${err.message}`));
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       server.once("error", onError);
@@ -56,6 +55,9 @@ export class MqttListener {
         resolve();
       });
     });
+    // Only once listening: a port in use is the caller's to report (the demo moves to a free port),
+    // not an error line of its own before that (issue 13).
+    server.on("error", (err) => this.log.error(`MQTT listener error: ${err.message}`));
     const addr = server.address();
     this.boundPort = typeof addr === "object" && addr ? addr.port : port;
     this.server = server;
