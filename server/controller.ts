@@ -69,6 +69,7 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
   #emulator: E | null = null;
   #state: StateStore<DeviceState> | null = null;
   #outbox: Outbox | null = null;
+  #parked: Outbox | null = null;
   #tb: ThingsBoardLink | null = null;
   #dashboard: DashboardServer | null = null;
   #service: GatewayService | null = null;
@@ -182,6 +183,12 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
     this.#outbox.onStatus((s) => this.bus.emit("outbox", s));
     const outbox = this.#outbox;
     this.#onStop("outbox", () => outbox.close());
+    // Messages of devices ThingsBoard refuses (tenant device limit) wait in their own queue (issue 10).
+    const parkedDir = `${config.dataDir}/parked`;
+    mkdirSync(parkedDir, { recursive: true });
+    const parked = Outbox.open({ dir: parkedDir, diskFlushMs: config.outbox.diskFlushMs, maxDiskBytes: config.outbox.maxDiskMb * 1024 * 1024, memoryMaxMessages: config.outbox.memoryMaxMessages, log: log.child("parked") });
+    this.#parked = parked;
+    this.#onStop("parked outbox", () => parked.close());
     // Chart history (issue 14): listens before any device produces, so the first reading is kept too.
     this.#history = new HistoryRecorder({ bus: this.bus, log: log.child("history"), file: `${config.dataDir}/history.db` });
     const history = this.#history;
@@ -238,6 +245,7 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
       runtime: this.runtime,
       rpc: this.rpc,
       outbox: this.#outbox,
+      ...(this.#parked ? { parkedStore: this.#parked } : {}),
       gatewayRpc: (m, p) => this.#service?.handle(m, p) ?? Promise.resolve({ ok: false, data: { error: "not ready" } }),
       onGatewayAttributes: (data, deleted) => this.#service?.applySharedAttributes(data, deleted),
       onProvisionFailure: (lastError, nextRetryAt) => {

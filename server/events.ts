@@ -43,6 +43,8 @@ export interface DeviceSnapshot extends DeviceInfo {
   updatedAt: number | null;
   health: Health;
   error?: string;
+  /** ThingsBoard refused the device (the tenant's device limit): its messages are held (issue 10). */
+  parked?: { messages: number; points: number; retryAt: number };
   /** "page": added from the dashboard (editable there); absent: from the main config file. */
   source?: "page";
   /** For a device added from the dashboard: its entry as stored, to fill the edit form. */

@@ -24,6 +24,8 @@ export interface ThingsBoardLinkOptions {
   runtime: DeviceRuntime;
   rpc: DeviceRpcDispatcher;
   outbox: Outbox;
+  /** Queue for the messages of devices ThingsBoard refuses (device limit). */
+  parkedStore?: Outbox;
   /** RPC to the gateway device itself, and its shared attribute updates (the GatewayService, built later). */
   gatewayRpc: NonNullable<BridgeOptions["gatewayRpc"]>;
   onGatewayAttributes: NonNullable<BridgeOptions["onGatewayAttributes"]>;
@@ -76,6 +78,8 @@ export class ThingsBoardLink {
       devices: () => runtime.list().map((d) => ({ name: d.info.name, profile: d.info.profile })),
       isDeleted: (name) => runtime.isDeleted(name),
       renames: () => runtime.renames(),
+      ...(o.parkedStore ? { parkedStore: o.parkedStore } : {}),
+      onParked: (list) => runtime.setParked(list),
       flushIntervalMs: tb.flushIntervalMs,
       maxPayloadBytes: tb.maxPayloadBytes,
       maxInflight: tb.maxInflight,

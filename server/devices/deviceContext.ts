@@ -1,6 +1,7 @@
 // What every device gets from the runtime: the bus, a logger, and a small persisted record
 // (last applied shared attributes), so a restart while offline keeps remote settings.
 import type { EventBus } from "../eventBus.ts";
+import type { DeviceSnapshot } from "../events.ts";
 import type { Logger } from "../util/logger.ts";
 
 export interface DeviceMemory {
@@ -15,6 +16,8 @@ export interface DeviceContext {
   now?: () => number;
   /** Where ThingsBoard's renames and deletions are kept across restarts (state.json). */
   names?: DeviceNameStore;
+  /** Held messages of a device ThingsBoard refused (device limit), shown with its snapshot. */
+  parked?: (name: string) => DeviceSnapshot["parked"];
 }
 
 /**

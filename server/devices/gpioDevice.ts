@@ -205,6 +205,8 @@ export class GpioDevice implements ManagedDevice {
   snapshot(): DeviceSnapshot {
     const s: DeviceSnapshot = { ...this.info, values: this.#currentValues() as Record<string, TbValue>, updatedAt: this.#updatedAt, health: this.#health };
     if (this.#error) s.error = this.#error;
+    const parked = this.#ctx.parked?.(this.info.name);
+    if (parked) s.parked = parked;
     return s;
   }
 

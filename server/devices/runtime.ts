@@ -47,8 +47,18 @@ export class DeviceRuntime {
   /** When a shared attribute update last arrived, per device id and key. */
   #pushedAt = new Map<string, Map<string, number>>();
 
+  /** Devices ThingsBoard refused (device limit), by name: shown with their snapshots. */
+  #parked = new Map<string, NonNullable<DeviceSnapshot["parked"]>>();
+
   constructor(ctx: DeviceContext) {
-    this.#ctx = ctx;
+    this.#ctx = { ...ctx, parked: (name) => this.#parked.get(name) };
+  }
+
+  /** The bridge's parked devices changed: their cards show it. */
+  setParked(list: Array<{ device: string; messages: number; points: number; retryAt: number }>): void {
+    const before = new Set(this.#parked.keys());
+    this.#parked = new Map(list.map((p) => [p.device, { messages: p.messages, points: p.points, retryAt: p.retryAt }]));
+    for (const d of this.#devices) if (before.has(d.info.name) || this.#parked.has(d.info.name)) this.#ctx.bus.emit("deviceUpdated", d.snapshot());
   }
 
   async build(configs: DeviceConfig[], unit: string, hw: HardwareAccess): Promise<void> {

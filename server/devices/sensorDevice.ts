@@ -152,6 +152,8 @@ export class SensorDevice implements ManagedDevice {
   snapshot(): DeviceSnapshot {
     const s: DeviceSnapshot = { ...this.info, values: { ...this.#values }, updatedAt: this.#updatedAt, health: this.#health };
     if (this.#error) s.error = this.#error;
+    const parked = this.#ctx.parked?.(this.info.name);
+    if (parked) s.parked = parked;
     return s;
   }
 

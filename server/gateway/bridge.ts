@@ -16,6 +16,8 @@ import { Sender, type OutboxLike, type SenderLimits } from "./sender.ts";
 import { senderLimitsFor, type ConfiguredRateLimits } from "./senderLimits.ts";
 import { parseSessionLimits, type SessionLimits } from "./sessionLimits.ts";
 import { SubDeviceSessions } from "./subDeviceSessions.ts";
+import { DeviceParking, type ParkedDevice } from "./deviceParking.ts";
+import { PublishError } from "./connection.ts";
 import { InboundRefusals } from "./inboundRefusals.ts";
 import { preview } from "../util/json.ts";
 import type { RpcAdmission, RpcAdmissionLimits } from "./rpcAdmission.ts";
@@ -53,6 +55,12 @@ export interface BridgeOptions {
   isDeleted?: (device: string) => boolean;
   /** Names ThingsBoard renamed -> the name it uses now: queued messages are sent under the new one. */
   renames?: () => Map<string, string>;
+  /** Durable queue for the messages of devices ThingsBoard refuses (device limit); none = not parked. */
+  parkedStore?: OutboxLike;
+  /** Backoff before a refused device is tried again (default 1 min, doubling to 30 min). */
+  parkingBackoffMs?: { min: number; max: number };
+  /** The parked devices changed (for the dashboard). */
+  onParked?: (parked: ParkedDevice[]) => void;
 }
 
 export interface BridgeStats {
@@ -80,6 +88,9 @@ export class GatewayBridge {
   #readyListeners = new Set<() => void>();
   #echoes = new EchoFilter();
   readonly #subSessions: SubDeviceSessions;
+  #parking: DeviceParking | null = null;
+  #parkedNames = "";
+  #parkedAttrAt = 0;
   readonly #refusals: InboundRefusals;
   readonly stats: BridgeStats = { malformed: 0, oversized: 0, echoes: 0, rpcReceived: 0, rpcAnswered: 0, rpcRejected: 0, attributeUpdates: 0, announces: 0, messagesReceived: 0, pointsQueued: 0 };
 
@@ -97,17 +108,49 @@ export class GatewayBridge {
     this.sender = new Sender(o.outbox, (t, p) => this.#publish(t, p), o.log.child("sender"), this.#senderLimits(), () => this.#buffer.builder.maxBytes);
     this.#buffer.builder.maxPoints = this.sender.maxPoints;
     this.#buffer.builder.maxEntries = this.sender.maxEntries;
+    if (o.parkedStore) {
+      const parking = new DeviceParking({
+        store: o.parkedStore,
+        main: o.outbox,
+        log: o.log.child("parking"),
+        ...(o.parkingBackoffMs ? { minBackoffMs: o.parkingBackoffMs.min, maxBackoffMs: o.parkingBackoffMs.max } : {}),
+        onChange: (list) => this.#onParkedChanged(list),
+        onRetry: (device) => {
+          this.#subSessions.forget(device);
+          this.sender.forgetDevice(device);
+          detach(`retrying ${device}`, this.#subSessions.announceNew(), this.#o.log);
+        },
+      });
+      this.#parking = parking;
+      this.sender.parking = parking;
+      this.sender.onDeviceLimit = (devices) => {
+        for (const d of devices) parking.park(d);
+      };
+    }
     this.#subSessions = new SubDeviceSessions({
       connection: o.connection,
-      devices: () => o.devices(),
+      // A device ThingsBoard refused is announced again only when its backoff is over.
+      devices: () => {
+        const p = this.#parking;
+        return p ? o.devices().filter((d) => !p.isParked(d.name) || p.isRetrying(d.name)) : o.devices();
+      },
       keepaliveIdleMs: o.keepaliveIdleMs,
       sendKeepalive: (device, now) => this.#buffer.attributes(device, { gatewayKeepalive: now }),
-      onAnnounced: () => {
+      onAnnounced: (device) => {
         this.stats.announces++;
+        if (this.#parking?.isParked(device)) {
+          this.#parking.accepted(device);
+          this.sender.kick();
+        }
       },
       reserve: (topic, payload) => this.sender.reserve(topic, payload),
       onRefused: (device, err) => {
         this.sender.forgetDevice(device);
+        // A connect is refused with 0x97 only for the device limit, and the connection stays
+        // (processOnConnect -> processFailure): park the device.
+        if (err instanceof PublishError && err.reasonCode === 0x97 && this.#parking) return this.#parking.park(device);
+        // A retry that failed otherwise (a lost connection, a transport error) is scheduled again.
+        if (this.#parking?.isParked(device)) this.#parking.park(device);
         this.#o.log.warn(`announcing ${device} failed: ${(err as Error).message}`);
       },
     });
@@ -132,6 +175,9 @@ export class GatewayBridge {
   }
 
   start(): void {
+    // Messages parked before a restart go back to the queue: their devices are tried again.
+    const restored = this.#parking?.restore() ?? 0;
+    if (restored) this.#o.log.info(`${restored} message(s) held for refused devices are back in the queue`);
     const { bus, connection } = this.#o;
     const deleted = this.#o.isDeleted ?? (() => false);
     bus.on(this, "telemetry", (device, record) => {
@@ -163,6 +209,7 @@ export class GatewayBridge {
     this.#o.bus.removeListeners(this);
     if (this.#flushTimer) clearInterval(this.#flushTimer);
     this.#subSessions.stopKeepalive();
+    this.#parking?.stop();
     this.#flushTimer = null;
     this.flush();
     this.sender.pause();
@@ -212,6 +259,24 @@ export class GatewayBridge {
       this.stats.pointsQueued += m.points;
     }
     this.sender.kick();
+  }
+
+  /** Devices ThingsBoard refused for the device limit, with their held messages. */
+  get parked(): ParkedDevice[] {
+    return this.#parking?.list() ?? [];
+  }
+
+  #onParkedChanged(list: ParkedDevice[]): void {
+    this.#o.onParked?.(list);
+    // Shown in ThingsBoard too, on the gateway device: which devices wait and how much is held.
+    // Sent when the set changes, and counts at most once a minute (each send costs tokens).
+    const names = list.map((p) => p.device).sort().join("\n");
+    const now = Date.now();
+    if (names === this.#parkedNames && now - this.#parkedAttrAt < 60_000) return;
+    this.#parkedNames = names;
+    this.#parkedAttrAt = now;
+    const summary = Object.fromEntries(list.map((p) => [p.device, { messages: p.messages, points: p.points, retryAt: p.retryAt }]));
+    this.#buffer.attributes("", { parkedDevices: JSON.stringify(summary), parkedDeviceCount: list.length });
   }
 
   #senderLimits(): SenderLimits {

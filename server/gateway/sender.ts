@@ -8,6 +8,7 @@ import { LimitBuckets } from "./limitBuckets.ts";
 import { costOf, devicesOf, type PublishCost } from "./messageCost.ts";
 import { mergeMessages, splitOversized, type MergedMessage } from "./mergeMessages.ts";
 import { rewriteQueued } from "./renameQueued.ts";
+import type { DeviceParking } from "./deviceParking.ts";
 
 export interface OutboxMessageLike {
   seq: number;
@@ -97,6 +98,8 @@ export class Sender {
   #verdict: { timer: NodeJS.Timeout; devices: string[] } | null = null;
   /** Old device name -> the name ThingsBoard uses now. */
   #renames: ReadonlyMap<string, string> = new Map();
+  /** Devices refused for the device limit: their entries are held aside (deviceParking.ts). */
+  parking: DeviceParking | null = null;
   /** Devices deleted in ThingsBoard: what is queued for them is dropped. */
   #isDeleted: (device: string) => boolean = () => false;
   readonly stats: SenderStats = { published: 0, acked: 0, pointsAcked: 0, rejected: 0, retried: 0, rateLimitedWaits: 0, resplit: 0, rateLimitBreaches: 0, deviceLimitRefusals: 0 };
@@ -240,12 +243,18 @@ export class Sender {
       const merged = mergeMessages(batch, this.maxPoints, this.maxEntries, this.#maxBytes());
       for (let i = 0; i < merged.length; i++) {
         const original = merged[i] as MergedMessage;
-        const m = rewriteQueued(original, { renames: this.#renames, isDeleted: this.#isDeleted });
-        if (m === null) {
+        const renamed = rewriteQueued(original, { renames: this.#renames, isDeleted: this.#isDeleted });
+        if (renamed === null) {
           // Only devices deleted in ThingsBoard: nothing to send.
           for (const seq of original.seqs) this.#outbox.ack(seq);
           this.stats.rejected += original.seqs.length;
           this.#log.info(`dropped ${original.seqs.length} queued message(s) for device(s) deleted in ThingsBoard`);
+          continue;
+        }
+        // Entries of devices ThingsBoard refused are held aside; the rest goes on.
+        const m = this.parking ? this.parking.divert(renamed) : renamed;
+        if (m === null) {
+          for (const seq of original.seqs) this.#outbox.ack(seq);
           continue;
         }
         if (this.#requeueIfOversized(m)) continue;

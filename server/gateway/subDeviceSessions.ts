@@ -14,7 +14,7 @@ export interface SubDeviceSessionsOptions {
   /** Queues the keepalive attribute of an idle device. */
   sendKeepalive: (device: string, now: number) => void;
   /** Counts each announce that got its PUBACK. */
-  onAnnounced: () => void;
+  onAnnounced: (device: string) => void;
   /** Waits for room in the server's rate-limit buckets for one publish (Sender.reserve). */
   reserve: (topic: string, payload: string) => Promise<void>;
   /** An announce was refused (a PUBACK error code): the device limit, or a transport error. */
@@ -103,7 +103,7 @@ export class SubDeviceSessions {
           () => {
             this.#lastSent.set(d.name, Date.now()); // a fresh sub-session counts as activity
             if (session === this.#session) this.#announced.add(d.name);
-            this.#o.onAnnounced();
+            this.#o.onAnnounced(d.name);
           },
           (err: unknown) => this.#o.onRefused?.(d.name, err),
         ).finally(() => this.#announcing.delete(d.name)),

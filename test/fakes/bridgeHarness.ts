@@ -1,6 +1,6 @@
 // A real bridge on real parts (EventBus, Outbox on SQLite in a temp dir, TbConnection over TCP,
 // the device runtime on the simulated GPIO chip) pointed at a broker or emulator on loopback.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimGpioChip } from "../../drivers/gpio/sim.ts";
@@ -9,6 +9,7 @@ import { MemoryDeviceMemory } from "../../server/devices/deviceContext.ts";
 import { DeviceRuntime } from "../../server/devices/runtime.ts";
 import { EventBus } from "../../server/eventBus.ts";
 import { GatewayBridge } from "../../server/gateway/bridge.ts";
+import type { ParkedDevice } from "../../server/gateway/deviceParking.ts";
 import { TbConnection } from "../../server/gateway/connection.ts";
 import { Outbox } from "../../server/outbox/outbox.ts";
 import { DeviceRpcDispatcher } from "../../server/rpc/dispatcher.ts";
@@ -33,6 +34,8 @@ export interface HarnessOptions {
   reconnectMinMs?: number;
   keepaliveIdleMs?: number;
   dir?: string;
+  /** Park the messages of devices ThingsBoard refuses (device limit), with this backoff. */
+  parking?: { min: number; max: number };
 }
 
 export const HARNESS_DEVICES: unknown[] = [
@@ -48,6 +51,11 @@ export async function startBridgeHarness(o: HarnessOptions) {
   const bus = new EventBus(log);
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), "bridge-"));
   const outbox = Outbox.open({ dir, diskFlushMs: 200, log });
+  let parked: Outbox | null = null;
+  if (o.parking) {
+    mkdirSync(join(dir, "parked"), { recursive: true });
+    parked = Outbox.open({ dir: join(dir, "parked"), diskFlushMs: 200, log });
+  }
   const gpio = new SimGpioChip({ log });
   const runtime = new DeviceRuntime({ bus, log, memory: new MemoryDeviceMemory() });
   const configs: DeviceConfig[] = (o.devices ?? HARNESS_DEVICES).map((d) => deviceSchema.parse(d));
@@ -63,6 +71,7 @@ export async function startBridgeHarness(o: HarnessOptions) {
     attributeRequestTimeoutMs: 3000,
     sessionLimitsTimeoutMs: 1000,
     ...(o.keepaliveIdleMs ? { keepaliveIdleMs: o.keepaliveIdleMs } : {}),
+    ...(parked && o.parking ? { parkedStore: parked, parkingBackoffMs: o.parking, onParked: (list: ParkedDevice[]) => runtime.setParked(list) } : {}),
     ...(o.rpcLimits ? { rpcLimits: o.rpcLimits } : {}),
     ...(o.gatewayRpc ? { gatewayRpc: o.gatewayRpc } : {}),
     ...(o.onGatewayAttributes ? { onGatewayAttributes: o.onGatewayAttributes } : {}),
@@ -81,6 +90,7 @@ export async function startBridgeHarness(o: HarnessOptions) {
       bridge.stop();
       await runtime.stop();
       outbox.close();
+      parked?.close();
       await connection.stop();
       await gpio.close();
       if (!keepDir && !o.dir) rmSync(dir, { recursive: true, force: true });

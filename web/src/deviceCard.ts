@@ -182,8 +182,11 @@ export class DeviceCard {
     }
     const error = this.root.querySelector<HTMLElement>(`[data-testid="error-${CSS.escape(id)}"]`);
     if (error) {
-      error.textContent = d.error ?? "";
-      error.hidden = !d.error;
+      // A device ThingsBoard refused (the tenant's device limit) has its messages held (issue 10).
+      const parked = d.parked ? `ThingsBoard refused this device (device limit reached): ${d.parked.messages} message(s), ${d.parked.points} value(s) held; next try at ${new Date(d.parked.retryAt).toLocaleTimeString()}` : "";
+      const text = [d.error, parked].filter(Boolean).join(" · ");
+      error.textContent = text;
+      error.hidden = !text;
     }
     this.tick();
     if (d.kind === "sensor") {
