@@ -9,6 +9,7 @@ import { decideConnect, type ConnectCredentials, type ConnectDecision } from "./
 import { handleDevicePublish } from "./deviceHandlers.ts";
 import { handleGatewayPublish } from "./gatewayHandlers.ts";
 import { DeviceStore, type EmulatedDevice } from "./model.ts";
+import { OtaStore } from "./ota.ts";
 import { handleProvisionPublish, type ProvisionConfig } from "./provision.ts";
 import { LimitSet, type RateLimitSpec } from "./rateLimits.ts";
 import { RpcManager, type RpcRequest } from "./rpc.ts";
@@ -55,6 +56,7 @@ export type SubDeviceLookup = { ok: true; device: EmulatedDevice } | { ok: false
 export class EmulatorCore implements SessionHost {
   readonly events = new EventEmitter();
   readonly store = new DeviceStore();
+  readonly ota = new OtaStore();
   readonly stats: EmulatorStats = {
     connectsAccepted: 0, connectsRefused: 0, publishesIn: 0, pubacksSent: 0, malformed: 0, closedForError: 0,
     rateLimitBreaches: 0, deviceLimitRefusals: 0, subSessionsExpired: 0,

@@ -7,13 +7,13 @@ import { buildDeviceAttributeResponse } from "./attributeResponses.ts";
 import type { EmulatorCore } from "./core.ts";
 import { DEFAULT_CLAIM_DURATION_MS } from "./model.ts";
 import { describeLimits } from "./rateLimits.ts";
+import { handleOtaRequest, isOtaRequest } from "./ota.ts";
 import { DISCONNECT, type MqttSession } from "./session.ts";
 import { ConversionError, dataPoints, toKeyValues, toTelemetryRecords } from "./values.ts";
 
 const ATTR_REQUEST = /^v1\/devices\/me\/attributes\/request\/(.+)$/;
 const RPC_RESPONSE = /^v1\/devices\/me\/rpc\/response\/(.+)$/;
 const RPC_REQUEST = /^v1\/devices\/me\/rpc\/request\/(.+)$/;
-const OTA_CHUNK = /v2\/(fw|sw)\/request\/\d+\/chunk\/\d+/;
 
 /** Integer.parseInt of a topic suffix; undefined when Java would throw. */
 function parseRequestId(suffix: string): number | undefined {
@@ -31,13 +31,8 @@ export function handleDevicePublish(core: EmulatorCore, s: MqttSession, p: IPubl
   if ((m = RPC_RESPONSE.exec(t))) return onRpcResponse(core, s, p, payload, m[1] ?? "");
   if ((m = RPC_REQUEST.exec(t))) return onClientRpc(core, s, p, payload, m[1] ?? "");
   if (t === "v1/devices/me/claim") return onClaim(core, s, p, payload);
-  if (OTA_CHUNK.test(t)) {
-    // No OTA package is ever assigned in the emulator: ThingsBoard answers NOT_FOUND on
-    // v2/fw/error (even for sw) after the PUBACK, then closes with 0x83 (§3.9).
-    s.puback(p);
-    s.publish("v2/fw/error", "NOT_FOUND");
-    return s.close(DISCONNECT.implementationSpecific, true);
-  }
+  // OTA chunk requests (ota.ts; MqttTransportHandler.getOtaPackageCallback).
+  if (isOtaRequest(t)) return handleOtaRequest(core, s, p, payload);
   // Unknown topic: 0x90 and the session stays open.
   s.puback(p, PUBACK.topicNameInvalid);
 }

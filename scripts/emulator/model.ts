@@ -13,6 +13,9 @@ export interface EmulatedDevice {
   /** Id of the gateway device that last connected this device (additionalInfo.lastConnectedGateway). */
   lastConnectedGateway?: string;
   claim?: { secretKey: string; durationMs: number; at: number };
+  /** Assigned OTA packages (Device.firmwareId / softwareId). */
+  firmwareId?: string;
+  softwareId?: string;
 }
 
 export interface TelemetryRecord {

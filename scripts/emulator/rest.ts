@@ -7,6 +7,8 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { isObject } from "./json.ts";
 import type { EmulatorCore } from "./core.ts";
 import type { EmulatedDevice } from "./model.ts";
+import { assignPackage, type OtaType } from "./ota.ts";
+import { checkAssignable, profileIdOf, registerOtaRoutes } from "./restOta.ts";
 import { registerTelemetryRoutes } from "./restTelemetry.ts";
 import { rpcHttpResult } from "./rpc.ts";
 
@@ -36,6 +38,9 @@ export function deviceJson(d: EmulatedDevice): Record<string, unknown> {
     name: d.name,
     type: d.type,
     label: null,
+    deviceProfileId: { entityType: "DEVICE_PROFILE", id: profileIdOf(d.type) },
+    firmwareId: d.firmwareId === undefined ? null : { entityType: "OTA_PACKAGE", id: d.firmwareId },
+    softwareId: d.softwareId === undefined ? null : { entityType: "OTA_PACKAGE", id: d.softwareId },
     additionalInfo,
   };
 }
@@ -101,13 +106,38 @@ export function createRestApp(core: EmulatorCore, cfg: RestConfig): express.Expr
     res.json(deviceJson(d));
   });
 
+  // DeviceController.saveDevice of an existing device: the emulator changes only the OTA
+  // assignment (firmwareId/softwareId, checked as AbstractHasOtaPackageValidator does);
+  // DefaultOtaPackageStateService then pushes the sw_*/fw_* shared attributes.
+  const updateDevice = (body: Record<string, unknown>, res: Response): void => {
+    const idObj = body["id"];
+    const id = isObject(idObj) && typeof idObj["id"] === "string" ? idObj["id"] : undefined;
+    const d = id === undefined ? undefined : core.store.byDeviceId(id);
+    if (!d) return sendError(res, 404, "Requested item wasn't found!");
+    if (body["name"] !== d.name || (body["type"] !== undefined && body["type"] !== d.type)) {
+      return sendError(res, 400, "The emulator updates only a device's firmwareId/softwareId; name and type must stay as they are");
+    }
+    const wanted: Array<[OtaType, string | undefined]> = [];
+    for (const [type, key] of [["FIRMWARE", "firmwareId"], ["SOFTWARE", "softwareId"]] as const) {
+      const v = body[key];
+      const pkgId = isObject(v) && typeof v["id"] === "string" ? v["id"] : undefined;
+      if (pkgId !== undefined) {
+        const err = checkAssignable(core, d.type, type, pkgId);
+        if (err) return sendError(res, 400, err);
+      }
+      wanted.push([type, pkgId]);
+    }
+    for (const [type, pkgId] of wanted) assignPackage(core, d, type, pkgId);
+    res.json(deviceJson(d));
+  };
+
   // DeviceController.saveDevice (create only): name required and unique in the tenant; the
   // tenant profile's maxDevices gives 403 with ThingsboardEntitiesLimitExceededResponse; an
   // access token may be given in ?accessToken=, else one is generated.
   app.post("/api/device", (req, res) => {
     const body: unknown = req.body;
     if (!isObject(body) || typeof body["name"] !== "string" || body["name"].trim() === "") return sendError(res, 400, "Device name should be specified!");
-    if ("id" in body && body["id"] !== null) return sendError(res, 400, "The emulator creates devices only; updating one is not supported");
+    if ("id" in body && body["id"] !== null) return updateDevice(body, res);
     const name = body["name"];
     if (core.store.byDeviceName(name)) return sendError(res, 400, "Device with such name already exists!");
     if (core.config.maxDevices > 0 && core.store.list().length >= core.config.maxDevices) {
@@ -147,6 +177,7 @@ export function createRestApp(core: EmulatorCore, cfg: RestConfig): express.Expr
   app.post("/api/rpc/:kind/:deviceId", rpcRoute("v2"));
 
   registerTelemetryRoutes(app, core);
+  registerOtaRoutes(app, core);
 
   app.use((_req: Request, res: Response) => sendError(res, 404, "Not found"));
   // Bad JSON bodies (body-parser) and anything thrown by a route end here, never in a crash.

@@ -68,6 +68,9 @@ export class MqttSession {
   readonly subscriptions = new Map<string, 0 | 1>();
   attributesSubscribed = false;
   rpcSubscribed = false;
+  /** MqttTransportHandler.chunkSizes and otaPackSessions: per requestId, for this session. */
+  readonly otaChunkSizes = new Map<string, number>();
+  readonly otaPackages = new Map<string, string>();
   /** Sub-sessions of a gateway: the name the gateway uses -> device id (survives a rename, §5). */
   readonly subDevices = new Map<string, string>();
   /** Last traffic per sub-device name, for the inactivity timeout (TransportActivityManager). */
