@@ -16,9 +16,10 @@ import { Outbox } from "./outbox/outbox.ts";
 import { MIN_OUTBOX_BUDGET_MS, outboxFlushBudget } from "./outbox/flushBudget.ts";
 import { StateStore } from "./state/stateStore.ts";
 import { DashboardServer } from "./http/dashboardServer.ts";
-import { GatewayService } from "./features/gatewayService.ts";
+import { GatewayService, type GatewayServiceHost } from "./features/gatewayService.ts";
 import { AppInfoReader } from "./features/appInfo.ts";
 import { ClaimButton } from "./features/claimButton.ts";
+import type { Feature } from "./features/feature.ts";
 import { ThingsBoardLink } from "./thingsboardLink.ts";
 import { HistoryRecorder } from "./history/historyRecorder.ts";
 import { PageDevices } from "./features/pageDevices.ts";
@@ -191,9 +192,7 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
     this.#onStop("parked outbox", () => parked.close());
     // Chart history (issue 14): listens before any device produces, so the first reading is kept too.
     this.#history = new HistoryRecorder({ bus: this.bus, log: log.child("history"), file: `${config.dataDir}/history.db` });
-    const history = this.#history;
-    this.#onStop("history", () => history.stop());
-    history.start();
+    await this.#startFeature("history", this.#history);
 
     // 2. The embedded ThingsBoard (demo only).
     let tb = config.thingsboard;
@@ -254,7 +253,17 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
       },
     });
     this.#tb = link;
-    this.#service = new GatewayService({ controller: this, bridge: link.bridge, log: log.child("service"), ...(this.#o.restart ? { restart: this.#o.restart } : {}) });
+    const host: GatewayServiceHost = {
+      config,
+      bus: this.bus,
+      runtime: this.runtime,
+      hardwareKind: this.hardware.kind,
+      appInfo: () => this.#info.read(),
+      scanI2c: () => this.scanI2c(),
+      outboxStatus: () => this.#outbox?.status() ?? null,
+      connectionStatus: () => link.connection.status(),
+    };
+    this.#service = new GatewayService({ host, bridge: link.bridge, log: log.child("service"), ...(this.#o.restart ? { restart: this.#o.restart } : {}) });
     link.bridge.onReady(() => detach("requesting shared attributes", this.#requestSharedAttributes(), log));
     // Undone in reverse: the bridge moves what it buffers into the outbox, then MQTT closes.
     this.#onStop("mqtt", () => link.connection.stop());
@@ -266,9 +275,7 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
     this.#onStop("devices", () => this.runtime.stop());
     await this.runtime.start();
     if (this.hardware.sim && this.#o.demo) {
-      const world = new DemoWorld(this.hardware);
-      this.#onStop("demo world", () => world.stop());
-      world.start();
+      await this.#startFeature("demo world", new DemoWorld(this.hardware));
     }
 
     // 6. Dashboard and gateway features, then connect.
@@ -295,14 +302,12 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
       this.#onStop("dashboard", () => dashboard.stop());
       await dashboard.start();
     }
-    const service = this.#service;
-    this.#onStop("gateway service", () => service.stop());
-    service.start();
+    await this.#startFeature("gateway service", this.#service);
     const cb = config.gateway.claimButton;
     if (cb) {
       const button = new ClaimButton({ ...cb, gpio: () => this.hardware.gpio(), startClaim: () => this.#service!.startClaim(), log: log.child("claim") });
-      this.#onStop("claim button", () => button.stop());
-      await button.start().catch((err: Error) => log.error(`claim button on GPIO ${cb.pin}: ${err.message}`));
+      // A claim button that cannot open its pin is not worth refusing to start over.
+      await this.#startFeature("claim button", button).catch((err: Error) => log.error(`claim button on GPIO ${cb.pin}: ${err.message}`));
     }
     this.#onStop("provisioning", () => link.stopProvisioning());
     link.connect();
@@ -331,6 +336,12 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
 
   #onStop(what: string, run: () => unknown): void {
     this.#undo.push({ what, run });
+  }
+
+  /** Starts a feature; its stop() is registered first, so a start that fails half way is undone too. */
+  async #startFeature(what: string, feature: Feature): Promise<void> {
+    this.#onStop(what, () => feature.stop());
+    await feature.start();
   }
 
   async scanI2c(): Promise<I2cScanEntry[]> {

@@ -4,6 +4,7 @@
 // dashboard and ThingsBoard show live data.
 import type { ConfigInput } from "./config/schema.ts";
 import type { Hardware } from "./hardware.ts";
+import type { Feature } from "./features/feature.ts";
 
 export const DEMO_GATEWAY_TOKEN = "demo-gateway-token";
 
@@ -69,7 +70,7 @@ function isEnvModel(m: unknown): m is EnvironmentModel {
 }
 
 /** Drives the simulated environment: slow daily-like drift plus noise; presses the button now and then. */
-export class DemoWorld {
+export class DemoWorld implements Feature {
   #hw: Hardware;
   #timer: NodeJS.Timeout | null = null;
   #t0 = Date.now();

@@ -3,6 +3,7 @@
 // devices from the ThingsBoard UI without a keyboard on the Pi.
 import type { GpioChip, GpioPin } from "../../drivers/gpio/types.ts";
 import type { Logger } from "../util/logger.ts";
+import type { Feature } from "./feature.ts";
 
 export interface ClaimButtonOptions {
   pin: number;
@@ -13,7 +14,7 @@ export interface ClaimButtonOptions {
   log: Logger;
 }
 
-export class ClaimButton {
+export class ClaimButton implements Feature {
   #o: ClaimButtonOptions;
   #pin: GpioPin | null = null;
   #unwatch: (() => void) | null = null;

@@ -2,7 +2,10 @@
 // as its own telemetry, client attributes describing the unit, remote configuration through
 // shared attributes, remote logs, and claiming (thingsboard-gateway's service RPC set, anchors A).
 import { spawn } from "node:child_process";
-import type { Controller } from "../controller.ts";
+import type { Config } from "../config/schema.ts";
+import type { DeviceRuntime } from "../devices/runtime.ts";
+import type { EventBus } from "../eventBus.ts";
+import type { AppInfo, ConnectionStatus, I2cScanEntry, OutboxStatus } from "../events.ts";
 import type { GatewayBridge } from "../gateway/bridge.ts";
 import type { KeyValues } from "../gateway/protocol.ts";
 import type { RpcReply } from "../rpc/types.ts";
@@ -11,10 +14,32 @@ import { LEVELS, type LogLevel, type LogRecord, type LogSink, type Logger } from
 import { createCpuSampler, cpuTemperatureC, disk, ipAddresses, memory, osInfo } from "../util/systemInfo.ts";
 import { unitIdentity } from "../util/identity.ts";
 import { detach } from "../util/detach.ts";
+import type { Feature } from "./feature.ts";
+
+/**
+ * What the service needs from the appliance, and nothing more: it used to take the whole Controller
+ * (and the Controller called back into it, a cycle). The Controller builds this view of itself.
+ */
+export interface GatewayServiceHost {
+  readonly config: Pick<Config, "gateway" | "devices" | "dataDir">;
+  readonly bus: EventBus;
+  readonly runtime: Pick<DeviceRuntime, "list" | "rename" | "markDeleted">;
+  readonly hardwareKind: "sim" | "pi";
+  appInfo(): AppInfo;
+  scanI2c(): Promise<I2cScanEntry[]>;
+  outboxStatus(): OutboxStatus | null;
+  connectionStatus(): ConnectionStatus | null;
+}
+
+/** The part of the bridge the service talks through (a fake in tests). */
+export interface GatewayServiceBridge extends Pick<GatewayBridge, "onReady" | "ownTelemetry" | "claim" | "disconnectDevice"> {
+  readonly sender: { readonly stats: Pick<GatewayBridge["sender"]["stats"], "acked" | "pointsAcked"> };
+  readonly stats: Pick<GatewayBridge["stats"], "messagesReceived" | "rpcReceived" | "rpcRejected" | "malformed" | "oversized">;
+}
 
 export interface GatewayServiceOptions {
-  controller: Controller;
-  bridge: GatewayBridge;
+  host: GatewayServiceHost;
+  bridge: GatewayServiceBridge;
   log: Logger;
   /** Restart the process (systemd brings it back); default: stop and exit 75. */
   restart?: () => void;
@@ -23,7 +48,7 @@ export interface GatewayServiceOptions {
 const REMOTE_LOG_MAX = 1000;
 const REMOTE_LOG_FLUSH_MS = 5000;
 
-export class GatewayService {
+export class GatewayService implements Feature {
   #o: GatewayServiceOptions;
   #statsTimer: NodeJS.Timeout | null = null;
   #logTimer: NodeJS.Timeout | null = null;
@@ -39,29 +64,29 @@ export class GatewayService {
 
   constructor(o: GatewayServiceOptions) {
     this.#o = o;
-    const cfg = o.controller.config.gateway;
+    const cfg = o.host.config.gateway;
     this.#statsPeriodSec = cfg.statsPeriodSec;
     this.#remoteLevel = cfg.remoteLogLevel;
     this.#handlers = {
       gateway_ping: async () => ({ code: 200, resp: "pong" }),
-      gateway_devices: async () => Object.fromEntries(o.controller.runtime.list().map((d) => [d.info.name, d.info.profile])),
-      gateway_version: async () => ({ version: o.controller.snapshot().app.version }),
+      gateway_devices: async () => Object.fromEntries(o.host.runtime.list().map((d) => [d.info.name, d.info.profile])),
+      gateway_version: async () => ({ version: o.host.appInfo().version }),
       gateway_stats: async () => this.#stats(),
-      i2c_scan: async () => ({ devices: (await o.controller.scanI2c()).map((e) => ({ ...e, address: `0x${e.address.toString(16)}` })) }),
+      i2c_scan: async () => ({ devices: (await o.host.scanI2c()).map((e) => ({ ...e, address: `0x${e.address.toString(16)}` })) }),
       gateway_restart: async (p) => this.#schedule(p, "restart", () => (o.restart ?? defaultRestart)()),
       gateway_reboot: async (p) => {
-        if (!o.controller.config.gateway.allowReboot) throw new Error("reboot is not allowed by the config (gateway.allowReboot)");
+        if (!o.host.config.gateway.allowReboot) throw new Error("reboot is not allowed by the config (gateway.allowReboot)");
         return this.#schedule(p, "reboot", () => spawn("systemctl", ["reboot"], { stdio: "ignore", detached: true }).on("error", () => {}).unref());
       },
       gateway_device_renamed: async (p) => {
         if (!isObject(p)) throw new Error("params must be {oldName: newName}");
         const done: Record<string, string> = {};
-        for (const [from, to] of Object.entries(p)) if (typeof to === "string" && to && o.controller.runtime.rename(from, to)) done[from] = to;
+        for (const [from, to] of Object.entries(p)) if (typeof to === "string" && to && o.host.runtime.rename(from, to)) done[from] = to;
         return { success: true, renamed: done };
       },
       gateway_device_deleted: async (p) => {
         if (typeof p !== "string" || !p) throw new Error("params must be the device name");
-        const known = o.controller.runtime.markDeleted(p);
+        const known = o.host.runtime.markDeleted(p);
         // End its sub-session too, so nothing more is routed to a device we no longer serve.
         if (known) await o.bridge.disconnectDevice(p).catch(() => {});
         return { success: known };
@@ -87,7 +112,7 @@ export class GatewayService {
 
   async handle(method: string, params: unknown): Promise<RpcReply> {
     const h = Object.prototype.hasOwnProperty.call(this.#handlers, method) ? this.#handlers[method] : undefined;
-    const bus = this.#o.controller.bus;
+    const bus = this.#o.host.bus;
     if (!h) return { ok: false, data: { success: false, error: `unknown gateway method ${preview(method, 60)} (supported: ${Object.keys(this.#handlers).join(", ")})` } };
     try {
       const data = await h(params);
@@ -120,12 +145,12 @@ export class GatewayService {
     }
     if (applied.length) log.info(`remote configuration applied: ${applied.join(", ")}`);
     if (needRestart.length) log.warn(`remote configuration of ${needRestart.join(", ")} needs a restart and a config file change; not applied`);
-    this.#o.controller.bus.emit("clientAttributes", "", { remoteConfigApplied: applied.join(","), remoteConfigNeedsRestart: needRestart.join(",") });
+    this.#o.host.bus.emit("clientAttributes", "", { remoteConfigApplied: applied.join(","), remoteConfigNeedsRestart: needRestart.join(",") });
   }
 
   /** Open the claim window for configured devices (all with a claim section when ids is empty). */
   async startClaim(ids?: string[]): Promise<{ devices: string[]; until: number }> {
-    const c = this.#o.controller;
+    const c = this.#o.host;
     const list = c.runtime.list().filter((d) => (ids?.length ? ids.includes(d.info.id) : true));
     const entries: Record<string, { secretKey?: string; durationMs?: number }> = {};
     let duration = 0;
@@ -163,11 +188,11 @@ export class GatewayService {
   }
 
   async #stats(): Promise<KeyValues> {
-    const c = this.#o.controller;
+    const c = this.#o.host;
     const [cpu, temp, mem, d] = await Promise.all([this.#cpu.sample(), cpuTemperatureC(), memory(), disk(c.config.dataDir)]);
-    const b = c.bridge;
-    const ob = c.outbox?.status();
-    const conn = c.connection?.status();
+    const b = this.#o.bridge;
+    const ob = c.outboxStatus();
+    const conn = c.connectionStatus();
     const v: KeyValues = {
       cpuLoad1: cpu.loadAvg[0],
       cpuUsage: cpu.usagePercent ?? 0,
@@ -175,13 +200,13 @@ export class GatewayService {
       memoryFree: mem.availableBytes,
       memoryTotal: mem.totalBytes,
       processRss: mem.rssBytes,
-      messagesSent: b?.sender.stats.acked ?? 0,
-      dataPointsSent: b?.sender.stats.pointsAcked ?? 0,
-      messagesReceived: b?.stats.messagesReceived ?? 0,
-      rpcReceived: b?.stats.rpcReceived ?? 0,
-      rpcRejected: b?.stats.rpcRejected ?? 0,
-      malformedReceived: b?.stats.malformed ?? 0,
-      oversizedReceived: b?.stats.oversized ?? 0,
+      messagesSent: b.sender.stats.acked ?? 0,
+      dataPointsSent: b.sender.stats.pointsAcked ?? 0,
+      messagesReceived: b.stats.messagesReceived ?? 0,
+      rpcReceived: b.stats.rpcReceived ?? 0,
+      rpcRejected: b.stats.rpcRejected ?? 0,
+      malformedReceived: b.stats.malformed ?? 0,
+      oversizedReceived: b.stats.oversized ?? 0,
       outboxQueued: ob?.queued ?? 0,
       outboxOnDisk: ob?.onDisk ?? 0,
       outboxDropped: ob?.dropped ?? 0,
@@ -205,10 +230,10 @@ export class GatewayService {
   }
 
   async #publishAttributes(): Promise<void> {
-    const c = this.#o.controller;
+    const c = this.#o.host;
     const id = unitIdentity();
     const [ips, os] = await Promise.all([ipAddresses(), osInfo()]);
-    const app = c.snapshot().app;
+    const app = c.appInfo();
     c.bus.emit("clientAttributes", "", {
       version: app.version,
       unit: app.unit,
@@ -219,7 +244,7 @@ export class GatewayService {
       os: os.prettyName ?? "unknown",
       kernel: os.kernel,
       nodeVersion: process.version,
-      hardware: c.hardware.kind,
+      hardware: c.hardwareKind,
       devices: c.runtime.list().map((d) => d.info.name).join(", "),
     });
   }

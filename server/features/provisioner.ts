@@ -7,6 +7,7 @@ import type { Config } from "../config/schema.ts";
 import { provisionGateway, saveCredentials, ProvisionError, type StoredCredentials } from "../gateway/provisioning.ts";
 import type { Logger } from "../util/logger.ts";
 import { detach } from "../util/detach.ts";
+import type { Feature } from "./feature.ts";
 
 export interface ProvisionerOptions {
   file: string;
@@ -18,7 +19,7 @@ export interface ProvisionerOptions {
   onFailure: (error: string, nextRetryAt: number) => void;
 }
 
-export class Provisioner {
+export class Provisioner implements Feature {
   #o: ProvisionerOptions;
   #running = false;
   #timer: NodeJS.Timeout | null = null;

@@ -7,6 +7,7 @@ import type { DeviceSnapshot } from "../events.ts";
 import type { Logger } from "../util/logger.ts";
 import { HistoryDb, type BucketDelta, type HistoryPoint } from "./historyDb.ts";
 import { bucketStart, HISTORY_RANGES, MAX_SERIES, tierFor, TIERS, type HistoryRange } from "./tiers.ts";
+import type { Feature } from "../features/feature.ts";
 
 export interface HistoryOptions {
   bus: EventBus;
@@ -36,7 +37,7 @@ interface Series {
   open: Array<BucketDelta | null>;
 }
 
-export class HistoryRecorder {
+export class HistoryRecorder implements Feature {
   #o: HistoryOptions;
   #db: HistoryDb | null = null;
   #series = new Map<string, Series>();
