@@ -322,6 +322,14 @@ describe("install.sh", () => {
     const v7 = box.run(install, args, { FAKE_MACHINE: "armv7l" });
     assert.equal(v7.status, 0, v7.stderr);
     assert.match(v7.stderr, /32-bit ARM \(armv7l\): Node\.js 22 is the last runtime for it.*end of life in April 2027/);
+
+    // 32-bit Raspberry Pi OS on a Pi 3/4 boots a 64-bit kernel: uname -m says aarch64, node is 32-bit.
+    const mixed = box.run(install, args, { FAKE_MACHINE: "aarch64", FAKE_NODE_ABI: "127-arm" });
+    assert.equal(mixed.status, 0, mixed.stderr);
+    assert.match(mixed.stderr, /32-bit ARM \(32-bit node on a 64-bit kernel\): Node\.js 22 is the last runtime/);
+    const arm64 = box.run(install, args, { FAKE_MACHINE: "aarch64", FAKE_NODE_ABI: "137-arm64" });
+    assert.equal(arm64.status, 0, arm64.stderr);
+    assert.doesNotMatch(arm64.stderr, /32-bit ARM/);
   });
 
   test("--root DIR holding another architecture's system is refused: its native modules cannot be built here", () => {

@@ -50,6 +50,8 @@ case "$name" in
     fi
     sed -i '$d' "$FAKE_LOG" # version probes are not system changes: keep them out of the log
     if [ "\${1:-}" = -v ] && [ -n "\${FAKE_NODE_VERSION:-}" ]; then echo "$FAKE_NODE_VERSION"; exit 0; fi
+    # The installer's ABI probe: node -p 'process.versions.modules + "-" + process.arch'.
+    if [ "\${1:-}" = -p ] && [ -n "\${FAKE_NODE_ABI:-}" ]; then echo "$FAKE_NODE_ABI"; exit 0; fi
     exec "$REAL_NODE" "$@" ;;
   ssh-keygen)
     prefix=""
