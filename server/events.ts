@@ -1,7 +1,7 @@
 // Every event that crosses a feature boundary, with its payload type.
 // Hardware events flow one way: driver -> device runtime -> bus -> gateway bridge and dashboard.
 import type { HeaderPin } from "./config/gpioHeader.ts";
-import type { KeyValues, TbValue, TsRecord } from "./gateway/protocol.ts";
+import type { Reading, ReadingValue, ReadingValues } from "./readings.ts";
 
 export type Health = "ok" | "degraded" | "offline";
 
@@ -38,7 +38,7 @@ export interface DeviceInfo {
 }
 
 export interface DeviceSnapshot extends DeviceInfo {
-  values: Record<string, TbValue>;
+  values: Record<string, ReadingValue>;
   /** ms since epoch of the last reading or change, null before the first. */
   updatedAt: number | null;
   health: Health;
@@ -92,9 +92,9 @@ export interface EventLogEntry {
 
 export interface AppEvents {
   /** A reading or state change that should go to ThingsBoard as telemetry. */
-  telemetry: [device: string, record: TsRecord];
+  telemetry: [device: string, record: Reading];
   /** Client attributes to publish for a device (or the gateway itself when device is ""). */
-  clientAttributes: [device: string, values: KeyValues];
+  clientAttributes: [device: string, values: ReadingValues];
   /** A device's live state changed (dashboard). */
   deviceUpdated: [snapshot: DeviceSnapshot];
   /** The set of devices changed (added, removed, renamed). */

@@ -81,3 +81,8 @@ test("only drivers/ load onoff and i2c-bus", () => {
   const hardwarePackage = (i: Import) => i.to === "onoff" || i.to === "i2c-bus";
   assert.deepEqual(["server", "scripts", "web/src"].flatMap((d) => violations(d, hardwarePackage)), []);
 });
+
+test("the domain (devices, bus events) uses its own reading types, not the gateway's wire types", () => {
+  const domain = ALL.filter((i) => i.from.startsWith("server/devices/") || i.from === "server/events.ts" || i.from === "server/eventBus.ts");
+  assert.deepEqual(domain.filter(under("server/gateway")).map((i) => `${i.from}:${i.line} imports ${i.to}`), []);
+});

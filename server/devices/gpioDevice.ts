@@ -6,7 +6,7 @@
 import type { BinaryValue, GpioChip, GpioPin } from "../../drivers/gpio/types.ts";
 import type { GpioDeviceConfig } from "../config/schema.ts";
 import type { DeviceInfo, DeviceSnapshot, Health } from "../events.ts";
-import type { KeyValues, TbValue } from "../gateway/protocol.ts";
+import type { ReadingValue, ReadingValues } from "../readings.ts";
 import { isInteger, isObject, preview } from "../util/json.ts";
 import { RpcError, type ManagedDevice, type RpcHandler } from "./device.ts";
 import type { DeviceContext } from "./deviceContext.ts";
@@ -119,7 +119,7 @@ export class GpioDevice implements ManagedDevice {
     if (this.#offlineTimer) clearTimeout(this.#offlineTimer);
     this.#offlineTimer = null;
     for (const i of this.#inputs.values()) i.unwatch?.();
-    const safed: KeyValues = {};
+    const safed: ReadingValues = {};
     for (const o of this.#outputs.values()) {
       if (o.io && o.value !== o.safe) {
         try {
@@ -181,14 +181,14 @@ export class GpioDevice implements ManagedDevice {
     this.#report({ [i.label]: value === 1 }, ts, true);
   }
 
-  #currentValues(): KeyValues {
-    const v: KeyValues = {};
+  #currentValues(): ReadingValues {
+    const v: ReadingValues = {};
     for (const o of this.#outputs.values()) v[o.label] = o.value === 1;
     for (const i of this.#inputs.values()) v[i.label] = i.value === 1;
     return v;
   }
 
-  #report(values: KeyValues, ts: number, force: boolean): void {
+  #report(values: ReadingValues, ts: number, force: boolean): void {
     const send = force ? values : this.#reporter.select(values, ts);
     this.#updatedAt = ts;
     if (Object.keys(send).length) {
@@ -203,7 +203,7 @@ export class GpioDevice implements ManagedDevice {
   }
 
   snapshot(): DeviceSnapshot {
-    const s: DeviceSnapshot = { ...this.info, values: this.#currentValues() as Record<string, TbValue>, updatedAt: this.#updatedAt, health: this.#health };
+    const s: DeviceSnapshot = { ...this.info, values: this.#currentValues() as Record<string, ReadingValue>, updatedAt: this.#updatedAt, health: this.#health };
     if (this.#error) s.error = this.#error;
     const parked = this.#ctx.parked?.(this.info.name);
     if (parked) s.parked = parked;

@@ -8,7 +8,7 @@
 import type { PwmController, PwmOutput } from "../../drivers/pwm/types.ts";
 import type { PwmDeviceConfig } from "../config/schema.ts";
 import type { DeviceInfo, DeviceSnapshot, Health } from "../events.ts";
-import type { KeyValues, TbValue } from "../gateway/protocol.ts";
+import type { ReadingValue, ReadingValues } from "../readings.ts";
 import { isInteger, isObject, preview } from "../util/json.ts";
 import { RpcError, type ManagedDevice, type RpcHandler } from "./device.ts";
 import type { DeviceContext } from "./deviceContext.ts";
@@ -84,8 +84,8 @@ export class PwmDevice implements ManagedDevice {
     (this.info as { name: string }).name = name;
   }
 
-  #describe(o: Output): Record<string, TbValue> {
-    const d: Record<string, TbValue> = { pin: o.pin, label: o.label, frequencyHz: o.frequencyHz };
+  #describe(o: Output): Record<string, ReadingValue> {
+    const d: Record<string, ReadingValue> = { pin: o.pin, label: o.label, frequencyHz: o.frequencyHz };
     if (o.servo) d.pulseUs = o.value ?? 0;
     else d.duty = o.value ?? 0;
     return d;
@@ -136,7 +136,7 @@ export class PwmDevice implements ManagedDevice {
   async stop(): Promise<void> {
     if (this.#offlineTimer) clearTimeout(this.#offlineTimer);
     this.#offlineTimer = null;
-    const safed: KeyValues = {};
+    const safed: ReadingValues = {};
     for (const o of this.#outputs.values()) {
       if (!o.io) continue;
       try {
@@ -182,11 +182,11 @@ export class PwmDevice implements ManagedDevice {
   }
 
   /** Reported values: duty 0-1, or pulse µs with 0 for "no pulses". */
-  #values(): KeyValues {
+  #values(): ReadingValues {
     return Object.fromEntries([...this.#outputs.values()].map((o) => [o.label, o.value ?? 0]));
   }
 
-  #report(values: KeyValues, ts: number): void {
+  #report(values: ReadingValues, ts: number): void {
     this.#updatedAt = ts;
     this.#ctx.bus.emit("telemetry", this.info.name, { ts, values });
     this.#ctx.bus.emit("clientAttributes", this.info.name, values);
@@ -198,7 +198,7 @@ export class PwmDevice implements ManagedDevice {
   }
 
   snapshot(): DeviceSnapshot {
-    const s: DeviceSnapshot = { ...this.info, values: this.#values() as Record<string, TbValue>, updatedAt: this.#updatedAt, health: this.#health };
+    const s: DeviceSnapshot = { ...this.info, values: this.#values() as Record<string, ReadingValue>, updatedAt: this.#updatedAt, health: this.#health };
     if (this.#error) s.error = this.#error;
     return s;
   }

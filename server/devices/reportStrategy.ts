@@ -2,17 +2,17 @@
 // or changes plus a heartbeat at least every periodSec (like the ThingsBoard IoT Gateway's
 // ON_CHANGE_OR_REPORT_PERIOD). Keeps a long-running Pi from sending the same value every second.
 import type { ReportConfig } from "../config/schema.ts";
-import type { KeyValues, TbValue } from "../gateway/protocol.ts";
+import type { ReadingValue, ReadingValues } from "../readings.ts";
 
 export class Reporter {
   #cfg: ReportConfig;
-  #last = new Map<string, { value: TbValue; ts: number }>();
+  #last = new Map<string, { value: ReadingValue; ts: number }>();
 
   constructor(cfg: ReportConfig) {
     this.#cfg = cfg;
   }
 
-  #changed(key: string, prev: TbValue, next: TbValue): boolean {
+  #changed(key: string, prev: ReadingValue, next: ReadingValue): boolean {
     if (typeof prev === "number" && typeof next === "number") {
       const t = this.#cfg.thresholds[key] ?? this.#cfg.threshold;
       return t > 0 ? Math.abs(next - prev) >= t : next !== prev;
@@ -21,8 +21,8 @@ export class Reporter {
   }
 
   /** The subset of `values` to report now; remembers what was reported. */
-  select(values: KeyValues, ts: number): KeyValues {
-    const out: KeyValues = {};
+  select(values: ReadingValues, ts: number): ReadingValues {
+    const out: ReadingValues = {};
     const periodMs = this.#cfg.periodSec * 1000;
     for (const [k, v] of Object.entries(values)) {
       const prev = this.#last.get(k);

@@ -4,7 +4,7 @@
 import type { Sensor } from "../../drivers/sensors/types.ts";
 import type { SensorDeviceConfig } from "../config/schema.ts";
 import type { DeviceInfo, DeviceSnapshot, Health } from "../events.ts";
-import type { TbValue } from "../gateway/protocol.ts";
+import type { ReadingValue } from "../readings.ts";
 import type { ManagedDevice, RpcHandler } from "./device.ts";
 import { RpcError } from "./device.ts";
 import type { DeviceContext } from "./deviceContext.ts";
@@ -23,7 +23,7 @@ export class SensorDevice implements ManagedDevice {
   #reporter: Reporter;
   #intervalMs: number;
   #timer: NodeJS.Timeout | null = null;
-  #values: Record<string, TbValue> = {};
+  #values: Record<string, ReadingValue> = {};
   #updatedAt: number | null = null;
   #health: Health = "ok";
   #error: string | undefined;

@@ -7,7 +7,7 @@ import type { DeviceRuntime } from "../devices/runtime.ts";
 import type { EventBus } from "../eventBus.ts";
 import type { AppInfo, ConnectionStatus, I2cScanEntry, OutboxStatus } from "../events.ts";
 import type { GatewayBridge } from "../gateway/bridge.ts";
-import type { KeyValues } from "../gateway/protocol.ts";
+import type { ReadingValues } from "../readings.ts";
 import type { RpcReply } from "../rpc/types.ts";
 import { isObject, preview } from "../util/json.ts";
 import { LEVELS, type LogLevel, type LogRecord, type LogSink, type Logger } from "../util/logger.ts";
@@ -187,13 +187,13 @@ export class GatewayService implements Feature {
     this.#statsTimer.unref();
   }
 
-  async #stats(): Promise<KeyValues> {
+  async #stats(): Promise<ReadingValues> {
     const c = this.#o.host;
     const [cpu, temp, mem, d] = await Promise.all([this.#cpu.sample(), cpuTemperatureC(), memory(), disk(c.config.dataDir)]);
     const b = this.#o.bridge;
     const ob = c.outboxStatus();
     const conn = c.connectionStatus();
-    const v: KeyValues = {
+    const v: ReadingValues = {
       cpuLoad1: cpu.loadAvg[0],
       cpuUsage: cpu.usagePercent ?? 0,
       processCpu: cpu.processPercent ?? 0,

@@ -2,6 +2,7 @@
 // non-throwing parsers for everything the server can send us. Facts from
 // shared/reference/thingsboard-server-behaviour.md (sections 3 and 4).
 import { isInteger, isNonEmptyString, isObject, parseJson } from "../util/json.ts";
+import type { Reading, ReadingValue, ReadingValues } from "../readings.ts";
 
 export const TOPIC = {
   gwConnect: "v1/gateway/connect",
@@ -34,12 +35,11 @@ export const GATEWAY_SUBSCRIPTIONS = [
   TOPIC.gwRpc,
 ] as const;
 
-export type TbValue = string | number | boolean | { [k: string]: unknown } | unknown[];
-export type KeyValues = Record<string, TbValue>;
-export interface TsRecord {
-  ts: number;
-  values: KeyValues;
-}
+// The wire names of the domain's readings (server/readings.ts): the same shapes, as ThingsBoard's
+// Gateway API document names them.
+export type TbValue = ReadingValue;
+export type KeyValues = ReadingValues;
+export type TsRecord = Reading;
 
 // ---- gateway -> server ----
 export interface GwConnectMsg { device: string; type?: string }

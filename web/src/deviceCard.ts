@@ -2,7 +2,7 @@
 // switches for GPIO outputs and indicators for inputs. The state shown is always what the server
 // last reported: a click sends a command, and the switch moves when the device says it moved.
 import type { DeviceSnapshot, PinInfo } from "../../server/events.ts";
-import type { TbValue } from "../../server/gateway/protocol.ts";
+import type { ReadingValue } from "../../server/readings.ts";
 import type { Ack, ControlRequest } from "../../server/http/protocol.ts";
 import { SparkChart } from "./chart.ts";
 import { detached, el } from "./dom.ts";
@@ -193,7 +193,7 @@ export class DeviceCard {
       for (const b of this.root.querySelectorAll<HTMLElement>(".value")) {
         const key = b.dataset["key"] ?? "";
         const v = b.querySelector(".v");
-        const raw: TbValue | undefined = d.values[key];
+        const raw: ReadingValue | undefined = d.values[key];
         if (v) v.textContent = formatValue(raw, d.units[key]);
         if (typeof raw === "number" && d.updatedAt !== null) this.#deps.history.add(id, key, d.updatedAt, raw);
       }

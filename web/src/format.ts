@@ -1,5 +1,5 @@
 // Human formatting for the dashboard: relative times that tick, sizes, durations, values with units.
-import type { TbValue } from "../../server/gateway/protocol.ts";
+import type { ReadingValue } from "../../server/readings.ts";
 
 export function duration(sec: number): string {
   const s = Math.max(0, Math.floor(sec));
@@ -37,7 +37,7 @@ export function clock(ts: number): string {
   return new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
 
-export function value(v: TbValue | undefined, unit?: string): string {
+export function value(v: ReadingValue | undefined, unit?: string): string {
   if (v === undefined) return "–";
   let text: string;
   if (typeof v === "number") text = Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) >= 100 ? 1 : 2);
