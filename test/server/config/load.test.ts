@@ -187,6 +187,21 @@ describe("config", () => {
     assert.ok(errors.some((e) => e.startsWith("dashboard.password: at least 8 characters")));
   });
 
+  test("a collection used as a key is an unknown setting, not a warning of the yaml package on stderr", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on("warning", onWarning);
+    try {
+      const r = loadConfigText("thingsboard: {host: a, accessToken: t}\n? [a, b]\n: c\n", {});
+      assert.equal(r.ok, false);
+      assert.ok(!r.ok && r.errors.some((e) => e.endsWith(": unknown setting")), r.ok ? "" : r.errors.join("; "));
+      await new Promise((resolve) => setImmediate(resolve)); // process warnings are emitted on the next tick
+      assert.deepEqual(warnings.map((w) => w.message), []);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   test("unreadable and malformed files are reported, never thrown", () => {
     const dir = mkdtempSync(join(tmpdir(), "cfg-"));
     const missing = loadConfigFile(join(dir, "nope.yaml"), {});
