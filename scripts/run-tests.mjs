@@ -30,7 +30,7 @@ if (files.length === 0) {
 const outcomesDir = mkdtempSync(join(tmpdir(), "run-tests-"));
 const outcomesFile = join(outcomesDir, "outcomes.jsonl");
 const args = [
-  "--import", "tsx", "--test", "--test-concurrency=2",
+  "--import", "tsx", "--import", join(root, "scripts", "lib", "testWarnings.mjs"), "--test", "--test-concurrency=2",
   "--test-reporter=spec", "--test-reporter-destination=stdout",
   `--test-reporter=${join(root, "scripts", "lib", "skipReporter.mjs")}`, `--test-reporter-destination=${outcomesFile}`,
   ...files,
