@@ -11,7 +11,7 @@ import { errnoOf, type SysfsIo } from "../../sysfs/sysfsIo.ts";
 import { checkKnownOptions } from "../common.ts";
 import { KernelSensorBase, kernelSensorError } from "../kernelSensorBase.ts";
 import { SensorError, type Sensor, type SensorReading } from "../types.ts";
-import { checkMillidegrees, parseW1Slave, ROM_ID } from "./ds18b20Decode.ts";
+import { checkMillidegrees, parseW1Slave, ROM_ID, scratchpadLooksValid } from "./ds18b20Decode.ts";
 
 export const DEFAULT_W1_DEVICES = "/sys/bus/w1/devices";
 const ATTEMPTS = 2;
@@ -114,6 +114,9 @@ class Ds18b20Sensor extends KernelSensorBase<Ds18b20Options> {
     this.#hasTemperature = false;
     if (reading.scratchpad.every((b) => b === 0xff)) throw new SensorError("ABSENT", `${this.label} does not answer (scratchpad all 0xff)`);
     if (!reading.crcOk) throw new SensorError("CRC", `${this.label}: scratchpad failed the CRC check (crc ... NO)`);
+    // All zeros passes the CRC (CRC of zeros is 0) and prints t=0: a data line held low. The
+    // configuration register always has its five low bits set, so it tells the two apart.
+    if (!scratchpadLooksValid(reading.scratchpad)) throw new SensorError("BAD_DATA", `${this.label}: scratchpad ${[...reading.scratchpad].map((b) => b.toString(16).padStart(2, "0")).join(" ")} is not a DS18B20's (data line shorted?)`);
     return reading.millidegrees;
   }
 }

@@ -49,6 +49,15 @@ export function scratchpadFor(celsius: number): Uint8Array {
   return pad;
 }
 
+/**
+ * Whether a scratchpad can be a DS18B20's: byte 4 is the configuration register "0 R1 R0 1 1 1 1 1"
+ * (datasheet, "Configuration Register"), so its bit 7 is 0 and bits 0-4 are 1. An all-zero
+ * scratchpad, which a shorted data line reads and which passes the CRC, fails this.
+ */
+export function scratchpadLooksValid(pad: Uint8Array): boolean {
+  return pad.length === 9 && ((pad[4] ?? 0) & 0x9f) === 0x1f;
+}
+
 export interface W1SlaveReading {
   scratchpad: Uint8Array;
   /** The kernel's CRC verdict ("YES"/"NO"). */

@@ -64,6 +64,15 @@ test("on a pre-5.10 kernel a probe that stopped answering prints all-ones with c
   await assert.rejects(s.read(), isCode("ABSENT", /does not answer/));
 });
 
+test("a shorted data line (all zeros, crc=00 YES, t=0) is BAD_DATA, not 0 °C", async () => {
+  const { W1Twin } = await import("../../../drivers/sensors/ds18b20/w1Twin.ts");
+  const legacy = new W1Twin(sim.io, sim.w1Devices, { legacy: true });
+  await legacy.addProbe(A, 22);
+  const s = await openKernelSensor("ds18b20", sim, { romId: A });
+  sim.io.onRead(join(sim.w1Devices, A, "w1_slave"), () => "00 00 00 00 00 00 00 00 00 : crc=00 YES\n00 00 00 00 00 00 00 00 00 t=0\n");
+  await assert.rejects(s.read(), isCode("BAD_DATA", /data line shorted/));
+});
+
 test("a malformed romId is refused with the expected form", async () => {
   assert.throws(() => openKernelSensor("ds18b20", sim, { romId: "10-000802b5a1c3" }), /expected "28-" and 12 hex digits/);
   assert.throws(() => openKernelSensor("ds18b20", sim, { pin: 40 }), /Invalid option pin for ds18b20/);

@@ -6,6 +6,7 @@ import {
   formatW1Slave,
   parseW1Slave,
   registerToCelsius,
+  scratchpadLooksValid,
   scratchpadFor,
   w1Crc8,
 } from "../../../drivers/sensors/ds18b20/ds18b20Decode.ts";
@@ -62,6 +63,15 @@ describe("w1_therm's w1_slave format", () => {
     const r = parseW1Slave(formatW1Slave(pad, -10125));
     assert.equal(r.crcOk, true);
     assert.equal(r.millidegrees, -10125);
+  });
+
+  test("the configuration byte tells a real scratchpad from a shorted line's zeros (which pass the CRC)", () => {
+    assert.equal(scratchpadLooksValid(scratchpadFor(21.5)), true);
+    assert.equal(scratchpadLooksValid(Uint8Array.of(0x50, 0x05, 0x4b, 0x46, 0x7f, 0xff, 0x0c, 0x10, 0x1c)), true);
+    assert.equal(scratchpadLooksValid(Uint8Array.of(0x50, 0x05, 0x4b, 0x46, 0x1f, 0xff, 0x0c, 0x10, 0x1c)), true, "9-bit resolution");
+    const zeros = new Uint8Array(9);
+    assert.equal(w1Crc8(zeros), 0, "all zeros passes the CRC");
+    assert.equal(scratchpadLooksValid(zeros), false);
   });
 
   test("anything else is BAD_DATA", () => {

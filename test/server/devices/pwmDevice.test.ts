@@ -122,6 +122,22 @@ describe("PwmDevice", () => {
     await assert.rejects(dev.rpc.setPwm!({ pin: 18, duty: 0.5 }), { code: "DEVICE_ERROR", message: "PWM GPIO 18 is not open" });
   });
 
+  test("after safeStateAfterOfflineSec without ThingsBoard the outputs go to their safe value; back online cancels", async (t) => {
+    const d = await make({ ...CONFIG, safeStateAfterOfflineSec: 30 });
+    await d.rpc.setPwm!({ pin: 18, duty: 0.9 });
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    d.setOnline(false);
+    t.mock.timers.tick(29_000);
+    d.setOnline(true);
+    t.mock.timers.tick(60_000);
+    assert.equal(sim.pwm.channel(0)?.dutyNs, 36_000, "reconnected in time: unchanged");
+    const safed = new Promise<void>((resolve) => bus.on({}, "clientAttributes", (_d, v) => v.fan === 0.2 && resolve()));
+    d.setOnline(false);
+    t.mock.timers.tick(30_000);
+    await safed;
+    assert.equal(sim.pwm.channel(0)?.dutyNs, 8_000);
+  });
+
   test("setPwm goes through the one RPC dispatcher like any other method", async () => {
     const runtime = new DeviceRuntime({ bus, log: silentLogger(), memory });
     await runtime.build([pwmDeviceSchema.parse(CONFIG)], "unit", {
