@@ -64,8 +64,10 @@ export class LimitBuckets {
       ownMsg: keep([make("ownMsg", l.ownMessages, true)]),
       ownTel: keep([make("ownTel", l.ownTelemetryMessages, true)]),
       ownDp: keep([make("ownDp", l.ownDataPoints, true)]),
-      cfgMsg: keep([make("cfgMsg", l.configMessages, false)]),
-      cfgDp: keep([make("cfgDp", l.configDataPoints, false)]),
+      // The configured limits are the tenant's as the user knows them (an older ThingsBoard has
+      // no getSessionLimits): used with the same margins.
+      cfgMsg: keep([make("cfgMsg", l.configMessages, true)]),
+      cfgDp: keep([make("cfgDp", l.configDataPoints, true)]),
     };
   }
 
@@ -94,17 +96,19 @@ export class LimitBuckets {
 
   /** The most device entries one gateway publish may carry: each takes a telemetry-message token. */
   get maxEntries(): number {
-    return this.#limiters.gwTel.reduce((m, l) => Math.min(m, l.maxCost), Number.POSITIVE_INFINITY);
+    return [...this.#limiters.gwTel, ...this.#limiters.cfgMsg].reduce((m, l) => Math.min(m, l.maxCost), Number.POSITIVE_INFINITY);
   }
 
-  #costs(c: PublishCost, points: number): Costs {
-    return { ...c, cfgMsg: 1, cfgDp: points };
+  /** The configured "messages" count what ThingsBoard counts as messages (every call, regular or
+   *  telemetry), "dataPoints" every data point. */
+  #costs(c: PublishCost): Costs {
+    return { ...c, cfgMsg: c.gwMsg + c.gwTel + c.ownMsg + c.ownTel, cfgDp: c.gwDp + c.ownDp };
   }
 
   /** ms until every bucket has room for the cost (0 = now). */
-  waitMs(c: PublishCost, points: number): number {
+  waitMs(c: PublishCost): number {
     this.#recover();
-    const costs = this.#costs(c, points);
+    const costs = this.#costs(c);
     let wait = 0;
     for (const role of ROLES) {
       const n = costs[role];
@@ -114,8 +118,8 @@ export class LimitBuckets {
   }
 
   /** Takes the tokens (call after waitMs returned 0), or overdraws them for what must go now. */
-  take(c: PublishCost, points: number): void {
-    const costs = this.#costs(c, points);
+  take(c: PublishCost): void {
+    const costs = this.#costs(c);
     for (const role of ROLES) {
       const n = costs[role];
       if (n > 0) for (const l of this.#limiters[role]) l.consume(n);

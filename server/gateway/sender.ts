@@ -149,7 +149,7 @@ export class Sender {
    *  buckets: taken even if that overdraws them, so that what waits in the queue waits longer. */
   noteDirect(topic: string, payload: string, points = 0): void {
     const devices = devicesOf(topic, payload);
-    this.#buckets.take(this.#costFor(topic, payload, points, devices), points);
+    this.#buckets.take(this.#costFor(topic, payload, points, devices));
     for (const d of devices) this.#sessionDevices.add(d);
   }
 
@@ -165,9 +165,9 @@ export class Sender {
     try {
       for (;;) {
         const cost = this.#costFor(topic, payload, points, devices);
-        const wait = this.#buckets.waitMs(cost, points);
+        const wait = this.#buckets.waitMs(cost);
         if (wait === 0 || Date.now() >= giveUp) {
-          this.#buckets.take(cost, points);
+          this.#buckets.take(cost);
           for (const d of devices) this.#sessionDevices.add(d);
           return;
         }
@@ -261,8 +261,8 @@ export class Sender {
         let wait = -1;
         if (this.#publishing < this.#window) {
           const cost = this.#costFor(m.topic, m.payload, m.points, m.devices ?? devicesOf(m.topic, m.payload));
-          wait = this.#buckets.waitMs(cost, m.points);
-          if (wait === 0) this.#buckets.take(cost, m.points);
+          wait = this.#buckets.waitMs(cost);
+          if (wait === 0) this.#buckets.take(cost);
         }
         if (wait !== 0) {
           // Window full or rate-limited: give the rest back, in order, for a later round.

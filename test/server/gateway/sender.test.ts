@@ -107,4 +107,43 @@ describe("Sender", () => {
     assert.equal(s.stats.rejected, 1);
     assert.equal(ok.length, 1);
   });
+
+  // 0x97 means a rate breach when ThingsBoard then closes the connection
+  // (AbstractGatewaySessionHandler.getAggregatePubAckCallback.onError), the device limit when it
+  // does not (processFailure).
+  test("a 0x97 followed by the close is a breach: the sender slows down instead of retrying at the same pace", async () => {
+    outbox.enqueue("v1/gateway/telemetry", tel(1), 1);
+    let calls = 0;
+    const s = new Sender(outbox, async () => {
+      calls++;
+      throw new PublishError("quota", 0x97);
+    }, silentLogger(), { window: 1, gwTelemetryMessages: "100:1" });
+    s.resume();
+    await until(() => calls === 1, "published");
+    s.pause(); // the server closed the connection right after the PUBACK
+    assert.equal(s.stats.rateLimitBreaches, 1);
+    assert.equal(s.slowdown, 0.5);
+    assert.equal(outbox.pending, 1, "the message is kept");
+  });
+
+  test("a 0x97 with the connection kept is the device limit: the devices it had to look up are reported", async () => {
+    outbox.enqueue("v1/gateway/telemetry", JSON.stringify({ New: [{ ts: 1, values: { a: 1 } }] }), 1);
+    const refused: string[][] = [];
+    const s = new Sender(outbox, async () => {
+      throw new PublishError("quota", 0x97);
+    }, silentLogger(), { window: 1 });
+    s.onDeviceLimit = (d) => refused.push(d);
+    s.resume();
+    await until(() => refused.length === 1, "device limit verdict", 5000);
+    assert.deepEqual(refused, [["New"]]);
+    assert.equal(s.stats.rateLimitBreaches, 0);
+    assert.equal(s.slowdown, 1);
+    s.pause();
+  });
+
+  test("configured limits count messages as ThingsBoard does: one per device entry", () => {
+    const s = new Sender(outbox, async () => {}, silentLogger(), { window: 1, configMessages: "10:1" });
+    // 80 % of the bucket: at most 8 device entries per publish.
+    assert.equal(s.maxEntries, 8);
+  });
 });
