@@ -153,9 +153,20 @@ export function loadConfigText(text: string, env: NodeJS.ProcessEnv = {}, source
 function yamlSyntaxError(errors: readonly YAMLError[], text: string, source: string): string {
   const first = errors[0] as YAMLError;
   const message = first.message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "") ?? first.code;
-  const pos = first.linePos?.[0];
-  const where = pos ? `, line ${pos.line}, column ${pos.col}` : "";
-  const lineText = pos ? text.split(/\r?\n/)[pos.line - 1] : undefined;
+  const lines = text.split(/\r?\n/);
+  let pos: { line: number; col?: number } | undefined = first.linePos?.[0];
+  // An unclosed quote is found at the end of the file; the line that opened it is the useful one.
+  const quote = first.code === "MISSING_CHAR" ? /closing (["'])quote/.exec(message)?.[1] : undefined;
+  if (quote && pos) {
+    for (let i = Math.min(pos.line, lines.length) - 1; i >= 0; i--) {
+      if (((lines[i] ?? "").split(quote).length - 1) % 2 === 1) {
+        pos = { line: i + 1 };
+        break;
+      }
+    }
+  }
+  const lineText = pos ? lines[pos.line - 1] : undefined;
+  const where = !pos ? "" : lineText?.trim() ? `, line ${pos.line}${pos.col ? `, column ${pos.col}` : ""}` : ", at the end of the file";
   const more = errors.length > 1 ? ` (fix this first: the ${errors.length - 1} other YAML error${errors.length > 2 ? "s" : ""} reported after it may follow from it)` : "";
   return `${source}${where}: YAML syntax: ${message}${lineText?.trim() ? `: ${JSON.stringify(lineText.trimEnd())}` : ""}${more}`;
 }

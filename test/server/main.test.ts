@@ -70,7 +70,7 @@ test("a YAML syntax error: listed once, with its line, no dangling colon, exit 2
   writeFileSync(file, 'thingsboard:\n  host: "tb.local\n  port: 1883\ndevices: []\n');
   const p = runTs("server/main.ts", ["--config", file]);
   assert.equal(await p.exited, 2);
-  assert.equal(p.stderr().trim(), `Refusing to start because the configuration in ${file} is not valid:\n  - ${file}, line 5, column 1: YAML syntax: Missing closing "quote`);
+  assert.equal(p.stderr().trim(), `Refusing to start because the configuration in ${file} is not valid:\n  - ${file}, line 2: YAML syntax: Missing closing "quote: "  host: \\"tb.local"`);
 });
 
 test("no password yet: the setup code is a banner next to the dashboard URL, and it works", { timeout: 120_000 }, async () => {

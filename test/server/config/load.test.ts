@@ -215,6 +215,9 @@ describe("config", () => {
     const dup = loadConfigText("thingsboard: {host: a, accessToken: t}\nhttp: {port: 1}\nhttp: {port: 2}\n", {});
     assert.deepEqual(dup, { ok: false, errors: ['config, line 3, column 1: YAML syntax: Map keys must be unique: "http: {port: 2}"'] });
     // One error, the first, with its line: not one per parser error, each ending in a colon (issue 13).
+    // An unclosed quote: the line that opened it, not the end of the file where the parser noticed.
+    const quote = loadConfigText('thingsboard:\n  host: "tb.local\n  accessToken: abc\n', {}, "q.yaml");
+    assert.deepEqual(quote, { ok: false, errors: ['q.yaml, line 2: YAML syntax: Missing closing "quote: "  host: \\"tb.local"'] });
     const indent = loadConfigText("thingsboard:\n  host: tb.local\n   port: 1883\n", {}, "c.yaml");
     assert.deepEqual(indent, { ok: false, errors: ['c.yaml, line 2, column 9: YAML syntax: Nested mappings are not allowed in compact mappings: "  host: tb.local" (fix this first: the 1 other YAML error reported after it may follow from it)'] });
     for (const t of ["[1,2]", "just a string", "42"]) assert.equal(loadConfigText(t, {}).ok, false, t);
