@@ -260,6 +260,7 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
       hardwareKind: this.hardware.kind,
       appInfo: () => this.#info.read(),
       scanI2c: () => this.scanI2c(),
+      scanKernelSensors: () => this.hardware.scanKernelSensors(),
       outboxStatus: () => this.#outbox?.status() ?? null,
       connectionStatus: () => link.connection.status(),
     };

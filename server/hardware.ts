@@ -15,6 +15,8 @@ import { createChipModel, openSensor } from "../drivers/sensors/index.ts";
 import type { Sensor } from "../drivers/sensors/types.ts";
 import type { I2cDeviceModel } from "../drivers/i2c/deviceModel.ts";
 import { DEFAULT_KERNEL_PATHS, openKernelSensor, type KernelSysfs } from "../drivers/sensors/kernelSensors.ts";
+import { listDs18b20 } from "../drivers/sensors/ds18b20/ds18b20.ts";
+import { listIioDht } from "../drivers/sensors/dht/dht.ts";
 import { nodeSysfsIo } from "../drivers/sysfs/sysfsIo.ts";
 import { SimSysfs } from "../drivers/sysfs/simSysfs.ts";
 import { openSysfsPwm } from "../drivers/pwm/sysfsPwm.ts";
@@ -23,6 +25,12 @@ import type { PwmController } from "../drivers/pwm/types.ts";
 import { DEFAULT_ADDRESS, isI2cSensorChip, type Config, type SensorDeviceConfig } from "./config/schema.ts";
 import type { I2cScanEntry } from "./events.ts";
 import type { Logger } from "./util/logger.ts";
+
+/** The sensor_scan gateway RPC's answer: 1-Wire probes and DHT IIO devices the kernel lists. */
+export interface KernelSensorScan {
+  w1: Array<{ romId: string; configured: boolean }>;
+  dht: Array<{ device: string; name: string; pin: number | null; configured: boolean }>;
+}
 
 export class Hardware {
   readonly kind: "sim" | "pi";
@@ -34,6 +42,8 @@ export class Hardware {
   #sysfs: Promise<KernelSysfs> | null = null;
   #pwm: Promise<PwmController> | null = null;
   #configured: Array<{ bus: number; address: number }> = [];
+  /** Configured DS18B20 ROM ids and DHT pins, for the kernel sensor scan. */
+  #kernelConfigured: { romIds: string[]; dhtPins: number[] } = { romIds: [], dhtPins: [] };
 
   private constructor(kind: "sim" | "pi", log: Logger) {
     this.kind = kind;
@@ -64,6 +74,11 @@ export class Hardware {
   setConfigured(devices: Config["devices"]): void {
     // Only I2C sensors sit at a bus address; 1-Wire and DHT sensors are found by the kernel.
     this.#configured = devices.flatMap((d) => (d.kind === "sensor" && isI2cSensorChip(d.chip) ? [{ bus: d.bus, address: d.address ?? DEFAULT_ADDRESS[d.chip] }] : []));
+    const kernel = devices.flatMap((d) => (d.kind === "sensor" && !isI2cSensorChip(d.chip) ? [d] : []));
+    this.#kernelConfigured = {
+      romIds: kernel.flatMap((d) => (d.chip === "ds18b20" && typeof d.options.romId === "string" ? [d.options.romId.toLowerCase()] : [])),
+      dhtPins: kernel.flatMap((d) => (d.chip !== "ds18b20" ? [typeof d.options.pin === "number" ? d.options.pin : 4] : [])),
+    };
   }
 
   gpio(): Promise<GpioChip> {
@@ -147,6 +162,21 @@ export class Hardware {
       }
     }
     return out;
+  }
+
+  /**
+   * What the kernel found that a config could name: DS18B20 probes under /sys/bus/w1/devices and
+   * dht11 IIO devices (with the pin their overlay node names), each marked when configured.
+   */
+  async scanKernelSensors(): Promise<KernelSensorScan> {
+    const sysfs = await this.sysfs();
+    const probes = await listDs18b20(sysfs.io, sysfs.w1Devices);
+    const dht = await listIioDht(sysfs.io, sysfs.iioDevices);
+    const { romIds, dhtPins } = this.#kernelConfigured;
+    return {
+      w1: probes.map((romId) => ({ romId, configured: romIds.includes(romId) })),
+      dht: dht.map((d) => ({ device: d.device, name: d.name, pin: d.pin, configured: d.pin !== null && dhtPins.includes(d.pin) })),
+    };
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@ import type { DeviceRuntime } from "../devices/runtime.ts";
 import type { EventBus } from "../eventBus.ts";
 import type { AppInfo, ConnectionStatus, I2cScanEntry, OutboxStatus } from "../events.ts";
 import type { GatewayBridge } from "../gateway/bridge.ts";
+import type { KernelSensorScan } from "../hardware.ts";
 import type { ReadingValues } from "../readings.ts";
 import type { RpcReply } from "../rpc/types.ts";
 import { isObject, preview } from "../util/json.ts";
@@ -27,6 +28,8 @@ export interface GatewayServiceHost {
   readonly hardwareKind: "sim" | "pi";
   appInfo(): AppInfo;
   scanI2c(): Promise<I2cScanEntry[]>;
+  /** DS18B20 probes and DHT IIO devices the kernel found (issue 17); absent on hosts without it. */
+  scanKernelSensors?(): Promise<KernelSensorScan>;
   outboxStatus(): OutboxStatus | null;
   connectionStatus(): ConnectionStatus | null;
 }
@@ -73,6 +76,10 @@ export class GatewayService implements Feature {
       gateway_version: async () => ({ version: o.host.appInfo().version }),
       gateway_stats: async () => this.#stats(),
       i2c_scan: async () => ({ devices: (await o.host.scanI2c()).map((e) => ({ ...e, address: `0x${e.address.toString(16)}` })) }),
+      sensor_scan: async () => {
+        if (!o.host.scanKernelSensors) throw new Error("sensor_scan is not available on this host");
+        return o.host.scanKernelSensors();
+      },
       gateway_restart: async (p) => this.#schedule(p, "restart", () => (o.restart ?? defaultRestart)()),
       gateway_reboot: async (p) => {
         if (!o.host.config.gateway.allowReboot) throw new Error("reboot is not allowed by the config (gateway.allowReboot)");

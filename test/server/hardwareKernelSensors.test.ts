@@ -45,6 +45,16 @@ test("DS18B20 probes and a DHT22 in sim mode: twins in a temp sysfs tree, device
     const reply = (await runtime.find("tank")!.rpc.read_now!(null)) as { values: Record<string, number> };
     assert.deepEqual(reply.values, { temperature: 4.25 });
     assert.ok(existsSync(sysfs.root));
+    // sensor_scan: what the kernel lists, each marked when a device names it; an unconfigured probe shows too.
+    await sysfs.w1.addProbe("28-00000a1b2c3d");
+    assert.deepEqual(await hw.scanKernelSensors(), {
+      w1: [
+        { romId: "28-00000a1b2c3d", configured: false },
+        { romId: "28-0316a2791f2a", configured: true },
+        { romId: "28-031997791b05", configured: true },
+      ],
+      dht: [{ device: "iio:device23", name: "dht11@17", pin: 23, configured: true }],
+    });
   } finally {
     await runtime.stop();
     const root = hw.sim!.sysfs!.root;

@@ -46,7 +46,7 @@ describe("gateway service", () => {
 
   const rpc = async (method: string, params: unknown = null) => (await emu.gatewayRpc(GW, method, params, { twoWay: true, timeoutMs: 3000 })).body as Record<string, unknown>;
 
-  test("service RPCs: ping, devices, version, stats, i2c_scan; reboot refused unless allowed", async () => {
+  test("service RPCs: ping, devices, version, stats, i2c_scan, sensor_scan; reboot refused unless allowed", async () => {
     assert.deepEqual(await rpc("gateway_ping"), { code: 200, resp: "pong" });
     assert.deepEqual(await rpc("gateway_devices"), { "u io": "GPIO", "u env": "BME280" });
     assert.deepEqual(await rpc("gateway_version"), { version: "9.9.9" });
@@ -55,6 +55,8 @@ describe("gateway service", () => {
     assert.equal(typeof stats.outboxQueued, "number");
     const scan = (await rpc("i2c_scan")) as { devices: Array<{ address: string; chip: string | null; configured: boolean }> };
     assert.ok(scan.devices.some((d) => d.address === "0x76" && d.chip === "bme280" && d.configured), JSON.stringify(scan));
+    // No 1-Wire probe or DHT in this config: the kernel's (simulated) lists are empty.
+    assert.deepEqual(await rpc("sensor_scan"), { w1: [], dht: [] });
     assert.match(JSON.stringify(await rpc("gateway_reboot", { seconds: 5 })), /not allowed/);
     assert.match(JSON.stringify(await rpc("no_such_thing")), /unknown gateway method/);
   });
