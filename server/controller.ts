@@ -14,6 +14,7 @@ import type { TbConnection } from "./gateway/connection.ts";
 import type { GatewayBridge } from "./gateway/bridge.ts";
 import { Outbox } from "./outbox/outbox.ts";
 import { MIN_OUTBOX_BUDGET_MS, outboxFlushBudget } from "./outbox/flushBudget.ts";
+import { DeadLetterStore } from "./outbox/deadLetters.ts";
 import { StateStore } from "./state/stateStore.ts";
 import { DashboardServer } from "./http/dashboardServer.ts";
 import { GatewayService, type GatewayServiceHost } from "./features/gatewayService.ts";
@@ -72,6 +73,7 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
   #outbox: Outbox | null = null;
   #parked: Outbox | null = null;
   #tb: ThingsBoardLink | null = null;
+  #deadLetters: DeadLetterStore | null = null;
   #dashboard: DashboardServer | null = null;
   #service: GatewayService | null = null;
   #history: HistoryRecorder | null = null;
@@ -138,6 +140,10 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
   get bridge(): GatewayBridge | null {
     return this.#tb?.bridge ?? null;
   }
+  get deadLetters(): DeadLetterStore | null {
+    return this.#deadLetters;
+  }
+
   get outbox(): Outbox | null {
     return this.#outbox;
   }
@@ -253,6 +259,15 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
       },
     });
     this.#tb = link;
+    // Issue 12: messages the server keeps closing the connection on leave the queue for these.
+    const deadLetters = DeadLetterStore.open(config.dataDir, log.child("deadLetters"));
+    this.#deadLetters = deadLetters;
+    this.#onStop("dead letters", () => deadLetters.close());
+    link.bridge.sender.onDeadLetter = (m, attempts, reason) => {
+      deadLetters.add({ ts: m.ts, deadAt: Date.now(), topic: m.topic, payload: m.payload, points: m.points, attempts, reason });
+      this.bus.emit("eventLog", { ts: Date.now(), kind: "error", text: `a ${m.payload.length}-byte message on ${m.topic} was set aside as a dead letter after ${attempts} attempts (${reason}); gateway RPC gateway_dead_letters lists them` });
+      this.bus.emit("clientAttributes", "", { deadLetters: deadLetters.count });
+    };
     const host: GatewayServiceHost = {
       config,
       bus: this.bus,
@@ -263,6 +278,16 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
       scanKernelSensors: () => this.hardware.scanKernelSensors(),
       outboxStatus: () => this.#outbox?.status() ?? null,
       connectionStatus: () => link.connection.status(),
+      deadLetters: {
+        get count() { return deadLetters.count; },
+        list: (limit) => deadLetters.list(limit),
+        requeue: () => {
+          const all = deadLetters.takeAll();
+          for (const d of all) outbox.enqueue(d.topic, d.payload, d.points);
+          link.bridge.sender.kick();
+          return all.length;
+        },
+      },
     };
     this.#service = new GatewayService({ host, bridge: link.bridge, log: log.child("service"), ...(this.#o.restart ? { restart: this.#o.restart } : {}) });
     link.bridge.onReady(() => detach("requesting shared attributes", this.#requestSharedAttributes(), log));

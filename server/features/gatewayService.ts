@@ -15,6 +15,7 @@ import { LEVELS, type LogLevel, type LogRecord, type LogSink, type Logger } from
 import { createCpuSampler, cpuTemperatureC, disk, ipAddresses, memory, osInfo } from "../util/systemInfo.ts";
 import { unitIdentity } from "../util/identity.ts";
 import { detach } from "../util/detach.ts";
+import type { DeadLetter } from "../outbox/deadLetters.ts";
 import type { Feature } from "./feature.ts";
 
 /**
@@ -32,6 +33,13 @@ export interface GatewayServiceHost {
   scanKernelSensors?(): Promise<KernelSensorScan>;
   outboxStatus(): OutboxStatus | null;
   connectionStatus(): ConnectionStatus | null;
+  /** Messages set aside after the server kept refusing them (issue 12, outbox/deadLetters.ts). */
+  readonly deadLetters: {
+    readonly count: number;
+    list(limit: number): DeadLetter[];
+    /** Puts every dead letter back in the queue; returns how many. */
+    requeue(): number;
+  };
 }
 
 /** The part of the bridge the service talks through (a fake in tests). */
@@ -84,6 +92,18 @@ export class GatewayService implements Feature {
       gateway_reboot: async (p) => {
         if (!o.host.config.gateway.allowReboot) throw new Error("reboot is not allowed by the config (gateway.allowReboot)");
         return this.#schedule(p, "reboot", () => spawn("systemctl", ["reboot"], { stdio: "ignore", detached: true }).on("error", () => {}).unref());
+      },
+      // Issue 12: the messages set aside as dead letters, newest first (payloads shortened), and
+      // putting them back in the queue once what made the server refuse them is fixed.
+      gateway_dead_letters: async (p) => {
+        const limit = isObject(p) && typeof p.limit === "number" && Number.isInteger(p.limit) ? Math.min(Math.max(p.limit, 1), 50) : 10;
+        const dl = o.host.deadLetters;
+        return { count: dl.count, deadLetters: dl.list(limit).map((d) => ({ topic: d.topic, bytes: d.payload.length, points: d.points, attempts: d.attempts, reason: d.reason, queuedAt: d.ts, deadAt: d.deadAt, payload: d.payload.length > 1000 ? `${d.payload.slice(0, 1000)}…` : d.payload })) };
+      },
+      gateway_dead_letters_retry: async () => {
+        const requeued = o.host.deadLetters.requeue();
+        o.host.bus.emit("clientAttributes", "", { deadLetters: o.host.deadLetters.count });
+        return { success: true, requeued };
       },
       gateway_device_renamed: async (p) => {
         if (!isObject(p)) throw new Error("params must be {oldName: newName}");
@@ -214,6 +234,7 @@ export class GatewayService implements Feature {
       rpcRejected: b.stats.rpcRejected ?? 0,
       malformedReceived: b.stats.malformed ?? 0,
       oversizedReceived: b.stats.oversized ?? 0,
+      deadLetters: c.deadLetters.count,
       outboxQueued: ob?.queued ?? 0,
       outboxOnDisk: ob?.onDisk ?? 0,
       outboxDropped: ob?.dropped ?? 0,
@@ -242,6 +263,7 @@ export class GatewayService implements Feature {
     const [ips, os] = await Promise.all([ipAddresses(), osInfo()]);
     const app = c.appInfo();
     c.bus.emit("clientAttributes", "", {
+      deadLetters: c.deadLetters.count,
       version: app.version,
       unit: app.unit,
       hostname: id.hostname,

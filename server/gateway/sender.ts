@@ -9,6 +9,7 @@ import { costOf, devicesOf, type PublishCost } from "./messageCost.ts";
 import { mergeMessages, splitOversized, type MergedMessage } from "./mergeMessages.ts";
 import { rewriteQueued } from "./renameQueued.ts";
 import type { DeviceParking } from "./deviceParking.ts";
+import { DeliveryAttempts, MAX_ATTEMPTS } from "./deliveryAttempts.ts";
 
 export interface OutboxMessageLike {
   seq: number;
@@ -58,6 +59,8 @@ export interface SenderStats {
   rateLimitBreaches: number;
   /** Publishes answered 0x97 with the connection left open: the tenant's device limit. */
   deviceLimitRefusals: number;
+  /** Messages set aside as dead letters (the server closed the connection on them MAX_ATTEMPTS times). */
+  deadLettered: number;
 }
 
 type Publish = (topic: string, payload: string) => Promise<void>;
@@ -102,9 +105,15 @@ export class Sender {
   parking: DeviceParking | null = null;
   /** Devices deleted in ThingsBoard: what is queued for them is dropped. */
   #isDeleted: (device: string) => boolean = () => false;
-  readonly stats: SenderStats = { published: 0, acked: 0, pointsAcked: 0, rejected: 0, retried: 0, rateLimitedWaits: 0, resplit: 0, rateLimitBreaches: 0, deviceLimitRefusals: 0 };
+  readonly stats: SenderStats = { published: 0, acked: 0, pointsAcked: 0, rejected: 0, retried: 0, rateLimitedWaits: 0, resplit: 0, rateLimitBreaches: 0, deviceLimitRefusals: 0, deadLettered: 0 };
   /** Called after each acknowledged publish (for status updates and latency measurement); cheap. */
   onAck: ((m: MergedMessage) => void) | null = null;
+  /** Failed attempts per queued message (issue 12: a message the server closes the connection on). */
+  readonly attempts = new DeliveryAttempts();
+  #suspectInFlight = false;
+  #nextAlone = false;
+  /** A message set aside after MAX_ATTEMPTS (outbox/deadLetters.ts keeps it). */
+  onDeadLetter: ((m: OutboxMessageLike, attempts: number, reason: string) => void) | null = null;
   /** The server refused these devices for the tenant's device limit (0x97, connection kept). */
   onDeviceLimit: ((devices: string[]) => void) | null = null;
 
@@ -210,6 +219,8 @@ export class Sender {
     // A new connection is a new gateway session: every device is looked up again.
     this.#sessionDevices.clear();
     this.#publishing = 0; // publishes of the old connection no longer count
+    this.#suspectInFlight = false;
+    this.#nextAlone = false;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#outbox.release();
@@ -226,7 +237,7 @@ export class Sender {
   }
 
   #pump(): void {
-    if (!this.#active || this.#timer) return;
+    if (!this.#active || this.#timer || this.#suspectInFlight) return;
     const now = Date.now();
     if (now < this.#pausedUntil) return this.#wake(this.#pausedUntil - now);
     if (this.#reserving > 0) return this.#wake(20);
@@ -238,8 +249,10 @@ export class Sender {
       const live = this.#outbox.pending > LIVE_PRIORITY_BACKLOG && this.#outbox.takeNewest !== undefined && (this.#liveTurn = !this.#liveTurn);
       // Several publishes' worth at once, so that a backlog can be grouped by device (mergeMessages).
       const takeBytes = this.#maxBytes() * MERGE_TAKE_PUBLISHES;
-      const batch = live ? this.#outbox.takeNewest!(MERGE_TAKE, takeBytes) : this.#outbox.take(MERGE_TAKE, takeBytes);
-      if (batch.length === 0) return;
+      const taken = live ? this.#outbox.takeNewest!(MERGE_TAKE, takeBytes) : this.#outbox.take(MERGE_TAKE, takeBytes);
+      if (taken.length === 0) return;
+      const batch = this.#isolateSuspects(taken);
+      if (batch === null) return;
       const merged = mergeMessages(batch, this.maxPoints, this.maxEntries, this.#maxBytes());
       for (let i = 0; i < merged.length; i++) {
         const original = merged[i] as MergedMessage;
@@ -267,13 +280,38 @@ export class Sender {
         if (wait !== 0) {
           // Window full or rate-limited: give the rest back, in order, for a later round.
           this.#outbox.release(merged.slice(i).flatMap((x) => x.seqs));
+          this.#nextAlone = false;
           if (wait < 0) return;
           this.stats.rateLimitedWaits++;
           return this.#wake(wait);
         }
-        this.#send(m);
+        const alone = this.#nextAlone;
+        this.#nextAlone = false;
+        this.#send(m, alone);
+        if (alone) return;
       }
+      this.#nextAlone = false; // a suspect dropped or re-split above was not sent
     }
+  }
+
+  /**
+   * Issue 12: a message the server answers by closing the connection was retried forever. A
+   * message whose publish failed with the connection is a suspect (deliveryAttempts.ts): it goes
+   * out alone, unmerged, with nothing else in flight, so that its own fate is known. Returns what
+   * to send now (the rest is given back in order), or null to wait.
+   */
+  #isolateSuspects(taken: OutboxMessageLike[]): OutboxMessageLike[] | null {
+    if (this.attempts.suspects === 0) return taken;
+    const first = taken.findIndex((m) => this.attempts.isSuspect(m.seq));
+    if (first < 0) return taken;
+    if (first > 0) {
+      this.#outbox.release(taken.slice(first).map((m) => m.seq));
+      return taken.slice(0, first);
+    }
+    this.#outbox.release(taken.slice(first === 0 && this.#publishing === 0 ? 1 : 0).map((m) => m.seq));
+    if (this.#publishing > 0) return null; // what is in flight finishes first (its ack kicks)
+    this.#nextAlone = true;
+    return taken.slice(0, 1);
   }
 
   /** A message queued before the server announced smaller limits is replaced in the outbox by
@@ -298,8 +336,9 @@ export class Sender {
     }, Math.max(1, ms));
   }
 
-  #send(m: MergedMessage): void {
+  #send(m: MergedMessage, alone = false): void {
     const gen = this.#gen;
+    if (alone) this.#suspectInFlight = true;
     const devices = m.devices ?? devicesOf(m.topic, m.payload);
     const fresh = devices.filter((d) => !this.#sessionDevices.has(d));
     for (const d of fresh) this.#sessionDevices.add(d);
@@ -307,11 +346,15 @@ export class Sender {
     this.#publishing++;
     const done = () => {
       if (gen === this.#gen) this.#publishing--;
+      if (alone) this.#suspectInFlight = false;
     };
     this.#publish(m.topic, m.payload).then(
       () => {
         done();
-        for (const seq of m.seqs) this.#outbox.ack(seq);
+        for (const seq of m.seqs) {
+          this.#outbox.ack(seq);
+          this.attempts.forget(seq);
+        }
         this.stats.acked += m.seqs.length;
         this.stats.pointsAcked += m.points;
         this.onAck?.(m);
@@ -328,6 +371,7 @@ export class Sender {
         } else {
           if (gen === this.#gen) this.#outbox.release(m.seqs);
           this.stats.retried++;
+          if (code === undefined && err instanceof PublishError && err.message !== "not connected") this.#countFailure(m, alone);
           if (code === QUOTA && gen === this.#gen) this.#awaitQuotaVerdict(fresh);
         }
         if (gen === this.#gen) this.kick();
@@ -361,6 +405,19 @@ export class Sender {
       }, QUOTA_VERDICT_MS),
     };
     this.#verdict = verdict;
+  }
+
+  /** The publish failed with the connection: one more attempt for its messages; after
+   *  MAX_ATTEMPTS alone, the message leaves the queue for the dead letters. */
+  #countFailure(m: MergedMessage, alone: boolean): void {
+    for (const seq of this.attempts.failed(m.seqs, alone)) {
+      this.attempts.forget(seq);
+      this.#outbox.ack(seq);
+      this.stats.deadLettered++;
+      const reason = "the server closed the connection on it each time it was sent alone";
+      this.#log.error(`set a message on ${m.topic} aside as a dead letter after ${MAX_ATTEMPTS} attempts: ${reason}`, { bytes: m.payload.length, points: m.points });
+      this.onDeadLetter?.({ seq, topic: m.topic, payload: m.payload, points: m.points, ts: Date.now() }, MAX_ATTEMPTS, reason);
+    }
   }
 
   #onBreach(): void {

@@ -20,6 +20,7 @@ function fakes(appInfo: () => AppInfo): { host: GatewayServiceHost; bridge: Gate
     scanI2c: async () => [],
     outboxStatus: () => null,
     connectionStatus: () => null,
+    deadLetters: { count: 0, list: () => [], requeue: () => 0 },
   };
   const bridge: GatewayServiceBridge = {
     onReady: (cb) => {
