@@ -9,7 +9,7 @@ import { rmSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { applyEnv, loadConfigFile, validateConfig, type LoadResult } from "../server/config/load.ts";
-import { demoConfig } from "../server/demo.ts";
+import { demoConfigFor } from "../server/demo.ts";
 import { AUTH_FILE } from "../server/http/auth/credentials.ts";
 
 const USAGE = `Usage: npm run reset-password -- [--config FILE] [--data-dir DIR]
@@ -41,12 +41,14 @@ const file = args.values.config;
 let loaded: LoadResult;
 if (file) loaded = loadConfigFile(file, process.env);
 else {
-  const raw = demoConfig() as Record<string, unknown>;
+  const raw = demoConfigFor(process.env) as Record<string, unknown>;
   const envErrors = applyEnv(raw, process.env);
   loaded = envErrors.length ? { ok: false, errors: envErrors } : validateConfig(raw);
 }
-if (!loaded.ok) fail(loaded.unreadable ? loaded.errors.join("\n") : `The configuration${file ? ` in ${file}` : ""} is not valid, so its data directory is unknown:\n${loaded.errors.map((e) => `  - ${e}`).join("\n")}\n(--data-dir DIR names it directly.)`, 2);
-const dashboard = loaded.config.dashboard;
+// The data directory given outright (--data-dir, DATA_DIR) is enough, even when the config is not valid for a start.
+const explicitDir = args.values["data-dir"] ?? (process.env["DATA_DIR"] || undefined);
+if (!loaded.ok && !explicitDir) fail(loaded.unreadable ? loaded.errors.join("\n") : `The configuration${file ? ` in ${file}` : ""} is not valid, so its data directory is unknown:\n${loaded.errors.map((e) => `  - ${e}`).join("\n")}\n(--data-dir DIR names it directly.)`, 2);
+const dashboard: { password?: string | undefined; passwordHash?: string | undefined } = loaded.ok ? loaded.config.dashboard : {};
 if (dashboard.password) {
   fail(`The dashboard password comes from ${process.env["DASHBOARD_PASSWORD"] ? "the DASHBOARD_PASSWORD variable" : `dashboard.password in ${file ?? "the config"}`}, not from the data directory: change it there and restart the gateway.`, 1);
 }
@@ -54,7 +56,7 @@ if (dashboard.passwordHash) {
   fail(`The dashboard password comes from dashboard.passwordHash in ${file ?? "the config"}: put a new hash there (npm run -s hash-password) or delete that line to get a setup code at the next start, then restart the gateway.`, 1);
 }
 
-const dataDir = resolve(args.values["data-dir"] ?? loaded.config.dataDir);
+const dataDir = resolve(explicitDir ?? (loaded.ok ? loaded.config.dataDir : "."));
 const stored = join(dataDir, AUTH_FILE);
 if (!existsSync(stored)) {
   console.log(`No dashboard password is stored in ${dataDir}: nothing to reset. The gateway prints a one-time setup code when it starts; the dashboard asks for it.`);

@@ -4,7 +4,7 @@
 // setup code, and the new code sets a new password.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { rawConfig, tempDir, writeConfigFile } from "../fakes/appHarness.ts";
 import { closedPort, runTs } from "../fakes/mainProcess.ts";
@@ -57,6 +57,22 @@ test("a password from DASHBOARD_PASSWORD is not in the data dir: says where to c
   const r = runTs("scripts/reset-password.ts", ["--config", config], { DASHBOARD_PASSWORD: "from the environment" });
   assert.equal(await r.exited, 1);
   assert.equal(r.stderr().trim(), "The dashboard password comes from the DASHBOARD_PASSWORD variable, not from the data directory: change it there and restart the gateway.");
+});
+
+test("a config that cannot start (no credentials): --data-dir still resets; without it, exit 2 and why", { timeout: 60_000 }, async () => {
+  const sub = join(dir, "invalid");
+  mkdirSync(join(sub, "data"), { recursive: true });
+  const config = join(sub, "config.yaml");
+  writeFileSync(config, "thingsboard:\n  host: tb.local\n");
+  writeFileSync(join(sub, "data", "dashboard-auth.json"), "{}\n");
+  const unknown = runTs("scripts/reset-password.ts", ["--config", config]);
+  assert.equal(await unknown.exited, 2);
+  assert.match(unknown.stderr(), new RegExp(`^The configuration in ${config} is not valid, so its data directory is unknown:\n  - thingsboard: `));
+  assert.match(unknown.stderr(), /\(--data-dir DIR names it directly\.\)\n$/);
+  assert.ok(existsSync(join(sub, "data", "dashboard-auth.json")), "nothing removed");
+  const named = runTs("scripts/reset-password.ts", ["--config", config, "--data-dir", join(sub, "data")]);
+  assert.equal(await named.exited, 0, named.stderr());
+  assert.ok(!existsSync(join(sub, "data", "dashboard-auth.json")));
 });
 
 test("--help and usage mistakes", { timeout: 60_000 }, async () => {
