@@ -7,8 +7,12 @@
 
 /** A session that ends sooner than this after it opened counts as "closed right after it opened" (= reconnectSchedule's STABLE_MS). */
 export const SHORT_SESSION_MS = 10_000;
-/** How many such sessions in a row make a pattern worth a warning. */
-export const SHORT_SESSIONS_BEFORE_WARNING = 3;
+/**
+ * How many such sessions in a row make a pattern worth a warning. More than a poison message can
+ * cause: the sender sets one aside as a dead letter after it was sent once as part of a batch and
+ * MAX_ATTEMPTS (3) times alone (deliveryAttempts.ts), i.e. after at most 4 closed sessions.
+ */
+export const SHORT_SESSIONS_BEFORE_WARNING = 5;
 
 const SESSION_TAKEN_OVER = 0x8e;
 const REASON_NAMES: Record<number, string> = {
