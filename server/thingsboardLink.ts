@@ -77,6 +77,7 @@ export class ThingsBoardLink {
       rpc: o.rpc,
       devices: () => runtime.list().map((d) => ({ name: d.info.name, profile: d.info.profile })),
       isDeleted: (name) => runtime.isDeleted(name),
+      anyDeleted: () => runtime.deletedCount > 0,
       renames: () => runtime.renames(),
       ...(o.parkedStore ? { parkedStore: o.parkedStore } : {}),
       onParked: (list) => runtime.setParked(list),

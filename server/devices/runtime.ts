@@ -254,6 +254,10 @@ export class DeviceRuntime {
     return true;
   }
 
+  get deletedCount(): number {
+    return this.#deletedNames.size;
+  }
+
   isDeleted(name: string): boolean {
     return this.#deletedNames.has(name);
   }

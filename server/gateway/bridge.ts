@@ -53,6 +53,8 @@ export interface BridgeOptions {
   rpcLimits?: RpcAdmissionLimits;
   /** Deleted in ThingsBoard: nothing more is sent under this name (it would re-create the device). */
   isDeleted?: (device: string) => boolean;
+  /** Is any device deleted in ThingsBoard? */
+  anyDeleted?: () => boolean;
   /** Names ThingsBoard renamed -> the name it uses now: queued messages are sent under the new one. */
   renames?: () => Map<string, string>;
   /** Durable queue for the messages of devices ThingsBoard refuses (device limit); none = not parked. */
@@ -190,7 +192,7 @@ export class GatewayBridge {
       this.#subSessions.noteSent(device);
       this.#buffer.attributes(device, values);
     });
-    const applyNames = () => this.sender.setRenames(this.#o.renames?.() ?? new Map(), deleted);
+    const applyNames = () => this.sender.setRenames(this.#o.renames?.() ?? new Map(), deleted, () => this.#o.anyDeleted?.() ?? this.#o.isDeleted !== undefined);
     bus.on(this, "devicesChanged", () => {
       applyNames();
       detach("announcing new devices", this.#subSessions.announceNew(), this.#o.log);

@@ -88,6 +88,11 @@ export class LimitBuckets {
     }
   }
 
+  /** No limits at all (none announced or configured): nothing to count. */
+  get unlimited(): boolean {
+    return ROLES.every((r) => this.#limiters[r].length === 0);
+  }
+
   /** The most data points one telemetry publish may carry: the smallest data-point bucket. */
   get maxPoints(): number {
     const L = this.#limiters;

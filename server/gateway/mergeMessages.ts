@@ -78,6 +78,8 @@ function mergeRun(run: Parsed[]): MergedMessage {
  * with its neighbours only, and is a barrier: no group reaches across it.
  */
 export function mergeMessages(messages: OutboxMessageLike[], maxPoints = Number.POSITIVE_INFINITY, maxEntries = Number.POSITIVE_INFINITY, maxBytes = Number.POSITIVE_INFINITY): MergedMessage[] {
+  // No entry limit: neighbours only, and a message on its own is not even parsed (hot path).
+  if (!Number.isFinite(maxEntries)) return mergeNeighbours(messages, maxPoints, maxBytes);
   interface Group { first: number; items: Parsed[]; points: number; bytes: number; devices: Set<string>; open: boolean }
   const groups: Group[] = [];
   /** Per device: the `first` of the latest group holding one of its messages. */
@@ -129,6 +131,31 @@ export function mergeMessages(messages: OutboxMessageLike[], maxPoints = Number.
     if (MERGEABLE.has(m.topic)) run = g;
   });
   return groups.map((g) => mergeRun(g.items));
+}
+
+function mergeNeighbours(messages: OutboxMessageLike[], maxPoints: number, maxBytes: number): MergedMessage[] {
+  const out: MergedMessage[] = [];
+  let run: OutboxMessageLike[] = [];
+  let points = 0;
+  let bytes = 0;
+  const close = () => {
+    if (run.length === 1) {
+      const m = run[0] as OutboxMessageLike;
+      out.push({ topic: m.topic, payload: m.payload, points: m.points, seqs: [m.seq] });
+    } else if (run.length > 1) out.push(mergeRun(run.map(parsedOf)));
+    run = [];
+    points = 0;
+    bytes = 0;
+  };
+  for (const m of messages) {
+    if (run.length && ((run[0] as OutboxMessageLike).topic !== m.topic || points + m.points > maxPoints || bytes + m.payload.length > maxBytes)) close();
+    run.push(m);
+    points += m.points;
+    bytes += m.payload.length;
+    if (!MERGEABLE.has(m.topic)) close();
+  }
+  close();
+  return out;
 }
 
 /**

@@ -14,11 +14,14 @@ const DEVICE_FIELD = new Set<string>([TOPIC.gwAttributesRequest, TOPIC.gwRpc, TO
 export interface QueuedRewrite {
   renames: ReadonlyMap<string, string>;
   isDeleted: (device: string) => boolean;
+  /** Is any device deleted? (When nothing is renamed or deleted, nothing is parsed.) */
+  anyDeleted?: () => boolean;
 }
 
 /** `m` with every old name replaced by the current one and deleted devices left out; `m` itself
  *  when nothing applies; null when nothing is left to send. */
 export function rewriteQueued(m: MergedMessage, w: QueuedRewrite): MergedMessage | null {
+  if (w.renames.size === 0 && w.anyDeleted && !w.anyDeleted()) return m;
   if (!(KEYED.has(m.topic) || DEVICE_FIELD.has(m.topic))) return m;
   if (m.devices && !m.devices.some((d) => w.renames.has(d) || w.isDeleted(d))) return m;
   const p = parseJson(m.payload);

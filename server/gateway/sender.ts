@@ -105,6 +105,7 @@ export class Sender {
   parking: DeviceParking | null = null;
   /** Devices deleted in ThingsBoard: what is queued for them is dropped. */
   #isDeleted: (device: string) => boolean = () => false;
+  #anyDeleted: () => boolean = () => false;
   readonly stats: SenderStats = { published: 0, acked: 0, pointsAcked: 0, rejected: 0, retried: 0, rateLimitedWaits: 0, resplit: 0, rateLimitBreaches: 0, deviceLimitRefusals: 0, deadLettered: 0 };
   /** Called after each acknowledged publish (for status updates and latency measurement); cheap. */
   onAck: ((m: MergedMessage) => void) | null = null;
@@ -190,9 +191,10 @@ export class Sender {
 
   /** Devices ThingsBoard renamed (queued messages go out under the new names) or deleted (what
    *  is queued for them is dropped). */
-  setRenames(renames: ReadonlyMap<string, string>, isDeleted?: (device: string) => boolean): void {
+  setRenames(renames: ReadonlyMap<string, string>, isDeleted?: (device: string) => boolean, anyDeleted?: () => boolean): void {
     this.#renames = renames;
     if (isDeleted) this.#isDeleted = isDeleted;
+    if (anyDeleted) this.#anyDeleted = anyDeleted;
   }
 
   /** The server no longer has the device in this session (disconnected, expired): its next use costs a lookup. */
@@ -248,7 +250,7 @@ export class Sender {
       // ThingsBoard shows current values at once instead of after the whole history.
       const live = this.#outbox.pending > LIVE_PRIORITY_BACKLOG && this.#outbox.takeNewest !== undefined && (this.#liveTurn = !this.#liveTurn);
       // Several publishes' worth at once, so that a backlog can be grouped by device (mergeMessages).
-      const takeBytes = this.#maxBytes() * MERGE_TAKE_PUBLISHES;
+      const takeBytes = this.#maxBytes() * (Number.isFinite(this.maxEntries) ? MERGE_TAKE_PUBLISHES : 1);
       const taken = live ? this.#outbox.takeNewest!(MERGE_TAKE, takeBytes) : this.#outbox.take(MERGE_TAKE, takeBytes);
       if (taken.length === 0) return;
       const batch = this.#isolateSuspects(taken);
@@ -256,7 +258,7 @@ export class Sender {
       const merged = mergeMessages(batch, this.maxPoints, this.maxEntries, this.#maxBytes());
       for (let i = 0; i < merged.length; i++) {
         const original = merged[i] as MergedMessage;
-        const renamed = rewriteQueued(original, { renames: this.#renames, isDeleted: this.#isDeleted });
+        const renamed = rewriteQueued(original, { renames: this.#renames, isDeleted: this.#isDeleted, anyDeleted: this.#anyDeleted });
         if (renamed === null) {
           // Only devices deleted in ThingsBoard: nothing to send.
           for (const seq of original.seqs) this.#outbox.ack(seq);
@@ -272,7 +274,8 @@ export class Sender {
         }
         if (this.#requeueIfOversized(m)) continue;
         let wait = -1;
-        if (this.#publishing < this.#window) {
+        if (this.#publishing < this.#window && this.#buckets.unlimited) wait = 0;
+        else if (this.#publishing < this.#window) {
           const cost = this.#costFor(m.topic, m.payload, m.points, m.devices ?? devicesOf(m.topic, m.payload));
           wait = this.#buckets.waitMs(cost);
           if (wait === 0) this.#buckets.take(cost);
@@ -339,9 +342,14 @@ export class Sender {
   #send(m: MergedMessage, alone = false): void {
     const gen = this.#gen;
     if (alone) this.#suspectInFlight = true;
-    const devices = m.devices ?? devicesOf(m.topic, m.payload);
-    const fresh = devices.filter((d) => !this.#sessionDevices.has(d));
-    for (const d of fresh) this.#sessionDevices.add(d);
+    // Which devices the server must look up for this publish: counted when there are limits;
+    // without any, worked out only if the server refuses it (the hot path parses nothing).
+    const freshOf = (): string[] => (m.devices ?? devicesOf(m.topic, m.payload)).filter((d) => !this.#sessionDevices.has(d));
+    let fresh: string[] | null = null;
+    if (!this.#buckets.unlimited) {
+      fresh = freshOf();
+      for (const d of fresh) this.#sessionDevices.add(d);
+    }
     this.stats.published++;
     this.#publishing++;
     const done = () => {
@@ -372,7 +380,7 @@ export class Sender {
           if (gen === this.#gen) this.#outbox.release(m.seqs);
           this.stats.retried++;
           if (code === undefined && err instanceof PublishError && err.message !== "not connected") this.#countFailure(m, alone);
-          if (code === QUOTA && gen === this.#gen) this.#awaitQuotaVerdict(fresh);
+          if (code === QUOTA && gen === this.#gen) this.#awaitQuotaVerdict(fresh ?? freshOf());
         }
         if (gen === this.#gen) this.kick();
       },
