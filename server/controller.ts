@@ -187,7 +187,7 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
     if (!flushBudget.promiseKept) log.warn(`outbox.diskFlushMs ${config.outbox.diskFlushMs} leaves the outbox less than ${MIN_OUTBOX_BUDGET_MS} ms after thingsboard.flushIntervalMs ${config.thingsboard.flushIntervalMs}: a power cut can take up to ${config.thingsboard.flushIntervalMs + flushBudget.budgetMs} ms of readings`);
     this.#outbox = Outbox.open({ dir: config.dataDir, diskFlushMs: flushBudget.budgetMs, maxDiskBytes: config.outbox.maxDiskMb * 1024 * 1024, memoryMaxMessages: config.outbox.memoryMaxMessages, log: log.child("outbox") });
     this.#outboxStatus = this.#outbox.status();
-    this.#outbox.onStatus((s) => this.bus.emit("outbox", s));
+    this.#outbox.onStatus((s) => this.bus.emit("outbox", { ...s, deadLetters: this.#deadLetters?.count ?? 0 }));
     const outbox = this.#outbox;
     this.#onStop("outbox", () => outbox.close());
     // Messages of devices ThingsBoard refuses (tenant device limit) wait in their own queue (issue 10).
@@ -267,6 +267,7 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
       deadLetters.add({ ts: m.ts, deadAt: Date.now(), topic: m.topic, payload: m.payload, points: m.points, attempts, reason });
       this.bus.emit("eventLog", { ts: Date.now(), kind: "error", text: `a ${m.payload.length}-byte message on ${m.topic} was set aside as a dead letter after ${attempts} attempts (${reason}); gateway RPC gateway_dead_letters lists them` });
       this.bus.emit("clientAttributes", "", { deadLetters: deadLetters.count });
+      this.bus.emit("outbox", { ...outbox.status(), deadLetters: deadLetters.count });
     };
     const host: GatewayServiceHost = {
       config,

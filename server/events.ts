@@ -78,6 +78,8 @@ export interface OutboxStatus {
   dropped: number;
   diskBytes: number;
   diskFull: boolean;
+  /** Messages set aside because the server kept refusing them (issue 12; outbox/deadLetters.ts). */
+  deadLetters?: number;
 }
 
 export interface EventLogEntry {

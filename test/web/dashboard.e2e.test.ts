@@ -89,8 +89,9 @@ describe("dashboard in Chromium (fake context)", () => {
     assert.equal(await textOf(page, "conn-state"), "offline");
     assert.equal(await textOf(page, "conn-error"), "connect ECONNREFUSED");
     assert.equal(await textOf(page, "conn-reconnects"), "3");
-    run.fake.bus.emit("outbox", { queued: 42, onDisk: 40, points: 120, oldestTs: Date.now() - 65_000, dropped: 0, diskBytes: 8192, diskFull: false });
+    run.fake.bus.emit("outbox", { queued: 42, onDisk: 40, points: 120, oldestTs: Date.now() - 65_000, dropped: 0, diskBytes: 8192, diskFull: false, deadLetters: 2 });
     await waitForTestId(page, "outbox-queued", { text: "42" });
+    assert.equal(await textOf(page, "outbox-deadletters"), "2", "dead letters shown (issue 12)");
     run.fake.bus.emit("eventLog", { ts: Date.now(), kind: "connection", text: "ThingsBoard lost" });
     await waitForTestId(page, "event-log", { text: "ThingsBoard lost" });
     run.fake.bus.emit("connection", { state: "connected", since: Date.now(), server: "127.0.0.1:1883", mqttVersion: 5, reconnects: 3 });

@@ -33,6 +33,7 @@ export function renderOutbox(o: OutboxStatus | null, now = Date.now()): void {
   setText("outbox-points", String(o.points));
   setText("outbox-oldest", o.oldestTs === null ? "–" : ago(o.oldestTs, now));
   setText("outbox-dropped", String(o.dropped));
+  setText("outbox-deadletters", String(o.deadLetters ?? 0));
   show(byTestId("outbox-diskfull"), o.diskFull);
 }
 

@@ -48,6 +48,7 @@ test("a message the server closes the connection on ends as a dead letter after 
   assert.ok(reconnects <= 6, `bounded reconnects (${reconnects}): one to find it, then ${3} attempts alone at most`);
   assert.equal(c.bridge!.sender.stats.deadLettered, 1);
   assert.ok(events.some((t) => /set aside as a dead letter after 3 attempts/.test(t)), "in the dashboard's event log");
+  assert.equal(c.snapshot().outbox?.deadLetters, 1, "and in the outbox status the dashboard shows");
   const listed = (await emu.gatewayRpc(GW_NAME, "gateway_dead_letters", { limit: 5 }, { twoWay: true, timeoutMs: 5000 })).body as { count: number; deadLetters: Array<{ payload: string; attempts: number; topic: string }> };
   assert.equal(listed.count, 1);
   assert.deepEqual(listed.deadLetters.map((d) => [d.topic, d.payload, d.attempts]), [["v1/gateway/telemetry", "{broken", 3]]);
