@@ -289,6 +289,7 @@ export class GatewayBridge {
     const session = this.#subSessions.newSession();
     // The limits first: the announces that follow are paced by them (a re-announce of 200
     // devices is 400 messages in ThingsBoard's count).
+    this.sender.noReasonCodes = this.#o.connection.mqttVersion !== 5;
     await this.#fetchSessionLimits();
     if (session !== this.#subSessions.session || !this.#o.connection.connected) return;
     await this.#subSessions.announceNew();

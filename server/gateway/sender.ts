@@ -80,6 +80,8 @@ const QUOTA = 0x97;
  *  closes the channel right after the PUBACK on a rate breach
  *  (AbstractGatewaySessionHandler.getAggregatePubAckCallback.onError). */
 const QUOTA_VERDICT_MS = 1000;
+/** On 3.1.1: a connection lost this soon after a PUBACK is taken as a rate-limit breach. */
+const V3_BREACH_WINDOW_MS = 50;
 
 export class Sender {
   #outbox: OutboxLike;
@@ -99,6 +101,9 @@ export class Sender {
   /** Direct publishes waiting for tokens go before the queue. */
   #reserving = 0;
   #verdict: { timer: NodeJS.Timeout; devices: string[] } | null = null;
+  /** The session speaks MQTT 3.1.1: a refused PUBACK carries no code (set by the bridge). */
+  noReasonCodes = false;
+  #lastAckAt = 0;
   /** Old device name -> the name ThingsBoard uses now. */
   #renames: ReadonlyMap<string, string> = new Map();
   /** Devices refused for the device limit: their entries are held aside (deviceParking.ts). */
@@ -216,6 +221,12 @@ export class Sender {
     if (this.#verdict) {
       clearTimeout(this.#verdict.timer);
       this.#verdict = null;
+      this.#onBreach();
+    } else if (this.noReasonCodes && !this.#buckets.unlimited && Date.now() - this.#lastAckAt < V3_BREACH_WINDOW_MS) {
+      // On 3.1.1 a breach looks like a PUBACK followed at once by the server closing the
+      // connection (ctx.close() right after it). A close that follows an ack that closely while
+      // sending under limits is taken as one: slowing down costs little, a loop of breaches loses
+      // data on 3.1.1.
       this.#onBreach();
     }
     // A new connection is a new gateway session: every device is looked up again.
@@ -359,6 +370,7 @@ export class Sender {
     this.#publish(m.topic, m.payload).then(
       () => {
         done();
+        this.#lastAckAt = Date.now();
         for (const seq of m.seqs) {
           this.#outbox.ack(seq);
           this.attempts.forget(seq);

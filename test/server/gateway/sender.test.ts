@@ -146,4 +146,15 @@ describe("Sender", () => {
     // 80 % of the bucket: at most 8 device entries per publish.
     assert.equal(s.maxEntries, 8);
   });
+
+  test("on MQTT 3.1.1 a close right after a PUBACK, under limits, is taken as a breach (the refusal looked like success)", async () => {
+    outbox.enqueue("v1/gateway/telemetry", tel(1), 1);
+    const s = new Sender(outbox, async () => {}, silentLogger(), { window: 1, gwTelemetryMessages: "100:1" });
+    s.noReasonCodes = true;
+    s.resume();
+    await until(() => s.stats.acked === 1, "acked");
+    s.pause();
+    assert.equal(s.stats.rateLimitBreaches, 1);
+    assert.equal(s.slowdown, 0.5);
+  });
 });
