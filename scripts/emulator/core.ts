@@ -214,7 +214,9 @@ export class EmulatorCore implements SessionHost {
     const oldest = Date.now() - this.config.sessionInactivityTimeoutMs;
     for (const s of this.sessions) {
       for (const [name, at] of s.subActivity) {
-        if (at >= oldest) continue;
+        // overwriteActivityTime: a sub-session's activity is raised to the gateway's own
+        // (TransportActivityManager.updateState), so the gateway's pings keep them all alive.
+        if (Math.max(at, s.overwriteActivityTime ? s.lastActivity : 0) >= oldest) continue;
         // Deregistered silently: the gateway is not told (AbstractGatewayDeviceSessionContext.onRemoteSessionCloseCommand).
         this.dropSubSession(s, name);
         this.stats.subSessionsExpired++;

@@ -22,7 +22,7 @@ export interface EmulatorOptions {
   /** null/false = no HTTP. */
   httpPort?: number | null | false;
   /** Credentials that authenticate as a GATEWAY device (additionalInfo.gateway=true). */
-  gateways?: Array<{ name: string; accessToken?: string; clientId?: string; username?: string; password?: string }>;
+  gateways?: Array<{ name: string; accessToken?: string; clientId?: string; username?: string; password?: string; overwriteActivityTime?: boolean }>;
   /** Plain (non-gateway) devices with tokens. */
   devices?: Array<{ name: string; accessToken: string }>;
   provision?: { key: string; secret: string };
@@ -124,6 +124,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   );
   for (const g of opts.gateways ?? []) {
     const dev = core.store.create(g.name, "gateway", true);
+    if (g.overwriteActivityTime) dev.overwriteActivityTime = true;
     if (g.accessToken) core.store.addToken(dev.id, g.accessToken);
     if (g.clientId || g.username) {
       const creds: { clientId?: string; username?: string; password?: string } = {};

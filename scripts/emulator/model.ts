@@ -9,6 +9,8 @@ export interface EmulatedDevice {
   name: string;
   type: string;
   gateway: boolean;
+  /** additionalInfo.overwriteActivityTime: sub-devices share the gateway's activity (read at connect). */
+  overwriteActivityTime?: boolean;
   createdAt: number;
   /** Id of the gateway device that last connected this device (additionalInfo.lastConnectedGateway). */
   lastConnectedGateway?: string;

@@ -28,7 +28,7 @@ export function sendError(res: Response, status: number, message: string, errorC
 
 /** The Device JSON of GET /api/tenant/devices. */
 export function deviceJson(d: EmulatedDevice): Record<string, unknown> {
-  const additionalInfo: Record<string, unknown> = { gateway: d.gateway, overwriteActivityTime: false, description: "" };
+  const additionalInfo: Record<string, unknown> = { gateway: d.gateway, overwriteActivityTime: d.overwriteActivityTime === true, description: "" };
   if (d.lastConnectedGateway) additionalInfo["lastConnectedGateway"] = d.lastConnectedGateway;
   return {
     id: { entityType: "DEVICE", id: d.id },

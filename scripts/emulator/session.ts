@@ -75,6 +75,10 @@ export class MqttSession {
   readonly subDevices = new Map<string, string>();
   /** Last traffic per sub-device name, for the inactivity timeout (TransportActivityManager). */
   readonly subActivity = new Map<string, number>();
+  /** Last traffic of the gateway itself (any packet), for overwriteActivityTime. */
+  lastActivity = Date.now();
+  /** additionalInfo.overwriteActivityTime, read once at connect like the gateway flag. */
+  overwriteActivityTime = false;
   readonly connectedAt = Date.now();
   private state: "new" | "open" | "closed" = "new";
   private nextMsgId = 0;
@@ -157,6 +161,9 @@ export class MqttSession {
   }
 
   private dispatch(p: Packet): void {
+    // PUBLISH, SUBSCRIBE, UNSUBSCRIBE and PINGREQ record the session's activity; a PUBACK does
+    // not (MqttTransportHandler: transportService.recordActivity / process).
+    if (p.cmd === "publish" || p.cmd === "subscribe" || p.cmd === "unsubscribe" || p.cmd === "pingreq") this.lastActivity = Date.now();
     switch (p.cmd) {
       case "publish":
         this.host.stats.publishesIn++;
@@ -223,6 +230,7 @@ export class MqttSession {
     else {
       this.device = decision.device;
       this.gateway = decision.device.gateway;
+      this.overwriteActivityTime = decision.device.overwriteActivityTime === true;
     }
     this.state = "open";
     this.host.stats.connectsAccepted++;

@@ -13,7 +13,7 @@ import { afterEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { MqttClient } from "mqtt";
 import type { Emulator, EmulatorOptions } from "../../../scripts/emulator/index.ts";
-import { closed, connectGateway, publishRc, startTestEmulator, VERSIONS, withTimeout } from "./helpers.ts";
+import { closed, connectGateway, GW_TOKEN, publishRc, startTestEmulator, VERSIONS, withTimeout } from "./helpers.ts";
 
 const HOUR = "3600";
 
@@ -144,5 +144,23 @@ describe("emulator: ThingsBoard's transport accounting", () => {
     assert.equal(req.device, "Idle");
     c.publish("v1/gateway/rpc", JSON.stringify({ device: "Idle", id: req.data.id, data: { ok: true } }), { qos: 1 });
     assert.equal((await rpc).status, 200);
+  });
+
+  test("with overwriteActivityTime the gateway's own pings keep its sub-sessions alive (TransportActivityManager.updateState, AbstractGatewaySessionHandler.onGatewayPing)", async () => {
+    const e = await start({
+      enforceRateLimits: false, sessionInactivityTimeoutMs: 1000, sessionReportTimeoutMs: 50,
+      gateways: [{ name: "GW", accessToken: GW_TOKEN, overwriteActivityTime: true }],
+    });
+    const c = await gw(e);
+    const expired: string[] = [];
+    e.events.on("subSessionExpired", (n: string) => expired.push(n));
+    assert.equal(await publishRc(c, "v1/gateway/connect", { device: "Quiet" }), 0);
+    // Only the gateway's PINGREQs for three timeouts (bounded loop, 100 ms apart).
+    for (let i = 0; i < 30; i++) {
+      c.stream.write(Buffer.from([0xc0, 0x00]));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(expired, []);
+    assert.equal(e.device("GW")?.overwriteActivityTime, true);
   });
 });
