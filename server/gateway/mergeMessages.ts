@@ -35,6 +35,36 @@ function parsedOf(m: OutboxMessageLike): Parsed {
 
 const MERGEABLE = new Set<string>([TOPIC.gwTelemetry, TOPIC.gwAttributes, TOPIC.meTelemetry]);
 
+/** Whether a message's payload can be merged: merging reads it, and one that does not read would
+ *  vanish from the merged publish while its seq is acked with it (issue 12: a message the server
+ *  refuses must reach the server alone, to be refused and set aside, never be dropped unseen). */
+function readable(x: Parsed): boolean {
+  if (PER_DEVICE.has(x.m.topic)) return x.obj !== null;
+  if (x.m.topic === TOPIC.meTelemetry) {
+    const p = parseJson(x.m.payload);
+    return p.ok && Array.isArray(p.value);
+  }
+  return true;
+}
+
+/** mergeRun for the readable stretches of a run; an unreadable message goes on its own, in order. */
+function mergeOrKeep(run: Parsed[]): MergedMessage[] {
+  if (run.length <= 1 || run.every(readable)) return run.length ? [mergeRun(run)] : [];
+  const out: MergedMessage[] = [];
+  let stretch: Parsed[] = [];
+  for (const x of run) {
+    if (readable(x)) {
+      stretch.push(x);
+      continue;
+    }
+    if (stretch.length) out.push(mergeRun(stretch));
+    stretch = [];
+    out.push(mergeRun([x]));
+  }
+  if (stretch.length) out.push(mergeRun(stretch));
+  return out;
+}
+
 function mergeRun(run: Parsed[]): MergedMessage {
   const first = (run[0] as Parsed).m;
   const seqs = run.map((x) => x.m.seq);
@@ -130,7 +160,7 @@ export function mergeMessages(messages: OutboxMessageLike[], maxPoints = Number.
     groups.push(g);
     if (MERGEABLE.has(m.topic)) run = g;
   });
-  return groups.map((g) => mergeRun(g.items));
+  return groups.flatMap((g) => mergeOrKeep(g.items));
 }
 
 function mergeNeighbours(messages: OutboxMessageLike[], maxPoints: number, maxBytes: number): MergedMessage[] {
@@ -142,7 +172,7 @@ function mergeNeighbours(messages: OutboxMessageLike[], maxPoints: number, maxBy
     if (run.length === 1) {
       const m = run[0] as OutboxMessageLike;
       out.push({ topic: m.topic, payload: m.payload, points: m.points, seqs: [m.seq] });
-    } else if (run.length > 1) out.push(mergeRun(run.map(parsedOf)));
+    } else if (run.length > 1) out.push(...mergeOrKeep(run.map(parsedOf)));
     run = [];
     points = 0;
     bytes = 0;

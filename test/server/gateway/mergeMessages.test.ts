@@ -70,4 +70,20 @@ describe("mergeMessages (backlog replay in few publishes)", () => {
     ]);
     assert.deepEqual(out.map((x) => x.seqs), [[1], [2], [3]]);
   });
+
+  test("a payload that does not read is never merged away: it goes alone, in order, and nothing is dropped (issue 12)", () => {
+    const raw = (seq: number, topic: string, payload: string) => ({ seq, topic, payload, points: 1, ts: 0 });
+    for (const maxEntries of [Number.POSITIVE_INFINITY, 10]) {
+      const out = mergeMessages([
+        m(1, "v1/gateway/telemetry", { A: [{ ts: 1, values: { x: 1 } }] }),
+        raw(2, "v1/gateway/telemetry", "{broken"),
+        raw(3, "v1/gateway/telemetry", "{also broken"),
+        m(4, "v1/gateway/telemetry", { A: [{ ts: 2, values: { x: 2 } }] }),
+        raw(5, "v1/devices/me/telemetry", "[nope"),
+        m(6, "v1/devices/me/telemetry", [{ ts: 1, values: { c: 1 } }]),
+      ], Number.POSITIVE_INFINITY, maxEntries);
+      assert.deepEqual(out.flatMap((x) => x.seqs).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6], `every seq still sent (maxEntries ${maxEntries})`);
+      for (const bad of ["{broken", "{also broken", "[nope"]) assert.ok(out.some((x) => x.payload === bad && x.seqs.length === 1), `${bad} alone (maxEntries ${maxEntries})`);
+    }
+  });
 });
