@@ -18,6 +18,8 @@ import { DeadLetterStore } from "./outbox/deadLetters.ts";
 import { StateStore } from "./state/stateStore.ts";
 import { DashboardServer } from "./http/dashboardServer.ts";
 import { GatewayService, type GatewayServiceHost } from "./features/gatewayService.ts";
+import { createOtaUpdater, withoutOtaKeys } from "./features/ota/wiring.ts";
+import type { OtaStatus, OtaUpdater } from "./features/ota/updater.ts";
 import { AppInfoReader } from "./features/appInfo.ts";
 import { ClaimButton } from "./features/claimButton.ts";
 import type { Feature } from "./features/feature.ts";
@@ -76,6 +78,7 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
   #deadLetters: DeadLetterStore | null = null;
   #dashboard: DashboardServer | null = null;
   #service: GatewayService | null = null;
+  #ota: OtaUpdater | null = null;
   #history: HistoryRecorder | null = null;
   #info: AppInfoReader;
   #events: EventLogEntry[] = [];
@@ -149,6 +152,10 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
   }
   get connection(): TbConnection | null {
     return this.#tb?.connection ?? null;
+  }
+  /** The over-the-air updater's state (null when gateway.ota.enabled is false). */
+  get ota(): OtaStatus | null {
+    return this.#ota?.status() ?? null;
   }
   get httpPort(): number {
     return this.#dashboard?.port ?? 0;
@@ -252,7 +259,11 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
       outbox: this.#outbox,
       ...(this.#parked ? { parkedStore: this.#parked } : {}),
       gatewayRpc: (m, p) => this.#service?.handle(m, p) ?? Promise.resolve({ ok: false, data: { error: "not ready" } }),
-      onGatewayAttributes: (data, deleted) => this.#service?.applySharedAttributes(data, deleted),
+      onGatewayAttributes: (data, deleted) => {
+        this.#ota?.onSharedAttributes(data, deleted);
+        const rest = withoutOtaKeys(data, deleted);
+        if (Object.keys(rest.data).length || rest.deleted.length) this.#service?.applySharedAttributes(rest.data, rest.deleted);
+      },
       onProvisionFailure: (lastError, nextRetryAt) => {
         this.#connStatus = { ...this.#connStatus, state: "backoff", lastError, nextRetryAt };
         this.bus.emit("connection", this.#connStatus);
@@ -292,6 +303,12 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
     };
     this.#service = new GatewayService({ host, bridge: link.bridge, log: log.child("service"), ...(this.#o.restart ? { restart: this.#o.restart } : {}) });
     link.bridge.onReady(() => detach("requesting shared attributes", this.#requestSharedAttributes(), log));
+    if (config.gateway.ota.enabled) {
+      const restart = this.#o.restart ?? (() => log.error("an update needs a restart, but this process has no restart hook"));
+      const ota = createOtaUpdater({ link, bus: this.bus, log: log.child("ota"), dataDir: config.dataDir, ota: config.gateway.ota, app: { name: "rpi-tb-gateway", version: this.#o.version }, restart });
+      this.#ota = ota;
+      await this.#startFeature("ota updater", ota);
+    }
     // Undone in reverse: the bridge moves what it buffers into the outbox, then MQTT closes.
     this.#onStop("mqtt", () => link.connection.stop());
     this.#onStop("bridge", () => link.bridge.stop());

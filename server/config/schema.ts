@@ -257,6 +257,18 @@ export const configSchema = z
         remoteLogLevel: z.enum(["off", "debug", "info", "warn", "error"]).default("warn"),
         /** A GPIO input that opens the claim window when held. */
         claimButton: z.object({ pin: bcmPin, holdSec: z.number().min(0.5).max(60).default(5), activeLow: z.boolean().default(true) }).strict().optional(),
+        /** Over-the-air updates of the appliance from ThingsBoard (issue 16, server/features/ota). */
+        ota: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** Bytes per chunk request; capped at the session's maxPayloadSize (getSessionLimits). */
+            chunkBytes: int(512, 1_048_576).default(32_768),
+            chunkTimeoutSec: z.number().min(1).max(600).default(30),
+            /** A new release must be connected with its devices running within this, or it is rolled back. */
+            healthDeadlineSec: z.number().min(10).max(3600).default(180),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -11,7 +11,7 @@ import { ReadingBuffer } from "./readingBuffer.ts";
 import { EchoFilter } from "./echoFilter.ts";
 import { answerRpc } from "./rpcAnswer.ts";
 import { PendingRequests } from "./pendingRequests.ts";
-import { parseInbound, TOPIC, type GwRpcRequest, type MeRpcRequest, type TsRecord } from "./protocol.ts";
+import { isOtaTopic, parseInbound, TOPIC, type GwRpcRequest, type MeRpcRequest, type TsRecord } from "./protocol.ts";
 import { Sender, type OutboxLike, type SenderLimits } from "./sender.ts";
 import { senderLimitsFor, type ConfiguredRateLimits } from "./senderLimits.ts";
 import { parseSessionLimits, type SessionLimits } from "./sessionLimits.ts";
@@ -339,6 +339,7 @@ export class GatewayBridge {
       this.stats.echoes++;
       return;
     }
+    if (isOtaTopic(topic)) return;
     const r = parseInbound(topic, payload);
     if (!r.ok) {
       this.stats.malformed++;

@@ -33,7 +33,17 @@ export const GATEWAY_SUBSCRIPTIONS = [
   TOPIC.gwAttributes,
   TOPIC.gwAttributesResponse,
   TOPIC.gwRpc,
+  // The appliance's own OTA updates (features/ota): chunks, and errors, which ThingsBoard sends
+  // on v2/fw/error for software too (MqttTransportHandler.sendOtaPackageError).
+  "v2/sw/response/+/chunk/+",
+  "v2/fw/error",
+  "v2/sw/error",
 ] as const;
+
+/** OTA topics: handled by the updater on its own connection listener, not by the bridge. */
+export function isOtaTopic(topic: string): boolean {
+  return topic.startsWith("v2/sw/") || topic.startsWith("v2/fw/");
+}
 
 // The wire names of the domain's readings (server/readings.ts): the same shapes, as ThingsBoard's
 // Gateway API document names them.

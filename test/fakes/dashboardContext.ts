@@ -89,7 +89,7 @@ export function initialSnapshot(now = Date.now()): AppSnapshot {
     header: headerView({ devices: [
       { id: "relays", kind: "gpio", outputs: [{ pin: 17, label: "Pump", activeLow: false, safeState: 0 }, { pin: 22, label: "Light", activeLow: false, safeState: 0 }], inputs: [{ pin: 27, label: "Door", activeLow: false, debounceMs: 25, edge: "both" }], safeStateAfterOfflineSec: 0, outputRateLimit: { burst: 10, perSecond: 5 }, report: { strategy: "onChange", threshold: 0, periodSec: 300, thresholds: {} } },
       { id: "env", kind: "sensor", chip: "bme280", bus: 1, intervalSec: 10, options: {}, report: { strategy: "onChange", threshold: 0, periodSec: 300, thresholds: {} } },
-    ], gateway: { statsPeriodSec: 60, allowReboot: false, remoteLogLevel: "warn", claimButton: { pin: 5, holdSec: 5, activeLow: true } } }, true),
+    ], gateway: { statsPeriodSec: 60, allowReboot: false, remoteLogLevel: "warn", claimButton: { pin: 5, holdSec: 5, activeLow: true }, ota: { enabled: true, chunkBytes: 32768, chunkTimeoutSec: 30, healthDeadlineSec: 180 } } }, true),
   };
 }
 
