@@ -66,8 +66,22 @@ describe("SensorDevice (BME280 model on the simulated bus)", () => {
     await until(() => dev!.health === "degraded", "degraded");
     assert.ok(attributes.some((a) => a.health === "degraded" && typeof a.lastError === "string"));
     const failures = dev!.stats.failures;
-    // Backoff: the next attempt is at least a second away, so failures do not pile up.
-    await new Promise((r) => setTimeout(r, 300));
+    // Backoff: the next attempt is at least a second away, so failures do not pile up. Instead of a
+    // fixed sleep, a healthy twin at 0x77 sampling at the same 0.1 s interval on the same bus takes
+    // three readings: without backoff the failing device would have had three tries meanwhile.
+    sim.attach(0x77, createChipModel("bme280"));
+    const cfg = sensorDeviceSchema.parse({ id: "twin", kind: "sensor", chip: "bme280", intervalSec: 0.1, report: { strategy: "every" } });
+    const twinBus = new EventBus();
+    let twinReadings = 0;
+    twinBus.on({}, "telemetry", () => twinReadings++);
+    const i2c = new ResilientI2cBus(sim, { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 });
+    const twin = new SensorDevice(cfg, "Twin", () => openSensor("bme280", i2c, 0x77), { bus: twinBus, log: silentLogger(), memory: new MemoryDeviceMemory() });
+    try {
+      await twin.start();
+      await until(() => twinReadings >= 3, "three readings of the healthy twin");
+    } finally {
+      await twin.stop();
+    }
     assert.ok(dev!.stats.failures <= failures + 1, `backoff respected (${failures} -> ${dev!.stats.failures})`);
     sim.attach(0x76, model);
     const n = telemetry.length;

@@ -11,7 +11,11 @@ describe("keepalive of idle sub-devices", () => {
   let h: BridgeHarness;
   before(async () => {
     emu = await startEmulator({ httpPort: null, gateways: [{ name: "GW", accessToken: "gw-token" }] });
-    h = await startBridgeHarness({ port: emu.mqttPort, keepaliveIdleMs: 300, devices: [{ id: "quiet", kind: "gpio", name: "Quiet", outputs: [{ pin: 5 }], report: { strategy: "onChange" } }] });
+    h = await startBridgeHarness({ port: emu.mqttPort, keepaliveIdleMs: 300, devices: [
+      { id: "quiet", kind: "gpio", name: "Quiet", outputs: [{ pin: 5 }], report: { strategy: "onChange" } },
+      // Stays idle throughout: its renewed keepalives prove the keepalive timer ran meanwhile.
+      { id: "idle", kind: "gpio", name: "Idle", outputs: [{ pin: 6 }], report: { strategy: "onChange" } },
+    ] });
     await h.ready();
   });
   after(async () => {
@@ -25,11 +29,21 @@ describe("keepalive of idle sub-devices", () => {
     await until(() => (emu.clientAttributes("Quiet").gatewayKeepalive as number) > first, "renewed while idle", 3000);
     // Keep the device busy: no keepalive needed while it sends data.
     const busy = setInterval(() => h.bus.emit("telemetry", "Quiet", { ts: Date.now(), values: { x: 1 } }), 50);
-    await new Promise((r) => setTimeout(r, 200));
-    const during = emu.clientAttributes("Quiet").gatewayKeepalive;
-    await new Promise((r) => setTimeout(r, 700));
-    clearInterval(busy);
-    assert.equal(emu.clientAttributes("Quiet").gatewayKeepalive, during);
+    try {
+      const sent = () => emu.telemetry("Quiet").length;
+      const n = sent();
+      await until(() => sent() > n, "Quiet's telemetry reaches the server");
+      const during = emu.clientAttributes("Quiet").gatewayKeepalive;
+      // Positive signal instead of a fixed sleep: the idle device's keepalive is renewed twice,
+      // so the keepalive timer had two chances to send one for Quiet too.
+      const idle = () => emu.clientAttributes("Idle").gatewayKeepalive as number | undefined;
+      const k0 = await until(idle, "Idle's first keepalive", 3000);
+      const k1 = await until(() => ((idle() ?? 0) > k0 ? idle() : undefined), "Idle's keepalive renewed", 3000);
+      await until(() => (idle() ?? 0) > (k1 ?? 0), "Idle's keepalive renewed again", 3000);
+      assert.equal(emu.clientAttributes("Quiet").gatewayKeepalive, during, "no keepalive for a device that sends data");
+    } finally {
+      clearInterval(busy);
+    }
   });
 });
 
