@@ -58,8 +58,11 @@ describe("rpi-tb-gateway.service", () => {
 
   test("runs the bundle with plain node as the service user with gpio and i2c", () => {
     assert.equal(one("ExecStart"), "/usr/bin/node --max-semi-space-size=1 --max-old-space-size=128 /opt/rpi-tb-gateway/current/dist/rpi-tb-gateway.mjs --config /etc/rpi-tb-gateway/config.yaml");
-    // No TypeScript compile at start any more: a minute covers a Pi Zero 2 W loading the packages.
-    assert.equal(one("TimeoutStartSec"), "60");
+    // No TypeScript compile at start any more: a minute covers a Pi Zero 2 W loading the packages,
+    // two more the OTA guard unpacking an update and loading its native modules (issue 16).
+    assert.equal(one("TimeoutStartSec"), "180");
+    // The OTA guard runs as root before every start and never blocks it.
+    assert.equal(one("ExecStartPre"), "-+/opt/rpi-tb-gateway/current/scripts/ota-guard.sh");
     assert.equal(one("WorkingDirectory"), "/opt/rpi-tb-gateway/current", "the release install.sh switched to");
     assert.equal(one("User"), "rpi-tb-gateway");
     assert.deepEqual(one("SupplementaryGroups")?.split(" "), ["gpio", "i2c"]);
