@@ -11,7 +11,7 @@ import { ReadingBuffer } from "./readingBuffer.ts";
 import { EchoFilter } from "./echoFilter.ts";
 import { answerRpc } from "./rpcAnswer.ts";
 import { PendingRequests } from "./pendingRequests.ts";
-import { isOtaTopic, parseInbound, TOPIC, type GwRpcRequest, type MeRpcRequest, type TsRecord } from "./protocol.ts";
+import { encodeOutbound, isOtaTopic, parseInbound, TOPIC, type GwRpcRequest, type MeRpcRequest, type TsRecord } from "./protocol.ts";
 import { Sender, type OutboxLike, type SenderLimits } from "./sender.ts";
 import { senderLimitsFor, type ConfiguredRateLimits } from "./senderLimits.ts";
 import { parseSessionLimits, type SessionLimits } from "./sessionLimits.ts";
@@ -242,13 +242,13 @@ export class GatewayBridge {
 
   /** Claim devices (v1/gateway/claim); goes straight out, it means nothing later. */
   async claim(entries: Record<string, { secretKey?: string; durationMs?: number }>): Promise<void> {
-    await this.#publishPaced(TOPIC.gwClaim, JSON.stringify(entries));
+    await this.#publishPaced(TOPIC.gwClaim, encodeOutbound(TOPIC.gwClaim, entries));
   }
 
   /** Tell ThingsBoard a device is gone from this gateway. */
   async disconnectDevice(name: string): Promise<void> {
     this.#subSessions.forget(name);
-    if (this.#o.connection.connected) await this.#publishPaced(TOPIC.gwDisconnect, JSON.stringify({ device: name }));
+    if (this.#o.connection.connected) await this.#publishPaced(TOPIC.gwDisconnect, encodeOutbound(TOPIC.gwDisconnect, { device: name }));
     this.sender.forgetDevice(name);
   }
 
@@ -406,13 +406,13 @@ export class GatewayBridge {
   async #handleRpc(req: GwRpcRequest): Promise<void> {
     this.stats.rpcReceived++;
     const call = () => this.#o.rpc.dispatch({ device: req.device, method: req.method, params: req.params, source: "thingsboard" });
-    const body = (data: unknown) => ({ device: req.device, id: req.id, data });
+    const body = (data: unknown) => encodeOutbound(TOPIC.gwRpc, { device: req.device, id: req.id, data });
     if (await answerRpc(`RPC ${req.device}/${req.id}`, call, TOPIC.gwRpc, body, (t, p) => this.#publishDirect(t, p), this.#o.log)) this.stats.rpcAnswered++;
   }
 
   async #handleOwnRpc(req: MeRpcRequest): Promise<void> {
     const handler = this.#o.gatewayRpc;
     const call = async (): Promise<RpcReply> => (handler ? handler(req.method, req.params) : { ok: false, data: { success: false, error: `unknown method ${req.method}` } });
-    await answerRpc(`gateway RPC ${req.requestId}`, call, `${TOPIC.meRpcResponsePrefix}${req.requestId}`, (data) => data, (t, p) => this.#publishDirect(t, p), this.#o.log);
+    await answerRpc(`gateway RPC ${req.requestId}`, call, `${TOPIC.meRpcResponsePrefix}${req.requestId}`, (data) => encodeOutbound(TOPIC.meRpcResponsePrefix, data), (t, p) => this.#publishDirect(t, p), this.#o.log);
   }
 }

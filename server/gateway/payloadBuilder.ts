@@ -3,7 +3,7 @@
 // the server's maximum payload size), never an empty array (an empty array is never acked, §3.1).
 // Records are serialised once and assembled as strings, so large batches cost no re-encoding.
 import type { KeyValues, TsRecord } from "./protocol.ts";
-import { TOPIC } from "./protocol.ts";
+import { encodeOutbound, TOPIC } from "./protocol.ts";
 
 export interface BuiltMessage {
   topic: string;
@@ -208,7 +208,7 @@ export class PayloadBuilder {
     const own = byDevice.get("");
     if (own && Object.keys(own).length > 0) {
       for (const chunk of splitRecord({ ts: 0, values: own }, limit)) {
-        out.push({ topic: TOPIC.meAttributes, payload: JSON.stringify(chunk.values), points: Object.keys(chunk.values).length });
+        out.push({ topic: TOPIC.meAttributes, payload: encodeOutbound(TOPIC.meAttributes, chunk.values), points: Object.keys(chunk.values).length });
       }
     }
     let cur: Record<string, KeyValues> = {};
@@ -216,7 +216,7 @@ export class PayloadBuilder {
     let points = 0;
     const flush = () => {
       if (points === 0) return;
-      out.push({ topic: TOPIC.gwAttributes, payload: JSON.stringify(cur), points });
+      out.push({ topic: TOPIC.gwAttributes, payload: encodeOutbound(TOPIC.gwAttributes, cur), points });
       cur = {};
       size = 2;
       points = 0;

@@ -2,7 +2,7 @@
 // (matched by device and id, §4.4), and the gateway's own client RPC and attribute requests
 // (matched by the id in the topic, §3.3/§3.6). Every request has a timeout; a lost connection
 // fails them all at once (ThingsBoard answers only on the session that asked).
-import { TOPIC, type GwAttributeResponse, type GwAttributesRequestMsg } from "./protocol.ts";
+import { encodeOutbound, TOPIC, type GwAttributeResponse, type GwAttributesRequestMsg, type MeAttributesRequestMsg } from "./protocol.ts";
 
 export class RequestTimeoutError extends Error {
   constructor(what: string, ms: number) {
@@ -52,7 +52,7 @@ export class PendingRequests {
     const msg: GwAttributesRequestMsg = form === "key" && keys.length === 1 ? { id, device, client, key: keys[0] as string } : { id, device, client, keys };
     const k = `${device}\u0000${id}`;
     this.#attrKeys.set(k, keys);
-    return this.#track(this.#attr, k, `attribute request ${id} for ${device}`, timeoutMs, () => this.#publish(TOPIC.gwAttributesRequest, JSON.stringify(msg)), () => this.#attrKeys.delete(k));
+    return this.#track(this.#attr, k, `attribute request ${id} for ${device}`, timeoutMs, () => this.#publish(TOPIC.gwAttributesRequest, encodeOutbound(TOPIC.gwAttributesRequest, msg)), () => this.#attrKeys.delete(k));
   }
 
   /** Returns false when nothing was waiting for this response (late, duplicate or foreign). */
@@ -75,16 +75,16 @@ export class PendingRequests {
   /** Client-side RPC from the gateway device itself (e.g. getSessionLimits). */
   clientRpc(method: string, params: unknown, timeoutMs = this.#timeoutMs): Promise<unknown> {
     const id = this.#id();
-    return this.#track(this.#me, id, `client RPC ${method}`, timeoutMs, () => this.#publish(`${TOPIC.meRpcRequestPrefix}${id}`, JSON.stringify({ method, params })));
+    return this.#track(this.#me, id, `client RPC ${method}`, timeoutMs, () => this.#publish(`${TOPIC.meRpcRequestPrefix}${id}`, encodeOutbound(TOPIC.meRpcRequestPrefix, { method, params })));
   }
 
   /** The gateway's own attributes: {client, shared}. */
   ownAttributes(clientKeys: string[], sharedKeys: string[], timeoutMs = this.#timeoutMs): Promise<unknown> {
     const id = this.#id();
-    const body: Record<string, string> = {};
+    const body: MeAttributesRequestMsg = {};
     if (clientKeys.length) body.clientKeys = clientKeys.join(",");
     if (sharedKeys.length) body.sharedKeys = sharedKeys.join(",");
-    return this.#track(this.#me, id, "attribute request", timeoutMs, () => this.#publish(`${TOPIC.meAttributesRequestPrefix}${id}`, JSON.stringify(body)));
+    return this.#track(this.#me, id, "attribute request", timeoutMs, () => this.#publish(`${TOPIC.meAttributesRequestPrefix}${id}`, encodeOutbound(TOPIC.meAttributesRequestPrefix, body)));
   }
 
   resolveOwn(requestId: number, payload: unknown): boolean {

@@ -70,7 +70,8 @@ export interface ProvisionRequestMsg {
   token?: string;
 }
 
-/** Topic -> payload the gateway publishes. */
+/** Topic -> payload the gateway publishes. Topics that end in a request id are keyed by their
+ *  prefix (`TOPIC.me*Prefix`). */
 export interface OutboundTopics {
   "v1/gateway/connect": GwConnectMsg;
   "v1/gateway/disconnect": GwDisconnectMsg;
@@ -81,6 +82,17 @@ export interface OutboundTopics {
   "v1/gateway/claim": GwClaimMsg;
   "v1/devices/me/telemetry": TsRecord[] | KeyValues;
   "v1/devices/me/attributes": KeyValues;
+  "v1/devices/me/rpc/request/": MeClientRpcMsg;
+  "v1/devices/me/rpc/response/": unknown;
+  "v1/devices/me/attributes/request/": MeAttributesRequestMsg;
+}
+export interface MeClientRpcMsg { method: string; params: unknown }
+export interface MeAttributesRequestMsg { clientKeys?: string; sharedKeys?: string }
+
+/** The payload text for `topic` (or a prefixed topic's prefix): every outbound shape goes through
+ *  here, so a payload that does not match its topic's type does not compile. */
+export function encodeOutbound<T extends keyof OutboundTopics>(_topic: T, msg: OutboundTopics[T]): string {
+  return JSON.stringify(msg);
 }
 
 // ---- server -> gateway ----

@@ -3,8 +3,8 @@
 import type { RpcReply } from "../rpc/types.ts";
 import type { Logger } from "../util/logger.ts";
 
-/** Runs `call`, publishes its reply (shaped by `body`) on `topic`; resolves true once answered. */
-export async function answerRpc(what: string, call: () => Promise<RpcReply>, topic: string, body: (data: unknown) => unknown, publish: (topic: string, payload: string) => Promise<void>, log: Logger): Promise<boolean> {
+/** Runs `call`, publishes its reply (encoded by `body`) on `topic`; resolves true once answered. */
+export async function answerRpc(what: string, call: () => Promise<RpcReply>, topic: string, body: (data: unknown) => string, publish: (topic: string, payload: string) => Promise<void>, log: Logger): Promise<boolean> {
   let reply: RpcReply;
   try {
     reply = await call();
@@ -12,7 +12,7 @@ export async function answerRpc(what: string, call: () => Promise<RpcReply>, top
     reply = { ok: false, data: { success: false, error: `internal error: ${(err as Error).message}` } };
   }
   try {
-    await publish(topic, JSON.stringify(body(reply.data ?? null)));
+    await publish(topic, body(reply.data ?? null));
     return true;
   } catch (err) {
     log.warn(`could not answer ${what}: ${(err as Error).message}`);

@@ -3,7 +3,7 @@
 // starts a new session with nothing announced, because ThingsBoard delivers RPC and attribute updates only to
 // the session where the device was connected (thingsboard/thingsboard#8719, thingsboard-gateway#1061).
 import type { TbConnection } from "./connection.ts";
-import { TOPIC } from "./protocol.ts";
+import { encodeOutbound, TOPIC } from "./protocol.ts";
 
 export interface SubDeviceSessionsOptions {
   connection: TbConnection;
@@ -85,7 +85,7 @@ export class SubDeviceSessions {
     const todo = this.#o.devices().filter((d) => !this.#announced.has(d.name) && !this.#announcing.has(d.name));
     const sends: Array<Promise<void>> = [];
     for (const d of todo) {
-      const payload = JSON.stringify({ device: d.name, type: d.profile });
+      const payload = encodeOutbound(TOPIC.gwConnect, { device: d.name, type: d.profile });
       this.#announcing.add(d.name);
       try {
         await this.#o.reserve(TOPIC.gwConnect, payload);
