@@ -3,10 +3,13 @@
 // (OtaPackageController: create the info, upload the data, saveDevice with softwareId).
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Emulator } from "../../scripts/emulator/index.ts";
+
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
 
 export interface FakeManifest {
   name?: string;
@@ -34,6 +37,23 @@ export function buildPackage(m: FakeManifest, files: Record<string, string> = {}
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The files of a release for the guard: the real scripts/check-native.mjs and the sandbox's
+ * stand-in native modules (test/scripts/helpers/sandbox.ts), "broken" adding the one that fails to load.
+ */
+export function releaseFiles(standIns: string, variant: "ok" | "broken" = "ok"): Record<string, string> {
+  const files: Record<string, string> = { "scripts/check-native.mjs": readFileSync(join(REPO, "scripts", "check-native.mjs"), "utf8") };
+  const walk = (dir: string, rel: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(dir, e.name), `${rel}/${e.name}`);
+      else files[`${rel}/${e.name}`] = readFileSync(join(dir, e.name), "utf8");
+    }
+  };
+  walk(join(standIns, "ok"), "node_modules");
+  if (variant === "broken") walk(join(standIns, "broken"), "node_modules");
+  return files;
 }
 
 export interface TbRest {

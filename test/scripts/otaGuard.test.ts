@@ -7,7 +7,7 @@ import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { buildPackage } from "../fakes/otaPackage.ts";
+import { buildPackage, releaseFiles } from "../fakes/otaPackage.ts";
 import { REPO, Sandbox } from "./helpers/sandbox.ts";
 
 const GUARD = path.join(REPO, "scripts", "ota-guard.sh");
@@ -18,29 +18,15 @@ after(() => {
   for (const b of boxes) b.cleanup();
 });
 
-/** The files of a release: package.json, the real check-native.mjs and the stand-in native modules. */
-function releaseFiles(box: Sandbox, variant: "ok" | "broken" = "ok"): Record<string, string> {
-  const files: Record<string, string> = { "scripts/check-native.mjs": fs.readFileSync(path.join(REPO, "scripts", "check-native.mjs"), "utf8") };
-  const walk = (dir: string, rel: string): void => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(path.join(dir, e.name), `${rel}/${e.name}`);
-      else files[`${rel}/${e.name}`] = fs.readFileSync(path.join(dir, e.name), "utf8");
-    }
-  };
-  walk(path.join(box.dir, "stand-ins", "ok"), "node_modules");
-  if (variant === "broken") walk(path.join(box.dir, "stand-ins", "broken"), "node_modules");
-  return files;
-}
-
 /** A unit running release 1.0.0 from releases/r1, with a verified 2.0.0 package handed over by the service. */
 function unitWithUpdate(variant: "ok" | "broken" = "ok"): Sandbox {
   const box = new Sandbox();
   boxes.push(box);
-  for (const [p, c] of Object.entries(releaseFiles(box))) box.write(`${APP}/releases/r1/${p}`, c);
+  for (const [p, c] of Object.entries(releaseFiles(path.join(box.dir, "stand-ins")))) box.write(`${APP}/releases/r1/${p}`, c);
   box.write(`${APP}/releases/r1/package.json`, JSON.stringify({ name: "rpi-tb-gateway", version: "1.0.0" }));
   fs.symlinkSync("releases/r1", box.r(`${APP}/current`));
   fs.mkdirSync(box.r(OTA), { recursive: true });
-  fs.writeFileSync(box.r(`${OTA}/package.tar.gz`), buildPackage({ version: "2.0.0" }, releaseFiles(box, variant), 1000));
+  fs.writeFileSync(box.r(`${OTA}/package.tar.gz`), buildPackage({ version: "2.0.0" }, releaseFiles(path.join(box.dir, "stand-ins"), variant), 1000));
   box.write(`${OTA}/apply.json`, JSON.stringify({ title: "rpi-tb-gateway", version: "2.0.0", checksum: "abc123", algorithm: "SHA256", file: "package.tar.gz", from: "1.0.0" }));
   return box;
 }

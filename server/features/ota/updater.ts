@@ -216,7 +216,8 @@ export class OtaUpdater implements ChunkSource, Feature {
     if (t.title === this.#o.app.name && t.version === this.#o.app.version) return;
     const last = this.files.result();
     if (last?.state === "FAILED" && last.version === t.version && last.checksum === t.checksum) {
-      this.#o.log.info(`sw ${t.title} ${t.version} failed before (${last.error ?? "?"}); assign another package to retry`);
+      // Warn: only the operator can move on (assign another package, or this one again after fixing it).
+      this.#o.log.warn(`not taking sw ${t.title} ${t.version} again: it failed before (${last.error ?? "?"}); assign another package to retry`);
       return;
     }
     if (sameTarget(this.#running, t)) return;

@@ -1,0 +1,133 @@
+// The whole OTA update of issue 16 against the emulator, with a temp root standing in for /opt
+// and the data dir: the running release (the in-process appliance) downloads and verifies the
+// package ThingsBoard assigned, exits for the restart; scripts/ota-guard.sh (as systemd runs it
+// before the next start) switches to the new release; the new release reports UPDATED once
+// connected with its devices running - or, never healthy, is rolled back and the old release
+// reports FAILED. Protocol facts as in updater.test.ts (MqttTopics.java, MqttTransportHandler,
+// DefaultOtaPackageStateService, OtaPackageUpdateStatus).
+import { after, afterEach, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { startEmulator, type Emulator } from "../../../../scripts/emulator/index.ts";
+import { Controller } from "../../../../server/controller.ts";
+import { configFrom, GW_NAME, GW_TOKEN, rawConfig, recordingLogger } from "../../../fakes/appHarness.ts";
+import { buildPackage, publishPackage, releaseFiles, tbRest, type TbRest } from "../../../fakes/otaPackage.ts";
+import { until } from "../../../fakes/waitFor.ts";
+import { REPO, Sandbox } from "../../../scripts/helpers/sandbox.ts";
+
+const GUARD = path.join(REPO, "scripts", "ota-guard.sh");
+const APP = "opt/rpi-tb-gateway";
+const DATA = "var/lib/rpi-tb-gateway";
+
+interface Unit {
+  controller: Controller;
+  restarts: () => number;
+  logs: () => string[];
+}
+
+async function startUnit(emu: Emulator, box: Sandbox, version: string, ota: Record<string, unknown> = {}): Promise<Unit> {
+  const raw = rawConfig(emu.mqttPort, box.r(DATA));
+  raw["gateway"] = { ...(raw["gateway"] as object), ota: { chunkBytes: 4096, chunkTimeoutSec: 5, ...ota } };
+  let restarts = 0;
+  const { log, records } = recordingLogger();
+  const controller = new Controller({ config: configFrom(raw), log, unit: "ota", version, dashboard: false, restart: () => restarts++ });
+  await controller.start();
+  return { controller, restarts: () => restarts, logs: () => records.map((r) => r.msg) };
+}
+
+function guard(box: Sandbox): void {
+  const r = box.run(GUARD, ["--root", box.root]);
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+}
+
+/** A unit installed by install.sh: release 1.0.0 in releases/r1, `current` pointing at it. */
+function installedUnit(boxes: Sandbox[]): Sandbox {
+  const box = new Sandbox();
+  boxes.push(box);
+  for (const [p, c] of Object.entries(releaseFiles(path.join(box.dir, "stand-ins")))) box.write(`${APP}/releases/r1/${p}`, c);
+  box.write(`${APP}/releases/r1/package.json`, JSON.stringify({ name: "rpi-tb-gateway", version: "1.0.0" }));
+  fs.symlinkSync("releases/r1", box.r(`${APP}/current`));
+  fs.mkdirSync(box.r(DATA), { recursive: true });
+  return box;
+}
+
+const runningRelease = (box: Sandbox): string => (JSON.parse(box.read(`${APP}/current/package.json`)) as { version: string }).version;
+
+describe("OTA update flow: ThingsBoard -> updater -> guard -> new release, against the emulator", () => {
+  let emu: Emulator;
+  let rest: TbRest;
+  const boxes: Sandbox[] = [];
+  let units: Unit[] = [];
+  const states = (): string[] => emu.telemetry(GW_NAME, "sw_state").map((r) => String(r.values["sw_state"]));
+  before(async () => {
+    emu = await startEmulator({ gateways: [{ name: GW_NAME, accessToken: GW_TOKEN }], maxPayloadSize: 8192 });
+    rest = await tbRest(emu);
+  });
+  afterEach(async () => {
+    for (const u of units) await u.controller.stop();
+    units = [];
+  });
+  after(async () => {
+    await emu.stop();
+    for (const b of boxes) b.cleanup();
+  });
+
+  test("1.0.0 -> 1.2.0: QUEUED, DOWNLOADING, DOWNLOADED, VERIFIED, UPDATING, UPDATED, and current_sw_version 1.2.0", async () => {
+    const box = installedUnit(boxes);
+    const from = states().length;
+    const old = await startUnit(emu, box, "1.0.0");
+    units.push(old);
+    const stand = path.join(box.dir, "stand-ins");
+    await publishPackage(rest, GW_NAME, "rpi-tb-gateway", "1.2.0", buildPackage({ version: "1.2.0" }, releaseFiles(stand), 40_000));
+    await until(() => old.restarts() > 0, "the old release restarts for the update", 15_000);
+    await old.controller.stop();
+    units = [];
+    guard(box); // systemd's ExecStartPre before the next start
+    assert.equal(runningRelease(box), "1.2.0");
+    const fresh = await startUnit(emu, box, "1.2.0");
+    units.push(fresh);
+    await until(() => states().slice(from).includes("UPDATED"), "UPDATED reported", 15_000);
+    assert.deepEqual(states().slice(from), ["QUEUED", "DOWNLOADING", "DOWNLOADED", "VERIFIED", "UPDATING", "UPDATED"]);
+    await until(() => emu.latest(GW_NAME)["current_sw_version"]?.value === "1.2.0", "current_sw_version 1.2.0");
+    assert.equal(emu.latest(GW_NAME)["current_sw_title"]?.value, "rpi-tb-gateway");
+    guard(box); // the next start ends the trial and keeps 1.2.0
+    assert.equal(runningRelease(box), "1.2.0");
+    assert.equal(box.exists(`${DATA}/ota/pending.json`), false);
+    assert.equal(fresh.restarts(), 0);
+  });
+
+  test("a new release that never gets healthy is rolled back; the old one reports FAILED and does not take the package again", async () => {
+    const box = installedUnit(boxes);
+    const from = states().length;
+    const old = await startUnit(emu, box, "1.0.0");
+    units.push(old);
+    await publishPackage(rest, GW_NAME, "rpi-tb-gateway", "1.3.0", buildPackage({ version: "1.3.0" }, releaseFiles(path.join(box.dir, "stand-ins")), 20_000));
+    await until(() => old.restarts() > 0, "the old release restarts for the update", 15_000);
+    await old.controller.stop();
+    units = [];
+    guard(box);
+    assert.equal(runningRelease(box), "1.3.0");
+    // 1.3.0 cannot reach ThingsBoard: its health deadline runs out and it exits for a restart.
+    await emu.pause();
+    const broken = await startUnit(emu, box, "1.3.0", { healthDeadlineSec: 10 });
+    units.push(broken);
+    await until(() => broken.restarts() > 0, "the health deadline restarts 1.3.0", 20_000);
+    await broken.controller.stop();
+    units = [];
+    guard(box); // second start of 1.3.0 ...
+    guard(box); // ... that did not get healthy either (killed, crashed): back to 1.0.0
+    assert.equal(runningRelease(box), "1.0.0");
+    await emu.resume();
+    const back = await startUnit(emu, box, "1.0.0");
+    units.push(back);
+    await until(() => states().slice(from).includes("FAILED"), "FAILED reported", 15_000);
+    assert.deepEqual(states().slice(from), ["QUEUED", "DOWNLOADING", "DOWNLOADED", "VERIFIED", "UPDATING", "FAILED"]);
+    assert.equal(emu.telemetry(GW_NAME, "sw_error").at(-1)?.values["sw_error"], "release 1.3.0 did not become healthy (connected to ThingsBoard with its devices running) in 2 starts; rolled back to 1.0.0");
+    await until(() => emu.latest(GW_NAME)["current_sw_version"]?.value === "1.0.0", "current_sw_version 1.0.0");
+    // The same package is still assigned: the old release looks at it and leaves it.
+    await until(() => back.logs().some((m) => m.startsWith("not taking sw rpi-tb-gateway 1.3.0 again: it failed before")), "the failed package is left alone");
+    assert.equal(states().slice(from).filter((s) => s === "DOWNLOADING").length, 1);
+    assert.equal(back.restarts(), 0);
+  });
+});
