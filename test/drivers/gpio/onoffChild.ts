@@ -2,29 +2,17 @@
 // (plain files in a temp dir) is bound at /sys/class/gpio, drives the real onoff through
 // openGpioChip("pi"), and prints what happened as one JSON line for the parent to check.
 //
-// The fake tree needs one piece of kernel behaviour plain files lack: writing N to `export`
-// creates gpioN/ before write() returns (and `unexport` removes it); onoff relies on that and
-// busy-waits synchronously for the files, so nothing asynchronous could create them in time.
-// That behaviour is emulated by wrapping fs.writeFileSync for exactly those two paths, the way
-// gpiolib-sysfs export_store/unexport_store act, including EINVAL for numbers no chip owns
-// (what users hit on kernel 6.6 with plain BCM numbers, fivdi/onoff#200).
-//
-// Not testable here: edge interrupts. onoff watches the value file with epoll(EPOLLPRI), which
-// only sysfs attributes support; on a plain file epoll_ctl fails (EPERM). Edge reporting is
-// covered by the shared EdgeReporter through the sim contract suite, and on hardware by hand.
+// The kernel's export/unexport behaviour comes from fakeGpioKernel.ts; direction and active_low
+// keep the text onoff wrote, which the parent checks.
 import fs from "node:fs";
 import path from "node:path";
 import { openGpioChip } from "../../../drivers/gpio/index.ts";
 import { listSysfsChips } from "../../../drivers/gpio/sysfsMap.ts";
+import { installFakeGpioKernel, snapshotGpio, type KernelEvent } from "./fakeGpioKernel.ts";
 
 const ROOT = "/sys/class/gpio";
 
-export interface KernelEvent {
-  op: "export" | "unexport";
-  n: number;
-  /** gpioN attribute files at unexport time. */
-  files?: Record<string, string>;
-}
+export type { KernelEvent };
 
 export interface ChildReport {
   info: unknown;
@@ -34,50 +22,8 @@ export interface ChildReport {
 }
 
 const chips = await listSysfsChips(ROOT);
-const events: KernelEvent[] = [];
-
-function errno(code: string, syscall: string): NodeJS.ErrnoException {
-  const err: NodeJS.ErrnoException = new Error(`${code}: emulated kernel refused, ${syscall}`);
-  err.code = code;
-  err.syscall = syscall;
-  return err;
-}
-
-function snapshot(n: number): Record<string, string> {
-  const dir = path.join(ROOT, `gpio${n}`);
-  const out: Record<string, string> = {};
-  for (const name of fs.readdirSync(dir).sort()) out[name] = fs.readFileSync(path.join(dir, name), "utf8").trim();
-  return out;
-}
-
-function kernelWrite(file: string, data: unknown): boolean {
-  if (file !== `${ROOT}/export` && file !== `${ROOT}/unexport`) return false;
-  const n = Number(String(data).trim());
-  const dir = path.join(ROOT, `gpio${n}`);
-  if (file.endsWith("/export")) {
-    if (!chips.some((c) => n >= c.base && n < c.base + c.ngpio)) throw errno("EINVAL", "write");
-    if (fs.existsSync(dir)) throw errno("EBUSY", "write");
-    fs.mkdirSync(dir);
-    for (const [name, value] of Object.entries({ direction: "in", value: "0", active_low: "0", edge: "none" })) {
-      fs.writeFileSync(path.join(dir, name), `${value}\n`);
-    }
-    events.push({ op: "export", n });
-  } else {
-    if (!fs.existsSync(dir)) throw errno("EINVAL", "write");
-    events.push({ op: "unexport", n, files: snapshot(n) });
-    fs.rmSync(dir, { recursive: true });
-  }
-  return true;
-}
-
-const originalWriteFileSync = fs.writeFileSync;
-const patched = (...args: Parameters<typeof fs.writeFileSync>): void => {
-  const [file, data] = args;
-  if (typeof file === "string" && kernelWrite(file, data)) return;
-  originalWriteFileSync(...args);
-};
-// onoff require()s the same fs object, so it sees the emulated export/unexport.
-Object.defineProperty(fs, "writeFileSync", { value: patched, writable: true, configurable: true });
+const { events } = installFakeGpioKernel(ROOT, chips, { lineState: false });
+const snapshot = (n: number) => snapshotGpio(ROOT, n);
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 async function outcome(p: Promise<unknown>): Promise<unknown> {

@@ -3,38 +3,18 @@
 // the reason when the namespace cannot be made (not root, no unshare, no CAP_SYS_ADMIN).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { BOARDS, makeTempDir, writeGpioClassDir, type FakeChip } from "./fakeSysfs.ts";
 import type { ChildReport } from "./onoffChild.ts";
+import { namespaceUnavailable, runInGpioNamespace } from "./gpioNamespace.ts";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const projectRoot = path.resolve(here, "../../..");
-const childScript = path.join(here, "onoffChild.ts");
+const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), "onoffChild.ts");
 const CHILD_TIMEOUT_MS = 30_000;
 
 const tmp = makeTempDir("onoff");
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-/** Where to bind: over /sys/class/gpio when it exists, else over /sys/class with a tree holding gpio/. */
-const bindOverGpio = fs.existsSync("/sys/class/gpio");
-const target = bindOverGpio ? "/sys/class/gpio" : "/sys/class";
-
-function namespaceUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return "needs root for unshare -m and mount --bind";
-  const probeDir = makeTempDir("probe");
-  fs.mkdirSync(path.join(probeDir, "gpio"));
-  const probe = spawnSync("unshare", ["-m", "sh", "-c", 'mount --bind "$1" "$2"', "sh", bindOverGpio ? path.join(probeDir, "gpio") : probeDir, target], {
-    encoding: "utf8",
-    timeout: 10_000,
-  });
-  fs.rmSync(probeDir, { recursive: true, force: true });
-  if (probe.error) return `unshare not usable: ${probe.error.message}`;
-  if (probe.status !== 0) return `cannot bind-mount in a private namespace: ${probe.stderr.trim() || `exit ${probe.status}`}`;
-  return undefined;
-}
 
 /** Builds the tree for one board, runs the child against it, returns its report. */
 async function runBoard(name: string, chips: readonly FakeChip[], leftoverSysfs: number): Promise<ChildReport> {
@@ -44,28 +24,7 @@ async function runBoard(name: string, chips: readonly FakeChip[], leftoverSysfs:
   const leftover = path.join(gpioDir, `gpio${leftoverSysfs}`);
   fs.mkdirSync(leftover);
   for (const [f, v] of Object.entries({ direction: "in", value: "0", active_low: "0", edge: "none" })) fs.writeFileSync(path.join(leftover, f), `${v}\n`);
-
-  const source = bindOverGpio ? gpioDir : classDir;
-  const script = 'mount --bind "$1" "$2" && exec "$3" --import tsx "$4"';
-  const child = spawn("unshare", ["-m", "sh", "-c", script, "sh", source, target, process.execPath, childScript], {
-    cwd: projectRoot,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`child for ${name} timed out after ${CHILD_TIMEOUT_MS} ms; stderr: ${stderr}`));
-    }, CHILD_TIMEOUT_MS);
-    child.on("error", reject);
-    child.on("exit", (c) => {
-      clearTimeout(timer);
-      resolve(c);
-    });
-  });
+  const { code, stdout, stderr } = await runInGpioNamespace(classDir, ["--import", "tsx", childScript], CHILD_TIMEOUT_MS);
   assert.equal(code, 0, `child for ${name} failed: ${stderr}`);
   const line = stdout.trim().split("\n").at(-1) ?? "";
   return JSON.parse(line) as ChildReport;
