@@ -11,6 +11,7 @@ import { isInteger, isObject, preview } from "../util/json.ts";
 import { RpcError, type ManagedDevice, type RpcHandler } from "./device.ts";
 import type { DeviceContext } from "./deviceContext.ts";
 import { Reporter } from "./reportStrategy.ts";
+import { OfflineSafeTimer } from "./offlineSafeTimer.ts";
 import { OutputRateLimit } from "./outputRateLimit.ts";
 
 interface Output { pin: number; label: string; safe: BinaryValue; io: GpioPin | null; value: BinaryValue; limit: OutputRateLimit }
@@ -28,7 +29,7 @@ export class GpioDevice implements ManagedDevice {
   #updatedAt: number | null = null;
   #health: Health = "ok";
   #error: string | undefined;
-  #offlineTimer: NodeJS.Timeout | null = null;
+  readonly #offline: OfflineSafeTimer;
   #started = false;
   /** Outputs whose last safe-state write failed: the device stays degraded until each is written again. */
   #unsafe = new Set<number>();
@@ -38,6 +39,12 @@ export class GpioDevice implements ManagedDevice {
     this.#chip = chip;
     this.#ctx = ctx;
     this.#reporter = new Reporter(cfg.report);
+    this.#offline = new OfflineSafeTimer(cfg.safeStateAfterOfflineSec, (after) => {
+      this.#ctx.log.warn(`${this.info.name}: no ThingsBoard connection for ${after} s; outputs to safe state`);
+      for (const o of this.#outputs.values()) {
+        if (o.value !== o.safe) this.setOutput(o.pin, o.safe, "safe").catch((err: unknown) => this.#safeStateFailed(o, err, `after ${after} s offline`));
+      }
+    });
     for (const o of cfg.outputs) this.#outputs.set(o.pin, { pin: o.pin, label: o.label ?? `gpio${o.pin}`, safe: o.safeState, io: null, value: o.safeState, limit: new OutputRateLimit(cfg.outputRateLimit, ctx.now) });
     for (const i of cfg.inputs) this.#inputs.set(i.pin, { pin: i.pin, label: i.label ?? `gpio${i.pin}`, io: null, value: 0, unwatch: null, cfg: i });
     this.info = {
@@ -116,8 +123,7 @@ export class GpioDevice implements ManagedDevice {
   }
 
   async stop(): Promise<void> {
-    if (this.#offlineTimer) clearTimeout(this.#offlineTimer);
-    this.#offlineTimer = null;
+    this.#offline.cancel();
     for (const i of this.#inputs.values()) i.unwatch?.();
     const safed: ReadingValues = {};
     for (const o of this.#outputs.values()) {
@@ -233,20 +239,6 @@ export class GpioDevice implements ManagedDevice {
   }
 
   setOnline(online: boolean): void {
-    const after = this.#cfg.safeStateAfterOfflineSec;
-    if (online || after <= 0) {
-      if (this.#offlineTimer) clearTimeout(this.#offlineTimer);
-      this.#offlineTimer = null;
-      return;
-    }
-    if (this.#offlineTimer) return;
-    this.#offlineTimer = setTimeout(() => {
-      this.#offlineTimer = null;
-      this.#ctx.log.warn(`${this.info.name}: no ThingsBoard connection for ${after} s; outputs to safe state`);
-      for (const o of this.#outputs.values()) {
-        if (o.value !== o.safe) this.setOutput(o.pin, o.safe, "safe").catch((err: unknown) => this.#safeStateFailed(o, err, `after ${after} s offline`));
-      }
-    }, after * 1000);
-    this.#offlineTimer.unref();
+    this.#offline.setOnline(online);
   }
 }

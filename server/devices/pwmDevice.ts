@@ -12,6 +12,7 @@ import type { ReadingValue, ReadingValues } from "../readings.ts";
 import { isInteger, isObject, preview } from "../util/json.ts";
 import { RpcError, type ManagedDevice, type RpcHandler } from "./device.ts";
 import type { DeviceContext } from "./deviceContext.ts";
+import { OfflineSafeTimer } from "./offlineSafeTimer.ts";
 
 type OutputCfg = PwmDeviceConfig["outputs"][number];
 
@@ -37,13 +38,21 @@ export class PwmDevice implements ManagedDevice {
   #updatedAt: number | null = null;
   #health: Health = "ok";
   #error: string | undefined;
-  #offlineTimer: NodeJS.Timeout | null = null;
+  readonly #offline: OfflineSafeTimer;
+  /** Outputs whose last safe-value write failed: the device stays degraded until each is set again. */
+  readonly #unsafe = new Set<number>();
   #started = false;
 
   constructor(cfg: PwmDeviceConfig, name: string, open: () => Promise<PwmController>, ctx: DeviceContext) {
     this.#cfg = cfg;
     this.#open = open;
     this.#ctx = ctx;
+    this.#offline = new OfflineSafeTimer(cfg.safeStateAfterOfflineSec, (after) => {
+      this.#ctx.log.warn(`${this.info.name}: no ThingsBoard connection for ${after} s; PWM outputs to their safe value`);
+      for (const o of this.#outputs.values()) {
+        if (o.value !== o.safe) this.set(o.pin, o.safe, "safe").catch((err: unknown) => this.#safeFailed(o, err, `after ${after} s offline`));
+      }
+    });
     for (const o of cfg.outputs) {
       const servo = o.servo !== undefined;
       const safe = servo ? (o.servo?.safeUs ?? null) : o.safeDuty;
@@ -134,8 +143,7 @@ export class PwmDevice implements ManagedDevice {
   }
 
   async stop(): Promise<void> {
-    if (this.#offlineTimer) clearTimeout(this.#offlineTimer);
-    this.#offlineTimer = null;
+    this.#offline.cancel();
     const safed: ReadingValues = {};
     for (const o of this.#outputs.values()) {
       if (!o.io) continue;
@@ -149,7 +157,7 @@ export class PwmDevice implements ManagedDevice {
         // channel is stopped and given back.
         if (o.safe === null || o.safe === 0) await o.io.close();
       } catch (err) {
-        this.#ctx.log.error(`PWM GPIO ${o.pin}: could not apply the safe value: ${(err as Error).message}`);
+        this.#safeFailed(o, err, "at shutdown");
       }
       o.io = null;
     }
@@ -164,6 +172,10 @@ export class PwmDevice implements ManagedDevice {
     const frequencyChanged = frequencyHz !== undefined && frequencyHz !== o.frequencyHz;
     if (frequencyHz !== undefined) o.frequencyHz = frequencyHz;
     await this.#apply(o, value);
+    if (this.#unsafe.delete(pin) && this.#unsafe.size === 0 && this.#health === "degraded") {
+      this.#health = "ok";
+      this.#error = undefined;
+    }
     this.#ctx.log.info(`${this.info.name}: ${o.label} (GPIO ${pin}) -> ${value === null ? "off" : o.servo ? `${value} µs` : `duty ${value}`} at ${o.frequencyHz} Hz (${source})`);
     this.#report({ [o.label]: value ?? 0 }, Date.now());
     if (frequencyChanged) this.#ctx.bus.emit("clientAttributes", this.info.name, { [`${o.label}FrequencyHz`]: o.frequencyHz });
@@ -228,18 +240,21 @@ export class PwmDevice implements ManagedDevice {
   }
 
   setOnline(online: boolean): void {
-    const after = this.#cfg.safeStateAfterOfflineSec;
-    if (online || after <= 0) {
-      if (this.#offlineTimer) clearTimeout(this.#offlineTimer);
-      this.#offlineTimer = null;
-      return;
-    }
-    if (this.#offlineTimer) return;
-    this.#offlineTimer = setTimeout(() => {
-      this.#offlineTimer = null;
-      this.#ctx.log.warn(`${this.info.name}: no ThingsBoard connection for ${after} s; PWM outputs to their safe value`);
-      for (const o of this.#outputs.values()) if (o.value !== o.safe) this.set(o.pin, o.safe, "safe").catch(() => undefined);
-    }, after * 1000);
-    this.#offlineTimer.unref();
+    this.#offline.setOnline(online);
+  }
+
+  /**
+   * A safe value that could not be applied (offline too long, or at shutdown) leaves a motor or a
+   * heater running: logged as an error, shown in the event log, and the device degraded until
+   * that output is set again (as GpioDevice does for relays).
+   */
+  #safeFailed(o: Output, err: unknown, when: string): void {
+    const text = `${o.label} (GPIO ${o.pin}) could not be set to its safe value ${when}: ${err instanceof Error ? err.message : String(err)}`;
+    this.#ctx.log.error(`${this.info.name}: ${text}`);
+    this.#unsafe.add(o.pin);
+    if (this.#health === "ok") this.#health = "degraded";
+    this.#error = text;
+    this.#ctx.bus.emit("eventLog", { ts: Date.now(), kind: "error", device: this.info.name, text, ok: false });
+    this.#emitSnapshot();
   }
 }

@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { openSysfsPwm } from "../../../drivers/pwm/sysfsPwm.ts";
+import type { PwmController } from "../../../drivers/pwm/types.ts";
 import { SimSysfs } from "../../../drivers/sysfs/simSysfs.ts";
 import { pwmDeviceSchema } from "../../../server/config/schema.ts";
 import { MemoryDeviceMemory } from "../../../server/devices/deviceContext.ts";
@@ -11,6 +12,7 @@ import { PwmDevice } from "../../../server/devices/pwmDevice.ts";
 import { DeviceRuntime } from "../../../server/devices/runtime.ts";
 import { DeviceRpcDispatcher } from "../../../server/rpc/dispatcher.ts";
 import { EventBus } from "../../../server/eventBus.ts";
+import type { EventLogEntry } from "../../../server/events.ts";
 import type { KeyValues, TsRecord } from "../../../server/gateway/protocol.ts";
 import { silentLogger } from "../../../server/util/logger.ts";
 import { until } from "../../fakes/waitFor.ts";
@@ -136,6 +138,55 @@ describe("PwmDevice", () => {
     t.mock.timers.tick(30_000);
     await safed;
     assert.equal(sim.pwm.channel(0)?.dutyNs, 8_000);
+  });
+
+  test("a safe value that cannot be applied, offline or at shutdown, is logged, reported and degrades the device", async (t) => {
+    let failWrites = false;
+    const flaky = async (): Promise<PwmController> => {
+      const c = await openSysfsPwm(sim.io, sim.pwmClass);
+      return {
+        description: c.description,
+        pins: c.pins,
+        close: () => c.close(),
+        open: async (pin) => {
+          const out = await c.open(pin);
+          const refuse = () => Promise.reject(new Error("EIO: i/o error"));
+          return { pin: out.pin, channel: out.channel, set: (p, d) => (failWrites ? refuse() : out.set(p, d)), enable: (on) => (failWrites ? refuse() : out.enable(on)), close: () => out.close() };
+        },
+      };
+    };
+    const errors: string[] = [];
+    const log = silentLogger();
+    log.root.sinks.set((r) => errors.push(r.msg), "error");
+    const events: EventLogEntry[] = [];
+    bus.on({}, "eventLog", (e) => events.push(e));
+    const d = new PwmDevice(pwmDeviceSchema.parse({ ...CONFIG, safeStateAfterOfflineSec: 30 }), "Pwm", flaky, { bus, log, memory });
+    dev = d;
+    await d.start();
+    await d.rpc.setPwm!({ pin: 18, duty: 0.9 });
+    failWrites = true;
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    d.setOnline(false);
+    t.mock.timers.tick(30_000);
+    t.mock.timers.reset();
+    await until(() => events.length > 0, "the failure in the event log");
+    const text = "fan (GPIO 18) could not be set to its safe value after 30 s offline: EIO: i/o error";
+    assert.deepEqual(errors, [`Pwm: ${text}`]);
+    assert.deepEqual(events.map((e) => [e.kind, e.device, e.text, e.ok]), [["error", "Pwm", text, false]]);
+    assert.equal(sim.pwm.channel(0)?.dutyNs, 36_000, "the fan still runs at 0.9");
+    assert.equal(d.snapshot().health, "degraded");
+    assert.equal(d.snapshot().error, text);
+    // Set again once the driver answers: healthy again.
+    failWrites = false;
+    await d.rpc.setPwm!({ pin: 18, duty: 0.5 });
+    assert.equal(d.snapshot().health, "ok");
+    assert.equal(d.snapshot().error, undefined);
+    // At shutdown too.
+    await d.rpc.setPwm!({ pin: 18, duty: 0.9 });
+    failWrites = true;
+    await d.stop();
+    assert.equal(events.at(-1)?.text, "fan (GPIO 18) could not be set to its safe value at shutdown: EIO: i/o error");
+    dev = null;
   });
 
   test("setPwm goes through the one RPC dispatcher like any other method", async () => {
