@@ -305,7 +305,7 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
     link.bridge.onReady(() => detach("requesting shared attributes", this.#requestSharedAttributes(), log));
     if (config.gateway.ota.enabled) {
       const restart = this.#o.restart ?? (() => log.error("an update needs a restart, but this process has no restart hook"));
-      const ota = createOtaUpdater({ link, bus: this.bus, log: log.child("ota"), dataDir: config.dataDir, ota: config.gateway.ota, app: { name: "rpi-tb-gateway", version: this.#o.version }, restart });
+      const ota = createOtaUpdater({ link, bus: this.bus, log: log.child("ota"), dataDir: config.dataDir, ota: config.gateway.ota, app: { name: "rpi-tb-gateway", version: this.#o.version }, restart, announce: true });
       this.#ota = ota;
       await this.#startFeature("ota updater", ota);
     }
@@ -407,6 +407,7 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
       events: this.#events.slice(0, EVENT_LOG_SIZE),
       i2c: this.#scan,
       claimable: this.config.devices.filter((d) => d.claim).map((d) => d.id),
+      update: this.ota,
       header: headerView(this.config, this.#uartEnabled),
     };
   }

@@ -123,6 +123,18 @@ export interface AppInfo {
   hardware: "sim" | "pi";
 }
 
+/** The appliance's own software update (server/features/ota; sw_state values of ThingsBoard). */
+export interface UpdateStatus {
+  running: { title: string; version: string };
+  state?: "DOWNLOADING" | "DOWNLOADED" | "VERIFIED" | "UPDATING" | "UPDATED" | "FAILED";
+  target?: { title: string; version: string; size: number };
+  received?: number;
+  error?: string;
+  last?: { state: "UPDATED" | "FAILED"; title: string; version: string; error?: string; ts: number };
+  /** This release was just switched to and must prove healthy or be rolled back. */
+  trial: boolean;
+}
+
 export interface I2cScanEntry {
   bus: number;
   address: number;
@@ -144,4 +156,6 @@ export interface AppSnapshot {
   header: HeaderPin[];
   /** Ids of devices with a claim section (the claim button only shows when there is one). */
   claimable: string[];
+  /** Over-the-air update state; null when gateway.ota.enabled is false. */
+  update?: UpdateStatus | null;
 }

@@ -12,7 +12,7 @@ import { History, RANGES } from "./history.ts";
 import { HeaderView } from "./headerView.ts";
 import { DeviceForm, type DeviceEntry } from "./deviceForm.ts";
 import { ClaimView, renderI2c } from "./panels.ts";
-import { renderApp, renderConnection, renderOutbox } from "./statusCards.ts";
+import { renderApp, renderConnection, renderOutbox, renderUpdate } from "./statusCards.ts";
 
 type DashSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -204,6 +204,7 @@ export class LiveDashboard {
   #applySnapshot(snap: AppSnapshot): void {
     this.#snapshot = snap;
     renderApp(snap.app);
+    renderUpdate(snap.update);
     renderConnection(snap.connection);
     renderOutbox(snap.outbox);
     this.#events.reset(snap.events);

@@ -1,5 +1,6 @@
 // The three status cards: ThingsBoard connection, outbox, the appliance itself.
-import type { AppInfo, ConnectionStatus, OutboxStatus } from "../../server/events.ts";
+import type { AppInfo, ConnectionStatus, OutboxStatus, UpdateStatus } from "../../server/events.ts";
+import { updateText } from "./updateText.ts";
 import { byTestId, setText, show } from "./dom.ts";
 import { ago, bytes, duration, until } from "./format.ts";
 
@@ -48,4 +49,10 @@ export function renderApp(a: AppInfo, now = Date.now()): void {
   setText("app-memory", `${bytes(m.totalBytes - m.freeBytes)} / ${bytes(m.totalBytes)} (process ${bytes(m.rssBytes)})`);
   setText("app-disk", a.disk ? `${bytes(a.disk.freeBytes)} free of ${bytes(a.disk.totalBytes)}` : "–");
   setText("app-hardware", a.hardware === "pi" ? "Raspberry Pi" : "simulated");
+}
+
+export function renderUpdate(u: UpdateStatus | null | undefined): void {
+  const t = updateText(u);
+  setText("app-update", t.now);
+  setText("app-update-last", t.last);
 }

@@ -10,6 +10,7 @@
 // `current` and rolls back a release that does not become healthy.
 import { statfs } from "node:fs/promises";
 import type { KeyValues } from "../../gateway/protocol.ts";
+import type { UpdateStatus } from "../../events.ts";
 import type { Logger } from "../../util/logger.ts";
 import type { Feature } from "../feature.ts";
 import { detach } from "../../util/detach.ts";
@@ -30,15 +31,7 @@ export interface OtaLink {
   maxPayloadSize(): number | undefined;
 }
 
-export interface OtaStatus {
-  running: { title: string; version: string };
-  state?: OtaState;
-  target?: { title: string; version: string; size: number };
-  received?: number;
-  error?: string;
-  last?: OtaResult;
-  trial: boolean;
-}
+export type OtaStatus = UpdateStatus;
 
 export interface OtaUpdaterOptions {
   dataDir: string;

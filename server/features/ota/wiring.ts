@@ -18,10 +18,13 @@ export interface OtaWiring {
   app: { name: string; version: string };
   restart: () => void;
   onStatus?: (s: OtaStatus) => void;
+  /** Tell the dashboard: each state change goes to the event log and a fresh snapshot. */
+  announce?: boolean;
 }
 
 export function createOtaUpdater(w: OtaWiring): OtaUpdater {
   const { connection, bridge } = w.link;
+  let lastAnnounced = "";
   const updater = new OtaUpdater({
     dataDir: w.dataDir,
     log: w.log,
@@ -30,7 +33,20 @@ export function createOtaUpdater(w: OtaWiring): OtaUpdater {
     chunkTimeoutMs: w.ota.chunkTimeoutSec * 1000,
     healthDeadlineMs: w.ota.healthDeadlineSec * 1000,
     restart: w.restart,
-    ...(w.onStatus ? { onStatus: w.onStatus } : {}),
+    onStatus: (s) => {
+      w.onStatus?.(s);
+      if (!w.announce) return;
+      const key = `${s.state ?? ""} ${s.target?.version ?? ""} ${s.trial}`;
+      if (key === lastAnnounced) return;
+      lastAnnounced = key;
+      if (s.state) {
+        const version = s.target?.version ?? s.last?.version ?? s.running.version;
+        const text = `software update to ${version}: ${s.state}${s.state === "FAILED" && s.error ? ` (${s.error})` : ""}`;
+        w.bus.emit("eventLog", { ts: Date.now(), kind: s.state === "FAILED" ? "error" : "info", text, ...(s.state === "FAILED" ? { ok: false } : {}) });
+      }
+      // Progress within a state shows on the next snapshot; state changes push one now.
+      w.bus.emit("devicesChanged");
+    },
     link: {
       publish: (topic, payload) => connection.publish(topic, payload),
       onMessage: (cb) => connection.onMessage(cb),

@@ -81,6 +81,10 @@ describe("OTA update flow: ThingsBoard -> updater -> guard -> new release, again
     const stand = path.join(box.dir, "stand-ins");
     await publishPackage(rest, GW_NAME, "rpi-tb-gateway", "1.2.0", buildPackage({ version: "1.2.0" }, releaseFiles(stand), 40_000));
     await until(() => old.restarts() > 0, "the old release restarts for the update", 15_000);
+    // The dashboard's snapshot and event log saw the update go by.
+    const seen = old.controller.snapshot();
+    assert.equal(seen.update?.state, "UPDATING");
+    assert.deepEqual(seen.events.filter((e) => e.text.startsWith("software update")).map((e) => e.text).reverse(), ["DOWNLOADING", "DOWNLOADED", "VERIFIED", "UPDATING"].map((st) => `software update to 1.2.0: ${st}`));
     await old.controller.stop();
     units = [];
     guard(box); // systemd's ExecStartPre before the next start
@@ -91,6 +95,7 @@ describe("OTA update flow: ThingsBoard -> updater -> guard -> new release, again
     assert.deepEqual(states().slice(from), ["QUEUED", "DOWNLOADING", "DOWNLOADED", "VERIFIED", "UPDATING", "UPDATED"]);
     await until(() => emu.latest(GW_NAME)["current_sw_version"]?.value === "1.2.0", "current_sw_version 1.2.0");
     assert.equal(emu.latest(GW_NAME)["current_sw_title"]?.value, "rpi-tb-gateway");
+    assert.deepEqual([fresh.controller.snapshot().update?.last?.state, fresh.controller.snapshot().update?.last?.version], ["UPDATED", "1.2.0"]);
     guard(box); // the next start ends the trial and keeps 1.2.0
     assert.equal(runningRelease(box), "1.2.0");
     assert.equal(box.exists(`${DATA}/ota/pending.json`), false);
