@@ -36,7 +36,9 @@ export interface GpioContractOptions {
 
 export function describeGpioContract(name: string, build: () => GpioHarness | Promise<GpioHarness>, options: GpioContractOptions = {}): void {
   /** A test that needs input edges delivered to watch(). */
-  const edgeTest = (title: string, fn: () => Promise<void>) => test(title, { skip: options.noEdgeInterrupts ?? false }, fn);
+  const edgeTest = (title: string, fn: () => Promise<void>): void => {
+    test(title, { skip: options.noEdgeInterrupts ?? false }, fn);
+  };
   describe(`GpioChip contract: ${name}`, () => {
     let h: GpioHarness;
     beforeEach(async () => {
