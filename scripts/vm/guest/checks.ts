@@ -202,6 +202,14 @@ async function main(): Promise<number> {
     const pid = await app.mainPid();
     // The service restarted in the check above: its start-up report shows it is connected.
     await untilTelemetry(emu, app.RELAYS_DEVICE, "relay1", "the report of the restarted service", 120_000 * TCG, (_v, ts) => ts >= lastStop);
+    // First one change while ThingsBoard is reachable: tells "edges not seen after a restart"
+    // apart from "changes lost by the kill".
+    {
+      const was = k.simValue(sim, app.DOOR);
+      const n = count(emu, app.RELAYS_DEVICE, "door");
+      k.setPull(sim, app.DOOR, was === 1 ? "pull-down" : "pull-up");
+      await untilTelemetry(emu, app.RELAYS_DEVICE, "door", `an online door change after the watchdog restart (door=${String(was === 0)})`, 30_000 * TCG, (v) => v === (was === 0), n);
+    }
     await emu.pause();
     const pausedAt = Date.now();
     const wanted: boolean[] = [];
