@@ -273,8 +273,28 @@ export function writeConfigFile(dir: string, raw: Record<string, unknown>, name 
  */
 export function spawnApp(configFile: string, env: Record<string, string> = {}, bundle?: { entry: string; cwd: string }): ChildApp {
   const argv = bundle ? [bundle.entry, "--config", configFile] : ["--import", "tsx", "server/main.ts", "--config", configFile];
+  return spawnChild(argv, bundle?.cwd ?? ROOT, env);
+}
+
+/**
+ * The same composition root as main.ts with stdin commands that drive the simulated header
+ * (simHeaderChild.ts): `input(pin, level)` is a door contact changing while the unit runs.
+ */
+export function spawnSimHeaderApp(configFile: string): ChildApp & { input(pin: number, level: 0 | 1): Promise<void> } {
+  const child = spawnChild(["--import", "tsx", "test/fakes/simHeaderChild.ts", configFile], ROOT, {});
+  let n = 0;
+  const input = async (pin: number, level: 0 | 1): Promise<void> => {
+    // Each command is answered once applied; count the answers so a repeated command waits for its own.
+    const want = ++n;
+    child.proc.stdin.write(`input ${pin} ${level}\n`);
+    await until(() => child.lines.filter((l) => l.startsWith("SIMCTL done input")).length >= want, `input ${pin} ${level} applied`, 10_000);
+  };
+  return { ...child, input };
+}
+
+function spawnChild(argv: string[], cwd: string, env: Record<string, string>): ChildApp {
   const proc = spawn(process.execPath, argv, {
-    cwd: bundle?.cwd ?? ROOT,
+    cwd,
     env: { ...process.env, NOTIFY_SOCKET: "", LOG_LEVEL: "", ...env },
     stdio: ["pipe", "pipe", "pipe"],
   });
