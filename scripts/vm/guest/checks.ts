@@ -218,8 +218,13 @@ async function main(): Promise<number> {
       k.clearGpioTrace();
       k.setPull(sim, app.DOOR, was === 1 ? "pull-down" : "pull-up");
       wanted.push(was === 0);
-      // The appliance read the new level after its debounce: the kernel traced that read.
-      await waitUntil(`the appliance to read door level ${1 - was}`, 30_000 * TCG, () => (k.tracedGets(gpio(app.DOOR)).includes(1 - was) ? true : undefined), 100);
+      // Wait for the appliance's debounced read, not just any read: onoff reads the value once when
+      // the interrupt comes (to clear it) and again debounceMs after the last interrupt (lodash
+      // debounce, trailing), and only that second read is reported. Waiting for the first read
+      // alone made the next change within debounceMs, so 0->1->0 was a glitch the debounce
+      // rightly swallowed (test/drivers/gpio/contract.ts, "a glitch that returns reports
+      // nothing"), and nothing was produced for the outbox to keep.
+      await waitUntil(`the appliance's debounced read of door level ${1 - was}`, 30_000 * TCG, () => (k.tracedGets(gpio(app.DOOR)).filter((v) => v === 1 - was).length >= 2 ? true : undefined), 100);
     }
     // The outbox writes to disk every diskFlushMs (200 ms in this config): its documented bound
     // for what a crash can take. Wait 10x that before the kill.
