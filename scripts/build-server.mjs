@@ -35,7 +35,11 @@ const demoBundle = join(outdir, "rpi-tb-gateway-demo.app.mjs");
 const inputsFile = join(outdir, "rpi-tb-gateway.inputs.json");
 // Besides the modules themselves, what shapes the output: these build options and tsconfig.json
 // (esbuild reads verbatimModuleSyntax and friends from it).
-const buildFiles = [fileURLToPath(import.meta.url), fileURLToPath(new URL("./lib/freshness.mjs", import.meta.url)), join(root, "tsconfig.json")];
+const buildFiles = [
+  fileURLToPath(import.meta.url),
+  fileURLToPath(new URL("./lib/freshness.mjs", import.meta.url)),
+  join(root, "tsconfig.json"),
+];
 
 // Node parses a module's source map only if source maps are on when the module loads
 // (process.setSourceMapsEnabled, Node docs), so the bundle cannot turn them on for itself: this
@@ -48,7 +52,9 @@ await import("./${bundleName}");
 function previousInputs() {
   try {
     const list = JSON.parse(readFileSync(inputsFile, "utf8"));
-    return Array.isArray(list) && list.length > 0 && list.every((p) => typeof p === "string") ? list.map((p) => resolve(root, p)) : null;
+    return Array.isArray(list) && list.length > 0 && list.every((p) => typeof p === "string")
+      ? list.map((p) => resolve(root, p))
+      : null;
   } catch {
     return null;
   }
@@ -64,34 +70,40 @@ if (!values.force && upToDate()) {
 } else {
   const started = Date.now();
   mkdirSync(outdir, { recursive: true });
-  const bundleOne = (entryPoint, outfile) => build({
-    absWorkingDir: root,
-    entryPoints: [entryPoint],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    // Every bare specifier stays an import of node_modules. The demo entry's literal dynamic
-    // import of server/main.ts is inlined (no code splitting), so neither bundle needs a .ts
-    // file at run time.
-    packages: "external",
-    // Linked, without the sources inlined: the .ts files ship alongside in the app directory,
-    // and a smaller map costs less to parse at start.
-    sourcemap: "linked",
-    sourcesContent: false,
-    // Not minified: names and lines stay readable in logs, and parse time is dominated by the
-    // packages in node_modules anyway.
-    legalComments: "none",
-    metafile: true,
-    logLevel: "warning",
-  });
-  const [app, demo] = await Promise.all([bundleOne(join(root, "server", "main.ts"), bundle), bundleOne(join(root, "scripts", "demo.ts"), demoBundle)]);
+  const bundleOne = (entryPoint, outfile) =>
+    build({
+      absWorkingDir: root,
+      entryPoints: [entryPoint],
+      outfile,
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      // Every bare specifier stays an import of node_modules. The demo entry's literal dynamic
+      // import of server/main.ts is inlined (no code splitting), so neither bundle needs a .ts
+      // file at run time.
+      packages: "external",
+      // Linked, without the sources inlined: the .ts files ship alongside in the app directory,
+      // and a smaller map costs less to parse at start.
+      sourcemap: "linked",
+      sourcesContent: false,
+      // Not minified: names and lines stay readable in logs, and parse time is dominated by the
+      // packages in node_modules anyway.
+      legalComments: "none",
+      metafile: true,
+      logLevel: "warning",
+    });
+  const [app, demo] = await Promise.all([
+    bundleOne(join(root, "server", "main.ts"), bundle),
+    bundleOne(join(root, "scripts", "demo.ts"), demoBundle),
+  ]);
   writeFileSync(entry, entrySource("rpi-tb-gateway.app.mjs"));
   writeFileSync(demoEntry, entrySource("rpi-tb-gateway-demo.app.mjs"));
   // Relative to the repo (esbuild's absWorkingDir): the installer builds in a staging directory
   // that is then renamed.
   const inputs = [...new Set([...Object.keys(app.metafile.inputs), ...Object.keys(demo.metafile.inputs)])];
   writeFileSync(inputsFile, `${JSON.stringify(inputs, null, 1)}\n`);
-  console.log(`build-server: built ${entry} from ${Object.keys(app.metafile.inputs).length} modules and ${demoEntry} from ${Object.keys(demo.metafile.inputs).length} in ${Date.now() - started} ms`);
+  console.log(
+    `build-server: built ${entry} from ${Object.keys(app.metafile.inputs).length} modules and ${demoEntry} from ${Object.keys(demo.metafile.inputs).length} in ${Date.now() - started} ms`,
+  );
 }

@@ -27,7 +27,9 @@ const copies = [
 
 function upToDate() {
   // The bundle also inlines shared types only, so server/ changes never alter it.
-  return isUpToDate([join(dist, "app.js")], [join(web, "src")]) && copies.every(([from, to]) => isUpToDate([to], [from]));
+  return (
+    isUpToDate([join(dist, "app.js")], [join(web, "src")]) && copies.every(([from, to]) => isUpToDate([to], [from]))
+  );
 }
 
 const force = process.argv.includes("--force");

@@ -59,13 +59,18 @@ for (const name of Object.keys(MODULES)) {
     failed++;
     continue;
   }
-  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--probe", name, appDir], { encoding: "utf8", timeout: 60_000 });
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--probe", name, appDir], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
   if (child.status === 0) {
     console.log(`${name}: ok (${child.stdout.trim()}) from ${path.relative(appDir, where)}`);
     continue;
   }
   const why = child.signal ? `killed by ${child.signal}` : (child.error?.message ?? lastErrorLine(child.stderr));
-  console.error(`${name}: does not load with node ${process.version} (${process.arch}, ABI ${process.versions.modules}): ${why}`);
+  console.error(
+    `${name}: does not load with node ${process.version} (${process.arch}, ABI ${process.versions.modules}): ${why}`,
+  );
   failed++;
 }
 process.exit(failed ? 1 : 0);

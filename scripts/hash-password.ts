@@ -11,7 +11,9 @@ async function readStdin(): Promise<string> {
     chunks.push(c as Buffer);
     if (process.stdin.isTTY && c.toString().includes("\n")) break;
   }
-  return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+  return Buffer.concat(chunks)
+    .toString("utf8")
+    .replace(/\r?\n$/, "");
 }
 
 const password = await readStdin();

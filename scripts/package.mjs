@@ -20,7 +20,21 @@
 // The unit's guard loads the native modules again on the Pi before switching to the release.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync } from "node:fs";
+import {
+  cpSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  openSync,
+  readSync,
+  closeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,7 +42,13 @@ import { parseArgs } from "node:util";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const { values } = parseArgs({
-  options: { version: { type: "string" }, arch: { type: "string" }, "node-abi": { type: "string" }, "node-modules": { type: "string" }, out: { type: "string" } },
+  options: {
+    version: { type: "string" },
+    arch: { type: "string" },
+    "node-abi": { type: "string" },
+    "node-modules": { type: "string" },
+    out: { type: "string" },
+  },
   strict: true,
 });
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
@@ -46,7 +66,10 @@ function fail(msg) {
 if (!/^[A-Za-z0-9._+-]{1,100}$/.test(version)) fail(`--version ${version}: use letters, digits and . _ + - only`);
 if (!["arm64", "arm", "x64"].includes(arch)) fail(`--arch ${arch}: expected arm64, arm or x64`);
 if (!/^\d+$/.test(nodeAbi)) fail(`--node-abi ${nodeAbi}: expected a number (process.versions.modules on the target)`);
-if (!host && !native) fail(`a package for ${arch} / Node ABI ${nodeAbi} needs --node-modules DIR installed on such a machine (this one is ${process.arch} / ABI ${process.versions.modules})`);
+if (!host && !native)
+  fail(
+    `a package for ${arch} / Node ABI ${nodeAbi} needs --node-modules DIR installed on such a machine (this one is ${process.arch} / ABI ${process.versions.modules})`,
+  );
 
 const ELF_MACHINE = { arm64: 183, arm: 40, x64: 62 };
 /** Every .node file under dir must be an ELF object for the target CPU. */
@@ -62,7 +85,8 @@ function checkElf(dir) {
         readSync(fd, b, 0, 20, 0);
         closeSync(fd);
         const machine = b.readUInt16LE(18);
-        if (b.readUInt32BE(0) !== 0x7f454c46 || machine !== ELF_MACHINE[arch]) bad.push(`${relative(dir, p)} (ELF machine ${machine})`);
+        if (b.readUInt32BE(0) !== 0x7f454c46 || machine !== ELF_MACHINE[arch])
+          bad.push(`${relative(dir, p)} (ELF machine ${machine})`);
       }
     }
   };
@@ -75,8 +99,13 @@ try {
   const app = join(stage, "app");
   mkdirSync(app);
   const run = (cmd, args, cwd = root) => execFileSync(cmd, args, { cwd, stdio: ["ignore", "inherit", "inherit"] });
-  for (const f of ["package.json", "package-lock.json", "config.example.yaml", "README.md"]) cpSync(join(root, f), join(app, f));
-  for (const d of ["scripts", "docs"]) cpSync(join(root, d), join(app, d), { recursive: true, filter: (src) => !src.includes(`${join(root, "scripts", "bench")}`) });
+  for (const f of ["package.json", "package-lock.json", "config.example.yaml", "README.md"])
+    cpSync(join(root, f), join(app, f));
+  for (const d of ["scripts", "docs"])
+    cpSync(join(root, d), join(app, d), {
+      recursive: true,
+      filter: (src) => !src.includes(`${join(root, "scripts", "bench")}`),
+    });
   const appPkg = JSON.parse(readFileSync(join(app, "package.json"), "utf8"));
   appPkg.version = version;
   writeFileSync(join(app, "package.json"), `${JSON.stringify(appPkg, null, 2)}\n`);
@@ -89,7 +118,9 @@ try {
     checkElf(join(app, "node_modules"));
   } else {
     const list = execFileSync("npm", ["ls", "--omit=dev", "--parseable", "--all"], { cwd: root, encoding: "utf8" })
-      .split("\n").map((l) => l.trim()).filter((l) => l.startsWith(join(root, "node_modules")));
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith(join(root, "node_modules")));
     for (const dir of list) {
       const rel = relative(root, dir);
       // Nested packages come with their parent's copy; copying them twice is harmless but slow.
@@ -98,19 +129,42 @@ try {
     }
     run(process.execPath, [join(app, "scripts", "check-native.mjs"), app]);
   }
-  const manifest = { name: "rpi-tb-gateway", version, arch, nodeAbi, nodeVersion: host ? process.versions.node : undefined, createdAt: new Date().toISOString() };
+  const manifest = {
+    name: "rpi-tb-gateway",
+    version,
+    arch,
+    nodeAbi,
+    nodeVersion: host ? process.versions.node : undefined,
+    createdAt: new Date().toISOString(),
+  };
   writeFileSync(join(stage, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   mkdirSync(out, { recursive: true });
   const name = `rpi-tb-gateway-${version}-linux-${arch}-abi${nodeAbi}.tar.gz`;
   const file = join(out, name);
   // Owner root and a fixed order: the guard unpacks with --no-same-owner anyway.
-  run("tar", ["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "-czf", file, "-C", stage, "./manifest.json", "./app"]);
+  run("tar", [
+    "--sort=name",
+    "--owner=0",
+    "--group=0",
+    "--numeric-owner",
+    "-czf",
+    file,
+    "-C",
+    stage,
+    "./manifest.json",
+    "./app",
+  ]);
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(file)) hash.update(chunk);
   const sha256 = hash.digest("hex");
   const size = statSync(file).size;
-  writeFileSync(`${file}.json`, `${JSON.stringify({ file: name, size, checksumAlgorithm: "SHA256", checksum: sha256, manifest }, null, 2)}\n`);
-  console.log(`${file}\n  ${(size / 1048576).toFixed(1)} MB, SHA-256 ${sha256}\n  upload to ThingsBoard as a SOFTWARE package titled "rpi-tb-gateway", version ${version}`);
+  writeFileSync(
+    `${file}.json`,
+    `${JSON.stringify({ file: name, size, checksumAlgorithm: "SHA256", checksum: sha256, manifest }, null, 2)}\n`,
+  );
+  console.log(
+    `${file}\n  ${(size / 1048576).toFixed(1)} MB, SHA-256 ${sha256}\n  upload to ThingsBoard as a SOFTWARE package titled "rpi-tb-gateway", version ${version}`,
+  );
 } finally {
   rmSync(stage, { recursive: true, force: true });
 }

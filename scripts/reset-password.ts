@@ -28,7 +28,10 @@ function fail(message: string, code: number): never {
 
 let args;
 try {
-  args = parseArgs({ options: { config: { type: "string" }, "data-dir": { type: "string" }, help: { type: "boolean", short: "h" } }, strict: true });
+  args = parseArgs({
+    options: { config: { type: "string" }, "data-dir": { type: "string" }, help: { type: "boolean", short: "h" } },
+    strict: true,
+  });
 } catch (err) {
   fail(`${(err as Error).message}\n\n${USAGE}`, 2);
 }
@@ -47,27 +50,49 @@ else {
 }
 // The data directory given outright (--data-dir, DATA_DIR) is enough, even when the config is not valid for a start.
 const explicitDir = args.values["data-dir"] ?? (process.env["DATA_DIR"] || undefined);
-if (!loaded.ok && !explicitDir) fail(loaded.unreadable ? loaded.errors.join("\n") : `The configuration${file ? ` in ${file}` : ""} is not valid, so its data directory is unknown:\n${loaded.errors.map((e) => `  - ${e}`).join("\n")}\n(--data-dir DIR names it directly.)`, 2);
-const dashboard: { password?: string | undefined; passwordHash?: string | undefined } = loaded.ok ? loaded.config.dashboard : {};
+if (!loaded.ok && !explicitDir)
+  fail(
+    loaded.unreadable
+      ? loaded.errors.join("\n")
+      : `The configuration${file ? ` in ${file}` : ""} is not valid, so its data directory is unknown:\n${loaded.errors.map((e) => `  - ${e}`).join("\n")}\n(--data-dir DIR names it directly.)`,
+    2,
+  );
+const dashboard: { password?: string | undefined; passwordHash?: string | undefined } = loaded.ok
+  ? loaded.config.dashboard
+  : {};
 if (dashboard.password) {
-  fail(`The dashboard password comes from ${process.env["DASHBOARD_PASSWORD"] ? "the DASHBOARD_PASSWORD variable" : `dashboard.password in ${file ?? "the config"}`}, not from the data directory: change it there and restart the gateway.`, 1);
+  fail(
+    `The dashboard password comes from ${process.env["DASHBOARD_PASSWORD"] ? "the DASHBOARD_PASSWORD variable" : `dashboard.password in ${file ?? "the config"}`}, not from the data directory: change it there and restart the gateway.`,
+    1,
+  );
 }
 if (dashboard.passwordHash) {
-  fail(`The dashboard password comes from dashboard.passwordHash in ${file ?? "the config"}: put a new hash there (npm run -s hash-password) or delete that line to get a setup code at the next start, then restart the gateway.`, 1);
+  fail(
+    `The dashboard password comes from dashboard.passwordHash in ${file ?? "the config"}: put a new hash there (npm run -s hash-password) or delete that line to get a setup code at the next start, then restart the gateway.`,
+    1,
+  );
 }
 
 const dataDir = resolve(explicitDir ?? (loaded.ok ? loaded.config.dataDir : "."));
 const stored = join(dataDir, AUTH_FILE);
 if (!existsSync(stored)) {
-  console.log(`No dashboard password is stored in ${dataDir}: nothing to reset. The gateway prints a one-time setup code when it starts; the dashboard asks for it.`);
-  if (!existsSync(dataDir)) console.log(`(${dataDir} does not exist: is it the gateway's data directory? --data-dir DIR or DATA_DIR names it.)`);
+  console.log(
+    `No dashboard password is stored in ${dataDir}: nothing to reset. The gateway prints a one-time setup code when it starts; the dashboard asks for it.`,
+  );
+  if (!existsSync(dataDir))
+    console.log(
+      `(${dataDir} does not exist: is it the gateway's data directory? --data-dir DIR or DATA_DIR names it.)`,
+    );
   process.exit(0);
 }
 try {
   rmSync(stored);
 } catch (err) {
   const code = (err as NodeJS.ErrnoException).code;
-  fail(`Cannot remove ${stored}: ${code === "EACCES" || code === "EPERM" ? "permission denied; run it as the gateway's user or with sudo" : (err as Error).message}.`, 1);
+  fail(
+    `Cannot remove ${stored}: ${code === "EACCES" || code === "EPERM" ? "permission denied; run it as the gateway's user or with sudo" : (err as Error).message}.`,
+    1,
+  );
 }
 console.log(`Removed the dashboard password stored in ${stored}.
 Restart the gateway (on the Pi: sudo systemctl restart rpi-tb-gateway). It prints a new one-time

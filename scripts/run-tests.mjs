@@ -30,9 +30,16 @@ if (files.length === 0) {
 const outcomesDir = mkdtempSync(join(tmpdir(), "run-tests-"));
 const outcomesFile = join(outcomesDir, "outcomes.jsonl");
 const args = [
-  "--import", "tsx", "--import", join(root, "scripts", "lib", "testWarnings.mjs"), "--test", "--test-concurrency=2",
-  "--test-reporter=spec", "--test-reporter-destination=stdout",
-  `--test-reporter=${join(root, "scripts", "lib", "skipReporter.mjs")}`, `--test-reporter-destination=${outcomesFile}`,
+  "--import",
+  "tsx",
+  "--import",
+  join(root, "scripts", "lib", "testWarnings.mjs"),
+  "--test",
+  "--test-concurrency=2",
+  "--test-reporter=spec",
+  "--test-reporter-destination=stdout",
+  `--test-reporter=${join(root, "scripts", "lib", "skipReporter.mjs")}`,
+  `--test-reporter-destination=${outcomesFile}`,
   ...files,
 ];
 const child = spawn(process.execPath, args, { cwd: root, stdio: "inherit" });
@@ -44,7 +51,10 @@ child.on("exit", (code, signal) => {
 function summarise() {
   let outcomes = [];
   try {
-    outcomes = readFileSync(outcomesFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    outcomes = readFileSync(outcomesFile, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
   } catch {
     /* the runner died before writing anything: its exit code says so */
   }
@@ -53,7 +63,10 @@ function summarise() {
   const skipped = outcomes.filter((t) => t.outcome === "skipped");
   if (skipped.length) {
     console.log(`\n${skipped.length} skipped test${skipped.length === 1 ? "" : "s"}, and why:`);
-    for (const t of skipped) console.log(`  - ${relative(root, t.file.replace(/^file:\/\//, "")) || "?"}: ${t.name}: ${t.reason || "(no reason given)"}`);
+    for (const t of skipped)
+      console.log(
+        `  - ${relative(root, t.file.replace(/^file:\/\//, "")) || "?"}: ${t.name}: ${t.reason || "(no reason given)"}`,
+      );
   }
   console.log(`tests: ${count("passed")} passed, ${count("failed")} failed, ${skipped.length} skipped`);
 }

@@ -69,7 +69,11 @@ function parse(argv: string[]): Args | "help" {
   if (values.help) return "help";
   const [device, method, paramsText, ...extra] = positionals;
   if (!device || !method) throw new CliError(`A device name and a method are needed.\n\n${USAGE}`, EXIT_USAGE);
-  if (extra.length) throw new CliError(`Unexpected argument ${JSON.stringify(extra[0])}: the params are one JSON argument (quote it).\n\n${USAGE}`, EXIT_USAGE);
+  if (extra.length)
+    throw new CliError(
+      `Unexpected argument ${JSON.stringify(extra[0])}: the params are one JSON argument (quote it).\n\n${USAGE}`,
+      EXIT_USAGE,
+    );
   let params: unknown = {};
   if (paramsText !== undefined) {
     try {
@@ -79,15 +83,26 @@ function parse(argv: string[]): Args | "help" {
     }
   }
   const timeoutMs = Number(values.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new CliError(`--timeout must be a positive number of milliseconds, got ${values.timeout}`, EXIT_USAGE);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
+    throw new CliError(`--timeout must be a positive number of milliseconds, got ${values.timeout}`, EXIT_USAGE);
   let base: URL;
   try {
     base = new URL(values.url);
   } catch {
     throw new CliError(`--url ${values.url} is not a URL (expected e.g. http://127.0.0.1:9090)`, EXIT_USAGE);
   }
-  if (base.protocol !== "http:" && base.protocol !== "https:") throw new CliError(`--url must start with http:// or https://, got ${values.url}`, EXIT_USAGE);
-  return { base: base.href.replace(/\/$/, ""), user: values.user, password: values.password, oneway: values.oneway, timeoutMs, device, method, params };
+  if (base.protocol !== "http:" && base.protocol !== "https:")
+    throw new CliError(`--url must start with http:// or https://, got ${values.url}`, EXIT_USAGE);
+  return {
+    base: base.href.replace(/\/$/, ""),
+    user: values.user,
+    password: values.password,
+    oneway: values.oneway,
+    timeoutMs,
+    device,
+    method,
+    params,
+  };
 }
 
 /** fetch, with "fetch failed" turned into what failed and a bound on the wait. */
@@ -123,26 +138,69 @@ function isErrorReply(body: unknown): boolean {
 
 async function run(a: Args): Promise<number> {
   const waitMs = 15_000;
-  const login = await call(a.base, "/api/auth/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: a.user, password: a.password }) }, waitMs);
-  if (login.status === 401) throw new CliError(`${a.base} refused the login of ${a.user}: wrong user or password (--user, --password).`, EXIT_NOT_DELIVERED);
-  if (!login.ok) throw new CliError(`Login at ${a.base} failed: HTTP ${login.status} ${await errorText(login)}. Is --url a ThingsBoard?`, EXIT_NOT_DELIVERED);
+  const login = await call(
+    a.base,
+    "/api/auth/login",
+    {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: a.user, password: a.password }),
+    },
+    waitMs,
+  );
+  if (login.status === 401)
+    throw new CliError(
+      `${a.base} refused the login of ${a.user}: wrong user or password (--user, --password).`,
+      EXIT_NOT_DELIVERED,
+    );
+  if (!login.ok)
+    throw new CliError(
+      `Login at ${a.base} failed: HTTP ${login.status} ${await errorText(login)}. Is --url a ThingsBoard?`,
+      EXIT_NOT_DELIVERED,
+    );
   const { token } = (await login.json()) as { token: string };
   const auth = { "X-Authorization": `Bearer ${token}`, "content-type": "application/json" };
 
-  const found = await call(a.base, `/api/tenant/devices?deviceName=${encodeURIComponent(a.device)}`, { headers: auth }, waitMs);
-  if (found.status === 404) throw new CliError(`${a.base} has no device named ${JSON.stringify(a.device)} (names are case-sensitive; the dashboard lists them).`, EXIT_NOT_DELIVERED);
-  if (!found.ok) throw new CliError(`Looking up device ${JSON.stringify(a.device)} failed: HTTP ${found.status} ${await errorText(found)}`, EXIT_NOT_DELIVERED);
+  const found = await call(
+    a.base,
+    `/api/tenant/devices?deviceName=${encodeURIComponent(a.device)}`,
+    { headers: auth },
+    waitMs,
+  );
+  if (found.status === 404)
+    throw new CliError(
+      `${a.base} has no device named ${JSON.stringify(a.device)} (names are case-sensitive; the dashboard lists them).`,
+      EXIT_NOT_DELIVERED,
+    );
+  if (!found.ok)
+    throw new CliError(
+      `Looking up device ${JSON.stringify(a.device)} failed: HTTP ${found.status} ${await errorText(found)}`,
+      EXIT_NOT_DELIVERED,
+    );
   const { id } = (await found.json()) as { id: { id: string } };
 
-  const res = await call(a.base, `/api/plugins/rpc/${a.oneway ? "oneway" : "twoway"}/${id.id}`, { method: "POST", headers: auth, body: JSON.stringify({ method: a.method, params: a.params, timeout: a.timeoutMs }) }, a.timeoutMs + waitMs);
+  const res = await call(
+    a.base,
+    `/api/plugins/rpc/${a.oneway ? "oneway" : "twoway"}/${id.id}`,
+    {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ method: a.method, params: a.params, timeout: a.timeoutMs }),
+    },
+    a.timeoutMs + waitMs,
+  );
   const text = await res.text();
   // ThingsBoard answers these with an empty body (AbstractRpcController.reply), so the status is all there is.
   if (res.status === 408 || res.status === 504) {
-    console.error(`No answer from ${JSON.stringify(a.device)} within ${a.timeoutMs} ms (HTTP ${res.status}): the device or its gateway is offline or busy.`);
+    console.error(
+      `No answer from ${JSON.stringify(a.device)} within ${a.timeoutMs} ms (HTTP ${res.status}): the device or its gateway is offline or busy.`,
+    );
     return EXIT_NOT_DELIVERED;
   }
   if (res.status === 409) {
-    console.error(`${JSON.stringify(a.device)} is not connected (HTTP 409: no active session; is its gateway running and online?).`);
+    console.error(
+      `${JSON.stringify(a.device)} is not connected (HTTP 409: no active session; is its gateway running and online?).`,
+    );
     return EXIT_NOT_DELIVERED;
   }
   if (res.status === 406) {

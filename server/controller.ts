@@ -4,7 +4,14 @@ import { existsSync, mkdirSync } from "node:fs";
 import type { Config, DeviceConfig } from "./config/schema.ts";
 import { EventBus } from "./eventBus.ts";
 import { headerView } from "./config/gpioHeader.ts";
-import type { AppSnapshot, DeviceSnapshot, ConnectionStatus, EventLogEntry, I2cScanEntry, OutboxStatus } from "./events.ts";
+import type {
+  AppSnapshot,
+  DeviceSnapshot,
+  ConnectionStatus,
+  EventLogEntry,
+  I2cScanEntry,
+  OutboxStatus,
+} from "./events.ts";
 import { Hardware } from "./hardware.ts";
 import { DemoWorld } from "./demo.ts";
 import { DeviceRuntime } from "./devices/runtime.ts";
@@ -124,7 +131,13 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
     this.rpc = new DeviceRpcDispatcher(this.runtime, this.bus, o.log.child("rpc"));
     this.#uartEnabled = this.hardware.kind === "pi" && existsSync("/dev/serial0");
     this.#info = new AppInfoReader(o.version, o.unit, this.hardware.kind, o.config.dataDir, o.log.child("info"));
-    this.#connStatus = { state: "stopped", since: Date.now(), server: `${o.config.thingsboard.host}:${o.config.thingsboard.port}`, mqttVersion: o.config.thingsboard.mqttVersion, reconnects: 0 };
+    this.#connStatus = {
+      state: "stopped",
+      since: Date.now(),
+      server: `${o.config.thingsboard.host}:${o.config.thingsboard.port}`,
+      mqttVersion: o.config.thingsboard.mqttVersion,
+      reconnects: 0,
+    };
   }
 
   /** The configuration in force: the main file's, with the devices added from the dashboard. */
@@ -180,10 +193,16 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
     });
 
     // 1. Durable state first: nothing may be produced before it can be kept.
-    this.#state = await StateStore.open<DeviceState>(`${config.dataDir}/state.json`, { devices: {}, names: {} }, { log: log.child("state") });
+    this.#state = await StateStore.open<DeviceState>(
+      `${config.dataDir}/state.json`,
+      { devices: {}, names: {} },
+      { log: log.child("state") },
+    );
     // Valid JSON of the wrong shape (a hand edit, a torn older format) must not break every device's load/save.
     if (!isObject(this.#state.data.devices)) {
-      log.error(`state file ${config.dataDir}/state.json has no usable "devices" map; saved device settings start empty`);
+      log.error(
+        `state file ${config.dataDir}/state.json has no usable "devices" map; saved device settings start empty`,
+      );
       this.#state.update((d) => {
         d.devices = {};
       });
@@ -191,8 +210,17 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
     const state = this.#state;
     this.#onStop("state", () => state.close());
     const flushBudget = outboxFlushBudget(config);
-    if (!flushBudget.promiseKept) log.warn(`outbox.diskFlushMs ${config.outbox.diskFlushMs} leaves the outbox less than ${MIN_OUTBOX_BUDGET_MS} ms after thingsboard.flushIntervalMs ${config.thingsboard.flushIntervalMs}: a power cut can take up to ${config.thingsboard.flushIntervalMs + flushBudget.budgetMs} ms of readings`);
-    this.#outbox = Outbox.open({ dir: config.dataDir, diskFlushMs: flushBudget.budgetMs, maxDiskBytes: config.outbox.maxDiskMb * 1024 * 1024, memoryMaxMessages: config.outbox.memoryMaxMessages, log: log.child("outbox") });
+    if (!flushBudget.promiseKept)
+      log.warn(
+        `outbox.diskFlushMs ${config.outbox.diskFlushMs} leaves the outbox less than ${MIN_OUTBOX_BUDGET_MS} ms after thingsboard.flushIntervalMs ${config.thingsboard.flushIntervalMs}: a power cut can take up to ${config.thingsboard.flushIntervalMs + flushBudget.budgetMs} ms of readings`,
+      );
+    this.#outbox = Outbox.open({
+      dir: config.dataDir,
+      diskFlushMs: flushBudget.budgetMs,
+      maxDiskBytes: config.outbox.maxDiskMb * 1024 * 1024,
+      memoryMaxMessages: config.outbox.memoryMaxMessages,
+      log: log.child("outbox"),
+    });
     this.#outboxStatus = this.#outbox.status();
     this.#outbox.onStatus((s) => this.bus.emit("outbox", { ...s, deadLetters: this.#deadLetters?.count ?? 0 }));
     const outbox = this.#outbox;
@@ -200,11 +228,21 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
     // Messages of devices ThingsBoard refuses (tenant device limit) wait in their own queue (issue 10).
     const parkedDir = `${config.dataDir}/parked`;
     mkdirSync(parkedDir, { recursive: true });
-    const parked = Outbox.open({ dir: parkedDir, diskFlushMs: config.outbox.diskFlushMs, maxDiskBytes: config.outbox.maxDiskMb * 1024 * 1024, memoryMaxMessages: config.outbox.memoryMaxMessages, log: log.child("parked") });
+    const parked = Outbox.open({
+      dir: parkedDir,
+      diskFlushMs: config.outbox.diskFlushMs,
+      maxDiskBytes: config.outbox.maxDiskMb * 1024 * 1024,
+      memoryMaxMessages: config.outbox.memoryMaxMessages,
+      log: log.child("parked"),
+    });
     this.#parked = parked;
     this.#onStop("parked outbox", () => parked.close());
     // Chart history (issue 14): listens before any device produces, so the first reading is kept too.
-    this.#history = new HistoryRecorder({ bus: this.bus, log: log.child("history"), file: `${config.dataDir}/history.db` });
+    this.#history = new HistoryRecorder({
+      bus: this.bus,
+      log: log.child("history"),
+      file: `${config.dataDir}/history.db`,
+    });
     await this.#startFeature("history", this.#history);
 
     // 2. The embedded ThingsBoard (demo only).
@@ -212,7 +250,12 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
     const startThingsBoard = this.#o.embeddedThingsBoard;
     if (startThingsBoard) {
       const ports = this.#o.emulatorPorts ?? { mqtt: 0, http: 0 };
-      this.#emulator = await startThingsBoard({ gateway: { name: `${this.#o.unit} Gateway`, accessToken: tb.accessToken ?? "demo-gateway-token" }, mqttPort: ports.mqtt, httpPort: ports.http, log: log.child("emulator") });
+      this.#emulator = await startThingsBoard({
+        gateway: { name: `${this.#o.unit} Gateway`, accessToken: tb.accessToken ?? "demo-gateway-token" },
+        mqttPort: ports.mqtt,
+        httpPort: ports.http,
+        log: log.child("emulator"),
+      });
       const emulator = this.#emulator;
       this.#onStop("emulator", () => emulator.stop());
       tb = { ...tb, host: "127.0.0.1", port: this.#emulator.mqttPort };
@@ -239,10 +282,15 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
     this.hardware.setConfigured(this.#devices);
     // Opened as the devices ask for it; closing is safe either way.
     this.#onStop("hardware", () => this.hardware.close());
-    await this.runtime.build(this.#devices, this.#o.unit, { gpio: () => this.hardware.gpio(), openSensor: (c) => this.hardware.openSensor(c), pwm: () => this.hardware.pwm() });
+    await this.runtime.build(this.#devices, this.#o.unit, {
+      gpio: () => this.hardware.gpio(),
+      openSensor: (c) => this.hardware.openSensor(c),
+      pwm: () => this.hardware.pwm(),
+    });
     if (this.hardware.sim) {
       // Simulated inputs start released, as a real pulled-up (active-low) or pulled-down button would.
-      for (const d of this.#devices) if (d.kind === "gpio") for (const i of d.inputs) this.hardware.sim.gpio.setInput(i.pin, i.activeLow ? 1 : 0);
+      for (const d of this.#devices)
+        if (d.kind === "gpio") for (const i of d.inputs) this.hardware.sim.gpio.setInput(i.pin, i.activeLow ? 1 : 0);
       const cb = config.gateway.claimButton;
       if (cb) this.hardware.sim.gpio.setInput(cb.pin, cb.activeLow ? 1 : 0);
     }
@@ -262,7 +310,8 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
       onGatewayAttributes: (data, deleted) => {
         this.#ota?.onSharedAttributes(data, deleted);
         const rest = withoutOtaKeys(data, deleted);
-        if (Object.keys(rest.data).length || rest.deleted.length) this.#service?.applySharedAttributes(rest.data, rest.deleted);
+        if (Object.keys(rest.data).length || rest.deleted.length)
+          this.#service?.applySharedAttributes(rest.data, rest.deleted);
       },
       onProvisionFailure: (lastError, nextRetryAt) => {
         this.#connStatus = { ...this.#connStatus, state: "backoff", lastError, nextRetryAt };
@@ -275,8 +324,20 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
     this.#deadLetters = deadLetters;
     this.#onStop("dead letters", () => deadLetters.close());
     link.bridge.sender.onDeadLetter = (m, attempts, reason) => {
-      deadLetters.add({ ts: m.ts, deadAt: Date.now(), topic: m.topic, payload: m.payload, points: m.points, attempts, reason });
-      this.bus.emit("eventLog", { ts: Date.now(), kind: "error", text: `a ${m.payload.length}-byte message on ${m.topic} was set aside as a dead letter after ${attempts} attempts (${reason}); gateway RPC gateway_dead_letters lists them` });
+      deadLetters.add({
+        ts: m.ts,
+        deadAt: Date.now(),
+        topic: m.topic,
+        payload: m.payload,
+        points: m.points,
+        attempts,
+        reason,
+      });
+      this.bus.emit("eventLog", {
+        ts: Date.now(),
+        kind: "error",
+        text: `a ${m.payload.length}-byte message on ${m.topic} was set aside as a dead letter after ${attempts} attempts (${reason}); gateway RPC gateway_dead_letters lists them`,
+      });
       this.bus.emit("clientAttributes", "", { deadLetters: deadLetters.count });
       this.bus.emit("outbox", { ...outbox.status(), deadLetters: deadLetters.count });
     };
@@ -291,7 +352,9 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
       outboxStatus: () => this.#outbox?.status() ?? null,
       connectionStatus: () => link.connection.status(),
       deadLetters: {
-        get count() { return deadLetters.count; },
+        get count() {
+          return deadLetters.count;
+        },
         list: (limit) => deadLetters.list(limit),
         requeue: () => {
           const all = deadLetters.takeAll();
@@ -301,11 +364,26 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
         },
       },
     };
-    this.#service = new GatewayService({ host, bridge: link.bridge, log: log.child("service"), ...(this.#o.restart ? { restart: this.#o.restart } : {}) });
+    this.#service = new GatewayService({
+      host,
+      bridge: link.bridge,
+      log: log.child("service"),
+      ...(this.#o.restart ? { restart: this.#o.restart } : {}),
+    });
     link.bridge.onReady(() => detach("requesting shared attributes", this.#requestSharedAttributes(), log));
     if (config.gateway.ota.enabled) {
-      const restart = this.#o.restart ?? (() => log.error("an update needs a restart, but this process has no restart hook"));
-      const ota = createOtaUpdater({ link, bus: this.bus, log: log.child("ota"), dataDir: config.dataDir, ota: config.gateway.ota, app: { name: "rpi-tb-gateway", version: this.#o.version }, restart, announce: true });
+      const restart =
+        this.#o.restart ?? (() => log.error("an update needs a restart, but this process has no restart hook"));
+      const ota = createOtaUpdater({
+        link,
+        bus: this.bus,
+        log: log.child("ota"),
+        dataDir: config.dataDir,
+        ota: config.gateway.ota,
+        app: { name: "rpi-tb-gateway", version: this.#o.version },
+        restart,
+        announce: true,
+      });
       this.#ota = ota;
       await this.#startFeature("ota updater", ota);
     }
@@ -349,9 +427,16 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
     await this.#startFeature("gateway service", this.#service);
     const cb = config.gateway.claimButton;
     if (cb) {
-      const button = new ClaimButton({ ...cb, gpio: () => this.hardware.gpio(), startClaim: () => this.#service!.startClaim(), log: log.child("claim") });
+      const button = new ClaimButton({
+        ...cb,
+        gpio: () => this.hardware.gpio(),
+        startClaim: () => this.#service!.startClaim(),
+        log: log.child("claim"),
+      });
       // A claim button that cannot open its pin is not worth refusing to start over.
-      await this.#startFeature("claim button", button).catch((err: Error) => log.error(`claim button on GPIO ${cb.pin}: ${err.message}`));
+      await this.#startFeature("claim button", button).catch((err: Error) =>
+        log.error(`claim button on GPIO ${cb.pin}: ${err.message}`),
+      );
     }
     this.#onStop("provisioning", () => link.stopProvisioning());
     link.connect();

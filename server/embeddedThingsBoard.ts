@@ -19,7 +19,9 @@ export interface EmbeddedThingsBoardOptions {
   log: Logger;
 }
 
-export type StartEmbeddedThingsBoard<T extends EmbeddedThingsBoard = EmbeddedThingsBoard> = (o: EmbeddedThingsBoardOptions) => Promise<T>;
+export type StartEmbeddedThingsBoard<T extends EmbeddedThingsBoard = EmbeddedThingsBoard> = (
+  o: EmbeddedThingsBoardOptions,
+) => Promise<T>;
 
 let provided: StartEmbeddedThingsBoard | null = null;
 

@@ -41,7 +41,9 @@ export class EventBus<E extends { [K in keyof E]: unknown[] } = AppEvents> {
         } catch (err) {
           this.#errors++;
           const name = (owner as { constructor?: { name?: string } }).constructor?.name ?? "listener";
-          this.#log?.error(`event bus listener ${name}/${String(event)} failed: ${(err as Error)?.message ?? String(err)}`);
+          this.#log?.error(
+            `event bus listener ${name}/${String(event)} failed: ${(err as Error)?.message ?? String(err)}`,
+          );
         }
       }
     }

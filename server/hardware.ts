@@ -38,7 +38,12 @@ export class Hardware {
   #gpio: Promise<GpioChip> | null = null;
   #buses = new Map<number, Promise<I2cBus>>();
   /** Sim mode only: the simulated chips and buses, for the demo world and tests to drive. */
-  readonly sim: { gpio: SimGpioChip; buses: Map<number, SimI2cBus>; models: Map<string, I2cDeviceModel>; sysfs: SimSysfs | null } | null;
+  readonly sim: {
+    gpio: SimGpioChip;
+    buses: Map<number, SimI2cBus>;
+    models: Map<string, I2cDeviceModel>;
+    sysfs: SimSysfs | null;
+  } | null;
   #sysfs: Promise<KernelSysfs> | null = null;
   #pwm: Promise<PwmController> | null = null;
   #configured: Array<{ bus: number; address: number }> = [];
@@ -48,7 +53,8 @@ export class Hardware {
   private constructor(kind: "sim" | "pi", log: Logger) {
     this.kind = kind;
     this.#log = log;
-    this.sim = kind === "sim" ? { gpio: new SimGpioChip({ log }), buses: new Map(), models: new Map(), sysfs: null } : null;
+    this.sim =
+      kind === "sim" ? { gpio: new SimGpioChip({ log }), buses: new Map(), models: new Map(), sysfs: null } : null;
   }
 
   /**
@@ -64,7 +70,10 @@ export class Hardware {
     } else kind = config.hardware;
     if (kind === "sim") log.warn("hardware: simulated (hardware: sim): every reading is made up, not measured");
     // A forced "pi" is what was asked for, not what was found (issue 13): opening the GPIO tells.
-    else log.info(`hardware: Raspberry Pi${config.hardware === "auto" ? ` (found ${[probe.gpioSysfs && GPIO_SYSFS, probe.i2cBus1 && I2C_BUS_1].filter(Boolean).join(" and ")})` : " (hardware: pi as configured)"}`);
+    else
+      log.info(
+        `hardware: Raspberry Pi${config.hardware === "auto" ? ` (found ${[probe.gpioSysfs && GPIO_SYSFS, probe.i2cBus1 && I2C_BUS_1].filter(Boolean).join(" and ")})` : " (hardware: pi as configured)"}`,
+      );
     const hw = new Hardware(kind, log);
     hw.setConfigured(config.devices);
     return hw;
@@ -73,11 +82,19 @@ export class Hardware {
   /** The sensors now configured (devices were added or removed from the dashboard): the scan marks them. */
   setConfigured(devices: Config["devices"]): void {
     // Only I2C sensors sit at a bus address; 1-Wire and DHT sensors are found by the kernel.
-    this.#configured = devices.flatMap((d) => (d.kind === "sensor" && isI2cSensorChip(d.chip) ? [{ bus: d.bus, address: d.address ?? DEFAULT_ADDRESS[d.chip] }] : []));
+    this.#configured = devices.flatMap((d) =>
+      d.kind === "sensor" && isI2cSensorChip(d.chip)
+        ? [{ bus: d.bus, address: d.address ?? DEFAULT_ADDRESS[d.chip] }]
+        : [],
+    );
     const kernel = devices.flatMap((d) => (d.kind === "sensor" && !isI2cSensorChip(d.chip) ? [d] : []));
     this.#kernelConfigured = {
-      romIds: kernel.flatMap((d) => (d.chip === "ds18b20" && typeof d.options.romId === "string" ? [d.options.romId.toLowerCase()] : [])),
-      dhtPins: kernel.flatMap((d) => (d.chip !== "ds18b20" ? [typeof d.options.pin === "number" ? d.options.pin : 4] : [])),
+      romIds: kernel.flatMap((d) =>
+        d.chip === "ds18b20" && typeof d.options.romId === "string" ? [d.options.romId.toLowerCase()] : [],
+      ),
+      dhtPins: kernel.flatMap((d) =>
+        d.chip !== "ds18b20" ? [typeof d.options.pin === "number" ? d.options.pin : 4] : [],
+      ),
     };
   }
 
@@ -155,7 +172,12 @@ export class Hardware {
       try {
         const bus = await this.bus(n);
         for (const f of await scanAndIdentify(bus)) {
-          out.push({ bus: n, address: f.address, chip: f.chip, configured: this.#configured.some((c) => c.bus === n && c.address === f.address) });
+          out.push({
+            bus: n,
+            address: f.address,
+            chip: f.chip,
+            configured: this.#configured.some((c) => c.bus === n && c.address === f.address),
+          });
         }
       } catch (err) {
         this.#log.warn(`I2C scan of bus ${n} failed: ${(err as Error).message}`);
@@ -175,7 +197,12 @@ export class Hardware {
     const { romIds, dhtPins } = this.#kernelConfigured;
     return {
       w1: probes.map((romId) => ({ romId, configured: romIds.includes(romId) })),
-      dht: dht.map((d) => ({ device: d.device, name: d.name, pin: d.pin, configured: d.pin !== null && dhtPins.includes(d.pin) })),
+      dht: dht.map((d) => ({
+        device: d.device,
+        name: d.name,
+        pin: d.pin,
+        configured: d.pin !== null && dhtPins.includes(d.pin),
+      })),
     };
   }
 
@@ -201,7 +228,8 @@ async function addSimKernelSensor(sim: SimSysfs, cfg: SensorDeviceConfig): Promi
   }
   const pin = typeof cfg.options.pin === "number" ? cfg.options.pin : 4;
   const device = typeof cfg.options.iioDevice === "string" ? cfg.options.iioDevice : `iio:device${pin}`;
-  if (!sim.iio.has(device)) await sim.iio.addSensor(Number(device.slice("iio:device".length)), pin, cfg.chip === "dht11" ? "dht11" : "dht22");
+  if (!sim.iio.has(device))
+    await sim.iio.addSensor(Number(device.slice("iio:device".length)), pin, cfg.chip === "dht11" ? "dht11" : "dht22");
 }
 
 /** A stable 48-bit serial for a simulated probe, from the device id. */

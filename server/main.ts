@@ -23,7 +23,10 @@ const EXIT_RESTART = 75;
 async function main(): Promise<void> {
   let args;
   try {
-    args = parseArgs({ options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } }, strict: true });
+    args = parseArgs({
+      options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
+      strict: true,
+    });
   } catch (err) {
     console.error(`${(err as Error).message}\n${USAGE}`);
     process.exit(2);
@@ -41,7 +44,9 @@ async function main(): Promise<void> {
   // The emulator is not part of this file's bundle (the Pi's): the demo's entry point provides it.
   const startThingsBoard = embedded ? embeddedThingsBoard() : null;
   if (embedded && !startThingsBoard) {
-    console.error("No config file, and this build has no embedded ThingsBoard (it is the appliance's own bundle): run it with --config FILE, set TB_HOST to run the demo against a ThingsBoard, or run the demo with npm start.");
+    console.error(
+      "No config file, and this build has no embedded ThingsBoard (it is the appliance's own bundle): run it with --config FILE, set TB_HOST to run the demo against a ThingsBoard, or run the demo with npm start.",
+    );
     process.exit(EXIT_CONFIG);
   }
   let result;
@@ -53,12 +58,22 @@ async function main(): Promise<void> {
   }
   if (!result.ok) {
     if (result.unreadable) console.error(result.errors.join("\n"));
-    else console.error(`Refusing to start because the configuration${file ? ` in ${file}` : ""} is not valid:\n${result.errors.map((e) => `  - ${e}`).join("\n")}`);
+    else
+      console.error(
+        `Refusing to start because the configuration${file ? ` in ${file}` : ""} is not valid:\n${result.errors.map((e) => `  - ${e}`).join("\n")}`,
+      );
     process.exit(EXIT_CONFIG);
   }
   const config = result.config;
   log.root.level = config.log.level;
-  for (const s of [config.thingsboard.accessToken, config.thingsboard.password, config.dashboard.password, config.dashboard.viewerPassword, config.thingsboard.provision?.secret]) log.root.addSecret(s);
+  for (const s of [
+    config.thingsboard.accessToken,
+    config.thingsboard.password,
+    config.dashboard.password,
+    config.dashboard.viewerPassword,
+    config.thingsboard.provision?.secret,
+  ])
+    log.root.addSecret(s);
 
   const id = unitIdentity();
   const unit = config.unit.name ?? id.unit;
@@ -111,7 +126,9 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", shutdownOn("SIGTERM"));
   process.on("SIGINT", shutdownOn("SIGINT"));
-  process.on("unhandledRejection", (reason) => log.error(`unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}`));
+  process.on("unhandledRejection", (reason) =>
+    log.error(`unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}`),
+  );
   process.on("uncaughtException", (err) => {
     log.error(`uncaught exception: ${err.stack ?? err.message}; stopping so systemd can restart cleanly`);
     restarting = true;
@@ -128,16 +145,25 @@ async function main(): Promise<void> {
   startWatchdog(notifier, () => !stopping);
 
   const url = `http://localhost:${controller.httpPort}`;
-  const lines = [`rpi-tb-gateway ${version} running as unit "${unit}" on ${controller.hardware.kind === "sim" ? "simulated hardware" : "Raspberry Pi hardware"}`, `Dashboard: ${url}`];
+  const lines = [
+    `rpi-tb-gateway ${version} running as unit "${unit}" on ${controller.hardware.kind === "sim" ? "simulated hardware" : "Raspberry Pi hardware"}`,
+    `Dashboard: ${url}`,
+  ];
   const code = controller.dashboardSetupCode;
   // Next to the URL, not inside a log line: the first thing a new user needs (issue 13).
   if (code) lines.push(...setupCodeBanner(code));
   const emu = controller.emulator;
   if (emu) {
     const gpio = controller.runtime.list().find((d) => d.info.kind === "gpio");
-    lines.push(`Embedded ThingsBoard emulator: MQTT 127.0.0.1:${emu.mqttPort}, REST http://127.0.0.1:${emu.httpPort} (tenant@thingsboard.org / tenant)`);
-    if (gpio) lines.push(`Try: npm run rpc -- --url http://127.0.0.1:${emu.httpPort} "${gpio.info.name}" toggle_gpio '{"pin":17}'`);
-  } else if (demo) lines.push(`Demo devices against ThingsBoard at ${config.thingsboard.host}:${config.thingsboard.port}`);
+    lines.push(
+      `Embedded ThingsBoard emulator: MQTT 127.0.0.1:${emu.mqttPort}, REST http://127.0.0.1:${emu.httpPort} (tenant@thingsboard.org / tenant)`,
+    );
+    if (gpio)
+      lines.push(
+        `Try: npm run rpc -- --url http://127.0.0.1:${emu.httpPort} "${gpio.info.name}" toggle_gpio '{"pin":17}'`,
+      );
+  } else if (demo)
+    lines.push(`Demo devices against ThingsBoard at ${config.thingsboard.host}:${config.thingsboard.port}`);
   for (const l of lines) console.log(l);
 }
 
@@ -151,7 +177,11 @@ function startupFailed(log: Logger, err: unknown): never {
 }
 
 function setupCodeBanner(code: string): string[] {
-  const text = [`Dashboard setup code: ${code}`, "No dashboard password is set yet: open the dashboard, enter this code", "and choose a password. (Forgot it later? npm run reset-password)"];
+  const text = [
+    `Dashboard setup code: ${code}`,
+    "No dashboard password is set yet: open the dashboard, enter this code",
+    "and choose a password. (Forgot it later? npm run reset-password)",
+  ];
   const width = Math.max(...text.map((t) => t.length));
   const rule = `+${"-".repeat(width + 2)}+`;
   return [rule, ...text.map((t) => `| ${t.padEnd(width)} |`), rule];

@@ -66,7 +66,10 @@ export class ThingsBoardLink {
       runtime.setOnline(s.state === "connected");
       if (s.state === lastState) return;
       lastState = s.state;
-      const text = s.state === "connected" ? `connected to ThingsBoard at ${s.server} (MQTT ${s.mqttVersion === 5 ? "5" : "3.1.1"})` : `ThingsBoard ${s.state}${s.lastError ? `: ${s.lastError}` : ""}`;
+      const text =
+        s.state === "connected"
+          ? `connected to ThingsBoard at ${s.server} (MQTT ${s.mqttVersion === 5 ? "5" : "3.1.1"})`
+          : `ThingsBoard ${s.state}${s.lastError ? `: ${s.lastError}` : ""}`;
       bus.emit("eventLog", { ts: Date.now(), kind: s.state === "authFailed" ? "error" : "connection", text });
     });
     this.bridge = new GatewayBridge({
@@ -127,7 +130,12 @@ function provisionFor(tb: Config["thingsboard"]): Config["thingsboard"]["provisi
   return !tb.accessToken && !tb.username && !tb.clientId ? tb.provision : undefined;
 }
 
-function credentialFields(c: StoredCredentials): { accessToken?: string; clientId?: string; username?: string; password?: string } {
+function credentialFields(c: StoredCredentials): {
+  accessToken?: string;
+  clientId?: string;
+  username?: string;
+  password?: string;
+} {
   const out: { accessToken?: string; clientId?: string; username?: string; password?: string } = {};
   if (c.accessToken) out.accessToken = c.accessToken;
   if (c.clientId) out.clientId = c.clientId;

@@ -31,7 +31,8 @@ function sources(dir: string): string[] {
 
 // Static imports and re-exports (`import ... from "x"`, `export ... from "x"`, `import "x"`) and
 // dynamic ones with a literal specifier (`import("x")`).
-const IMPORT = /^\s*(import|export)\s+(type\s+)?(?:[^"';]*?\sfrom\s+)?["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm;
+const IMPORT =
+  /^\s*(import|export)\s+(type\s+)?(?:[^"';]*?\sfrom\s+)?["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm;
 
 function importsOf(file: string): Import[] {
   const text = readFileSync(join(ROOT, file), "utf8");
@@ -49,7 +50,9 @@ function importsOf(file: string): Import[] {
 const ALL = ["server", "drivers", "scripts", "web/src"].flatMap(sources).flatMap(importsOf);
 
 function violations(fromDir: string, bad: (i: Import) => boolean): string[] {
-  return ALL.filter((i) => i.from.startsWith(`${fromDir}/`) && bad(i)).map((i) => `${i.from}:${i.line} imports ${i.to}`);
+  return ALL.filter((i) => i.from.startsWith(`${fromDir}/`) && bad(i)).map(
+    (i) => `${i.from}:${i.line} imports ${i.to}`,
+  );
 }
 
 const under = (dir: string) => (i: Import) => i.to.startsWith(`${dir}/`);
@@ -62,27 +65,47 @@ test("the import scan sees the imports it checks", () => {
 });
 
 test("drivers/ import nothing from server/, scripts/ or web/", () => {
-  assert.deepEqual(violations("drivers", (i) => under("server")(i) || under("scripts")(i) || under("web")(i)), []);
+  assert.deepEqual(
+    violations("drivers", (i) => under("server")(i) || under("scripts")(i) || under("web")(i)),
+    [],
+  );
 });
 
 test("server/ imports nothing from scripts/ or web/ (the Pi's bundle carries no emulator)", () => {
-  assert.deepEqual(violations("server", (i) => under("scripts")(i) || under("web")(i)), []);
+  assert.deepEqual(
+    violations("server", (i) => under("scripts")(i) || under("web")(i)),
+    [],
+  );
 });
 
 test("the emulator imports nothing from server/ or drivers/: it shares no code with the bridge", () => {
-  assert.deepEqual(violations("scripts/emulator", (i) => under("server")(i) || under("drivers")(i)), []);
+  assert.deepEqual(
+    violations("scripts/emulator", (i) => under("server")(i) || under("drivers")(i)),
+    [],
+  );
 });
 
 test("the page takes only types from the server", () => {
-  assert.deepEqual(violations("web/src", (i) => (under("server")(i) && !i.typeOnly) || under("scripts")(i) || under("drivers")(i)), []);
+  assert.deepEqual(
+    violations("web/src", (i) => (under("server")(i) && !i.typeOnly) || under("scripts")(i) || under("drivers")(i)),
+    [],
+  );
 });
 
 test("only drivers/ load onoff and i2c-bus", () => {
   const hardwarePackage = (i: Import) => i.to === "onoff" || i.to === "i2c-bus";
-  assert.deepEqual(["server", "scripts", "web/src"].flatMap((d) => violations(d, hardwarePackage)), []);
+  assert.deepEqual(
+    ["server", "scripts", "web/src"].flatMap((d) => violations(d, hardwarePackage)),
+    [],
+  );
 });
 
 test("the domain (devices, bus events) uses its own reading types, not the gateway's wire types", () => {
-  const domain = ALL.filter((i) => i.from.startsWith("server/devices/") || i.from === "server/events.ts" || i.from === "server/eventBus.ts");
-  assert.deepEqual(domain.filter(under("server/gateway")).map((i) => `${i.from}:${i.line} imports ${i.to}`), []);
+  const domain = ALL.filter(
+    (i) => i.from.startsWith("server/devices/") || i.from === "server/events.ts" || i.from === "server/eventBus.ts",
+  );
+  assert.deepEqual(
+    domain.filter(under("server/gateway")).map((i) => `${i.from}:${i.line} imports ${i.to}`),
+    [],
+  );
 });

@@ -31,16 +31,27 @@ test("npm install leaves the tracked package-lock.json unchanged", { timeout: 12
   try {
     for (const f of ["package.json", "package-lock.json"]) copyFileSync(join(ROOT, f), join(dir, f));
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-    const res = spawnSync(npm, ["install", "--package-lock-only", "--ignore-scripts", "--offline", "--no-audit", "--no-fund"], {
-      cwd: dir,
-      encoding: "utf8",
-      timeout: 110_000,
-      env: { ...process.env, npm_config_cache: join(dir, ".npm-cache"), npm_config_update_notifier: "false" },
-    });
-    assert.equal(res.status, 0, `npm install --package-lock-only failed (a dependency missing from the lock needs the registry):\n${res.stderr}`);
+    const res = spawnSync(
+      npm,
+      ["install", "--package-lock-only", "--ignore-scripts", "--offline", "--no-audit", "--no-fund"],
+      {
+        cwd: dir,
+        encoding: "utf8",
+        timeout: 110_000,
+        env: { ...process.env, npm_config_cache: join(dir, ".npm-cache"), npm_config_update_notifier: "false" },
+      },
+    );
+    assert.equal(
+      res.status,
+      0,
+      `npm install --package-lock-only failed (a dependency missing from the lock needs the registry):\n${res.stderr}`,
+    );
     const tracked = readFileSync(join(ROOT, "package-lock.json"), "utf8");
     const written = readFileSync(join(dir, "package-lock.json"), "utf8");
-    assert.ok(tracked === written, `npm install rewrites package-lock.json; commit the lock npm writes (npm install --package-lock-only). First difference: ${firstDifference(tracked, written)}`);
+    assert.ok(
+      tracked === written,
+      `npm install rewrites package-lock.json; commit the lock npm writes (npm install --package-lock-only). First difference: ${firstDifference(tracked, written)}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

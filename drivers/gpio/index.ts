@@ -7,7 +7,16 @@ import { SimGpioChip } from "./sim.ts";
 import { DEFAULT_SYSFS_ROOT } from "./sysfsMap.ts";
 import type { GpioChip } from "./types.ts";
 
-export type { BinaryValue, Direction, Edge, GpioChip, GpioChipInfo, GpioPin, GpioPinOptions, WatchCallback } from "./types.ts";
+export type {
+  BinaryValue,
+  Direction,
+  Edge,
+  GpioChip,
+  GpioChipInfo,
+  GpioPin,
+  GpioPinOptions,
+  WatchCallback,
+} from "./types.ts";
 export { SimGpioChip, type BounceOptions, type SimChangeListener } from "./sim.ts";
 export { BCM_CHIP_LABELS, GpioChipNotFoundError, bcmToSysfs, findBcmMapping, type BcmMapping } from "./sysfsMap.ts";
 
@@ -48,7 +57,9 @@ export async function openGpioChip(kind: GpioChipKind, opts: OpenGpioChipOptions
         log.info(`GPIO: using ${chip.info.label}, BCM 0 = sysfs ${chip.info.base} (${chip.mapping.source})`);
         return chip;
       } catch (err) {
-        log.warn(`GPIO: real chip unusable, using the simulated chip: ${err instanceof Error ? err.message : String(err)}`);
+        log.warn(
+          `GPIO: real chip unusable, using the simulated chip: ${err instanceof Error ? err.message : String(err)}`,
+        );
         return new SimGpioChip({ log });
       }
     }

@@ -10,7 +10,15 @@
 import { silentDriverLog, type DriverLog } from "../log.ts";
 import { EdgeReporter } from "./edgeReporter.ts";
 import { findBcmMapping, bcmToSysfs, type BcmMapping } from "./sysfsMap.ts";
-import type { BinaryValue, Direction, GpioChip, GpioChipInfo, GpioPin, GpioPinOptions, WatchCallback } from "./types.ts";
+import type {
+  BinaryValue,
+  Direction,
+  GpioChip,
+  GpioChipInfo,
+  GpioPin,
+  GpioPinOptions,
+  WatchCallback,
+} from "./types.ts";
 import { checkValue, resolvePinOptions, type ResolvedPinOptions } from "./validate.ts";
 
 type OnoffCallback = (err: Error | null | undefined, value: number) => void;
@@ -44,7 +52,10 @@ export async function loadOnoff(): Promise<OnoffLoadResult> {
   try {
     mod = await import(specifier);
   } catch (err) {
-    return { ok: false, reason: `cannot load onoff: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}` };
+    return {
+      ok: false,
+      reason: `cannot load onoff: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`,
+    };
   }
   const m = mod as { Gpio?: unknown; default?: { Gpio?: unknown } };
   const Gpio = m.Gpio ?? m.default?.Gpio;
@@ -217,17 +228,28 @@ export class OnoffGpioChip implements GpioChip {
     let gpio: OnoffGpio;
     try {
       // Synchronous in onoff: export, wait for udev permissions, configure, open value.
-      gpio = new this.#Gpio(sysfs, direction, opts.direction === "in" ? (opts.edge === "none" ? "none" : "both") : undefined, {
-        activeLow: opts.activeLow,
-        debounceTimeout: opts.direction === "in" ? opts.debounceMs : 0,
-        reconfigureDirection: true,
-      });
+      gpio = new this.#Gpio(
+        sysfs,
+        direction,
+        opts.direction === "in" ? (opts.edge === "none" ? "none" : "both") : undefined,
+        {
+          activeLow: opts.activeLow,
+          debounceTimeout: opts.direction === "in" ? opts.debounceMs : 0,
+          reconfigureDirection: true,
+        },
+      );
     } catch (err) {
       throw explainOpenError(pin, sysfs, err);
     }
-    const p = new OnoffPin(opts, sysfs, gpio, () => {
-      if (this.#pins.get(pin) === p) this.#pins.delete(pin);
-    }, this.#log);
+    const p = new OnoffPin(
+      opts,
+      sysfs,
+      gpio,
+      () => {
+        if (this.#pins.get(pin) === p) this.#pins.delete(pin);
+      },
+      this.#log,
+    );
     this.#pins.set(pin, p);
     this.#log.debug(() => `opened GPIO ${pin} as sysfs ${sysfs} (${direction}${opts.activeLow ? ", active-low" : ""})`);
     return p;
@@ -238,13 +260,18 @@ export class OnoffGpioChip implements GpioChip {
     const results = await Promise.allSettled([...this.#pins.values()].map((p) => p.close()));
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed.length > 0) {
-      throw new AggregateError(failed.map((f) => f.reason as unknown), `${failed.length} GPIO pin(s) failed to release`);
+      throw new AggregateError(
+        failed.map((f) => f.reason as unknown),
+        `${failed.length} GPIO pin(s) failed to release`,
+      );
     }
   }
 }
 
 /** Finds the header chip, loads onoff and checks that sysfs export is writable. */
-export async function openOnoffChip(opts: { sysfsRoot?: string; base?: number; log?: DriverLog } = {}): Promise<OnoffGpioChip> {
+export async function openOnoffChip(
+  opts: { sysfsRoot?: string; base?: number; log?: DriverLog } = {},
+): Promise<OnoffGpioChip> {
   const mapping = await findBcmMapping({ root: opts.sysfsRoot, base: opts.base });
   const loaded = await loadOnoff();
   if (!loaded.ok) throw new Error(`GPIO driver unavailable: ${loaded.reason}`);

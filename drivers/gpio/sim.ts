@@ -69,7 +69,9 @@ export class SimGpioChip implements GpioChip {
     checkValue(finalLevel, pin);
     const { transitions, intervalMs } = opts;
     if (!Number.isInteger(transitions) || transitions < 0 || transitions > MAX_BOUNCE_TRANSITIONS) {
-      throw new RangeError(`Invalid transitions ${String(transitions)}: expected an integer 0-${MAX_BOUNCE_TRANSITIONS}`);
+      throw new RangeError(
+        `Invalid transitions ${String(transitions)}: expected an integer 0-${MAX_BOUNCE_TRANSITIONS}`,
+      );
     }
     if (typeof intervalMs !== "number" || !Number.isFinite(intervalMs) || intervalMs < 0) {
       throw new RangeError(`Invalid intervalMs ${String(intervalMs)}: expected a number >= 0`);
@@ -146,7 +148,10 @@ export class SimGpioChip implements GpioChip {
       try {
         listener(pin, level);
       } catch (err) {
-        this.#log.warn(`GPIO sim change listener threw`, { pin, error: err instanceof Error ? err.message : String(err) });
+        this.#log.warn(`GPIO sim change listener threw`, {
+          pin,
+          error: err instanceof Error ? err.message : String(err),
+        });
       }
     }
   }

@@ -113,7 +113,8 @@ export async function findBcmMapping(opts: { root?: string; base?: number } = {}
     chips = await listSysfsChips(root);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    if (opts.base !== undefined) return { label: "configured", base: opts.base, ngpio: HEADER_LINES, source: "configured" };
+    if (opts.base !== undefined)
+      return { label: "configured", base: opts.base, ngpio: HEADER_LINES, source: "configured" };
     throw new GpioChipNotFoundError(
       `No GPIO sysfs interface at ${root} (${code}): the kernel lacks CONFIG_GPIO_SYSFS or this is not a Raspberry Pi`,
       [],
@@ -121,7 +122,12 @@ export async function findBcmMapping(opts: { root?: string; base?: number } = {}
   }
   if (opts.base !== undefined) {
     const atBase = chips.find((c) => c.base === opts.base);
-    return { label: atBase?.label ?? "configured", base: opts.base, ngpio: atBase?.ngpio ?? HEADER_LINES, source: "configured" };
+    return {
+      label: atBase?.label ?? "configured",
+      base: opts.base,
+      ngpio: atBase?.ngpio ?? HEADER_LINES,
+      source: "configured",
+    };
   }
   const chip = pickBcmChip(chips);
   if (!chip) {

@@ -57,8 +57,15 @@ export function resolvePinOptions(options: unknown): ResolvedPinOptions {
     throw new TypeError(`Invalid activeLow ${show(activeLow)} for GPIO ${pin}: expected a boolean`);
   }
   const debounceMs = o.debounceMs ?? 0;
-  if (typeof debounceMs !== "number" || !Number.isInteger(debounceMs) || debounceMs < 0 || debounceMs > MAX_DEBOUNCE_MS) {
-    throw new RangeError(`Invalid debounceMs ${show(debounceMs)} for GPIO ${pin}: expected an integer 0-${MAX_DEBOUNCE_MS}`);
+  if (
+    typeof debounceMs !== "number" ||
+    !Number.isInteger(debounceMs) ||
+    debounceMs < 0 ||
+    debounceMs > MAX_DEBOUNCE_MS
+  ) {
+    throw new RangeError(
+      `Invalid debounceMs ${show(debounceMs)} for GPIO ${pin}: expected an integer 0-${MAX_DEBOUNCE_MS}`,
+    );
   }
   const initial = o.initial ?? 0;
   if (initial !== 0 && initial !== 1) {

@@ -75,7 +75,11 @@ export function checkWord(word: unknown): asserts word is number {
 /** SMBus block transfers carry at most 32 bytes; plain transfers are limited only by the buffer. */
 export function checkBufferAndLength(length: unknown, buffer: unknown, maxLength?: number): asserts length is number {
   if (!Buffer.isBuffer(buffer)) throw new Error("Invalid buffer: expected a Buffer");
-  if (!Number.isInteger(length) || (length as number) < 0 || (maxLength !== undefined && (length as number) > maxLength)) {
+  if (
+    !Number.isInteger(length) ||
+    (length as number) < 0 ||
+    (maxLength !== undefined && (length as number) > maxLength)
+  ) {
     throw new Error(`Invalid buffer length ${String(length)}`);
   }
   if ((length as number) > buffer.length) {

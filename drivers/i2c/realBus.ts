@@ -15,7 +15,11 @@ interface I2cBusLib {
 }
 
 function isI2cBusLib(mod: unknown): mod is I2cBusLib {
-  return typeof mod === "object" && mod !== null && typeof (mod as { openPromisified?: unknown }).openPromisified === "function";
+  return (
+    typeof mod === "object" &&
+    mod !== null &&
+    typeof (mod as { openPromisified?: unknown }).openPromisified === "function"
+  );
 }
 
 /** Whether the kernel exposes /dev/i2c-N (i2c-dev loaded and the bus enabled in config.txt). */
@@ -31,7 +35,9 @@ async function loadLibrary(): Promise<I2cBusLib> {
     mod = await import(name);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`The i2c-bus package is not installed or its native addon failed to build (${reason}); run "npm rebuild i2c-bus" on the Pi`);
+    throw new Error(
+      `The i2c-bus package is not installed or its native addon failed to build (${reason}); run "npm rebuild i2c-bus" on the Pi`,
+    );
   }
   const lib = (mod as { default?: unknown }).default ?? mod;
   if (!isI2cBusLib(lib)) throw new Error("The i2c-bus package does not export openPromisified");

@@ -51,7 +51,14 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
 
 export class ResilientI2cBus implements I2cBus {
   readonly busNumber: number;
-  readonly stats: ResilientBusStats = { ok: 0, retries: 0, failures: 0, timeouts: 0, errorsByCode: {}, lastDelaysMs: [] };
+  readonly stats: ResilientBusStats = {
+    ok: 0,
+    retries: 0,
+    failures: 0,
+    timeouts: 0,
+    errorsByCode: {},
+    lastDelaysMs: [],
+  };
   readonly #inner: I2cBus;
   readonly #attempts: number;
   readonly #baseDelayMs: number;
@@ -63,13 +70,16 @@ export class ResilientI2cBus implements I2cBus {
 
   constructor(inner: I2cBus, options: ResilientBusOptions = {}) {
     const attempts = options.attempts ?? 4;
-    if (!Number.isInteger(attempts) || attempts < 1 || attempts > 20) throw new Error(`Invalid attempts ${String(attempts)}: expected an integer 1-20`);
+    if (!Number.isInteger(attempts) || attempts < 1 || attempts > 20)
+      throw new Error(`Invalid attempts ${String(attempts)}: expected an integer 1-20`);
     const base = options.baseDelayMs ?? 5;
     if (!(base >= 0 && base <= 10_000)) throw new Error(`Invalid baseDelayMs ${String(base)}: expected 0-10000`);
     const max = options.maxDelayMs ?? 100;
-    if (!(max >= base && max <= 60_000)) throw new Error(`Invalid maxDelayMs ${String(max)}: expected baseDelayMs-60000`);
+    if (!(max >= base && max <= 60_000))
+      throw new Error(`Invalid maxDelayMs ${String(max)}: expected baseDelayMs-60000`);
     const timeout = options.callTimeoutMs ?? 2000;
-    if (!(timeout >= 0 && timeout <= 600_000)) throw new Error(`Invalid callTimeoutMs ${String(timeout)}: expected 0-600000`);
+    if (!(timeout >= 0 && timeout <= 600_000))
+      throw new Error(`Invalid callTimeoutMs ${String(timeout)}: expected 0-600000`);
     this.#inner = inner;
     this.busNumber = inner.busNumber;
     this.#attempts = attempts;

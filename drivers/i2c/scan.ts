@@ -80,7 +80,8 @@ const identifyIna219: Identifier = async (bus, address) => {
 };
 
 /** MCP9808 at 0x18-0x1F: manufacturer id register 0x06 = 0x0054. */
-const identifyMcp9808: Identifier = async (bus, address) => ((await readWordBE(bus, address, 0x06)) === 0x0054 ? "mcp9808" : null);
+const identifyMcp9808: Identifier = async (bus, address) =>
+  (await readWordBE(bus, address, 0x06)) === 0x0054 ? "mcp9808" : null;
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 

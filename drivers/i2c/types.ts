@@ -1,7 +1,13 @@
 // The I2C bus interface, shaped like i2c-bus's PromisifiedBus so the real adapter stays thin.
 
-export interface BytesRead { bytesRead: number; buffer: Buffer }
-export interface BytesWritten { bytesWritten: number; buffer: Buffer }
+export interface BytesRead {
+  bytesRead: number;
+  buffer: Buffer;
+}
+export interface BytesWritten {
+  bytesWritten: number;
+  buffer: Buffer;
+}
 
 export interface I2cBus {
   readonly busNumber: number;

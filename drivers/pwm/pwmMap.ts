@@ -22,7 +22,11 @@ export interface PwmLayout {
 
 export const PWM_LAYOUTS: readonly PwmLayout[] = [
   { device: /^1f00098000\.pwm$/, board: "Raspberry Pi 5 (RP1 PWM0)", channels: { 12: 0, 13: 1, 18: 2, 19: 3 } },
-  { device: /^(fe|7e|3f|20)20c000\.pwm$/, board: "Raspberry Pi 1-4 (BCM PWM)", channels: { 12: 0, 13: 1, 18: 0, 19: 1 } },
+  {
+    device: /^(fe|7e|3f|20)20c000\.pwm$/,
+    board: "Raspberry Pi 1-4 (BCM PWM)",
+    channels: { 12: 0, 13: 1, 18: 0, 19: 1 },
+  },
 ];
 
 export interface SysfsPwmChip {

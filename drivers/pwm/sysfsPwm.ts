@@ -14,7 +14,9 @@ const UDEV_STEP_MS = 25;
 
 export class PwmChipNotFoundError extends Error {
   constructor(root: string, found: string) {
-    super(`No header PWM chip under ${root} (found: ${found}): add dtoverlay=pwm-2chan (GPIO 18/19) or dtoverlay=pwm (GPIO 18) to config.txt and reboot`);
+    super(
+      `No header PWM chip under ${root} (found: ${found}): add dtoverlay=pwm-2chan (GPIO 18/19) or dtoverlay=pwm (GPIO 18) to config.txt and reboot`,
+    );
     this.name = "PwmChipNotFoundError";
   }
 }
@@ -23,7 +25,8 @@ export class PwmChipNotFoundError extends Error {
 export async function openSysfsPwm(io: SysfsIo, root = DEFAULT_PWM_CLASS): Promise<PwmController> {
   const chips = await listPwmChips(io, root);
   const header = pickHeaderPwm(chips);
-  if (!header) throw new PwmChipNotFoundError(root, chips.map((c) => `${c.name} -> ${c.device}`).join(", ") || "no pwmchip");
+  if (!header)
+    throw new PwmChipNotFoundError(root, chips.map((c) => `${c.name} -> ${c.device}`).join(", ") || "no pwmchip");
   return new SysfsPwmController(io, root, header);
 }
 
@@ -45,10 +48,15 @@ class SysfsPwmController implements PwmController {
   async open(pin: number): Promise<PwmOutput> {
     const channel = this.header.layout.channels[pin];
     if (channel === undefined || channel >= this.header.chip.npwm) {
-      throw new Error(`GPIO ${pin} has no hardware PWM channel on ${this.description}; use GPIO ${this.pins.join(", ")}`);
+      throw new Error(
+        `GPIO ${pin} has no hardware PWM channel on ${this.description}; use GPIO ${this.pins.join(", ")}`,
+      );
     }
     const other = [...this.#open.values()].find((o) => o.channel === channel);
-    if (other) throw new Error(`GPIO ${pin} and GPIO ${other.pin} are the same PWM channel ${channel} on ${this.description}; use one of them`);
+    if (other)
+      throw new Error(
+        `GPIO ${pin} and GPIO ${other.pin} are the same PWM channel ${channel} on ${this.description}; use one of them`,
+      );
     const chipDir = join(this.root, this.header.chip.name);
     const dir = join(chipDir, `pwm${channel}`);
     try {

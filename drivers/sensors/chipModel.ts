@@ -95,7 +95,8 @@ export abstract class ChipModelBase<State> implements ChipModel {
         }
         this.#env.volts = [...(value as number[])];
       } else if (key in DEFAULT_ENVIRONMENT) {
-        if (typeof value !== "number" || !Number.isFinite(value)) throw new Error(`Invalid environment ${key}: expected a finite number`);
+        if (typeof value !== "number" || !Number.isFinite(value))
+          throw new Error(`Invalid environment ${key}: expected a finite number`);
         (this.#env as unknown as Record<string, number>)[key] = value;
       } else {
         throw new Error(`Unknown environment key "${key}"`);

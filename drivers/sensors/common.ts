@@ -23,7 +23,8 @@ export function toSensorError(err: unknown, chip: string, address: number): Sens
   if (err instanceof SensorError) return err;
   const code = errorCode(err);
   const detail = err instanceof Error ? err.message : String(err);
-  if (code === "EREMOTEIO" || code === "ENXIO") return new SensorError("ABSENT", `${chip} at ${hex(address)} does not answer (${detail})`);
+  if (code === "EREMOTEIO" || code === "ENXIO")
+    return new SensorError("ABSENT", `${chip} at ${hex(address)} does not answer (${detail})`);
   return new SensorError("IO", `${chip} at ${hex(address)}: ${detail}`);
 }
 
@@ -31,16 +32,26 @@ export function toSensorError(err: unknown, chip: string, address: number): Sens
 export function checkKnownOptions(chip: string, options: Record<string, unknown>, known: readonly string[]): void {
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
-      throw new Error(`Unknown option "${key}" for ${chip}; expected one of: ${known.length ? known.join(", ") : "(none)"}`);
+      throw new Error(
+        `Unknown option "${key}" for ${chip}; expected one of: ${known.length ? known.join(", ") : "(none)"}`,
+      );
     }
   }
 }
 
 /** Picks a value from a fixed list, with a default when absent. */
-export function oneOf<T extends number | string>(chip: string, key: string, value: unknown, allowed: readonly T[], fallback: T): T {
+export function oneOf<T extends number | string>(
+  chip: string,
+  key: string,
+  value: unknown,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   if (value === undefined) return fallback;
   if (!allowed.includes(value as T)) {
-    throw new Error(`Invalid option ${key} for ${chip}: expected one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`);
+    throw new Error(
+      `Invalid option ${key} for ${chip}: expected one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`,
+    );
   }
   return value as T;
 }
@@ -48,16 +59,24 @@ export function oneOf<T extends number | string>(chip: string, key: string, valu
 export function checkAddressFor(chip: string, address: unknown, allowed: readonly number[]): asserts address is number {
   if (typeof address !== "number" || !allowed.includes(address)) {
     const list = allowed.map(hex).join(", ");
-    throw new Error(`Invalid address ${typeof address === "number" ? hex(address) : JSON.stringify(address)} for ${chip}: expected one of ${list}`);
+    throw new Error(
+      `Invalid address ${typeof address === "number" ? hex(address) : JSON.stringify(address)} for ${chip}: expected one of ${list}`,
+    );
   }
 }
 
 /** Polls `ready` until it returns true or the deadline passes (then SensorError TIMEOUT). */
-export async function pollUntil(ready: () => Promise<boolean>, timeoutMs: number, intervalMs: number, what: string): Promise<void> {
+export async function pollUntil(
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
+  intervalMs: number,
+  what: string,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     if (await ready()) return;
-    if (performance.now() >= deadline) throw new SensorError("TIMEOUT", `${what} did not finish within ${timeoutMs} ms`);
+    if (performance.now() >= deadline)
+      throw new SensorError("TIMEOUT", `${what} did not finish within ${timeoutMs} ms`);
     await sleep(intervalMs);
   }
 }

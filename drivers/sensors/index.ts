@@ -44,13 +44,48 @@ interface ChipEntry {
 }
 
 const CHIPS: Readonly<Record<SensorChip, ChipEntry>> = Object.freeze({
-  bme280: { open: openBme280, parseOptions: (o) => parseBoschOptions("bme280", o), addresses: BOSCH_ADDRESSES, model: (o) => new BoschModel({ ...o, variant: "bme280" }) },
-  bmp280: { open: openBmp280, parseOptions: (o) => parseBoschOptions("bmp280", o), addresses: BOSCH_ADDRESSES, model: (o) => new BoschModel({ ...o, variant: "bmp280" }) },
-  sht31: { open: openSht31, parseOptions: parseSht31Options, addresses: SHT31_ADDRESSES, model: (o) => new Sht31Model(o) },
-  bh1750: { open: openBh1750, parseOptions: parseBh1750Options, addresses: BH1750_ADDRESSES, model: (o) => new Bh1750Model(o) },
-  ads1115: { open: openAds1115, parseOptions: parseAds1115Options, addresses: ADS1115_ADDRESSES, model: (o) => new Ads1115Model(o) },
-  sht4x: { open: openSht4x, parseOptions: parseSht4xOptions, addresses: SHT4X_ADDRESSES, model: (o) => new Sht4xModel(o) },
-  ina219: { open: openIna219, parseOptions: parseIna219Options, addresses: INA219_ADDRESSES, model: (o) => new Ina219Model(o) },
+  bme280: {
+    open: openBme280,
+    parseOptions: (o) => parseBoschOptions("bme280", o),
+    addresses: BOSCH_ADDRESSES,
+    model: (o) => new BoschModel({ ...o, variant: "bme280" }),
+  },
+  bmp280: {
+    open: openBmp280,
+    parseOptions: (o) => parseBoschOptions("bmp280", o),
+    addresses: BOSCH_ADDRESSES,
+    model: (o) => new BoschModel({ ...o, variant: "bmp280" }),
+  },
+  sht31: {
+    open: openSht31,
+    parseOptions: parseSht31Options,
+    addresses: SHT31_ADDRESSES,
+    model: (o) => new Sht31Model(o),
+  },
+  bh1750: {
+    open: openBh1750,
+    parseOptions: parseBh1750Options,
+    addresses: BH1750_ADDRESSES,
+    model: (o) => new Bh1750Model(o),
+  },
+  ads1115: {
+    open: openAds1115,
+    parseOptions: parseAds1115Options,
+    addresses: ADS1115_ADDRESSES,
+    model: (o) => new Ads1115Model(o),
+  },
+  sht4x: {
+    open: openSht4x,
+    parseOptions: parseSht4xOptions,
+    addresses: SHT4X_ADDRESSES,
+    model: (o) => new Sht4xModel(o),
+  },
+  ina219: {
+    open: openIna219,
+    parseOptions: parseIna219Options,
+    addresses: INA219_ADDRESSES,
+    model: (o) => new Ina219Model(o),
+  },
 });
 
 function entry(chip: unknown): ChipEntry {
@@ -64,7 +99,12 @@ function entry(chip: unknown): ChipEntry {
  * Opens and initialises a sensor. Invalid chip, address or options throw synchronously with an
  * exact message; hardware problems reject with a SensorError (ABSENT, BAD_DATA, CRC, TIMEOUT, IO).
  */
-export function openSensor(chip: SensorChip, bus: I2cBus, address: number, options: Record<string, unknown> = {}): Promise<Sensor> {
+export function openSensor(
+  chip: SensorChip,
+  bus: I2cBus,
+  address: number,
+  options: Record<string, unknown> = {},
+): Promise<Sensor> {
   return entry(chip).open(bus, address, options);
 }
 

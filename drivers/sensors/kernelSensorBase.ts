@@ -11,7 +11,8 @@ export function kernelSensorError(err: unknown, label: string): SensorError {
   if (err instanceof SensorError) return err;
   const code = errnoOf(err);
   const detail = err instanceof Error ? err.message : String(err);
-  if (code === "ENOENT" || code === "ENODEV" || code === "ENXIO") return new SensorError("ABSENT", `${label} is gone (${detail})`);
+  if (code === "ENOENT" || code === "ENODEV" || code === "ENXIO")
+    return new SensorError("ABSENT", `${label} is gone (${detail})`);
   if (code === "ETIMEDOUT") return new SensorError("TIMEOUT", `${label}: ${detail}`);
   return new SensorError("IO", `${label}: ${detail}`);
 }

@@ -32,7 +32,9 @@ function parse(chip: KernelSensorChip, options: Record<string, unknown>): void {
   if (chip === "ds18b20") {
     const { pin, ...rest } = options;
     if (pin !== undefined && (typeof pin !== "number" || !Number.isInteger(pin) || pin < 0 || pin > 27)) {
-      throw new Error(`Invalid option pin for ds18b20: expected the BCM GPIO 0-27 of dtoverlay=w1-gpio,gpiopin=N, got ${JSON.stringify(pin)}`);
+      throw new Error(
+        `Invalid option pin for ds18b20: expected the BCM GPIO 0-27 of dtoverlay=w1-gpio,gpiopin=N, got ${JSON.stringify(pin)}`,
+      );
     }
     parseDs18b20Options(rest);
   } else parseDhtOptions(chip, options);
@@ -48,7 +50,11 @@ export function checkKernelSensorOptions(chip: KernelSensorChip, options: Record
   }
 }
 
-export function openKernelSensor(chip: KernelSensorChip, sysfs: KernelSysfs, options: Record<string, unknown> = {}): Promise<Sensor> {
+export function openKernelSensor(
+  chip: KernelSensorChip,
+  sysfs: KernelSysfs,
+  options: Record<string, unknown> = {},
+): Promise<Sensor> {
   parse(chip, options);
   if (chip === "ds18b20") {
     // pin says where the overlay put the bus (for the header view); the kernel finds the probes.

@@ -74,7 +74,11 @@ export abstract class I2cSensorBase<Options> implements Sensor {
    * without a CRC whose data registers hold still after a one-shot conversion, so any difference
    * is corruption on the wire (SensorError BAD_DATA) rather than a value.
    */
-  protected async readConsistent(length: number, readInto: (buffer: Buffer) => Promise<unknown>, what = "data"): Promise<Buffer> {
+  protected async readConsistent(
+    length: number,
+    readInto: (buffer: Buffer) => Promise<unknown>,
+    what = "data",
+  ): Promise<Buffer> {
     const first = Buffer.alloc(length);
     const second = Buffer.alloc(length);
     await readInto(first);

@@ -51,7 +51,10 @@ export async function measureBacklog(points: number, progress: (m: string) => vo
       const ts = start + f * SIMULATED_FLUSH_MS;
       for (let r = 0; r < RECORDS_PER_FLUSH; r++, record++) {
         const v = (record % 1000) / 100;
-        rig.bus.emit("telemetry", names[record % DEVICES] as string, { ts, values: { temperature: 21 + v, humidity: 45 + v, pressure: 1013 + v, battery: 90 + (record % 10) } });
+        rig.bus.emit("telemetry", names[record % DEVICES] as string, {
+          ts,
+          values: { temperature: 21 + v, humidity: 45 + v, pressure: 1013 + v, battery: 90 + (record % 10) },
+        });
       }
       rig.bridge.flush();
       if (f % FLUSHES_PER_DISK_WRITE === FLUSHES_PER_DISK_WRITE - 1) rig.outbox.flush();
@@ -65,7 +68,9 @@ export async function measureBacklog(points: number, progress: (m: string) => vo
     const file = join(rig.dir, "outbox.sqlite");
     const fileBytes = fileSize(file) + fileSize(`${file}-wal`);
     const status = rig.outbox.status();
-    progress(`backlog: ${total} points in ${status.queued} messages (${status.onDisk} on disk) built in ${buildSeconds.toFixed(1)} s; draining`);
+    progress(
+      `backlog: ${total} points in ${status.queued} messages (${status.onDisk} on disk) built in ${buildSeconds.toFixed(1)} s; draining`,
+    );
 
     const c0 = await emu.counts();
     const rssBefore = process.memoryUsage.rss();
@@ -73,7 +78,12 @@ export async function measureBacklog(points: number, progress: (m: string) => vo
     const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage.rss())), 100);
     const d0 = performance.now();
     rig.connect();
-    await waitUntil(() => rig.bridge.sender.stats.pointsAcked >= total, `${total} backlog points acknowledged`, 600_000, 20);
+    await waitUntil(
+      () => rig.bridge.sender.stats.pointsAcked >= total,
+      `${total} backlog points acknowledged`,
+      600_000,
+      20,
+    );
     const drainSeconds = (performance.now() - d0) / 1000;
     clearInterval(sampler);
     rssMax = Math.max(rssMax, process.memoryUsage.rss());
@@ -105,13 +115,29 @@ export const backlogScenario: Scenario = {
       const label = points >= 1e6 ? `${points / 1e6}M` : `${points / 1e3}k`;
       ctx.progress(`backlog: ${label} points`);
       const r = await measureBacklog(points, (m) => ctx.progress(m));
-      rows.push(row(NAME, `${label}: written to disk per point while offline`, r.bytesWrittenPerPoint ?? Number.NaN, "B/dp", { note: "write() bytes, /proc/self/io wchar" }));
+      rows.push(
+        row(NAME, `${label}: written to disk per point while offline`, r.bytesWrittenPerPoint ?? Number.NaN, "B/dp", {
+          note: "write() bytes, /proc/self/io wchar",
+        }),
+      );
       rows.push(row(NAME, `${label}: outbox file + WAL per point`, r.fileBytesPerPoint, "B/dp"));
-      rows.push(row(NAME, `${label}: drain rate (connect to last PUBACK)`, r.pointsPerSec, "dp/s", atLeast(r.pointsPerSec, 50_000)));
+      rows.push(
+        row(
+          NAME,
+          `${label}: drain rate (connect to last PUBACK)`,
+          r.pointsPerSec,
+          "dp/s",
+          atLeast(r.pointsPerSec, 50_000),
+        ),
+      );
       rows.push(row(NAME, `${label}: drain time (${r.messages} queued messages)`, r.drainSeconds, "s"));
       rows.push(row(NAME, `${label}: delivered / queued`, r.delivered / r.points, "x"));
       // The bench process also holds tsx and the earlier scenarios' heap, so growth is the telling figure.
-      rows.push(row(NAME, `${label}: RSS growth during drain`, r.rssMaxMb - r.rssBeforeMb, "MB", { note: `bench process ${r.rssBeforeMb.toFixed(0)} -> ${r.rssMaxMb.toFixed(0)} MB` }));
+      rows.push(
+        row(NAME, `${label}: RSS growth during drain`, r.rssMaxMb - r.rssBeforeMb, "MB", {
+          note: `bench process ${r.rssBeforeMb.toFixed(0)} -> ${r.rssMaxMb.toFixed(0)} MB`,
+        }),
+      );
     }
     return rows;
   },

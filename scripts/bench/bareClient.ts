@@ -17,9 +17,22 @@ export interface BareResult {
   points: number;
 }
 
-export async function runBareClient(port: number, messages: readonly CapturedMessage[], window: number, warmupMs: number, measureMs: number): Promise<BareResult> {
+export async function runBareClient(
+  port: number,
+  messages: readonly CapturedMessage[],
+  window: number,
+  warmupMs: number,
+  measureMs: number,
+): Promise<BareResult> {
   if (messages.length === 0) throw new Error("runBareClient: no payloads to publish");
-  const client = await mqtt.connectAsync({ host: "127.0.0.1", port, protocolVersion: 5, username: BENCH_GATEWAY_TOKEN, reconnectPeriod: 0, clean: true });
+  const client = await mqtt.connectAsync({
+    host: "127.0.0.1",
+    port,
+    protocolVersion: 5,
+    username: BENCH_GATEWAY_TOKEN,
+    reconnectPeriod: 0,
+    clean: true,
+  });
   let acked = 0;
   let inFlight = 0;
   let i = 0;

@@ -34,7 +34,18 @@ export interface RigOptions {
 }
 
 const RIG_DEVICES: unknown[] = [
-  { id: "relays", kind: "gpio", name: RELAY_DEVICE, profile: "GPIO Controller", outputs: [{ pin: 17, label: "relay1" }, { pin: 27, label: "relay2" }], inputs: [], report: { strategy: "onChange" } },
+  {
+    id: "relays",
+    kind: "gpio",
+    name: RELAY_DEVICE,
+    profile: "GPIO Controller",
+    outputs: [
+      { pin: 17, label: "relay1" },
+      { pin: 27, label: "relay2" },
+    ],
+    inputs: [],
+    report: { strategy: "onChange" },
+  },
 ];
 
 export function benchLogger(): Logger {
@@ -48,15 +59,37 @@ export async function startRig(o: RigOptions) {
   const bus = new EventBus(log);
   const ownDir = o.dir === undefined;
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), "bench-rig-"));
-  const outbox = Outbox.open({ dir, diskFlushMs: o.diskFlushMs ?? 1000, memoryMaxMessages: o.memoryMaxMessages ?? 2000, log });
+  const outbox = Outbox.open({
+    dir,
+    diskFlushMs: o.diskFlushMs ?? 1000,
+    memoryMaxMessages: o.memoryMaxMessages ?? 2000,
+    log,
+  });
   const gpio = new SimGpioChip({ log });
   const runtime = new DeviceRuntime({ bus, log, memory: new MemoryDeviceMemory() });
   const configs: DeviceConfig[] = RIG_DEVICES.map((d) => deviceSchema.parse(d));
-  await runtime.build(configs, "bench", { gpio: async () => gpio, openSensor: async () => { throw new Error("no sensors in the bench rig"); } });
+  await runtime.build(configs, "bench", {
+    gpio: async () => gpio,
+    openSensor: async () => {
+      throw new Error("no sensors in the bench rig");
+    },
+  });
   const rpc = new DeviceRpcDispatcher(runtime, bus, log);
-  const connection = new TbConnection({ host: "127.0.0.1", port: o.port, mqttVersion: 5, accessToken: BENCH_GATEWAY_TOKEN, keepaliveSec: 60, reconnectMinMs: 100, reconnectMaxMs: 1000, connectTimeoutMs: 5000, log });
+  const connection = new TbConnection({
+    host: "127.0.0.1",
+    port: o.port,
+    mqttVersion: 5,
+    accessToken: BENCH_GATEWAY_TOKEN,
+    keepaliveSec: 60,
+    reconnectMinMs: 100,
+    reconnectMaxMs: 1000,
+    connectTimeoutMs: 5000,
+    log,
+  });
   const bridge = new GatewayBridge({
-    bus, log, connection,
+    bus,
+    log,
+    connection,
     outbox: o.wrapOutbox ? o.wrapOutbox(outbox) : outbox,
     rpc,
     devices: () => runtime.list().map((d) => ({ name: d.info.name, profile: d.info.profile })),
@@ -73,8 +106,16 @@ export async function startRig(o: RigOptions) {
   bridge.start();
   await runtime.start();
   return {
-    bus, outbox, gpio, runtime, connection, bridge, dir,
-    get readyCount() { return ready; },
+    bus,
+    outbox,
+    gpio,
+    runtime,
+    connection,
+    bridge,
+    dir,
+    get readyCount() {
+      return ready;
+    },
     connect(): void {
       connection.start();
     },

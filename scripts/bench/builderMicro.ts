@@ -14,7 +14,9 @@ interface BuilderLike {
 
 const devices = Number(process.argv[2] ?? 500);
 const modulePath = process.argv[3];
-const mod = (await import(modulePath ? pathToFileURL(modulePath).href : "../../server/gateway/payloadBuilder.ts")) as { PayloadBuilder: new (maxBytes: number) => BuilderLike };
+const mod = (await import(modulePath ? pathToFileURL(modulePath).href : "../../server/gateway/payloadBuilder.ts")) as {
+  PayloadBuilder: new (maxBytes: number) => BuilderLike;
+};
 
 /** One 100 ms flush at about 2 M points/s: 50k records. */
 function flushBatch(nDevices: number, records: number, round: number): Map<string, TsRecord[]> {
@@ -24,7 +26,10 @@ function flushBatch(nDevices: number, records: number, round: number): Map<strin
   for (let c = 0; c < records; c++) {
     const name = names[c % nDevices] as string;
     const v = ((c + round) % 1000) / 100;
-    const rec: TsRecord = { ts, values: { temperature: 21 + v, humidity: 45 + v, pressure: 1013 + v, battery: 90 + (c % 10) } };
+    const rec: TsRecord = {
+      ts,
+      values: { temperature: 21 + v, humidity: 45 + v, pressure: 1013 + v, battery: 90 + (c % 10) },
+    };
     const list = byDevice.get(name);
     if (list) list.push(rec);
     else byDevice.set(name, [rec]);
@@ -39,12 +44,15 @@ const rates: number[] = [];
 for (let round = 0; round < 6; round++) {
   let points = 0;
   const t0 = performance.now();
-  for (const b of batches) for (const m of builder.telemetry(b)) {
-    points += m.points;
-    sink += m.payload.length;
-  }
+  for (const b of batches)
+    for (const m of builder.telemetry(b)) {
+      points += m.points;
+      sink += m.payload.length;
+    }
   rates.push(points / (performance.now() - t0) / 1000);
 }
 // The first rounds warm the JIT up.
 const steady = rates.slice(2).sort((a, b) => a - b);
-process.stdout.write(`${modulePath ?? "current"}: ${devices} devices, median ${(steady[Math.floor(steady.length / 2)] ?? 0).toFixed(2)} M points/s (${sink > 0 ? "ok" : "empty"})\n`);
+process.stdout.write(
+  `${modulePath ?? "current"}: ${devices} devices, median ${(steady[Math.floor(steady.length / 2)] ?? 0).toFixed(2)} M points/s (${sink > 0 ? "ok" : "empty"})\n`,
+);

@@ -29,7 +29,13 @@ export interface Scenario {
   run(ctx: ScenarioContext): Promise<BenchRow[]>;
 }
 
-export function row(scenario: string, metric: string, value: number, unit: string, extra: Partial<BenchRow> = {}): BenchRow {
+export function row(
+  scenario: string,
+  metric: string,
+  value: number,
+  unit: string,
+  extra: Partial<BenchRow> = {},
+): BenchRow {
   return { scenario, metric, value: round(value), unit, ...extra };
 }
 
@@ -60,7 +66,8 @@ export function percentile(samples: ArrayLike<number>, p: number): number {
 
 export function summarise(samples: ArrayLike<number>): { n: number; p50: number; p99: number; max: number } {
   let max = Number.NaN;
-  for (let i = 0; i < samples.length; i++) max = Number.isNaN(max) ? (samples[i] as number) : Math.max(max, samples[i] as number);
+  for (let i = 0; i < samples.length; i++)
+    max = Number.isNaN(max) ? (samples[i] as number) : Math.max(max, samples[i] as number);
   return { n: samples.length, p50: percentile(samples, 50), p99: percentile(samples, 99), max };
 }
 
@@ -109,7 +116,13 @@ export interface MachineInfo {
 
 export function machineInfo(): MachineInfo {
   const list = cpus();
-  return { cpuModel: list[0]?.model.trim() ?? "unknown", cores: list.length, node: process.version, platform: `${process.platform}-${process.arch}`, date: new Date().toISOString() };
+  return {
+    cpuModel: list[0]?.model.trim() ?? "unknown",
+    cores: list.length,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    date: new Date().toISOString(),
+  };
 }
 
 /** Resolves when `check` is true, polling every `everyMs`; rejects after `timeoutMs`. */
@@ -126,8 +139,19 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 /** Format the rows as a fixed-width table. */
 export function formatTable(rows: readonly BenchRow[]): string {
   const head = ["scenario", "metric", "value", "unit", "target", "ok"];
-  const body = rows.map((r) => [r.scenario, r.metric, String(r.value), r.unit, r.target ?? "", r.met === undefined ? "" : r.met ? "yes" : "NO"]);
+  const body = rows.map((r) => [
+    r.scenario,
+    r.metric,
+    String(r.value),
+    r.unit,
+    r.target ?? "",
+    r.met === undefined ? "" : r.met ? "yes" : "NO",
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 2 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number))).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 2 ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number)))
+      .join("  ")
+      .trimEnd();
   return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
 }

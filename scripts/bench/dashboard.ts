@@ -16,7 +16,14 @@ const NAME = "dashboard";
 const CLIENTS_FILE = fileURLToPath(new URL("./dashboardClients.ts", import.meta.url));
 const PASSWORD = "bench-dashboard-password";
 
-interface Report { updates: number; clients: number; n: number; p50: number; p99: number; max: number }
+interface Report {
+  updates: number;
+  clients: number;
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
 
 export const dashboardScenario: Scenario = {
   name: NAME,
@@ -27,28 +34,60 @@ export const dashboardScenario: Scenario = {
     const seconds = ctx.quick ? 3 : 15;
     const dir = mkdtempSync(join(tmpdir(), "bench-dash-"));
     // ThingsBoard is deliberately unreachable (port 1): only the dashboard is measured.
-    const config = configSchema.parse({ hardware: "sim", thingsboard: { host: "127.0.0.1", port: 1, accessToken: "x" }, http: { port: 0, host: "127.0.0.1" }, dashboard: { password: PASSWORD }, dataDir: dir, devices: [] });
-    const controller = new Controller({ config, log: benchLogger(), unit: "bench", version: "bench" });
-    const child = fork(CLIENTS_FILE, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
-    const next = (op: string, timeoutMs = 30_000) => new Promise<Record<string, unknown>>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`dashboard clients: no ${op} within ${timeoutMs} ms`)), timeoutMs);
-      const on = (m: unknown) => {
-        const msg = m as Record<string, unknown>;
-        if (msg["op"] === "error") { clearTimeout(t); child.off("message", on); reject(new Error(String(msg["error"]))); }
-        if (msg["op"] === op) { clearTimeout(t); child.off("message", on); resolve(msg); }
-      };
-      child.on("message", on);
+    const config = configSchema.parse({
+      hardware: "sim",
+      thingsboard: { host: "127.0.0.1", port: 1, accessToken: "x" },
+      http: { port: 0, host: "127.0.0.1" },
+      dashboard: { password: PASSWORD },
+      dataDir: dir,
+      devices: [],
     });
+    const controller = new Controller({ config, log: benchLogger(), unit: "bench", version: "bench" });
+    const child = fork(CLIENTS_FILE, [], {
+      execArgv: ["--import", "tsx"],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    const next = (op: string, timeoutMs = 30_000) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`dashboard clients: no ${op} within ${timeoutMs} ms`)), timeoutMs);
+        const on = (m: unknown) => {
+          const msg = m as Record<string, unknown>;
+          if (msg["op"] === "error") {
+            clearTimeout(t);
+            child.off("message", on);
+            reject(new Error(String(msg["error"])));
+          }
+          if (msg["op"] === op) {
+            clearTimeout(t);
+            child.off("message", on);
+            resolve(msg);
+          }
+        };
+        child.on("message", on);
+      });
     let timer: NodeJS.Timeout | null = null;
     try {
       await controller.start();
       const started = next("started");
-      child.send({ op: "start", start: { base: `http://127.0.0.1:${controller.httpPort}`, password: PASSWORD, clients } });
+      child.send({
+        op: "start",
+        start: { base: `http://127.0.0.1:${controller.httpPort}`, password: PASSWORD, clients },
+      });
       await started;
       let i = 0;
       const emitOne = () => {
         const id = `d${i % devices}`;
-        const snap: DeviceSnapshot = { id, name: `Bench ${id}`, profile: "bench", kind: "sensor", chip: "bme280", units: { temperature: "°C" }, values: { temperature: 20 + (i % 100) / 10, humidity: 40 + (i % 50) / 10 }, updatedAt: Date.now(), health: "ok" };
+        const snap: DeviceSnapshot = {
+          id,
+          name: `Bench ${id}`,
+          profile: "bench",
+          kind: "sensor",
+          chip: "bme280",
+          units: { temperature: "°C" },
+          values: { temperature: 20 + (i % 100) / 10, humidity: 40 + (i % 50) / 10 },
+          updatedAt: Date.now(),
+          health: "ok",
+        };
         controller.bus.emit("deviceUpdated", snap);
         i++;
       };

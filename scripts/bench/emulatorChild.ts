@@ -12,7 +12,12 @@ function send(m: ChildReply): void {
   process.send?.(m);
 }
 
-async function rpcOnce(device: string, method: string, params: unknown, timeoutMs: number): Promise<{ ms: number; ok: boolean }> {
+async function rpcOnce(
+  device: string,
+  method: string,
+  params: unknown,
+  timeoutMs: number,
+): Promise<{ ms: number; ok: boolean }> {
   const e = emu as Emulator;
   const t0 = performance.now();
   const r = await e.rpc(device, method, params, { twoWay: true, timeoutMs });

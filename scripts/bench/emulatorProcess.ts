@@ -1,7 +1,13 @@
 // Parent side of the emulator child: start it, ask it for counts, drive RPC load, stop it.
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { ChildEmulatorOptions, ChildReply, ChildRequest, DeliveryCounts, RpcLoadResult } from "./emulatorProtocol.ts";
+import type {
+  ChildEmulatorOptions,
+  ChildReply,
+  ChildRequest,
+  DeliveryCounts,
+  RpcLoadResult,
+} from "./emulatorProtocol.ts";
 
 const CHILD = fileURLToPath(new URL("./emulatorChild.ts", import.meta.url));
 export const BENCH_GATEWAY_TOKEN = "bench-gateway-token";
@@ -15,7 +21,11 @@ export class EmulatorProcess {
   #child: ChildProcess;
   #call: (req: Req, timeoutMs?: number) => Promise<unknown>;
 
-  private constructor(child: ChildProcess, call: (req: Req, timeoutMs?: number) => Promise<unknown>, ports: { mqttPort: number; httpPort: number | null }) {
+  private constructor(
+    child: ChildProcess,
+    call: (req: Req, timeoutMs?: number) => Promise<unknown>,
+    ports: { mqttPort: number; httpPort: number | null },
+  ) {
     this.#child = child;
     this.#call = call;
     this.mqttPort = ports.mqttPort;
@@ -25,7 +35,10 @@ export class EmulatorProcess {
 
   static async start(options: ChildEmulatorOptions = {}): Promise<EmulatorProcess> {
     const child = fork(CHILD, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
-    const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+    const waiting = new Map<
+      number,
+      { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+    >();
     let nextId = 1;
     let readyResolve: () => void = () => {};
     const ready = new Promise<void>((r) => (readyResolve = r));
@@ -59,7 +72,11 @@ export class EmulatorProcess {
     const startup = setTimeout(() => child.kill("SIGKILL"), 30_000);
     await ready;
     clearTimeout(startup);
-    const opts: ChildEmulatorOptions = { gateways: [{ name: "Bench Gateway", accessToken: BENCH_GATEWAY_TOKEN }], httpPort: null, ...options };
+    const opts: ChildEmulatorOptions = {
+      gateways: [{ name: "Bench Gateway", accessToken: BENCH_GATEWAY_TOKEN }],
+      httpPort: null,
+      ...options,
+    };
     const ports = (await call({ op: "start", options: opts })) as { mqttPort: number; httpPort: number | null };
     return new EmulatorProcess(child, call, ports);
   }
@@ -72,8 +89,23 @@ export class EmulatorProcess {
     return this.#call({ op: "rpcSequential", device, method, params, n, timeoutMs }) as Promise<RpcLoadResult>;
   }
 
-  rpcConcurrent(device: string, method: string, params: unknown, n: number, inFlight: number, timeoutMs = 10_000): Promise<RpcLoadResult> {
-    return this.#call({ op: "rpcConcurrent", device, method, params, n, inFlight, timeoutMs }) as Promise<RpcLoadResult>;
+  rpcConcurrent(
+    device: string,
+    method: string,
+    params: unknown,
+    n: number,
+    inFlight: number,
+    timeoutMs = 10_000,
+  ): Promise<RpcLoadResult> {
+    return this.#call({
+      op: "rpcConcurrent",
+      device,
+      method,
+      params,
+      n,
+      inFlight,
+      timeoutMs,
+    }) as Promise<RpcLoadResult>;
   }
 
   async pause(): Promise<void> {

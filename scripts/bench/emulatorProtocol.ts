@@ -8,7 +8,16 @@ export type ChildRequest =
   | { id: number; op: "start"; options: ChildEmulatorOptions }
   | { id: number; op: "counts" }
   | { id: number; op: "rpcSequential"; device: string; method: string; params: unknown; n: number; timeoutMs: number }
-  | { id: number; op: "rpcConcurrent"; device: string; method: string; params: unknown; n: number; inFlight: number; timeoutMs: number }
+  | {
+      id: number;
+      op: "rpcConcurrent";
+      device: string;
+      method: string;
+      params: unknown;
+      n: number;
+      inFlight: number;
+      timeoutMs: number;
+    }
   | { id: number; op: "pause" }
   | { id: number; op: "resume" }
   | { id: number; op: "stop" };

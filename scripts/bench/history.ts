@@ -17,11 +17,27 @@ async function run(ctx: ScenarioContext): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), "tbgw-bench-history-"));
   const file = join(dir, "history.db");
   let now = Date.UTC(2026, 0, 1);
-  const rec = new HistoryRecorder({ bus: new EventBus(), log: silentLogger(), file, now: () => now, flushMs: 1e9, pruneMs: 1e9 });
+  const rec = new HistoryRecorder({
+    bus: new EventBus(),
+    log: silentLogger(),
+    file,
+    now: () => now,
+    flushMs: 1e9,
+    pruneMs: 1e9,
+  });
   rec.start();
   try {
     const devices = 30; // 90 series: inside the 100-series cap
-    const snaps: DeviceSnapshot[] = Array.from({ length: devices }, (_, i) => ({ id: `d${i}`, name: `d${i}`, profile: "p", kind: "sensor", units: {}, values: { temperature: 20, humidity: 40, pressure: 1013 }, updatedAt: 0, health: "ok" }));
+    const snaps: DeviceSnapshot[] = Array.from({ length: devices }, (_, i) => ({
+      id: `d${i}`,
+      name: `d${i}`,
+      profile: "p",
+      kind: "sensor",
+      units: {},
+      values: { temperature: 20, humidity: 40, pressure: 1013 },
+      updatedAt: 0,
+      health: "ok",
+    }));
     const hours = ctx.quick ? 2 : 12;
     let readings = 0;
     let recordNs = 0n;
@@ -49,13 +65,29 @@ async function run(ctx: ScenarioContext): Promise<BenchRow[]> {
     const bytes = statSync(file).size + (statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0);
     ctx.progress(`${readings} readings of ${devices} devices over ${hours} h simulated, ${flushes} flushes`);
     return [
-      row(NAME, "record() per device reading (3 keys, 3 tiers), on the bus event", Number(recordNs) / 1000 / readings, "µs"),
-      row(NAME, `flush of ${devices * 3} series' open buckets (every 10 s, on a timer)`, Number(flushNs) / 1e6 / flushes, "ms"),
-      row(NAME, `disk after ${hours} h, per series`, bytes / (devices * 3) / 1024, "KB", { note: "a full month per series measured 0.67 MB (server/history/tiers.ts)" }),
+      row(
+        NAME,
+        "record() per device reading (3 keys, 3 tiers), on the bus event",
+        Number(recordNs) / 1000 / readings,
+        "µs",
+      ),
+      row(
+        NAME,
+        `flush of ${devices * 3} series' open buckets (every 10 s, on a timer)`,
+        Number(flushNs) / 1e6 / flushes,
+        "ms",
+      ),
+      row(NAME, `disk after ${hours} h, per series`, bytes / (devices * 3) / 1024, "KB", {
+        note: "a full month per series measured 0.67 MB (server/history/tiers.ts)",
+      }),
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-export const historyScenario: Scenario = { name: NAME, describe: "chart history: record() cost on the bus event, flush time, disk per series", run };
+export const historyScenario: Scenario = {
+  name: NAME,
+  describe: "chart history: record() cost on the bus event, flush time, disk per series",
+  run,
+};

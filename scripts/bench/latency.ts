@@ -3,7 +3,16 @@
 // the floor) and at a high fixed load (100k data points/s, the throughput target).
 import { TOPIC } from "../../server/gateway/protocol.ts";
 import { startRig } from "./bridgeRig.ts";
-import { atMost, row, sleep, summarise, waitUntil, type BenchRow, type Scenario, type ScenarioContext } from "./common.ts";
+import {
+  atMost,
+  row,
+  sleep,
+  summarise,
+  waitUntil,
+  type BenchRow,
+  type Scenario,
+  type ScenarioContext,
+} from "./common.ts";
 import { EmulatorProcess } from "./emulatorProcess.ts";
 import { probeOutbox, readingTimestamps } from "./outboxProbe.ts";
 import { PacedProducer } from "./producer.ts";
@@ -16,16 +25,22 @@ export interface LatencyRun {
 }
 
 /** Latencies (ms) of every reading produced at `recordsPerSec` over `seconds`, after a short warm-up. */
-export async function measureLatency(devices: number, recordsPerSec: number, seconds: number, flushIntervalMs: number): Promise<LatencyRun> {
+export async function measureLatency(
+  devices: number,
+  recordsPerSec: number,
+  seconds: number,
+  flushIntervalMs: number,
+): Promise<LatencyRun> {
   const emu = await EmulatorProcess.start();
   const tsBySeq = new Map<number, number[]>();
   let recording = false;
   const rig = await startRig({
     port: emu.mqttPort,
     flushIntervalMs,
-    wrapOutbox: (o) => probeOutbox(o, (seq, topic, payload) => {
-      if (recording && topic === TOPIC.gwTelemetry) tsBySeq.set(seq, readingTimestamps(payload));
-    }),
+    wrapOutbox: (o) =>
+      probeOutbox(o, (seq, topic, payload) => {
+        if (recording && topic === TOPIC.gwTelemetry) tsBySeq.set(seq, readingTimestamps(payload));
+      }),
   });
   const samples: number[] = [];
   try {
@@ -67,7 +82,13 @@ export const latencyScenario: Scenario = {
     const cases = [
       { label: "1 Hz x 50 dev, flush 100 ms", devices: 50, rate: 50, flush: 100, seconds: ctx.quick ? 4 : 15 },
       { label: "1 Hz x 50 dev, flush 10 ms", devices: 50, rate: 50, flush: 10, seconds: ctx.quick ? 4 : 15 },
-      { label: "100k dp/s (500 dev x 50 Hz), flush 100 ms", devices: 500, rate: 25_000, flush: 100, seconds: ctx.quick ? 2 : 8 },
+      {
+        label: "100k dp/s (500 dev x 50 Hz), flush 100 ms",
+        devices: 500,
+        rate: 25_000,
+        flush: 100,
+        seconds: ctx.quick ? 2 : 8,
+      },
     ];
     for (const c of cases) {
       ctx.progress(`latency: ${c.label}`);

@@ -62,7 +62,10 @@ export class TelemetryProducer {
       this.#next = (this.#next + 1) % this.names.length;
       // Values like a BME280 gives: two decimals, slowly moving.
       const v = (c % 1000) / 100;
-      this.#bus.emit("telemetry", name, { ts, values: { temperature: 21 + v, humidity: 45 + v, pressure: 1013 + v, battery: 90 + (c % 10) } });
+      this.#bus.emit("telemetry", name, {
+        ts,
+        values: { temperature: 21 + v, humidity: 45 + v, pressure: 1013 + v, battery: 90 + (c % 10) },
+      });
       this.emittedPoints += keys;
       n++;
     }
@@ -108,7 +111,10 @@ export class PacedProducer {
       const name = this.names[this.#next] as string;
       this.#next = (this.#next + 1) % this.names.length;
       const v = (this.#emitted % 1000) / 100;
-      this.#bus.emit("telemetry", name, { ts, values: { temperature: 21 + v, humidity: 45 + v, pressure: 1013 + v, battery: 90 + (this.#emitted % 10) } });
+      this.#bus.emit("telemetry", name, {
+        ts,
+        values: { temperature: 21 + v, humidity: 45 + v, pressure: 1013 + v, battery: 90 + (this.#emitted % 10) },
+      });
       this.emittedPoints += READING_KEYS.length;
     }
   }

@@ -29,7 +29,9 @@ export const rpcScenario: Scenario = {
       rows.push(row(NAME, "sequential: p50", s.p50, "ms"));
       rows.push(row(NAME, "sequential: p99", s.p99, "ms", atMost(s.p99, 5)));
       rows.push(row(NAME, `sequential: max (${s.n} calls, ${seq.failed} failed)`, s.max, "ms"));
-      rows.push(row(NAME, "sequential: bridge CPU per call", ((cpuSeq.user + cpuSeq.system) / 1000 / Math.max(1, s.n)), "cpu-ms"));
+      rows.push(
+        row(NAME, "sequential: bridge CPU per call", (cpuSeq.user + cpuSeq.system) / 1000 / Math.max(1, s.n), "cpu-ms"),
+      );
       const concurrentN = ctx.quick ? 1000 : 10_000;
       ctx.progress(`rpc: ${concurrentN} with 100 in flight`);
       const t0 = Date.now();

@@ -18,11 +18,22 @@ export interface BenchRunResult {
   rows: BenchRow[];
 }
 
-export async function runBench(names: readonly string[], quick: boolean, progress: (msg: string) => void = (m) => process.stderr.write(`${m}\n`)): Promise<BenchRunResult> {
+export async function runBench(
+  names: readonly string[],
+  quick: boolean,
+  progress: (msg: string) => void = (m) => process.stderr.write(`${m}\n`),
+): Promise<BenchRunResult> {
   const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
-  if (unknown.length) throw new Error(`unknown scenario ${unknown.join(", ")}; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
+  if (unknown.length)
+    throw new Error(`unknown scenario ${unknown.join(", ")}; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
   const chosen: Scenario[] = names.length ? SCENARIOS.filter((s) => names.includes(s.name)) : [...SCENARIOS];
-  const result: BenchRunResult = { machine: machineInfo(), command: `npm run bench --${names.length ? ` ${names.join(" ")}` : ""}${quick ? " --quick" : ""}`, quick, scenarios: [], rows: [] };
+  const result: BenchRunResult = {
+    machine: machineInfo(),
+    command: `npm run bench --${names.length ? ` ${names.join(" ")}` : ""}${quick ? " --quick" : ""}`,
+    quick,
+    scenarios: [],
+    rows: [],
+  };
   for (const s of chosen) {
     const t0 = Date.now();
     progress(`== ${s.name}: ${s.describe}`);
@@ -40,14 +51,25 @@ export async function runBench(names: readonly string[], quick: boolean, progres
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs({ allowPositionals: true, options: { quick: { type: "boolean", default: false }, out: { type: "string" }, help: { type: "boolean", short: "h" } } });
+  const args = parseArgs({
+    allowPositionals: true,
+    options: {
+      quick: { type: "boolean", default: false },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   if (args.values.help) {
-    process.stdout.write(`usage: npm run bench -- [scenario...] [--quick] [--out DIR]\nscenarios:\n${SCENARIOS.map((s) => `  ${s.name.padEnd(12)} ${s.describe}`).join("\n")}\n`);
+    process.stdout.write(
+      `usage: npm run bench -- [scenario...] [--quick] [--out DIR]\nscenarios:\n${SCENARIOS.map((s) => `  ${s.name.padEnd(12)} ${s.describe}`).join("\n")}\n`,
+    );
     return;
   }
   const result = await runBench(args.positionals, args.values.quick === true);
   const m = result.machine;
-  process.stdout.write(`\n${m.cpuModel} x${m.cores}, Node ${m.node}, ${m.platform}, ${m.date}${result.quick ? " (quick)" : ""}\n\n${formatTable(result.rows)}\n`);
+  process.stdout.write(
+    `\n${m.cpuModel} x${m.cores}, Node ${m.node}, ${m.platform}, ${m.date}${result.quick ? " (quick)" : ""}\n\n${formatTable(result.rows)}\n`,
+  );
   const dir = args.values.out ?? join(ROOT, "bench-results");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${m.date.replace(/[:.]/g, "-")}.json`);

@@ -8,4 +8,12 @@ import { latencyScenario } from "./latency.ts";
 import { rpcScenario } from "./rpc.ts";
 import { throughputScenario } from "./throughput.ts";
 
-export const SCENARIOS: readonly Scenario[] = [throughputScenario, latencyScenario, rpcScenario, backlogScenario, footprintScenario, dashboardScenario, historyScenario];
+export const SCENARIOS: readonly Scenario[] = [
+  throughputScenario,
+  latencyScenario,
+  rpcScenario,
+  backlogScenario,
+  footprintScenario,
+  dashboardScenario,
+  historyScenario,
+];

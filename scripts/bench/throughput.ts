@@ -5,7 +5,16 @@ import { performance } from "node:perf_hooks";
 import { TOPIC } from "../../server/gateway/protocol.ts";
 import { runBareClient, type BareResult, type CapturedMessage } from "./bareClient.ts";
 import { startRig } from "./bridgeRig.ts";
-import { atLeast, cpuSecondsSince, row, sleep, waitUntil, type BenchRow, type Scenario, type ScenarioContext } from "./common.ts";
+import {
+  atLeast,
+  cpuSecondsSince,
+  row,
+  sleep,
+  waitUntil,
+  type BenchRow,
+  type Scenario,
+  type ScenarioContext,
+} from "./common.ts";
 import { EmulatorProcess } from "./emulatorProcess.ts";
 import { probeOutbox } from "./outboxProbe.ts";
 import { TelemetryProducer } from "./producer.ts";
@@ -23,16 +32,23 @@ export interface ThroughputRun {
   bare: BareResult;
 }
 
-export async function measureThroughput(devices: number, warmupMs: number, measureMs: number, maxInPipelinePoints = 500_000): Promise<ThroughputRun> {
+export async function measureThroughput(
+  devices: number,
+  warmupMs: number,
+  measureMs: number,
+  maxInPipelinePoints = 500_000,
+): Promise<ThroughputRun> {
   const emu = await EmulatorProcess.start();
   const captured: CapturedMessage[] = [];
   let capturing = false;
   const rig = await startRig({
     port: emu.mqttPort,
     maxInflight: WINDOW,
-    wrapOutbox: (o) => probeOutbox(o, (_seq, topic, payload, points) => {
-      if (capturing && topic === TOPIC.gwTelemetry && captured.length < CAPTURE) captured.push({ topic, payload, points });
-    }),
+    wrapOutbox: (o) =>
+      probeOutbox(o, (_seq, topic, payload, points) => {
+        if (capturing && topic === TOPIC.gwTelemetry && captured.length < CAPTURE)
+          captured.push({ topic, payload, points });
+      }),
   });
   let rigStopped = false;
   try {

@@ -53,7 +53,11 @@ export function rejectQuota(s: MqttSession, p: IPublishPacket, ack: AggregateAck
  */
 export class AggregateAck {
   private sent = false;
-  constructor(private readonly s: MqttSession, private readonly p: IPublishPacket, private remaining: number) {}
+  constructor(
+    private readonly s: MqttSession,
+    private readonly p: IPublishPacket,
+    private remaining: number,
+  ) {}
 
   success(): void {
     if (--this.remaining === 0 && !this.sent) {

@@ -1,7 +1,12 @@
 // Attribute-request answers, with the exact shapes of JsonConverter (reference §3.3, §4.4).
 import type { AttributeScope, DeviceStore } from "./model.ts";
 
-function pick(store: DeviceStore, deviceId: string, scope: AttributeScope, names: string[] | undefined): Array<[string, unknown]> {
+function pick(
+  store: DeviceStore,
+  deviceId: string,
+  scope: AttributeScope,
+  names: string[] | undefined,
+): Array<[string, unknown]> {
   const attrs = store.attributes(deviceId, scope);
   if (names === undefined) return [...attrs].map(([k, e]) => [k, e.value]);
   const out: Array<[string, unknown]> = [];
@@ -54,7 +59,11 @@ function splitKeys(v: unknown): string[] | undefined {
  * `{"client":{...},"shared":{...}}` for v1/devices/me/attributes/request/{n}. Neither list given
  * means all attributes of both scopes; a section appears only when something was found.
  */
-export function buildDeviceAttributeResponse(store: DeviceStore, deviceId: string, req: Record<string, unknown>): Record<string, unknown> {
+export function buildDeviceAttributeResponse(
+  store: DeviceStore,
+  deviceId: string,
+  req: Record<string, unknown>,
+): Record<string, unknown> {
   const clientKeys = splitKeys(req["clientKeys"]);
   const sharedKeys = splitKeys(req["sharedKeys"]);
   const all = clientKeys === undefined && sharedKeys === undefined;

@@ -34,10 +34,20 @@ export function decideConnect(store: DeviceStore, c: ConnectCredentials): Connec
   const hasUser = c.username !== undefined;
   const hasPassword = c.password !== undefined;
   if (hasUser || hasPassword) {
-    return { ok: false, v5Code: CONNACK_V5.badUserNameOrPassword, v3Code: CONNACK_V3.notAuthorized, reason: "bad credentials" };
+    return {
+      ok: false,
+      v5Code: CONNACK_V5.badUserNameOrPassword,
+      v3Code: CONNACK_V3.notAuthorized,
+      reason: "bad credentials",
+    };
   }
   if (c.clientId.trim().length > 0) {
-    return { ok: false, v5Code: CONNACK_V5.clientIdentifierNotValid, v3Code: CONNACK_V3.identifierRejected, reason: "unknown clientId" };
+    return {
+      ok: false,
+      v5Code: CONNACK_V5.clientIdentifierNotValid,
+      v3Code: CONNACK_V3.identifierRejected,
+      reason: "unknown clientId",
+    };
   }
   return { ok: false, v5Code: CONNACK_V5.notAuthorized, v3Code: CONNACK_V3.notAuthorized, reason: "no credentials" };
 }

@@ -42,7 +42,16 @@ function usage(msg: string): never {
 }
 
 function parseArgs(argv: string[]): CliArgs {
-  const out: CliArgs = { host: "127.0.0.1", mqttPort: 1883, httpPort: 9090, tokens: [], devices: [], gatewayLimits: {}, deviceLimits: {}, tenantLimits: {} };
+  const out: CliArgs = {
+    host: "127.0.0.1",
+    mqttPort: 1883,
+    httpPort: 9090,
+    tokens: [],
+    devices: [],
+    gatewayLimits: {},
+    deviceLimits: {},
+    tenantLimits: {},
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === undefined) break;
@@ -76,27 +85,68 @@ function parseArgs(argv: string[]): CliArgs {
       return { name: m[1] as string, accessToken: m[2] as string };
     };
     switch (flag) {
-      case "--mqtt-port": out.mqttPort = port(); break;
-      case "--http-port": out.httpPort = port(); break;
-      case "--host": out.host = text(); break;
-      case "--token": out.tokens.push(text()); break;
-      case "--device": out.devices.push(device()); break;
-      case "--gateway-messages": out.gatewayLimits.messages = limit(); break;
-      case "--gateway-telemetry-messages": out.gatewayLimits.telemetryMessages = limit(); break;
-      case "--gateway-data-points": out.gatewayLimits.telemetryDataPoints = limit(); break;
-      case "--device-messages": out.deviceLimits.messages = limit(); break;
-      case "--device-telemetry-messages": out.deviceLimits.telemetryMessages = limit(); break;
-      case "--device-data-points": out.deviceLimits.telemetryDataPoints = limit(); break;
-      case "--tenant-messages": out.tenantLimits.messages = limit(); break;
-      case "--tenant-telemetry-messages": out.tenantLimits.telemetryMessages = limit(); break;
-      case "--tenant-data-points": out.tenantLimits.telemetryDataPoints = limit(); break;
-      case "--max-devices": out.maxDevices = count(); break;
-      case "--session-inactivity-ms": out.sessionInactivityMs = count(); break;
-      case "--max-payload-size": out.maxPayloadSize = count(); break;
-      case "--provision-key": out.provisionKey = text(); break;
-      case "--provision-secret": out.provisionSecret = text(); break;
-      case "--help": case "-h": usage("ThingsBoard emulator");
-      default: usage(`unknown argument ${String(flag)}`);
+      case "--mqtt-port":
+        out.mqttPort = port();
+        break;
+      case "--http-port":
+        out.httpPort = port();
+        break;
+      case "--host":
+        out.host = text();
+        break;
+      case "--token":
+        out.tokens.push(text());
+        break;
+      case "--device":
+        out.devices.push(device());
+        break;
+      case "--gateway-messages":
+        out.gatewayLimits.messages = limit();
+        break;
+      case "--gateway-telemetry-messages":
+        out.gatewayLimits.telemetryMessages = limit();
+        break;
+      case "--gateway-data-points":
+        out.gatewayLimits.telemetryDataPoints = limit();
+        break;
+      case "--device-messages":
+        out.deviceLimits.messages = limit();
+        break;
+      case "--device-telemetry-messages":
+        out.deviceLimits.telemetryMessages = limit();
+        break;
+      case "--device-data-points":
+        out.deviceLimits.telemetryDataPoints = limit();
+        break;
+      case "--tenant-messages":
+        out.tenantLimits.messages = limit();
+        break;
+      case "--tenant-telemetry-messages":
+        out.tenantLimits.telemetryMessages = limit();
+        break;
+      case "--tenant-data-points":
+        out.tenantLimits.telemetryDataPoints = limit();
+        break;
+      case "--max-devices":
+        out.maxDevices = count();
+        break;
+      case "--session-inactivity-ms":
+        out.sessionInactivityMs = count();
+        break;
+      case "--max-payload-size":
+        out.maxPayloadSize = count();
+        break;
+      case "--provision-key":
+        out.provisionKey = text();
+        break;
+      case "--provision-secret":
+        out.provisionSecret = text();
+        break;
+      case "--help":
+      case "-h":
+        usage("ThingsBoard emulator");
+      default:
+        usage(`unknown argument ${String(flag)}`);
     }
     i++;
   }
@@ -117,7 +167,8 @@ async function main(): Promise<void> {
     gateways: args.tokens.map((t, i) => ({ name: i === 0 ? "Gateway" : `Gateway ${i + 1}`, accessToken: t })),
     log: consoleEmulatorLog("warn"),
   };
-  if (args.provisionKey && args.provisionSecret) opts.provision = { key: args.provisionKey, secret: args.provisionSecret };
+  if (args.provisionKey && args.provisionSecret)
+    opts.provision = { key: args.provisionKey, secret: args.provisionSecret };
   if (args.devices.length) opts.devices = args.devices;
   const limited = [args.gatewayLimits, args.deviceLimits, args.tenantLimits].some((l) => Object.keys(l).length > 0);
   if (limited) {
@@ -131,11 +182,16 @@ async function main(): Promise<void> {
   if (args.maxPayloadSize) opts.maxPayloadSize = args.maxPayloadSize;
   const emu = await startEmulator(opts);
 
-  line(`ThingsBoard emulator: MQTT on ${args.host}:${emu.mqttPort}, REST on http://${args.host}:${emu.httpPort ?? "-"}`);
+  line(
+    `ThingsBoard emulator: MQTT on ${args.host}:${emu.mqttPort}, REST on http://${args.host}:${emu.httpPort ?? "-"}`,
+  );
   line(`gateway access token(s): ${args.tokens.join(", ")}`);
   line(`REST login: tenant@thingsboard.org / tenant`);
   if (args.devices.length) line(`device token(s): ${args.devices.map((d) => `${d.name}=${d.accessToken}`).join(", ")}`);
-  if (limited) line(`enforcing limits: gateway ${JSON.stringify(args.gatewayLimits)}, device ${JSON.stringify(args.deviceLimits)}, tenant ${JSON.stringify(args.tenantLimits)}`);
+  if (limited)
+    line(
+      `enforcing limits: gateway ${JSON.stringify(args.gatewayLimits)}, device ${JSON.stringify(args.deviceLimits)}, tenant ${JSON.stringify(args.tenantLimits)}`,
+    );
   if (args.maxDevices) line(`tenant device limit: ${args.maxDevices} devices (gateways included)`);
   line(
     `try: curl -s -X POST http://${args.host}:${emu.httpPort ?? 9090}/api/auth/login -H 'Content-Type: application/json' ` +
@@ -144,9 +200,11 @@ async function main(): Promise<void> {
 
   const counts = new Map<string, number>();
   emu.events.on("session", (i: { deviceName?: string; provision: boolean; remote: string }) =>
-    line(`session open: ${i.provision ? "provisioning" : (i.deviceName ?? "?")} from ${i.remote}`));
+    line(`session open: ${i.provision ? "provisioning" : (i.deviceName ?? "?")} from ${i.remote}`),
+  );
   emu.events.on("sessionClosed", (i: { deviceName?: string; provision: boolean }) =>
-    line(`session closed: ${i.provision ? "provisioning" : (i.deviceName ?? "?")}`));
+    line(`session closed: ${i.provision ? "provisioning" : (i.deviceName ?? "?")}`),
+  );
   emu.events.on("connect", (name: string) => line(`device connected: ${name}`));
   emu.events.on("disconnect", (name: string) => line(`device disconnected: ${name}`));
   emu.events.on("provision", (status: string, name: string | undefined) => line(`provision ${status}: ${name ?? "-"}`));
@@ -155,13 +213,19 @@ async function main(): Promise<void> {
   let breaches = 0;
   const breachCheck = setInterval(() => {
     if (emu.stats.rateLimitBreaches === breaches) return;
-    line(`RATE LIMIT BREACHES so far: ${emu.stats.rateLimitBreaches} (the connection was closed for each one on telemetry/attributes)`);
+    line(
+      `RATE LIMIT BREACHES so far: ${emu.stats.rateLimitBreaches} (the connection was closed for each one on telemetry/attributes)`,
+    );
     breaches = emu.stats.rateLimitBreaches;
   }, SUMMARY_INTERVAL_MS);
-  emu.events.on("telemetry", (name: string, records: unknown[]) => counts.set(name, (counts.get(name) ?? 0) + records.length));
+  emu.events.on("telemetry", (name: string, records: unknown[]) =>
+    counts.set(name, (counts.get(name) ?? 0) + records.length),
+  );
   const summary = setInterval(() => {
     if (counts.size === 0) return;
-    line(`telemetry records in the last ${SUMMARY_INTERVAL_MS / 1000} s: ${[...counts].map(([n, c]) => `${n}=${c}`).join(", ")}`);
+    line(
+      `telemetry records in the last ${SUMMARY_INTERVAL_MS / 1000} s: ${[...counts].map(([n, c]) => `${n}=${c}`).join(", ")}`,
+    );
     counts.clear();
   }, SUMMARY_INTERVAL_MS);
 

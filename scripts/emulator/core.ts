@@ -58,8 +58,15 @@ export class EmulatorCore implements SessionHost {
   readonly store = new DeviceStore();
   readonly ota = new OtaStore();
   readonly stats: EmulatorStats = {
-    connectsAccepted: 0, connectsRefused: 0, publishesIn: 0, pubacksSent: 0, malformed: 0, closedForError: 0,
-    rateLimitBreaches: 0, deviceLimitRefusals: 0, subSessionsExpired: 0,
+    connectsAccepted: 0,
+    connectsRefused: 0,
+    publishesIn: 0,
+    pubacksSent: 0,
+    malformed: 0,
+    closedForError: 0,
+    rateLimitBreaches: 0,
+    deviceLimitRefusals: 0,
+    subSessionsExpired: 0,
   };
   readonly sessions = new Set<MqttSession>();
   readonly rpc: RpcManager;
@@ -74,7 +81,10 @@ export class EmulatorCore implements SessionHost {
   private readonly deviceLimitCache = new Map<string, number>();
   private readonly expiryTimer: NodeJS.Timeout;
 
-  constructor(readonly config: CoreConfig, readonly log: EmulatorLog) {
+  constructor(
+    readonly config: CoreConfig,
+    readonly log: EmulatorLog,
+  ) {
     this.rpc = new RpcManager((r) => this.deliverRpc(r));
     this.expiryTimer = setInterval(() => this.expireIdleSubSessions(), config.sessionReportTimeoutMs);
     this.expiryTimer.unref();
@@ -92,8 +102,12 @@ export class EmulatorCore implements SessionHost {
 
   info(s: MqttSession): SessionInfo {
     const i: SessionInfo = {
-      sessionId: s.id, gateway: s.gateway, provision: s.kind === "provision", clientId: s.clientId,
-      protocolVersion: s.version, remote: s.remoteAddress,
+      sessionId: s.id,
+      gateway: s.gateway,
+      provision: s.kind === "provision",
+      clientId: s.clientId,
+      protocolVersion: s.version,
+      remote: s.remoteAddress,
     };
     if (s.device) {
       i.deviceName = s.device.name;
@@ -111,7 +125,9 @@ export class EmulatorCore implements SessionHost {
       if (older && older !== s) older.close(DISCONNECT.sessionTakenOver, false);
     }
     if (s.kind === "provision") s.later(this.config.provisionCloseMs, () => s.close(undefined, false));
-    this.log.info(`${s.gateway ? "gateway" : s.kind === "provision" ? "provisioning client" : "device"} ${s.device?.name ? `"${s.device.name}" ` : ""}connected (MQTT ${s.version === 5 ? "5" : "3.1.1"})`);
+    this.log.info(
+      `${s.gateway ? "gateway" : s.kind === "provision" ? "provisioning client" : "device"} ${s.device?.name ? `"${s.device.name}" ` : ""}connected (MQTT ${s.version === 5 ? "5" : "3.1.1"})`,
+    );
     this.events.emit("session", this.info(s));
   }
 
@@ -220,7 +236,9 @@ export class EmulatorCore implements SessionHost {
         // Deregistered silently: the gateway is not told (AbstractGatewayDeviceSessionContext.onRemoteSessionCloseCommand).
         this.dropSubSession(s, name);
         this.stats.subSessionsExpired++;
-        this.log.info(`sub-device session of "${name}" expired after ${this.config.sessionInactivityTimeoutMs} ms without traffic`);
+        this.log.info(
+          `sub-device session of "${name}" expired after ${this.config.sessionInactivityTimeoutMs} ms without traffic`,
+        );
         this.events.emit("subSessionExpired", name);
       }
     }
@@ -320,7 +338,11 @@ export class EmulatorCore implements SessionHost {
     }
     const map = scope === "own" ? this.ownLimits : this.subLimits;
     let l = map.get(s.device.id);
-    if (!l) map.set(s.device.id, (l = new LimitSet(scope === "own" ? this.config.rateLimits : this.config.gatewayRateLimits)));
+    if (!l)
+      map.set(
+        s.device.id,
+        (l = new LimitSet(scope === "own" ? this.config.rateLimits : this.config.gatewayRateLimits)),
+      );
     return l.allow(dataPoints);
   }
 

@@ -74,7 +74,13 @@ function onAttributes(core: EmulatorCore, s: MqttSession, p: IPublishPacket, pay
   core.events.emit("attributes", s.device.name, kv);
 }
 
-function onAttributesRequest(core: EmulatorCore, s: MqttSession, p: IPublishPacket, payload: Buffer, suffix: string): void {
+function onAttributesRequest(
+  core: EmulatorCore,
+  s: MqttSession,
+  p: IPublishPacket,
+  payload: Buffer,
+  suffix: string,
+): void {
   const id = parseRequestId(suffix);
   const root = parseRoot(payload);
   if (id === undefined || !isObject(root)) return rejectMalformed(s, p);

@@ -33,7 +33,9 @@ export async function startDemoThingsBoard(o: DemoThingsBoardOptions): Promise<E
         continue;
       }
       const other: Side = side === "mqtt" ? "http" : "mqtt";
-      o.log.warn(`emulator: port ${ports[side]} is in use, so its ${SIDES[side]} side takes a free port instead${ports[other] ? ` (${SIDES[other]} stays on ${ports[other]})` : ""}`);
+      o.log.warn(
+        `emulator: port ${ports[side]} is in use, so its ${SIDES[side]} side takes a free port instead${ports[other] ? ` (${SIDES[other]} stays on ${ports[other]})` : ""}`,
+      );
       ports[side] = 0;
     }
   }

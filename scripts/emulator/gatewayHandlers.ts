@@ -75,7 +75,14 @@ function conversionFailed(s: MqttSession, ack: AggregateAck): void {
  * it for each entry: find or create the device (processFailure on error, the connection stays),
  * then `work`, which converts and charges the rate limits; a refusal there is E5.
  */
-function perDevice(core: EmulatorCore, s: MqttSession, ack: AggregateAck, name: string, work: (dev: EmulatedDevice) => void, lookupFailCode?: number): void {
+function perDevice(
+  core: EmulatorCore,
+  s: MqttSession,
+  ack: AggregateAck,
+  name: string,
+  work: (dev: EmulatedDevice) => void,
+  lookupFailCode?: number,
+): void {
   const found = core.lookupSubDevice(s, name);
   if (!found.ok) return ack.fail(lookupFailCode ?? found.code);
   core.noteSubActivity(s, name);
@@ -162,14 +169,24 @@ function onAttributesRequest(core: EmulatorCore, s: MqttSession, p: IPublishPack
   }
   const ack = new AggregateAck(s, p, 1);
   // A failed lookup answers 0x83 here, whatever the cause (processGetAttributeRequestMessage).
-  perDevice(core, s, ack, name, (dev) => {
-    if (!core.charge(s, "sub", 0)) {
-      core.stats.rateLimitBreaches++;
-      return rejectQuota(s, p, ack);
-    }
-    ack.success();
-    s.publish("v1/gateway/attributes/response", buildGatewayAttributeResponse(core.store, dev.id, id, name, client, requested));
-  }, PUBACK.implementationSpecific);
+  perDevice(
+    core,
+    s,
+    ack,
+    name,
+    (dev) => {
+      if (!core.charge(s, "sub", 0)) {
+        core.stats.rateLimitBreaches++;
+        return rejectQuota(s, p, ack);
+      }
+      ack.success();
+      s.publish(
+        "v1/gateway/attributes/response",
+        buildGatewayAttributeResponse(core.store, dev.id, id, name, client, requested),
+      );
+    },
+    PUBACK.implementationSpecific,
+  );
 }
 
 function onRpcReply(core: EmulatorCore, s: MqttSession, p: IPublishPacket, root: unknown): void {

@@ -22,7 +22,14 @@ export interface EmulatorOptions {
   /** null/false = no HTTP. */
   httpPort?: number | null | false;
   /** Credentials that authenticate as a GATEWAY device (additionalInfo.gateway=true). */
-  gateways?: Array<{ name: string; accessToken?: string; clientId?: string; username?: string; password?: string; overwriteActivityTime?: boolean }>;
+  gateways?: Array<{
+    name: string;
+    accessToken?: string;
+    clientId?: string;
+    username?: string;
+    password?: string;
+    overwriteActivityTime?: boolean;
+  }>;
   /** Plain (non-gateway) devices with tokens. */
   devices?: Array<{ name: string; accessToken: string }>;
   provision?: { key: string; secret: string };
@@ -74,8 +81,18 @@ export interface Emulator {
   clientAttributes(name: string): Record<string, unknown>;
   setShared(name: string, data: Record<string, unknown>): void;
   deleteShared(name: string, keys: string[]): void;
-  rpc(name: string, method: string, params: unknown, opts?: { twoWay?: boolean; timeoutMs?: number }): Promise<RpcResult>;
-  gatewayRpc(gatewayName: string, method: string, params: unknown, opts?: { twoWay?: boolean; timeoutMs?: number }): Promise<RpcResult>;
+  rpc(
+    name: string,
+    method: string,
+    params: unknown,
+    opts?: { twoWay?: boolean; timeoutMs?: number },
+  ): Promise<RpcResult>;
+  gatewayRpc(
+    gatewayName: string,
+    method: string,
+    params: unknown,
+    opts?: { twoWay?: boolean; timeoutMs?: number },
+  ): Promise<RpcResult>;
   renameDevice(oldName: string, newName: string): void;
   deleteDevice(name: string): void;
   readonly stats: EmulatorStats;
@@ -86,12 +103,18 @@ const NOTICE_EXPIRY_MS = 86_400_000;
 
 function validateOptions(o: EmulatorOptions): void {
   const positives = {
-    maxPayloadSize: o.maxPayloadSize, rpcTimeoutMs: o.rpcTimeoutMs, clientRpcTimeoutMs: o.clientRpcTimeoutMs,
-    deviceLimitCacheMs: o.deviceLimitCacheMs, sessionInactivityTimeoutMs: o.sessionInactivityTimeoutMs, sessionReportTimeoutMs: o.sessionReportTimeoutMs,
+    maxPayloadSize: o.maxPayloadSize,
+    rpcTimeoutMs: o.rpcTimeoutMs,
+    clientRpcTimeoutMs: o.clientRpcTimeoutMs,
+    deviceLimitCacheMs: o.deviceLimitCacheMs,
+    sessionInactivityTimeoutMs: o.sessionInactivityTimeoutMs,
+    sessionReportTimeoutMs: o.sessionReportTimeoutMs,
   };
-  if (o.maxDevices !== undefined && !(Number.isInteger(o.maxDevices) && o.maxDevices >= 0)) throw new Error(`Invalid maxDevices ${String(o.maxDevices)}: expected an integer >= 0`);
+  if (o.maxDevices !== undefined && !(Number.isInteger(o.maxDevices) && o.maxDevices >= 0))
+    throw new Error(`Invalid maxDevices ${String(o.maxDevices)}: expected an integer >= 0`);
   for (const [k, v] of Object.entries(positives)) {
-    if (v !== undefined && (!Number.isFinite(v) || v <= 0)) throw new Error(`Invalid ${k} ${String(v)}: expected a positive number`);
+    if (v !== undefined && (!Number.isFinite(v) || v <= 0))
+      throw new Error(`Invalid ${k} ${String(v)}: expected a positive number`);
   }
   // Parse the limit strings now so a typo fails at start, not at the first message.
   new LimitSet(o.rateLimits);
@@ -162,10 +185,21 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     if (!d) throw new Error(`Unknown device '${name}'`);
     return d;
   };
-  const rpc = async (name: string, method: string, params: unknown, o?: { twoWay?: boolean; timeoutMs?: number }): Promise<RpcResult> => {
+  const rpc = async (
+    name: string,
+    method: string,
+    params: unknown,
+    o?: { twoWay?: boolean; timeoutMs?: number },
+  ): Promise<RpcResult> => {
     const d = core.store.byDeviceName(name);
     if (!d) return { status: 404, body: { status: 404, message: `Device '${name}' not found`, errorCode: 32 } };
-    const outcome = await core.rpc.submit(d.id, method, params, o?.twoWay ?? true, o?.timeoutMs ?? opts.rpcTimeoutMs ?? 10_000);
+    const outcome = await core.rpc.submit(
+      d.id,
+      method,
+      params,
+      o?.twoWay ?? true,
+      o?.timeoutMs ?? opts.rpcTimeoutMs ?? 10_000,
+    );
     const r = rpcHttpResult(outcome, "v1");
     return { status: r.status, body: "body" in r ? r.body : null };
   };
@@ -215,7 +249,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     },
     clientAttributes(name) {
       const d = core.store.byDeviceName(name);
-      return d ? Object.fromEntries([...core.store.attributes(d.id, "CLIENT_SCOPE")].map(([k, e]) => [k, e.value])) : {};
+      return d
+        ? Object.fromEntries([...core.store.attributes(d.id, "CLIENT_SCOPE")].map(([k, e]) => [k, e.value]))
+        : {};
     },
     setShared: (name, data) => core.saveShared(must(name), data),
     deleteShared: (name, keys) => core.deleteShared(must(name), keys),

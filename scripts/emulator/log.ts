@@ -25,7 +25,15 @@ export function consoleEmulatorLog(level: Level, ns = "emulator"): EmulatorLog {
   const at = (l: Level) => (msg: EmulatorLogMessage, data?: Record<string, unknown>) => {
     if (RANK[l] < RANK[level]) return;
     const text = typeof msg === "function" ? msg() : msg;
-    process.stderr.write(`${new Date().toISOString()} ${l.toUpperCase()} ${ns} ${text}${data ? ` ${JSON.stringify(data)}` : ""}\n`);
+    process.stderr.write(
+      `${new Date().toISOString()} ${l.toUpperCase()} ${ns} ${text}${data ? ` ${JSON.stringify(data)}` : ""}\n`,
+    );
   };
-  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error"), child: (name) => consoleEmulatorLog(level, `${ns}:${name}`) };
+  return {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    child: (name) => consoleEmulatorLog(level, `${ns}:${name}`),
+  };
 }

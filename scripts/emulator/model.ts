@@ -141,7 +141,11 @@ export class DeviceStore {
    * final), then the raw username as an access token (password and clientId ignored) or as
    * username-only basic creds.
    */
-  authenticate(clientId: string, username: string | undefined, password: string | undefined): EmulatedDevice | undefined {
+  authenticate(
+    clientId: string,
+    username: string | undefined,
+    password: string | undefined,
+  ): EmulatedDevice | undefined {
     if (!username) {
       const c = this.basic.find((b) => b.clientId === clientId && clientId !== "" && !b.username);
       return c ? this.byId.get(c.deviceId) : undefined;

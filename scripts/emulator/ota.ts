@@ -106,13 +106,20 @@ export function handleOtaRequest(core: EmulatorCore, s: MqttSession, p: IPublish
 }
 
 /** Assigns (or clears) a device's package and tells the device, as DefaultOtaPackageStateService does. */
-export function assignPackage(core: EmulatorCore, device: EmulatedDevice, type: OtaType, pkgId: string | undefined): void {
+export function assignPackage(
+  core: EmulatorCore,
+  device: EmulatedDevice,
+  type: OtaType,
+  pkgId: string | undefined,
+): void {
   const prefix = prefixOf(type);
   const previous = type === "FIRMWARE" ? device.firmwareId : device.softwareId;
   if (previous === pkgId) return;
   if (type === "FIRMWARE") device.firmwareId = pkgId;
   else device.softwareId = pkgId;
-  const keys = ["title", "version", "ts", "state", "size", "checksum", "checksum_algorithm", "url", "tag"].map((k) => `${prefix}_${k}`);
+  const keys = ["title", "version", "ts", "state", "size", "checksum", "checksum_algorithm", "url", "tag"].map(
+    (k) => `${prefix}_${k}`,
+  );
   const pkg = pkgId === undefined ? undefined : core.ota.get(pkgId);
   if (!pkg) {
     const present = keys.filter((k) => core.store.attributes(device.id, "SHARED_SCOPE").has(k));
@@ -120,11 +127,18 @@ export function assignPackage(core: EmulatorCore, device: EmulatedDevice, type: 
     return;
   }
   const ts = Date.now();
-  core.store.addTelemetry(device.id, [{ ts, values: {
-    [`target_${prefix}_title`]: pkg.title, [`target_${prefix}_version`]: pkg.version,
-    ...(pkg.tag ? { [`target_${prefix}_tag`]: pkg.tag } : {}),
-    [`target_${prefix}_ts`]: ts, [`${prefix}_state`]: "QUEUED",
-  } }]);
+  core.store.addTelemetry(device.id, [
+    {
+      ts,
+      values: {
+        [`target_${prefix}_title`]: pkg.title,
+        [`target_${prefix}_version`]: pkg.version,
+        ...(pkg.tag ? { [`target_${prefix}_tag`]: pkg.tag } : {}),
+        [`target_${prefix}_ts`]: ts,
+        [`${prefix}_state`]: "QUEUED",
+      },
+    },
+  ]);
   const attrs: Record<string, unknown> = { [`${prefix}_title`]: pkg.title, [`${prefix}_version`]: pkg.version };
   if (pkg.tag) attrs[`${prefix}_tag`] = pkg.tag;
   if (pkg.url) attrs[`${prefix}_url`] = pkg.url;
@@ -142,7 +156,8 @@ export class OtaStore {
   create(info: Omit<OtaPackage, "id" | "createdTime">): OtaPackage {
     for (const p of this.packages.values()) {
       // "OtaPackage with such title and version already exists!" (OtaPackageDataValidator).
-      if (p.title === info.title && p.version === info.version) throw new Error("OtaPackage with such title and version already exists!");
+      if (p.title === info.title && p.version === info.version)
+        throw new Error("OtaPackage with such title and version already exists!");
     }
     const pkg: OtaPackage = { ...info, id: randomUUID(), createdTime: Date.now() };
     this.packages.set(pkg.id, pkg);
@@ -161,4 +176,3 @@ export class OtaStore {
     return this.packages.delete(id);
   }
 }
-

@@ -108,12 +108,19 @@ function murmur3x64_128(data: Buffer): Buffer {
 /** The checksum string ThingsBoard stores for `data` (what the device later receives as sw_checksum). */
 export function generateChecksum(algorithm: ChecksumAlgorithm, data: Buffer): string {
   switch (algorithm) {
-    case "MD5": return createHash("md5").update(data).digest("hex");
-    case "SHA256": return createHash("sha256").update(data).digest("hex");
-    case "SHA384": return createHash("sha384").update(data).digest("hex");
-    case "SHA512": return createHash("sha512").update(data).digest("hex");
-    case "CRC32": return int32LeHex(zlib.crc32(data));
-    case "MURMUR3_32": return int32LeHex(murmur3x86_32(data));
-    case "MURMUR3_128": return murmur3x64_128(data).toString("hex");
+    case "MD5":
+      return createHash("md5").update(data).digest("hex");
+    case "SHA256":
+      return createHash("sha256").update(data).digest("hex");
+    case "SHA384":
+      return createHash("sha384").update(data).digest("hex");
+    case "SHA512":
+      return createHash("sha512").update(data).digest("hex");
+    case "CRC32":
+      return int32LeHex(zlib.crc32(data));
+    case "MURMUR3_32":
+      return int32LeHex(murmur3x86_32(data));
+    case "MURMUR3_128":
+      return murmur3x64_128(data).toString("hex");
   }
 }

@@ -53,7 +53,8 @@ function provision(core: EmulatorCore, req: Record<string, unknown>, key: string
   const cfg = core.config.provision;
   if (!cfg || cfg.key !== key || cfg.secret !== secret) return { answer: { ...NOT_FOUND } };
   const rawName = req["deviceName"];
-  const name = rawName === undefined || rawName === null ? randomName() : typeof rawName === "string" ? rawName.trim() : "";
+  const name =
+    rawName === undefined || rawName === null ? randomName() : typeof rawName === "string" ? rawName.trim() : "";
   if (name.length === 0 || core.store.byDeviceName(name)) return { answer: { ...FAILURE } };
   const type = str(req["deviceType"]) ?? "default";
   const credentialsType = str(req["credentialsType"]) ?? "ACCESS_TOKEN";

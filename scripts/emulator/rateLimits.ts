@@ -13,7 +13,10 @@ export class RateLimit {
   private readonly buckets: Bucket[];
 
   /** Throws on a malformed spec: limits come from our own options, so this is a programmer error. */
-  constructor(readonly spec: string, private readonly now: () => number = Date.now) {
+  constructor(
+    readonly spec: string,
+    private readonly now: () => number = Date.now,
+  ) {
     this.buckets = spec
       .split(",")
       .map((s) => s.trim())
@@ -23,7 +26,8 @@ export class RateLimit {
         if (!m) throw new Error(`Invalid rate limit '${spec}': expected capacity:seconds[,capacity:seconds]`);
         const capacity = Number(m[1]);
         const seconds = Number(m[2]);
-        if (capacity <= 0 || seconds <= 0) throw new Error(`Invalid rate limit '${spec}': capacity and seconds must be > 0`);
+        if (capacity <= 0 || seconds <= 0)
+          throw new Error(`Invalid rate limit '${spec}': capacity and seconds must be > 0`);
         return { capacity, perMs: capacity / (seconds * 1000), tokens: capacity, at: now() };
       });
   }

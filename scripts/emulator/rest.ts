@@ -28,7 +28,11 @@ export function sendError(res: Response, status: number, message: string, errorC
 
 /** The Device JSON of GET /api/tenant/devices. */
 export function deviceJson(d: EmulatedDevice): Record<string, unknown> {
-  const additionalInfo: Record<string, unknown> = { gateway: d.gateway, overwriteActivityTime: d.overwriteActivityTime === true, description: "" };
+  const additionalInfo: Record<string, unknown> = {
+    gateway: d.gateway,
+    overwriteActivityTime: d.overwriteActivityTime === true,
+    description: "",
+  };
   if (d.lastConnectedGateway) additionalInfo["lastConnectedGateway"] = d.lastConnectedGateway;
   return {
     id: { entityType: "DEVICE", id: d.id },
@@ -61,7 +65,9 @@ export function createRestApp(core: EmulatorCore, cfg: RestConfig): express.Expr
   app.post("/api/auth/login", (req, res) => {
     const body: unknown = req.body;
     if (!isObject(body) || body["username"] !== cfg.user.username || body["password"] !== cfg.user.password) {
-      res.status(401).json({ status: 401, message: "Invalid username or password", errorCode: 10, timestamp: Date.now() });
+      res
+        .status(401)
+        .json({ status: 401, message: "Invalid username or password", errorCode: 10, timestamp: Date.now() });
       return;
     }
     const token = issueToken(cfg.user.username);
@@ -94,7 +100,10 @@ export function createRestApp(core: EmulatorCore, cfg: RestConfig): express.Expr
       return sendError(res, 400, "pageSize (>= 1) and page (>= 0) are required");
     }
     const text = typeof req.query["textSearch"] === "string" ? req.query["textSearch"].toLowerCase() : "";
-    const all = core.store.list().filter((d) => d.name.toLowerCase().includes(text)).sort((a, b) => b.createdAt - a.createdAt);
+    const all = core.store
+      .list()
+      .filter((d) => d.name.toLowerCase().includes(text))
+      .sort((a, b) => b.createdAt - a.createdAt);
     const data = all.slice(page * pageSize, (page + 1) * pageSize).map(deviceJson);
     const totalPages = Math.ceil(all.length / pageSize);
     res.json({ data, totalPages, totalElements: all.length, hasNext: page + 1 < totalPages });
@@ -115,10 +124,17 @@ export function createRestApp(core: EmulatorCore, cfg: RestConfig): express.Expr
     const d = id === undefined ? undefined : core.store.byDeviceId(id);
     if (!d) return sendError(res, 404, "Requested item wasn't found!");
     if (body["name"] !== d.name || (body["type"] !== undefined && body["type"] !== d.type)) {
-      return sendError(res, 400, "The emulator updates only a device's firmwareId/softwareId; name and type must stay as they are");
+      return sendError(
+        res,
+        400,
+        "The emulator updates only a device's firmwareId/softwareId; name and type must stay as they are",
+      );
     }
     const wanted: Array<[OtaType, string | undefined]> = [];
-    for (const [type, key] of [["FIRMWARE", "firmwareId"], ["SOFTWARE", "softwareId"]] as const) {
+    for (const [type, key] of [
+      ["FIRMWARE", "firmwareId"],
+      ["SOFTWARE", "softwareId"],
+    ] as const) {
       const v = body[key];
       const pkgId = isObject(v) && typeof v["id"] === "string" ? v["id"] : undefined;
       if (pkgId !== undefined) {
@@ -136,16 +152,28 @@ export function createRestApp(core: EmulatorCore, cfg: RestConfig): express.Expr
   // access token may be given in ?accessToken=, else one is generated.
   app.post("/api/device", (req, res) => {
     const body: unknown = req.body;
-    if (!isObject(body) || typeof body["name"] !== "string" || body["name"].trim() === "") return sendError(res, 400, "Device name should be specified!");
+    if (!isObject(body) || typeof body["name"] !== "string" || body["name"].trim() === "")
+      return sendError(res, 400, "Device name should be specified!");
     if ("id" in body && body["id"] !== null) return updateDevice(body, res);
     const name = body["name"];
     if (core.store.byDeviceName(name)) return sendError(res, 400, "Device with such name already exists!");
     if (core.config.maxDevices > 0 && core.store.list().length >= core.config.maxDevices) {
-      res.status(403).json({ status: 403, message: "Devices limit reached", errorCode: 41, timestamp: Date.now(), entityType: "DEVICE", limit: core.config.maxDevices });
+      res.status(403).json({
+        status: 403,
+        message: "Devices limit reached",
+        errorCode: 41,
+        timestamp: Date.now(),
+        entityType: "DEVICE",
+        limit: core.config.maxDevices,
+      });
       return;
     }
-    const token = typeof req.query["accessToken"] === "string" && req.query["accessToken"] ? req.query["accessToken"] : randomBytes(10).toString("hex");
-    if (core.store.hasToken(token)) return sendError(res, 400, "Device credentials are already assigned to another device!");
+    const token =
+      typeof req.query["accessToken"] === "string" && req.query["accessToken"]
+        ? req.query["accessToken"]
+        : randomBytes(10).toString("hex");
+    if (core.store.hasToken(token))
+      return sendError(res, 400, "Device credentials are already assigned to another device!");
     const type = typeof body["type"] === "string" && body["type"] ? body["type"] : "default";
     const info = body["additionalInfo"];
     const d = core.store.create(name, type, isObject(info) && info["gateway"] === true);
@@ -157,21 +185,31 @@ export function createRestApp(core: EmulatorCore, cfg: RestConfig): express.Expr
     const { kind, deviceId } = req.params;
     if (kind !== "oneway" && kind !== "twoway") return sendError(res, 404, "Not found");
     const body: unknown = req.body;
-    if (!isObject(body) || typeof body["method"] !== "string") return sendError(res, 400, "RPC body needs a string 'method'");
+    if (!isObject(body) || typeof body["method"] !== "string")
+      return sendError(res, 400, "RPC body needs a string 'method'");
     const d = core.store.byDeviceId(deviceId);
     if (!d) return sendError(res, 404, "Requested item wasn't found!");
     const rawTimeout = body["timeout"];
     const timeout = typeof rawTimeout === "number" && rawTimeout > 0 ? rawTimeout : cfg.rpcTimeoutMs;
     // A REST call without params gives the device JSON null (the params node is absent).
     const params = "params" in body ? body["params"] : null;
-    const outcome = await core.rpc.submit(d.id, body["method"], params, kind === "twoway", Math.max(cfg.minRpcTimeoutMs, timeout));
+    const outcome = await core.rpc.submit(
+      d.id,
+      body["method"],
+      params,
+      kind === "twoway",
+      Math.max(cfg.minRpcTimeoutMs, timeout),
+    );
     const result = rpcHttpResult(outcome, api);
     if (!("body" in result)) {
       res.status(result.status).end();
       return;
     }
     // The device's `data` is re-serialized as the body whatever its JSON type (§4.6).
-    res.status(result.status).type("application/json").send(JSON.stringify(result.body ?? null));
+    res
+      .status(result.status)
+      .type("application/json")
+      .send(JSON.stringify(result.body ?? null));
   };
   app.post("/api/plugins/rpc/:kind/:deviceId", rpcRoute("v1"));
   app.post("/api/rpc/:kind/:deviceId", rpcRoute("v2"));
@@ -183,8 +221,10 @@ export function createRestApp(core: EmulatorCore, cfg: RestConfig): express.Expr
   // Bad JSON bodies (body-parser) and anything thrown by a route end here, never in a crash.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = err as { type?: string; status?: number; message?: string };
-    if (e.type === "entity.parse.failed") return sendError(res, 400, `Invalid JSON body: ${e.message ?? "parse error"}`);
-    if (typeof e.status === "number" && e.status >= 400 && e.status < 500) return sendError(res, e.status, e.message ?? "Bad request");
+    if (e.type === "entity.parse.failed")
+      return sendError(res, 400, `Invalid JSON body: ${e.message ?? "parse error"}`);
+    if (typeof e.status === "number" && e.status >= 400 && e.status < 500)
+      return sendError(res, e.status, e.message ?? "Bad request");
     core.log.error(`REST handler failed: ${e.message ?? String(err)}`);
     sendError(res, 500, "Internal error", 2);
   });

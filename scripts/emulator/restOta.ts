@@ -33,15 +33,26 @@ export function otaInfoJson(p: OtaPackage): Record<string, unknown> {
     id: { entityType: "OTA_PACKAGE", id: p.id },
     createdTime: p.createdTime,
     deviceProfileId: p.deviceProfileId === undefined ? null : { entityType: "DEVICE_PROFILE", id: p.deviceProfileId },
-    type: p.type, title: p.title, version: p.version, tag: p.tag, url: p.url ?? null,
-    hasData: p.data !== undefined, fileName: p.fileName ?? null, contentType: p.contentType ?? null,
-    checksumAlgorithm: p.checksumAlgorithm ?? null, checksum: p.checksum ?? null,
-    dataSize: p.data?.length ?? null, name: p.title,
+    type: p.type,
+    title: p.title,
+    version: p.version,
+    tag: p.tag,
+    url: p.url ?? null,
+    hasData: p.data !== undefined,
+    fileName: p.fileName ?? null,
+    contentType: p.contentType ?? null,
+    checksumAlgorithm: p.checksumAlgorithm ?? null,
+    checksum: p.checksum ?? null,
+    dataSize: p.data?.length ?? null,
+    name: p.title,
   };
 }
 
 /** The single `file` part of a multipart/form-data body (what @RequestPart MultipartFile reads). */
-function filePart(body: Buffer, contentType: string): { data: Buffer; fileName: string; contentType: string } | undefined {
+function filePart(
+  body: Buffer,
+  contentType: string,
+): { data: Buffer; fileName: string; contentType: string } | undefined {
   const b = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
   const boundary = b?.[1] ?? b?.[2];
   if (!boundary) return undefined;
@@ -75,19 +86,28 @@ export function registerOtaRoutes(app: Express, core: EmulatorCore): void {
     const body: unknown = req.body;
     if (!isObject(body)) return sendError(res, 400, "Invalid request body");
     const { title, version, type, tag, url } = body;
-    if (typeof title !== "string" || title.trim() === "") return sendError(res, 400, "OtaPackage title should be specified!");
+    if (typeof title !== "string" || title.trim() === "")
+      return sendError(res, 400, "OtaPackage title should be specified!");
     if (type !== "FIRMWARE" && type !== "SOFTWARE") return sendError(res, 400, "Type should be specified!");
-    if (typeof version !== "string" || version === "") return sendError(res, 400, "OtaPackage version should be specified!");
+    if (typeof version !== "string" || version === "")
+      return sendError(res, 400, "OtaPackage version should be specified!");
     if (title.length > 255) return sendError(res, 400, "The length of title should be equal or shorter than 255");
     if (version.length > 255) return sendError(res, 400, "The length of version should be equal or shorter than 255");
-    if (entityId(body["id"]) !== undefined) return sendError(res, 400, "The emulator creates OTA packages only; updating one is not supported");
+    if (entityId(body["id"]) !== undefined)
+      return sendError(res, 400, "The emulator creates OTA packages only; updating one is not supported");
     const profile = entityId(body["deviceProfileId"]);
     const profiles = new Set(core.store.list().map((d) => profileIdOf(d.type)));
-    if (profile !== undefined && !profiles.has(profile)) return sendError(res, 400, "OtaPackage is referencing to non-existent device profile!");
+    if (profile !== undefined && !profiles.has(profile))
+      return sendError(res, 400, "OtaPackage is referencing to non-existent device profile!");
     // SaveOtaPackageInfoRequest.usesUrl/url: a package given by URL has no data here.
     const pkgUrl = body["usesUrl"] === true && typeof url === "string" && url !== "" ? url : undefined;
     try {
-      const info: Omit<OtaPackage, "id" | "createdTime"> = { type: type as OtaType, title, version, tag: typeof tag === "string" && tag !== "" ? tag : `${title} ${version}` };
+      const info: Omit<OtaPackage, "id" | "createdTime"> = {
+        type: type as OtaType,
+        title,
+        version,
+        tag: typeof tag === "string" && tag !== "" ? tag : `${title} ${version}`,
+      };
       if (profile !== undefined) info.deviceProfileId = profile;
       if (pkgUrl !== undefined) info.url = pkgUrl;
       res.json(otaInfoJson(core.ota.create(info)));
@@ -96,28 +116,33 @@ export function registerOtaRoutes(app: Express, core: EmulatorCore): void {
     }
   });
 
-  app.post("/api/otaPackage/:id", express.raw({ type: "multipart/form-data", limit: MAX_FILE_BYTES + 64 * 1024 }), (req, res) => {
-    const pkg = find(res, req.params.id);
-    if (!pkg) return;
-    const algo = typeof req.query["checksumAlgorithm"] === "string" ? req.query["checksumAlgorithm"].toUpperCase() : "";
-    if (algo === "") return sendError(res, 400, "Parameter 'checksumAlgorithm' can't be empty!");
-    // ChecksumAlgorithm.valueOf: an unknown name is an IllegalArgumentException -> 400.
-    if (!isChecksumAlgorithm(algo)) return sendError(res, 400, `No enum constant ChecksumAlgorithm.${algo}`);
-    const part = Buffer.isBuffer(req.body) ? filePart(req.body, req.get("content-type") ?? "") : undefined;
-    if (!part) return sendError(res, 400, "Required part 'file' is not present.");
-    if (part.data.length === 0) return sendError(res, 400, "OtaPackage data should be specified!");
-    if (pkg.url) return sendError(res, 400, "File can't be saved if URL present!");
-    if (pkg.data) return sendError(res, 400, "Updating otaPackage data is prohibited!");
-    const given = typeof req.query["checksum"] === "string" ? req.query["checksum"] : "";
-    const actual = generateChecksum(algo, part.data);
-    if (given !== "" && given !== actual) return sendError(res, 400, "Wrong otaPackage file!");
-    pkg.data = Buffer.from(part.data);
-    pkg.fileName = part.fileName;
-    pkg.contentType = part.contentType;
-    pkg.checksumAlgorithm = algo;
-    pkg.checksum = actual;
-    res.json(otaInfoJson(pkg));
-  });
+  app.post(
+    "/api/otaPackage/:id",
+    express.raw({ type: "multipart/form-data", limit: MAX_FILE_BYTES + 64 * 1024 }),
+    (req, res) => {
+      const pkg = find(res, req.params.id);
+      if (!pkg) return;
+      const algo =
+        typeof req.query["checksumAlgorithm"] === "string" ? req.query["checksumAlgorithm"].toUpperCase() : "";
+      if (algo === "") return sendError(res, 400, "Parameter 'checksumAlgorithm' can't be empty!");
+      // ChecksumAlgorithm.valueOf: an unknown name is an IllegalArgumentException -> 400.
+      if (!isChecksumAlgorithm(algo)) return sendError(res, 400, `No enum constant ChecksumAlgorithm.${algo}`);
+      const part = Buffer.isBuffer(req.body) ? filePart(req.body, req.get("content-type") ?? "") : undefined;
+      if (!part) return sendError(res, 400, "Required part 'file' is not present.");
+      if (part.data.length === 0) return sendError(res, 400, "OtaPackage data should be specified!");
+      if (pkg.url) return sendError(res, 400, "File can't be saved if URL present!");
+      if (pkg.data) return sendError(res, 400, "Updating otaPackage data is prohibited!");
+      const given = typeof req.query["checksum"] === "string" ? req.query["checksum"] : "";
+      const actual = generateChecksum(algo, part.data);
+      if (given !== "" && given !== actual) return sendError(res, 400, "Wrong otaPackage file!");
+      pkg.data = Buffer.from(part.data);
+      pkg.fileName = part.fileName;
+      pkg.contentType = part.contentType;
+      pkg.checksumAlgorithm = algo;
+      pkg.checksum = actual;
+      res.json(otaInfoJson(pkg));
+    },
+  );
 
   app.get("/api/otaPackage/info/:id", (req, res) => {
     const pkg = find(res, req.params.id);
@@ -131,7 +156,10 @@ export function registerOtaRoutes(app: Express, core: EmulatorCore): void {
       res.status(404).end();
       return;
     }
-    res.type(pkg.contentType ?? "application/octet-stream").attachment(pkg.fileName ?? "package").send(pkg.data);
+    res
+      .type(pkg.contentType ?? "application/octet-stream")
+      .attachment(pkg.fileName ?? "package")
+      .send(pkg.data);
   });
 
   app.get("/api/otaPackage/:id", (req, res) => {

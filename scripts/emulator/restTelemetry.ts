@@ -13,7 +13,10 @@ type Params = { entityType: string; entityId: string; scope?: string };
 function keysParam(req: Request): string[] | undefined {
   const k = req.query["keys"];
   if (typeof k !== "string" || k.length === 0) return undefined;
-  return k.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  return k
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 /** The device addressed by the path, or an error answer already sent. */
@@ -116,7 +119,9 @@ export function registerTelemetryRoutes(app: express.Express, core: EmulatorCore
       return sendError(res, 400, "History needs keys, numeric startTs and endTs, and limit >= 1");
     }
     // Newest first, at most `limit` points per key.
-    const records = [...core.store.telemetry(d.id)].filter((r) => r.ts >= startTs && r.ts <= endTs).sort((a, b) => b.ts - a.ts);
+    const records = [...core.store.telemetry(d.id)]
+      .filter((r) => r.ts >= startTs && r.ts <= endTs)
+      .sort((a, b) => b.ts - a.ts);
     for (const k of keys) {
       const points: Array<{ ts: number; value: unknown }> = [];
       for (const r of records) {

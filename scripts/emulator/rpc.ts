@@ -39,7 +39,13 @@ export class RpcManager {
     this.seq.set(deviceId, id + 1);
     return new Promise<RpcOutcome>((resolve) => {
       const rpc: Pending = {
-        deviceId, id, method, params, twoWay, sent: false, resolve,
+        deviceId,
+        id,
+        method,
+        params,
+        twoWay,
+        sent: false,
+        resolve,
         timer: setTimeout(() => this.expire(deviceId, id), Math.max(0, timeoutMs)),
       };
       rpc.timer.unref();
@@ -81,7 +87,8 @@ export class RpcManager {
   }
 
   stop(): void {
-    for (const byId of this.pending.values()) for (const rpc of Array.from(byId.values())) this.finish(rpc, { kind: "noConnection" });
+    for (const byId of this.pending.values())
+      for (const rpc of Array.from(byId.values())) this.finish(rpc, { kind: "noConnection" });
     this.pending.clear();
   }
 

@@ -86,7 +86,10 @@ export class MqttSession {
   private readonly log: EmulatorLog;
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly socket: Socket, private readonly host: SessionHost) {
+  constructor(
+    private readonly socket: Socket,
+    private readonly host: SessionHost,
+  ) {
     this.log = host.log.child(`s${this.id}`);
     this.parser.on("packet", (p: Packet) => this.onPacket(p));
     this.parser.on("error", (err: unknown) => {
@@ -163,13 +166,17 @@ export class MqttSession {
   private dispatch(p: Packet): void {
     // PUBLISH, SUBSCRIBE, UNSUBSCRIBE and PINGREQ record the session's activity; a PUBACK does
     // not (MqttTransportHandler: transportService.recordActivity / process).
-    if (p.cmd === "publish" || p.cmd === "subscribe" || p.cmd === "unsubscribe" || p.cmd === "pingreq") this.lastActivity = Date.now();
+    if (p.cmd === "publish" || p.cmd === "subscribe" || p.cmd === "unsubscribe" || p.cmd === "pingreq")
+      this.lastActivity = Date.now();
     switch (p.cmd) {
       case "publish":
         this.host.stats.publishesIn++;
         return this.host.onPublish(this, p);
       case "subscribe":
-        return this.onSubscribe(p.messageId ?? 0, p.subscriptions.map((s) => ({ topic: s.topic, qos: s.qos })));
+        return this.onSubscribe(
+          p.messageId ?? 0,
+          p.subscriptions.map((s) => ({ topic: s.topic, qos: s.qos })),
+        );
       case "unsubscribe": {
         const codes = p.unsubscriptions.map((f) => {
           const existed = this.subscriptions.delete(f);
@@ -212,14 +219,17 @@ export class MqttSession {
     this.username = p.username;
     const creds: ConnectCredentials = { clientId: this.clientId };
     if (p.username !== undefined) creds.username = p.username;
-    if (p.password !== undefined) creds.password = Buffer.isBuffer(p.password) ? p.password : Buffer.from(String(p.password));
+    if (p.password !== undefined)
+      creds.password = Buffer.isBuffer(p.password) ? p.password : Buffer.from(String(p.password));
     const decision = this.host.authenticate(creds);
     if (!decision.ok) {
       this.host.stats.connectsRefused++;
       this.log.debug(`CONNECT refused (${decision.reason})`);
-      this.send(this.v5
-        ? { cmd: "connack", reasonCode: decision.v5Code, sessionPresent: false }
-        : { cmd: "connack", returnCode: decision.v3Code, sessionPresent: false });
+      this.send(
+        this.v5
+          ? { cmd: "connack", reasonCode: decision.v5Code, sessionPresent: false }
+          : { cmd: "connack", returnCode: decision.v3Code, sessionPresent: false },
+      );
       // ThingsBoard follows a refusing CONNACK with a v5 DISCONNECT carrying the CONNACK code
       // (§1.2). 0x85/0x86 are not valid DISCONNECT reasons (MQTT 5 §3.14.2.1) and strict client
       // parsers, MQTT.js included, then report a parse error instead of the CONNACK code, so we
@@ -236,7 +246,9 @@ export class MqttSession {
     this.host.stats.connectsAccepted++;
     // sessionPresent = !clean, although nothing is ever persisted (§1.1). No CONNACK properties.
     const sessionPresent = p.clean === false;
-    this.send(this.v5 ? { cmd: "connack", reasonCode: 0, sessionPresent } : { cmd: "connack", returnCode: 0, sessionPresent });
+    this.send(
+      this.v5 ? { cmd: "connack", reasonCode: 0, sessionPresent } : { cmd: "connack", returnCode: 0, sessionPresent },
+    );
     this.host.onAccepted(this);
   }
 
@@ -264,7 +276,9 @@ export class MqttSession {
   puback(p: IPublishPacket, reasonCode = 0): void {
     if (p.qos === 0 || p.messageId === undefined) return;
     this.host.stats.pubacksSent++;
-    this.send(this.v5 ? { cmd: "puback", messageId: p.messageId, reasonCode } : { cmd: "puback", messageId: p.messageId });
+    this.send(
+      this.v5 ? { cmd: "puback", messageId: p.messageId, reasonCode } : { cmd: "puback", messageId: p.messageId },
+    );
   }
 
   /**

@@ -44,7 +44,8 @@ function rootCause(err: unknown): { code: string | undefined; message: string } 
 
 export function describeFetchError(err: unknown, url: string, waitMs: number): string {
   const name = (err as { name?: unknown } | null)?.name;
-  if (name === "TimeoutError" || name === "AbortError") return `No answer from ${url} within ${Math.round(waitMs / 1000)} s: the server is not responding (a firewall dropping packets, or a wrong host/port?).`;
+  if (name === "TimeoutError" || name === "AbortError")
+    return `No answer from ${url} within ${Math.round(waitMs / 1000)} s: the server is not responding (a firewall dropping packets, or a wrong host/port?).`;
   let host = url;
   try {
     host = new URL(url).host;

@@ -6,7 +6,14 @@ export default async function* skipReporter(source) {
     if (event.type !== "test:pass" && event.type !== "test:fail") continue;
     const d = event.data;
     if (d.details?.type === "suite") continue;
-    const outcome = d.skip !== undefined ? "skipped" : d.todo !== undefined ? "todo" : event.type === "test:pass" ? "passed" : "failed";
+    const outcome =
+      d.skip !== undefined
+        ? "skipped"
+        : d.todo !== undefined
+          ? "todo"
+          : event.type === "test:pass"
+            ? "passed"
+            : "failed";
     const reason = typeof d.skip === "string" ? d.skip : "";
     yield `${JSON.stringify({ outcome, name: d.name, file: d.file ?? "", reason })}\n`;
   }

@@ -6,6 +6,11 @@ const emitWarning = process.emitWarning;
 process.emitWarning = function emitWarningExceptMockTimers(warning, ...rest) {
   const text = typeof warning === "string" ? warning : warning?.message;
   const type = typeof rest[0] === "string" ? rest[0] : (rest[0]?.type ?? warning?.name);
-  if (type === "ExperimentalWarning" && typeof text === "string" && text.startsWith("The MockTimers API is an experimental feature")) return;
+  if (
+    type === "ExperimentalWarning" &&
+    typeof text === "string" &&
+    text.startsWith("The MockTimers API is an experimental feature")
+  )
+    return;
   return Reflect.apply(emitWarning, process, [warning, ...rest]);
 };

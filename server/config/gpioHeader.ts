@@ -14,29 +14,53 @@ export interface HeaderSlot {
   alt?: string;
 }
 
-const P = (physical: number, bcm: number | null, extra: Partial<HeaderSlot> = {}): HeaderSlot => ({ physical, bcm, ...extra });
+const P = (physical: number, bcm: number | null, extra: Partial<HeaderSlot> = {}): HeaderSlot => ({
+  physical,
+  bcm,
+  ...extra,
+});
 
 export const HEADER: readonly HeaderSlot[] = [
-  P(1, null, { power: "3v3" }), P(2, null, { power: "5v" }),
-  P(3, 2, { alt: "I2C1 SDA" }), P(4, null, { power: "5v" }),
-  P(5, 3, { alt: "I2C1 SCL" }), P(6, null, { power: "gnd" }),
-  P(7, 4), P(8, 14, { alt: "UART TX" }),
-  P(9, null, { power: "gnd" }), P(10, 15, { alt: "UART RX" }),
-  P(11, 17), P(12, 18),
-  P(13, 27), P(14, null, { power: "gnd" }),
-  P(15, 22), P(16, 23),
-  P(17, null, { power: "3v3" }), P(18, 24),
-  P(19, 10, { alt: "SPI0 MOSI" }), P(20, null, { power: "gnd" }),
-  P(21, 9, { alt: "SPI0 MISO" }), P(22, 25),
-  P(23, 11, { alt: "SPI0 SCLK" }), P(24, 8, { alt: "SPI0 CE0" }),
-  P(25, null, { power: "gnd" }), P(26, 7, { alt: "SPI0 CE1" }),
-  P(27, 0, { alt: "ID_SD (I2C0 SDA)" }), P(28, 1, { alt: "ID_SC (I2C0 SCL)" }),
-  P(29, 5), P(30, null, { power: "gnd" }),
-  P(31, 6), P(32, 12),
-  P(33, 13), P(34, null, { power: "gnd" }),
-  P(35, 19), P(36, 16),
-  P(37, 26), P(38, 20),
-  P(39, null, { power: "gnd" }), P(40, 21),
+  P(1, null, { power: "3v3" }),
+  P(2, null, { power: "5v" }),
+  P(3, 2, { alt: "I2C1 SDA" }),
+  P(4, null, { power: "5v" }),
+  P(5, 3, { alt: "I2C1 SCL" }),
+  P(6, null, { power: "gnd" }),
+  P(7, 4),
+  P(8, 14, { alt: "UART TX" }),
+  P(9, null, { power: "gnd" }),
+  P(10, 15, { alt: "UART RX" }),
+  P(11, 17),
+  P(12, 18),
+  P(13, 27),
+  P(14, null, { power: "gnd" }),
+  P(15, 22),
+  P(16, 23),
+  P(17, null, { power: "3v3" }),
+  P(18, 24),
+  P(19, 10, { alt: "SPI0 MOSI" }),
+  P(20, null, { power: "gnd" }),
+  P(21, 9, { alt: "SPI0 MISO" }),
+  P(22, 25),
+  P(23, 11, { alt: "SPI0 SCLK" }),
+  P(24, 8, { alt: "SPI0 CE0" }),
+  P(25, null, { power: "gnd" }),
+  P(26, 7, { alt: "SPI0 CE1" }),
+  P(27, 0, { alt: "ID_SD (I2C0 SDA)" }),
+  P(28, 1, { alt: "ID_SC (I2C0 SCL)" }),
+  P(29, 5),
+  P(30, null, { power: "gnd" }),
+  P(31, 6),
+  P(32, 12),
+  P(33, 13),
+  P(34, null, { power: "gnd" }),
+  P(35, 19),
+  P(36, 16),
+  P(37, 26),
+  P(38, 20),
+  P(39, null, { power: "gnd" }),
+  P(40, 21),
 ];
 
 const BY_BCM = new Map(HEADER.filter((s) => s.bcm !== null).map((s) => [s.bcm as number, s]));
@@ -83,13 +107,39 @@ export function pinUses(c: Pick<Config, "devices" | "gateway">, uartEnabled = fa
   const add = (bcm: number, u: PinUse) => uses.set(bcm, [...(uses.get(bcm) ?? []), u]);
   c.devices.forEach((d, i) => {
     if (d.kind === "gpio") {
-      d.outputs.forEach((o, j) => add(o.pin, { role: "output", device: d.id, label: o.label ?? `gpio${o.pin}`, at: `devices[${i}].outputs[${j}].pin` }));
-      d.inputs.forEach((o, j) => add(o.pin, { role: "input", device: d.id, label: o.label ?? `gpio${o.pin}`, at: `devices[${i}].inputs[${j}].pin` }));
+      d.outputs.forEach((o, j) =>
+        add(o.pin, {
+          role: "output",
+          device: d.id,
+          label: o.label ?? `gpio${o.pin}`,
+          at: `devices[${i}].outputs[${j}].pin`,
+        }),
+      );
+      d.inputs.forEach((o, j) =>
+        add(o.pin, {
+          role: "input",
+          device: d.id,
+          label: o.label ?? `gpio${o.pin}`,
+          at: `devices[${i}].inputs[${j}].pin`,
+        }),
+      );
     } else if (d.kind === "pwm") {
-      d.outputs.forEach((o, j) => add(o.pin, { role: "pwm", device: d.id, label: o.label ?? `pwm${o.pin}`, at: `devices[${i}].outputs[${j}].pin` }));
+      d.outputs.forEach((o, j) =>
+        add(o.pin, {
+          role: "pwm",
+          device: d.id,
+          label: o.label ?? `pwm${o.pin}`,
+          at: `devices[${i}].outputs[${j}].pin`,
+        }),
+      );
     } else if (d.kind === "sensor" && !isI2cSensorChip(d.chip)) {
       const pin = typeof d.options.pin === "number" ? d.options.pin : 4; // both overlays default to GPIO 4
-      add(pin, { role: d.chip === "ds18b20" ? "w1" : "dht", device: d.id, label: d.chip, at: `devices[${i}].options.pin` });
+      add(pin, {
+        role: d.chip === "ds18b20" ? "w1" : "dht",
+        device: d.id,
+        label: d.chip,
+        at: `devices[${i}].options.pin`,
+      });
     } else if (d.kind === "sensor") {
       const pins = I2C_PINS[d.bus];
       if (pins) for (const p of pins) add(p, { role: "i2c", device: d.id, label: d.chip, at: `devices[${i}]` });
@@ -97,7 +147,8 @@ export function pinUses(c: Pick<Config, "devices" | "gateway">, uartEnabled = fa
   });
   const cb = c.gateway.claimButton;
   if (cb) add(cb.pin, { role: "claim", label: "claim button", at: "gateway.claimButton.pin" });
-  if (uartEnabled) for (const p of UART_PINS) add(p, { role: "uart", label: "UART (serial console)", at: "the Pi's UART" });
+  if (uartEnabled)
+    for (const p of UART_PINS) add(p, { role: "uart", label: "UART (serial console)", at: "the Pi's UART" });
   return uses;
 }
 
@@ -108,8 +159,18 @@ export function conflictOf(bcm: number, uses: readonly PinUse[]): { at: string; 
   const bus = buses[0];
   const first = gpio[0] ?? (bus && buses.find((u) => u.role !== bus.role));
   if (bus && first) {
-    const what = bus.role === "i2c" ? i2cFunction(bcm) : bus.role === "w1" ? "the 1-Wire bus" : bcm === UART_PINS[0] ? "UART TX" : "UART RX";
-    return { at: first.at, message: `${pinName(bcm)} belongs to ${what}, in use by ${bus.device ? `${bus.at} (${bus.device})` : bus.label}` };
+    const what =
+      bus.role === "i2c"
+        ? i2cFunction(bcm)
+        : bus.role === "w1"
+          ? "the 1-Wire bus"
+          : bcm === UART_PINS[0]
+            ? "UART TX"
+            : "UART RX";
+    return {
+      at: first.at,
+      message: `${pinName(bcm)} belongs to ${what}, in use by ${bus.device ? `${bus.at} (${bus.device})` : bus.label}`,
+    };
   }
   if (gpio.length > 1) {
     const second = gpio[1] as PinUse;

@@ -11,7 +11,9 @@ import { checkSensorOptions, sensorAddresses } from "../../drivers/sensors/index
 import { checkKernelSensorOptions } from "../../drivers/sensors/kernelSensors.ts";
 
 /** `unreadable`: the file itself could not be read (missing, no permission), so there is nothing to validate. */
-export type LoadResult = { ok: true; config: Config; raw: Record<string, unknown> } | { ok: false; errors: string[]; unreadable?: true };
+export type LoadResult =
+  | { ok: true; config: Config; raw: Record<string, unknown> }
+  | { ok: false; errors: string[]; unreadable?: true };
 
 /** Environment variable -> config path, with how to parse the value. */
 export const ENV_OVERRIDES: Record<string, { path: string[]; parse: "string" | "int" }> = {
@@ -92,7 +94,8 @@ function crossChecks(c: Config): string[] {
     if (ids.has(d.id)) errors.push(`devices[${i}].id: "${d.id}" is already used by devices[${ids.get(d.id)}]`);
     else ids.set(d.id, i);
     if (d.name) {
-      if (names.has(d.name)) errors.push(`devices[${i}].name: "${d.name}" is already used by devices[${names.get(d.name)}]`);
+      if (names.has(d.name))
+        errors.push(`devices[${i}].name: "${d.name}" is already used by devices[${names.get(d.name)}]`);
       else names.set(d.name, i);
     }
     if (d.kind === "sensor") {
@@ -100,25 +103,34 @@ function crossChecks(c: Config): string[] {
       if (!isI2cSensorChip(d.chip)) {
         const optErr = checkKernelSensorOptions(d.chip, d.options);
         if (optErr) errors.push(`devices[${i}].options: ${optErr}`);
-        if (d.address !== undefined) errors.push(`devices[${i}].address: a ${d.chip} is not on I2C; the kernel finds it (options.pin is the overlay's GPIO)`);
+        if (d.address !== undefined)
+          errors.push(
+            `devices[${i}].address: a ${d.chip} is not on I2C; the kernel finds it (options.pin is the overlay's GPIO)`,
+          );
         // AM2302/DHT11 datasheets: at most one measurement every 2 s (the kernel serves a cached one sooner).
-        if ((d.chip === "dht22" || d.chip === "dht11") && d.intervalSec < 2) errors.push(`devices[${i}].intervalSec: a ${d.chip} measures at most every 2 s`);
+        if ((d.chip === "dht22" || d.chip === "dht11") && d.intervalSec < 2)
+          errors.push(`devices[${i}].intervalSec: a ${d.chip} measures at most every 2 s`);
         return;
       }
       const optErr = checkSensorOptions(d.chip, d.options);
       if (optErr) errors.push(`devices[${i}].options: ${optErr}`);
       const allowed = sensorAddresses(d.chip);
       if (d.address !== undefined && !allowed.includes(d.address)) {
-        errors.push(`devices[${i}].address: a ${d.chip} answers only at ${allowed.map((a) => `0x${a.toString(16)}`).join(" or ")}`);
+        errors.push(
+          `devices[${i}].address: a ${d.chip} answers only at ${allowed.map((a) => `0x${a.toString(16)}`).join(" or ")}`,
+        );
       }
     }
   });
   // The same pin twice, or a GPIO use of a pin an I2C bus in use holds, named by BCM and physical pin (issue 14).
   errors.push(...headerErrors(c));
   const tb = c.thingsboard;
-  if (tb.tls.enabled === false && (tb.tls.certFile || tb.tls.keyFile)) errors.push("thingsboard.tls: certFile/keyFile given but tls.enabled is false");
-  if (Boolean(tb.tls.certFile) !== Boolean(tb.tls.keyFile)) errors.push("thingsboard.tls: certFile and keyFile go together");
-  if (c.thingsboard.reconnectMinMs > c.thingsboard.reconnectMaxMs) errors.push("thingsboard.reconnectMinMs: must not exceed reconnectMaxMs");
+  if (tb.tls.enabled === false && (tb.tls.certFile || tb.tls.keyFile))
+    errors.push("thingsboard.tls: certFile/keyFile given but tls.enabled is false");
+  if (Boolean(tb.tls.certFile) !== Boolean(tb.tls.keyFile))
+    errors.push("thingsboard.tls: certFile and keyFile go together");
+  if (c.thingsboard.reconnectMinMs > c.thingsboard.reconnectMaxMs)
+    errors.push("thingsboard.reconnectMinMs: must not exceed reconnectMaxMs");
   return errors;
 }
 
@@ -166,8 +178,15 @@ function yamlSyntaxError(errors: readonly YAMLError[], text: string, source: str
     }
   }
   const lineText = pos ? lines[pos.line - 1] : undefined;
-  const where = !pos ? "" : lineText?.trim() ? `, line ${pos.line}${pos.col ? `, column ${pos.col}` : ""}` : ", at the end of the file";
-  const more = errors.length > 1 ? ` (fix this first: the ${errors.length - 1} other YAML error${errors.length > 2 ? "s" : ""} reported after it may follow from it)` : "";
+  const where = !pos
+    ? ""
+    : lineText?.trim()
+      ? `, line ${pos.line}${pos.col ? `, column ${pos.col}` : ""}`
+      : ", at the end of the file";
+  const more =
+    errors.length > 1
+      ? ` (fix this first: the ${errors.length - 1} other YAML error${errors.length > 2 ? "s" : ""} reported after it may follow from it)`
+      : "";
   return `${source}${where}: YAML syntax: ${message}${lineText?.trim() ? `: ${JSON.stringify(lineText.trimEnd())}` : ""}${more}`;
 }
 

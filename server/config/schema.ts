@@ -12,7 +12,11 @@ const int = (min: number, max: number, what = "integer") =>
 /** BCM GPIO numbers on the 40-pin header. */
 export const bcmPin = int(0, 27);
 const i2cAddress = int(0x03, 0x77, "I2C address");
-const name = z.string({ error: "expected a non-empty string" }).trim().min(1, { error: "expected a non-empty string" }).max(255, { error: "at most 255 characters" });
+const name = z
+  .string({ error: "expected a non-empty string" })
+  .trim()
+  .min(1, { error: "expected a non-empty string" })
+  .max(255, { error: "at most 255 characters" });
 
 export const reportSchema = z
   .object({
@@ -107,7 +111,10 @@ export const PWM_PINS = [12, 13, 18, 19] as const;
 
 const pwmOutput = z
   .object({
-    pin: z.union(PWM_PINS.map((p) => z.literal(p)), { error: "expected a hardware PWM pin: 12, 13, 18 or 19" }),
+    pin: z.union(
+      PWM_PINS.map((p) => z.literal(p)),
+      { error: "expected a hardware PWM pin: 12, 13, 18 or 19" },
+    ),
     label: z.string().min(1).max(64).optional(),
     /** Default 1000 Hz, or 50 Hz for a servo. */
     frequencyHz: z.number().min(0.1).max(1_000_000).optional(),
@@ -127,12 +134,18 @@ const pwmOutput = z
   .strict()
   .superRefine((o, ctx) => {
     if (!o.servo) return;
-    if (o.servo.minUs >= o.servo.maxUs) ctx.addIssue({ code: "custom", path: ["servo", "maxUs"], message: "must be above minUs" });
+    if (o.servo.minUs >= o.servo.maxUs)
+      ctx.addIssue({ code: "custom", path: ["servo", "maxUs"], message: "must be above minUs" });
     if (o.servo.safeUs !== undefined && (o.servo.safeUs < o.servo.minUs || o.servo.safeUs > o.servo.maxUs)) {
       ctx.addIssue({ code: "custom", path: ["servo", "safeUs"], message: "must be within minUs-maxUs" });
     }
     const periodUs = 1e6 / (o.frequencyHz ?? 50);
-    if (o.servo.maxUs >= periodUs) ctx.addIssue({ code: "custom", path: ["frequencyHz"], message: `a ${o.servo.maxUs} µs pulse does not fit a ${periodUs} µs period` });
+    if (o.servo.maxUs >= periodUs)
+      ctx.addIssue({
+        code: "custom",
+        path: ["frequencyHz"],
+        message: `a ${o.servo.maxUs} µs pulse does not fit a ${periodUs} µs period`,
+      });
   });
 
 export const pwmDeviceSchema = z
@@ -156,14 +169,18 @@ export const deviceSchema = z.discriminatedUnion("kind", [gpioDeviceSchema, sens
  */
 export const PLACEHOLDER_PREFIX = "REPLACE_WITH_";
 function notPlaceholder<T extends z.ZodString>(s: T, what: string) {
-  return s.refine((v) => !v.startsWith(PLACEHOLDER_PREFIX), { error: `still the placeholder from the example config: put ${what} here` });
+  return s.refine((v) => !v.startsWith(PLACEHOLDER_PREFIX), {
+    error: `still the placeholder from the example config: put ${what} here`,
+  });
 }
 const MISSING_THINGSBOARD =
   "missing: add a thingsboard section with the server's host and the gateway device's accessToken (see config.example.yaml); there is no default server";
 const NO_CREDENTIALS =
   "no credentials: set accessToken (or TB_ACCESS_TOKEN) to the gateway device's access token, or username/password, or tls.certFile/keyFile (X.509), or provision {key, secret}";
 
-const rateLimit = z.string().regex(/^\d+:\d+(,\d+:\d+)*$/, { error: 'expected "capacity:seconds[,capacity:seconds...]", e.g. "10:1,300:60"' });
+const rateLimit = z
+  .string()
+  .regex(/^\d+:\d+(,\d+:\d+)*$/, { error: 'expected "capacity:seconds[,capacity:seconds...]", e.g. "10:1,300:60"' });
 
 export const configSchema = z
   .object({
@@ -171,52 +188,68 @@ export const configSchema = z
     unit: z
       .object({
         /** Identity of this Pi in device names; default: the Pi serial number, else the hostname. */
-        name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+        name: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+          .optional(),
       })
       .strict()
       .prefault({}),
     hardware: z.enum(["sim", "pi", "auto"]).default("auto"),
     thingsboard: z
-      .object({
-        host: notPlaceholder(z.string({ error: "expected the ThingsBoard server's host name or IP address" }).min(1), "the ThingsBoard server's host name or IP address"),
-        port: int(1, 65535, "port").default(1883),
-        mqttVersion: z.union([z.literal(5), z.literal(4)]).default(5),
-        accessToken: notPlaceholder(z.string().min(1), "the gateway device's access token (ThingsBoard: Devices > the gateway device > Copy access token)").optional(),
-        clientId: z.string().min(1).optional(),
-        username: z.string().min(1).optional(),
-        password: z.string().min(1).optional(),
-        tls: z
-          .object({
-            enabled: z.boolean().default(false),
-            caFile: z.string().optional(),
-            certFile: z.string().optional(),
-            keyFile: z.string().optional(),
-            rejectUnauthorized: z.boolean().default(true),
-          })
-          .strict()
-          .prefault({}),
-        provision: z
-          .object({ key: z.string().min(1), secret: z.string().min(1), deviceName: name.optional() })
-          .strict()
-          .optional(),
-        keepaliveSec: int(5, 3600).default(60),
-        /** Readings from all devices are coalesced into one publish per flush. */
-        flushIntervalMs: int(1, 60_000).default(100),
-        /** Upper bound on one publish; the server's session limits lower it further. */
-        maxPayloadBytes: int(1024, 64 * 1024 * 1024).default(65536),
-        /** Largest packet accepted from ThingsBoard; a bigger RPC/attribute update is dropped unread and counted (issue 12). */
-        maxInboundBytes: int(4096, 64 * 1024 * 1024).default(1024 * 1024),
-        maxInflight: int(1, 1000).default(50),
-        rateLimits: z.object({ messages: rateLimit.optional(), dataPoints: rateLimit.optional() }).strict().prefault({}),
-        reconnectMinMs: int(100, 600_000).default(1000),
-        reconnectMaxMs: int(1000, 3_600_000).default(60_000),
-        attributeRequestTimeoutMs: int(100, 600_000).default(20_000),
-      },
-      // No default server: a config without this section used to connect to localhost without
-      // credentials, as if that were a deployment (issue 18).
-      { error: (iss) => (iss.input === undefined ? MISSING_THINGSBOARD : undefined) })
+      .object(
+        {
+          host: notPlaceholder(
+            z.string({ error: "expected the ThingsBoard server's host name or IP address" }).min(1),
+            "the ThingsBoard server's host name or IP address",
+          ),
+          port: int(1, 65535, "port").default(1883),
+          mqttVersion: z.union([z.literal(5), z.literal(4)]).default(5),
+          accessToken: notPlaceholder(
+            z.string().min(1),
+            "the gateway device's access token (ThingsBoard: Devices > the gateway device > Copy access token)",
+          ).optional(),
+          clientId: z.string().min(1).optional(),
+          username: z.string().min(1).optional(),
+          password: z.string().min(1).optional(),
+          tls: z
+            .object({
+              enabled: z.boolean().default(false),
+              caFile: z.string().optional(),
+              certFile: z.string().optional(),
+              keyFile: z.string().optional(),
+              rejectUnauthorized: z.boolean().default(true),
+            })
+            .strict()
+            .prefault({}),
+          provision: z
+            .object({ key: z.string().min(1), secret: z.string().min(1), deviceName: name.optional() })
+            .strict()
+            .optional(),
+          keepaliveSec: int(5, 3600).default(60),
+          /** Readings from all devices are coalesced into one publish per flush. */
+          flushIntervalMs: int(1, 60_000).default(100),
+          /** Upper bound on one publish; the server's session limits lower it further. */
+          maxPayloadBytes: int(1024, 64 * 1024 * 1024).default(65536),
+          /** Largest packet accepted from ThingsBoard; a bigger RPC/attribute update is dropped unread and counted (issue 12). */
+          maxInboundBytes: int(4096, 64 * 1024 * 1024).default(1024 * 1024),
+          maxInflight: int(1, 1000).default(50),
+          rateLimits: z
+            .object({ messages: rateLimit.optional(), dataPoints: rateLimit.optional() })
+            .strict()
+            .prefault({}),
+          reconnectMinMs: int(100, 600_000).default(1000),
+          reconnectMaxMs: int(1000, 3_600_000).default(60_000),
+          attributeRequestTimeoutMs: int(100, 600_000).default(20_000),
+        },
+        // No default server: a config without this section used to connect to localhost without
+        // credentials, as if that were a deployment (issue 18).
+        { error: (iss) => (iss.input === undefined ? MISSING_THINGSBOARD : undefined) },
+      )
       .strict()
-      .refine((tb) => Boolean(tb.accessToken ?? tb.username ?? tb.clientId ?? tb.tls.certFile ?? tb.provision), { error: NO_CREDENTIALS }),
+      .refine((tb) => Boolean(tb.accessToken ?? tb.username ?? tb.clientId ?? tb.tls.certFile ?? tb.provision), {
+        error: NO_CREDENTIALS,
+      }),
     http: z
       .object({ port: int(0, 65535, "port").default(8080), host: z.string().default("0.0.0.0") })
       .strict()
@@ -228,7 +261,11 @@ export const configSchema = z
         /** scrypt hash as written by `npm run hash-password`. */
         passwordHash: z.string().optional(),
         viewerPassword: z.string().min(8, { error: "at least 8 characters" }).optional(),
-        sessionTtlHours: z.number().positive().max(24 * 365).default(12),
+        sessionTtlHours: z
+          .number()
+          .positive()
+          .max(24 * 365)
+          .default(12),
         /** Extra allowed Origins for socket.io (the page's own origin is always allowed). */
         allowedOrigins: z.array(z.string().url()).default([]),
         /** Host names (or addresses) the dashboard may be reached by besides localhost and the
@@ -238,7 +275,10 @@ export const configSchema = z
       .strict()
       .prefault({}),
     dataDir: z.string().min(1).default("./data"),
-    log: z.object({ level: z.enum(["debug", "info", "warn", "error"]).default("info") }).strict().prefault({}),
+    log: z
+      .object({ level: z.enum(["debug", "info", "warn", "error"]).default("info") })
+      .strict()
+      .prefault({}),
     outbox: z
       .object({
         /** The most of the newest readings a power cut can take: the reading buffer
@@ -256,7 +296,14 @@ export const configSchema = z
         allowReboot: z.boolean().default(false),
         remoteLogLevel: z.enum(["off", "debug", "info", "warn", "error"]).default("warn"),
         /** A GPIO input that opens the claim window when held. */
-        claimButton: z.object({ pin: bcmPin, holdSec: z.number().min(0.5).max(60).default(5), activeLow: z.boolean().default(true) }).strict().optional(),
+        claimButton: z
+          .object({
+            pin: bcmPin,
+            holdSec: z.number().min(0.5).max(60).default(5),
+            activeLow: z.boolean().default(true),
+          })
+          .strict()
+          .optional(),
         /** Over-the-air updates of the appliance from ThingsBoard (issue 16, server/features/ota). */
         ota: z
           .object({

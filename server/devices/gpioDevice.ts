@@ -14,8 +14,22 @@ import { Reporter } from "./reportStrategy.ts";
 import { OfflineSafeTimer } from "./offlineSafeTimer.ts";
 import { OutputRateLimit } from "./outputRateLimit.ts";
 
-interface Output { pin: number; label: string; safe: BinaryValue; io: GpioPin | null; value: BinaryValue; limit: OutputRateLimit }
-interface Input { pin: number; label: string; io: GpioPin | null; value: BinaryValue; unwatch: (() => void) | null; cfg: GpioDeviceConfig["inputs"][number] }
+interface Output {
+  pin: number;
+  label: string;
+  safe: BinaryValue;
+  io: GpioPin | null;
+  value: BinaryValue;
+  limit: OutputRateLimit;
+}
+interface Input {
+  pin: number;
+  label: string;
+  io: GpioPin | null;
+  value: BinaryValue;
+  unwatch: (() => void) | null;
+  cfg: GpioDeviceConfig["inputs"][number];
+}
 
 export class GpioDevice implements ManagedDevice {
   readonly info: DeviceInfo;
@@ -42,11 +56,30 @@ export class GpioDevice implements ManagedDevice {
     this.#offline = new OfflineSafeTimer(cfg.safeStateAfterOfflineSec, (after) => {
       this.#ctx.log.warn(`${this.info.name}: no ThingsBoard connection for ${after} s; outputs to safe state`);
       for (const o of this.#outputs.values()) {
-        if (o.value !== o.safe) this.setOutput(o.pin, o.safe, "safe").catch((err: unknown) => this.#safeStateFailed(o, err, `after ${after} s offline`));
+        if (o.value !== o.safe)
+          this.setOutput(o.pin, o.safe, "safe").catch((err: unknown) =>
+            this.#safeStateFailed(o, err, `after ${after} s offline`),
+          );
       }
     });
-    for (const o of cfg.outputs) this.#outputs.set(o.pin, { pin: o.pin, label: o.label ?? `gpio${o.pin}`, safe: o.safeState, io: null, value: o.safeState, limit: new OutputRateLimit(cfg.outputRateLimit, ctx.now) });
-    for (const i of cfg.inputs) this.#inputs.set(i.pin, { pin: i.pin, label: i.label ?? `gpio${i.pin}`, io: null, value: 0, unwatch: null, cfg: i });
+    for (const o of cfg.outputs)
+      this.#outputs.set(o.pin, {
+        pin: o.pin,
+        label: o.label ?? `gpio${o.pin}`,
+        safe: o.safeState,
+        io: null,
+        value: o.safeState,
+        limit: new OutputRateLimit(cfg.outputRateLimit, ctx.now),
+      });
+    for (const i of cfg.inputs)
+      this.#inputs.set(i.pin, {
+        pin: i.pin,
+        label: i.label ?? `gpio${i.pin}`,
+        io: null,
+        value: 0,
+        unwatch: null,
+        cfg: i,
+      });
     this.info = {
       id: cfg.id,
       name,
@@ -65,7 +98,8 @@ export class GpioDevice implements ManagedDevice {
       setGpioStatus: async (p) => {
         const out = this.#output(p);
         const enabled = isObject(p) ? p.enabled : undefined;
-        if (typeof enabled !== "boolean" && enabled !== 0 && enabled !== 1) throw new RpcError("BAD_PARAMS", 'params.enabled must be true or false');
+        if (typeof enabled !== "boolean" && enabled !== 0 && enabled !== 1)
+          throw new RpcError("BAD_PARAMS", "params.enabled must be true or false");
         await this.setOutput(out.pin, enabled === true || enabled === 1 ? 1 : 0, "rpc");
         return this.#statusMap();
       },
@@ -85,7 +119,12 @@ export class GpioDevice implements ManagedDevice {
     const out = this.#outputs.get(pin);
     if (!out) {
       const exposed = [...this.#outputs.keys()].join(", ") || "none";
-      throw new RpcError("NOT_ALLOWED", this.#inputs.has(pin) ? `GPIO ${pin} is an input and cannot be driven` : `GPIO ${pin} is not exposed as an output (outputs: ${exposed})`);
+      throw new RpcError(
+        "NOT_ALLOWED",
+        this.#inputs.has(pin)
+          ? `GPIO ${pin} is an input and cannot be driven`
+          : `GPIO ${pin} is not exposed as an output (outputs: ${exposed})`,
+      );
     }
     return out;
   }
@@ -100,11 +139,22 @@ export class GpioDevice implements ManagedDevice {
   async start(): Promise<void> {
     try {
       for (const o of this.#outputs.values()) {
-        o.io = await this.#chip.open({ pin: o.pin, direction: "out", activeLow: this.#cfg.outputs.find((c) => c.pin === o.pin)?.activeLow ?? false, initial: o.safe });
+        o.io = await this.#chip.open({
+          pin: o.pin,
+          direction: "out",
+          activeLow: this.#cfg.outputs.find((c) => c.pin === o.pin)?.activeLow ?? false,
+          initial: o.safe,
+        });
         o.value = o.safe;
       }
       for (const i of this.#inputs.values()) {
-        i.io = await this.#chip.open({ pin: i.pin, direction: "in", edge: i.cfg.edge, activeLow: i.cfg.activeLow, debounceMs: i.cfg.debounceMs });
+        i.io = await this.#chip.open({
+          pin: i.pin,
+          direction: "in",
+          edge: i.cfg.edge,
+          activeLow: i.cfg.activeLow,
+          debounceMs: i.cfg.debounceMs,
+        });
         i.value = await i.io.read();
         i.unwatch = i.io.watch((value, ts) => this.#onEdge(i, value, ts));
       }
@@ -152,7 +202,10 @@ export class GpioDevice implements ManagedDevice {
     if (!o?.io) throw new RpcError("DEVICE_ERROR", `GPIO ${pin} is not open`);
     // Every real switch counts against the output's rate limit, except a move to the safe state.
     if (source !== "safe" && value !== o.value && !o.limit.tryTake()) {
-      if (o.limit.refused === 1 || o.limit.refused % 100 === 0) this.#ctx.log.warn(`${this.info.name}: ${o.label} (GPIO ${pin}) switched too often; ${o.limit.refused} command(s) refused so far (${source})`);
+      if (o.limit.refused === 1 || o.limit.refused % 100 === 0)
+        this.#ctx.log.warn(
+          `${this.info.name}: ${o.label} (GPIO ${pin}) switched too often; ${o.limit.refused} command(s) refused so far (${source})`,
+        );
       throw new RpcError("RATE_LIMITED", `GPIO ${pin} is switched too often: ${o.limit.describe()}`);
     }
     await o.io.write(value);
@@ -209,7 +262,12 @@ export class GpioDevice implements ManagedDevice {
   }
 
   snapshot(): DeviceSnapshot {
-    const s: DeviceSnapshot = { ...this.info, values: this.#currentValues() as Record<string, ReadingValue>, updatedAt: this.#updatedAt, health: this.#health };
+    const s: DeviceSnapshot = {
+      ...this.info,
+      values: this.#currentValues() as Record<string, ReadingValue>,
+      updatedAt: this.#updatedAt,
+      health: this.#health,
+    };
     if (this.#error) s.error = this.#error;
     const parked = this.#ctx.parked?.(this.info.name);
     if (parked) s.parked = parked;
@@ -223,13 +281,21 @@ export class GpioDevice implements ManagedDevice {
     for (const [k, v] of Object.entries(data)) {
       const o = [...this.#outputs.values()].find((x) => x.label === k || `gpio${x.pin}` === k || String(x.pin) === k);
       if (!o) continue;
-      const level = v === true || v === 1 || v === "on" || v === "true" ? 1 : v === false || v === 0 || v === "off" || v === "false" ? 0 : null;
+      const level =
+        v === true || v === 1 || v === "on" || v === "true"
+          ? 1
+          : v === false || v === 0 || v === "off" || v === "false"
+            ? 0
+            : null;
       if (level === null) {
-        this.#ctx.log.warn(`${this.info.name}: shared attribute ${preview(k, 40)}=${preview(v)} is not a boolean; ignored`);
+        this.#ctx.log.warn(
+          `${this.info.name}: shared attribute ${preview(k, 40)}=${preview(v)} is not a boolean; ignored`,
+        );
         continue;
       }
       saved[k] = v;
-      if (this.#started) void this.setOutput(o.pin, level, "shared attribute").catch((err: Error) => this.#ctx.log.error(err.message));
+      if (this.#started)
+        void this.setOutput(o.pin, level, "shared attribute").catch((err: Error) => this.#ctx.log.error(err.message));
     }
     this.#ctx.memory.save(this.#cfg.id, saved);
   }

@@ -48,15 +48,27 @@ export class PwmDevice implements ManagedDevice {
     this.#open = open;
     this.#ctx = ctx;
     this.#offline = new OfflineSafeTimer(cfg.safeStateAfterOfflineSec, (after) => {
-      this.#ctx.log.warn(`${this.info.name}: no ThingsBoard connection for ${after} s; PWM outputs to their safe value`);
+      this.#ctx.log.warn(
+        `${this.info.name}: no ThingsBoard connection for ${after} s; PWM outputs to their safe value`,
+      );
       for (const o of this.#outputs.values()) {
-        if (o.value !== o.safe) this.set(o.pin, o.safe, "safe").catch((err: unknown) => this.#safeFailed(o, err, `after ${after} s offline`));
+        if (o.value !== o.safe)
+          this.set(o.pin, o.safe, "safe").catch((err: unknown) => this.#safeFailed(o, err, `after ${after} s offline`));
       }
     });
     for (const o of cfg.outputs) {
       const servo = o.servo !== undefined;
       const safe = servo ? (o.servo?.safeUs ?? null) : o.safeDuty;
-      this.#outputs.set(o.pin, { cfg: o, pin: o.pin, label: o.label ?? `pwm${o.pin}`, servo, frequencyHz: o.frequencyHz ?? (servo ? 50 : 1000), value: safe, safe, io: null });
+      this.#outputs.set(o.pin, {
+        cfg: o,
+        pin: o.pin,
+        label: o.label ?? `pwm${o.pin}`,
+        servo,
+        frequencyHz: o.frequencyHz ?? (servo ? 50 : 1000),
+        value: safe,
+        safe,
+        io: null,
+      });
     }
     this.info = {
       id: cfg.id,
@@ -66,7 +78,15 @@ export class PwmDevice implements ManagedDevice {
       units: Object.fromEntries([...this.#outputs.values()].map((o) => [o.label, o.servo ? "µs" : ""])),
       pwm: [...this.#outputs.values()].map((o) =>
         o.servo
-          ? { pin: o.pin, label: o.label, mode: "servo" as const, min: o.cfg.servo!.minUs, max: o.cfg.servo!.maxUs, step: 10, unit: "µs" }
+          ? {
+              pin: o.pin,
+              label: o.label,
+              mode: "servo" as const,
+              min: o.cfg.servo!.minUs,
+              max: o.cfg.servo!.maxUs,
+              step: 10,
+              unit: "µs",
+            }
           : { pin: o.pin, label: o.label, mode: "duty" as const, min: 0, max: 1, step: 0.01, unit: "" },
       ),
     };
@@ -77,15 +97,20 @@ export class PwmDevice implements ManagedDevice {
         let frequencyHz: number | undefined;
         if (params.frequencyHz !== undefined) {
           const f = params.frequencyHz;
-          if (out.servo) throw new RpcError("BAD_PARAMS", `${out.label} is a servo: its frequency is fixed by the config`);
-          if (typeof f !== "number" || !Number.isFinite(f) || f < 0.1 || f > 1_000_000) throw new RpcError("BAD_PARAMS", "params.frequencyHz must be a number 0.1-1000000");
+          if (out.servo)
+            throw new RpcError("BAD_PARAMS", `${out.label} is a servo: its frequency is fixed by the config`);
+          if (typeof f !== "number" || !Number.isFinite(f) || f < 0.1 || f > 1_000_000)
+            throw new RpcError("BAD_PARAMS", "params.frequencyHz must be a number 0.1-1000000");
           frequencyHz = f;
         }
-        const value = out.servo ? this.#pulse(out, params.pulseUs) : this.#duty(params.duty, frequencyHz !== undefined ? out.value : undefined);
+        const value = out.servo
+          ? this.#pulse(out, params.pulseUs)
+          : this.#duty(params.duty, frequencyHz !== undefined ? out.value : undefined);
         await this.set(out.pin, value, "rpc", frequencyHz);
         return { success: true, ...this.#describe(out) };
       },
-      getPwm: async () => Object.fromEntries([...this.#outputs.values()].map((o) => [String(o.pin), this.#describe(o)])),
+      getPwm: async () =>
+        Object.fromEntries([...this.#outputs.values()].map((o) => [String(o.pin), this.#describe(o)])),
     };
   }
 
@@ -105,20 +130,27 @@ export class PwmDevice implements ManagedDevice {
     const pin = typeof raw === "string" && /^\d{1,2}$/.test(raw) ? Number(raw) : raw;
     if (!isInteger(pin)) throw new RpcError("BAD_PARAMS", "params.pin must be an integer GPIO number");
     const out = this.#outputs.get(pin);
-    if (!out) throw new RpcError("NOT_ALLOWED", `GPIO ${pin} is not a PWM output of this device (outputs: ${[...this.#outputs.keys()].join(", ")})`);
+    if (!out)
+      throw new RpcError(
+        "NOT_ALLOWED",
+        `GPIO ${pin} is not a PWM output of this device (outputs: ${[...this.#outputs.keys()].join(", ")})`,
+      );
     return out;
   }
 
   #duty(v: unknown, keep: number | null | undefined): number {
     if (v === undefined && keep !== undefined && keep !== null) return keep; // a frequency change alone
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 1) throw new RpcError("BAD_PARAMS", "params.duty must be a number 0-1");
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 1)
+      throw new RpcError("BAD_PARAMS", "params.duty must be a number 0-1");
     return v;
   }
 
   #pulse(o: Output, v: unknown): number {
     const { minUs, maxUs } = o.cfg.servo!;
-    if (typeof v !== "number" || !Number.isFinite(v)) throw new RpcError("BAD_PARAMS", `params.pulseUs must be a number ${minUs}-${maxUs}`);
-    if (v < minUs || v > maxUs) throw new RpcError("BAD_PARAMS", `params.pulseUs ${v} is outside ${o.label}'s limits ${minUs}-${maxUs} µs`);
+    if (typeof v !== "number" || !Number.isFinite(v))
+      throw new RpcError("BAD_PARAMS", `params.pulseUs must be a number ${minUs}-${maxUs}`);
+    if (v < minUs || v > maxUs)
+      throw new RpcError("BAD_PARAMS", `params.pulseUs ${v} is outside ${o.label}'s limits ${minUs}-${maxUs} µs`);
     return v;
   }
 
@@ -176,9 +208,12 @@ export class PwmDevice implements ManagedDevice {
       this.#health = "ok";
       this.#error = undefined;
     }
-    this.#ctx.log.info(`${this.info.name}: ${o.label} (GPIO ${pin}) -> ${value === null ? "off" : o.servo ? `${value} µs` : `duty ${value}`} at ${o.frequencyHz} Hz (${source})`);
+    this.#ctx.log.info(
+      `${this.info.name}: ${o.label} (GPIO ${pin}) -> ${value === null ? "off" : o.servo ? `${value} µs` : `duty ${value}`} at ${o.frequencyHz} Hz (${source})`,
+    );
     this.#report({ [o.label]: value ?? 0 }, Date.now());
-    if (frequencyChanged) this.#ctx.bus.emit("clientAttributes", this.info.name, { [`${o.label}FrequencyHz`]: o.frequencyHz });
+    if (frequencyChanged)
+      this.#ctx.bus.emit("clientAttributes", this.info.name, { [`${o.label}FrequencyHz`]: o.frequencyHz });
   }
 
   async #apply(o: Output, value: number | null): Promise<void> {
@@ -210,7 +245,12 @@ export class PwmDevice implements ManagedDevice {
   }
 
   snapshot(): DeviceSnapshot {
-    const s: DeviceSnapshot = { ...this.info, values: this.#values() as Record<string, ReadingValue>, updatedAt: this.#updatedAt, health: this.#health };
+    const s: DeviceSnapshot = {
+      ...this.info,
+      values: this.#values() as Record<string, ReadingValue>,
+      updatedAt: this.#updatedAt,
+      health: this.#health,
+    };
     if (this.#error) s.error = this.#error;
     return s;
   }
@@ -226,11 +266,14 @@ export class PwmDevice implements ManagedDevice {
       try {
         value = o.servo ? this.#pulse(o, v) : this.#duty(v, undefined);
       } catch (err) {
-        this.#ctx.log.warn(`${this.info.name}: shared attribute ${preview(k, 40)}=${preview(v)}: ${(err as Error).message}; ignored`);
+        this.#ctx.log.warn(
+          `${this.info.name}: shared attribute ${preview(k, 40)}=${preview(v)}: ${(err as Error).message}; ignored`,
+        );
         continue;
       }
       saved[k] = value;
-      if (this.#started) this.set(o.pin, value, "shared attribute").catch((err: Error) => this.#ctx.log.error(err.message));
+      if (this.#started)
+        this.set(o.pin, value, "shared attribute").catch((err: Error) => this.#ctx.log.error(err.message));
     }
     this.#ctx.memory.save(this.#cfg.id, saved);
   }

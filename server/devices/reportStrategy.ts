@@ -17,7 +17,9 @@ export class Reporter {
       const t = this.#cfg.thresholds[key] ?? this.#cfg.threshold;
       return t > 0 ? Math.abs(next - prev) >= t : next !== prev;
     }
-    return typeof prev === "object" || typeof next === "object" ? JSON.stringify(prev) !== JSON.stringify(next) : prev !== next;
+    return typeof prev === "object" || typeof next === "object"
+      ? JSON.stringify(prev) !== JSON.stringify(next)
+      : prev !== next;
   }
 
   /** The subset of `values` to report now; remembers what was reported. */

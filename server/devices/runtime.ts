@@ -26,9 +26,15 @@ export interface HardwareAccess {
  * one pin, each its own ThingsBoard device); "{romId}" may also be used in a configured name.
  */
 export function deviceName(cfg: DeviceConfig, unit: string): string {
-  const romId = cfg.kind === "sensor" && cfg.chip === "ds18b20" && typeof cfg.options.romId === "string" ? cfg.options.romId.toLowerCase() : undefined;
+  const romId =
+    cfg.kind === "sensor" && cfg.chip === "ds18b20" && typeof cfg.options.romId === "string"
+      ? cfg.options.romId.toLowerCase()
+      : undefined;
   const template = cfg.name ?? (romId ? "{unit} {romId}" : "{unit} {id}");
-  return template.replaceAll("{unit}", unit).replaceAll("{id}", cfg.id).replaceAll("{romId}", romId ?? cfg.id);
+  return template
+    .replaceAll("{unit}", unit)
+    .replaceAll("{id}", cfg.id)
+    .replaceAll("{romId}", romId ?? cfg.id);
 }
 
 export class DeviceRuntime {
@@ -58,7 +64,8 @@ export class DeviceRuntime {
   setParked(list: Array<{ device: string; messages: number; points: number; retryAt: number }>): void {
     const before = new Set(this.#parked.keys());
     this.#parked = new Map(list.map((p) => [p.device, { messages: p.messages, points: p.points, retryAt: p.retryAt }]));
-    for (const d of this.#devices) if (before.has(d.info.name) || this.#parked.has(d.info.name)) this.#ctx.bus.emit("deviceUpdated", d.snapshot());
+    for (const d of this.#devices)
+      if (before.has(d.info.name) || this.#parked.has(d.info.name)) this.#ctx.bus.emit("deviceUpdated", d.snapshot());
   }
 
   async build(configs: DeviceConfig[], unit: string, hw: HardwareAccess): Promise<void> {
@@ -76,7 +83,13 @@ export class DeviceRuntime {
     const ctx = { ...this.#ctx, log: this.#ctx.log.child(cfg.id) };
     if (cfg.kind === "gpio") return new GpioDevice(cfg, name, chip as GpioChip, ctx);
     const hw = this.#hw as HardwareAccess;
-    if (cfg.kind === "pwm") return new PwmDevice(cfg, name, () => (hw.pwm ? hw.pwm() : Promise.reject(new Error("no PWM on this hardware"))), ctx);
+    if (cfg.kind === "pwm")
+      return new PwmDevice(
+        cfg,
+        name,
+        () => (hw.pwm ? hw.pwm() : Promise.reject(new Error("no PWM on this hardware"))),
+        ctx,
+      );
     return new SensorDevice(cfg, name, () => hw.openSensor(cfg), ctx);
   }
 
@@ -142,7 +155,9 @@ export class DeviceRuntime {
       if (rec.deleted) {
         this.#deleted.add(id);
         this.#deletedNames.add(d.info.name);
-        this.#ctx.log.warn(`device ${d.info.name} was deleted in ThingsBoard; it stays stopped until it is configured again`);
+        this.#ctx.log.warn(
+          `device ${d.info.name} was deleted in ThingsBoard; it stays stopped until it is configured again`,
+        );
       }
     }
   }
@@ -172,7 +187,12 @@ export class DeviceRuntime {
         this.#ctx.log.warn(`shared attributes for unknown device ${device}; ignored`);
         return;
       }
-      this.#ctx.bus.emit("eventLog", { ts: Date.now(), kind: "attributes", device, text: `shared attributes ${preview({ ...data, ...(deleted.length ? { deleted } : {}) }, 300)}` });
+      this.#ctx.bus.emit("eventLog", {
+        ts: Date.now(),
+        kind: "attributes",
+        device,
+        text: `shared attributes ${preview({ ...data, ...(deleted.length ? { deleted } : {}) }, 300)}`,
+      });
       const now = Date.now();
       const pushed = this.#pushedAt.get(d.info.id) ?? new Map<string, number>();
       for (const k of [...Object.keys(data), ...deleted]) pushed.set(k, now);
@@ -219,7 +239,9 @@ export class DeviceRuntime {
 
   find(nameOrId: string): ManagedDevice | undefined {
     const former = this.#formerNames.get(nameOrId);
-    return this.list().find((d) => d.info.name === nameOrId) ?? this.list().find((d) => d.info.id === (former ?? nameOrId));
+    return (
+      this.list().find((d) => d.info.name === nameOrId) ?? this.list().find((d) => d.info.id === (former ?? nameOrId))
+    );
   }
 
   snapshots(): DeviceSnapshot[] {
@@ -249,7 +271,9 @@ export class DeviceRuntime {
     this.#deletedNames.add(d.info.name);
     this.#saveName(d, { deleted: true });
     // Stopped, so it sends nothing more: anything sent under its name would re-create it.
-    d.stop().catch((err: unknown) => this.#ctx.log.error(`device ${d.info.name} failed to stop: ${(err as Error).message}`));
+    d.stop().catch((err: unknown) =>
+      this.#ctx.log.error(`device ${d.info.name} failed to stop: ${(err as Error).message}`),
+    );
     this.#ctx.bus.emit("devicesChanged");
     return true;
   }
@@ -261,11 +285,14 @@ export class DeviceRuntime {
   isDeleted(name: string): boolean {
     return this.#deletedNames.has(name);
   }
-
 }
 
 function isNameRecord(v: unknown): v is DeviceNameRecord {
   if (typeof v !== "object" || v === null) return false;
   const r = v as Record<string, unknown>;
-  return typeof r.configured === "string" && (r.name === undefined || typeof r.name === "string") && (r.deleted === undefined || typeof r.deleted === "boolean");
+  return (
+    typeof r.configured === "string" &&
+    (r.name === undefined || typeof r.name === "string") &&
+    (r.deleted === undefined || typeof r.deleted === "boolean")
+  );
 }

@@ -38,7 +38,14 @@ export class SensorDevice implements ManagedDevice {
     this.#ctx = ctx;
     this.#reporter = new Reporter(cfg.report);
     this.#intervalMs = cfg.intervalSec * 1000;
-    this.info = { id: cfg.id, name, profile: cfg.profile ?? cfg.chip.toUpperCase(), kind: "sensor", chip: cfg.chip, units: {} };
+    this.info = {
+      id: cfg.id,
+      name,
+      profile: cfg.profile ?? cfg.chip.toUpperCase(),
+      kind: "sensor",
+      chip: cfg.chip,
+      units: {},
+    };
     this.rpc = {
       read_now: async () => {
         try {
@@ -81,7 +88,10 @@ export class SensorDevice implements ManagedDevice {
       this.#timer = null;
       this.#readOnce(false).then(
         () => this.#schedule(this.#intervalMs),
-        () => this.#schedule(Math.min(MAX_BACKOFF_MS, Math.max(1000, this.#intervalMs) * 2 ** Math.min(this.#failures - 1, 10))),
+        () =>
+          this.#schedule(
+            Math.min(MAX_BACKOFF_MS, Math.max(1000, this.#intervalMs) * 2 ** Math.min(this.#failures - 1, 10)),
+          ),
       );
     }, ms);
   }
@@ -102,7 +112,8 @@ export class SensorDevice implements ManagedDevice {
         this.info.units = { ...this.#sensor.units };
         // A chip that can name itself (SHT4x serial, DS18B20 ROM id) says so once per open, so a
         // swapped part shows in ThingsBoard's client attributes.
-        if (this.#sensor.serialNumber) this.#ctx.bus.emit("clientAttributes", this.info.name, { serialNumber: this.#sensor.serialNumber });
+        if (this.#sensor.serialNumber)
+          this.#ctx.bus.emit("clientAttributes", this.info.name, { serialNumber: this.#sensor.serialNumber });
         if (this.#failures > 0) this.stats.reopens++;
       }
       const r = await this.#sensor.read();
@@ -144,13 +155,23 @@ export class SensorDevice implements ManagedDevice {
     if (first) {
       this.#ctx.log.warn(`${this.info.name}: sensor read failed (${err.message}); retrying with backoff`);
       this.#ctx.bus.emit("clientAttributes", this.info.name, { health: this.#health, lastError: err.message });
-      this.#ctx.bus.emit("eventLog", { ts: Date.now(), kind: "error", device: this.info.name, text: `sensor failed: ${err.message}` });
+      this.#ctx.bus.emit("eventLog", {
+        ts: Date.now(),
+        kind: "error",
+        device: this.info.name,
+        text: `sensor failed: ${err.message}`,
+      });
     } else this.#ctx.log.debug(() => `${this.info.name}: still failing (${this.#failures}): ${err.message}`);
     this.#ctx.bus.emit("deviceUpdated", this.snapshot());
   }
 
   snapshot(): DeviceSnapshot {
-    const s: DeviceSnapshot = { ...this.info, values: { ...this.#values }, updatedAt: this.#updatedAt, health: this.#health };
+    const s: DeviceSnapshot = {
+      ...this.info,
+      values: { ...this.#values },
+      updatedAt: this.#updatedAt,
+      health: this.#health,
+    };
     if (this.#error) s.error = this.#error;
     const parked = this.#ctx.parked?.(this.info.name);
     if (parked) s.parked = parked;
@@ -171,7 +192,10 @@ export class SensorDevice implements ManagedDevice {
         this.#intervalMs = v * 1000;
         this.#ctx.log.info(`${this.info.name}: sampling every ${v} s (shared attribute)`);
         if (this.#running && this.#timer) this.#schedule(this.#intervalMs);
-      } else this.#ctx.log.warn(`${this.info.name}: shared attribute intervalSec=${preview(v)} is not a number 0.1-86400; ignored`);
+      } else
+        this.#ctx.log.warn(
+          `${this.info.name}: shared attribute intervalSec=${preview(v)} is not a number 0.1-86400; ignored`,
+        );
     }
     this.#ctx.memory.save(this.#cfg.id, saved);
   }

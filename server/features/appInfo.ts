@@ -23,7 +23,14 @@ export class AppInfoReader {
   #log: ErrorLog;
   #readings: SystemReadings;
 
-  constructor(version: string, unit: string, hardware: "sim" | "pi", dataDir: string, log: ErrorLog, readings: SystemReadings = SYSTEM) {
+  constructor(
+    version: string,
+    unit: string,
+    hardware: "sim" | "pi",
+    dataDir: string,
+    log: ErrorLog,
+    readings: SystemReadings = SYSTEM,
+  ) {
     this.#dataDir = dataDir;
     this.#log = log;
     this.#readings = readings;
@@ -42,7 +49,8 @@ export class AppInfoReader {
 
   read(): AppInfo {
     const now = Date.now();
-    if (now - this.#last > REFRESH_MS && !this.#refreshing) detach("refreshing system readings", this.#refresh(), this.#log);
+    if (now - this.#last > REFRESH_MS && !this.#refreshing)
+      detach("refreshing system readings", this.#refresh(), this.#log);
     return { ...this.#info, uptimeSec: Math.round((now - this.#info.startedAt) / 1000) };
   }
 

@@ -26,7 +26,13 @@ export class ClaimButton implements Feature {
 
   async start(): Promise<void> {
     const chip = await this.#o.gpio();
-    this.#pin = await chip.open({ pin: this.#o.pin, direction: "in", edge: "both", activeLow: this.#o.activeLow, debounceMs: 50 });
+    this.#pin = await chip.open({
+      pin: this.#o.pin,
+      direction: "in",
+      edge: "both",
+      activeLow: this.#o.activeLow,
+      debounceMs: 50,
+    });
     this.#unwatch = this.#pin.watch((value) => {
       if (value === 1) {
         if (this.#hold) return;

@@ -43,9 +43,15 @@ export interface GatewayServiceHost {
 }
 
 /** The part of the bridge the service talks through (a fake in tests). */
-export interface GatewayServiceBridge extends Pick<GatewayBridge, "onReady" | "ownTelemetry" | "claim" | "disconnectDevice"> {
+export interface GatewayServiceBridge extends Pick<
+  GatewayBridge,
+  "onReady" | "ownTelemetry" | "claim" | "disconnectDevice"
+> {
   readonly sender: { readonly stats: Pick<GatewayBridge["sender"]["stats"], "acked" | "pointsAcked"> };
-  readonly stats: Pick<GatewayBridge["stats"], "messagesReceived" | "rpcReceived" | "rpcRejected" | "malformed" | "oversized">;
+  readonly stats: Pick<
+    GatewayBridge["stats"],
+    "messagesReceived" | "rpcReceived" | "rpcRejected" | "malformed" | "oversized"
+  >;
 }
 
 export interface GatewayServiceOptions {
@@ -83,22 +89,44 @@ export class GatewayService implements Feature {
       gateway_devices: async () => Object.fromEntries(o.host.runtime.list().map((d) => [d.info.name, d.info.profile])),
       gateway_version: async () => ({ version: o.host.appInfo().version }),
       gateway_stats: async () => this.#stats(),
-      i2c_scan: async () => ({ devices: (await o.host.scanI2c()).map((e) => ({ ...e, address: `0x${e.address.toString(16)}` })) }),
+      i2c_scan: async () => ({
+        devices: (await o.host.scanI2c()).map((e) => ({ ...e, address: `0x${e.address.toString(16)}` })),
+      }),
       sensor_scan: async () => {
         if (!o.host.scanKernelSensors) throw new Error("sensor_scan is not available on this host");
         return o.host.scanKernelSensors();
       },
       gateway_restart: async (p) => this.#schedule(p, "restart", () => (o.restart ?? defaultRestart)()),
       gateway_reboot: async (p) => {
-        if (!o.host.config.gateway.allowReboot) throw new Error("reboot is not allowed by the config (gateway.allowReboot)");
-        return this.#schedule(p, "reboot", () => spawn("systemctl", ["reboot"], { stdio: "ignore", detached: true }).on("error", () => {}).unref());
+        if (!o.host.config.gateway.allowReboot)
+          throw new Error("reboot is not allowed by the config (gateway.allowReboot)");
+        return this.#schedule(p, "reboot", () =>
+          spawn("systemctl", ["reboot"], { stdio: "ignore", detached: true })
+            .on("error", () => {})
+            .unref(),
+        );
       },
       // Issue 12: the messages set aside as dead letters, newest first (payloads shortened), and
       // putting them back in the queue once what made the server refuse them is fixed.
       gateway_dead_letters: async (p) => {
-        const limit = isObject(p) && typeof p.limit === "number" && Number.isInteger(p.limit) ? Math.min(Math.max(p.limit, 1), 50) : 10;
+        const limit =
+          isObject(p) && typeof p.limit === "number" && Number.isInteger(p.limit)
+            ? Math.min(Math.max(p.limit, 1), 50)
+            : 10;
         const dl = o.host.deadLetters;
-        return { count: dl.count, deadLetters: dl.list(limit).map((d) => ({ topic: d.topic, bytes: d.payload.length, points: d.points, attempts: d.attempts, reason: d.reason, queuedAt: d.ts, deadAt: d.deadAt, payload: d.payload.length > 1000 ? `${d.payload.slice(0, 1000)}…` : d.payload })) };
+        return {
+          count: dl.count,
+          deadLetters: dl.list(limit).map((d) => ({
+            topic: d.topic,
+            bytes: d.payload.length,
+            points: d.points,
+            attempts: d.attempts,
+            reason: d.reason,
+            queuedAt: d.ts,
+            deadAt: d.deadAt,
+            payload: d.payload.length > 1000 ? `${d.payload.slice(0, 1000)}…` : d.payload,
+          })),
+        };
       },
       gateway_dead_letters_retry: async () => {
         const requeued = o.host.deadLetters.requeue();
@@ -108,7 +136,8 @@ export class GatewayService implements Feature {
       gateway_device_renamed: async (p) => {
         if (!isObject(p)) throw new Error("params must be {oldName: newName}");
         const done: Record<string, string> = {};
-        for (const [from, to] of Object.entries(p)) if (typeof to === "string" && to && o.host.runtime.rename(from, to)) done[from] = to;
+        for (const [from, to] of Object.entries(p))
+          if (typeof to === "string" && to && o.host.runtime.rename(from, to)) done[from] = to;
         return { success: true, renamed: done };
       },
       gateway_device_deleted: async (p) => {
@@ -140,13 +169,25 @@ export class GatewayService implements Feature {
   async handle(method: string, params: unknown): Promise<RpcReply> {
     const h = Object.prototype.hasOwnProperty.call(this.#handlers, method) ? this.#handlers[method] : undefined;
     const bus = this.#o.host.bus;
-    if (!h) return { ok: false, data: { success: false, error: `unknown gateway method ${preview(method, 60)} (supported: ${Object.keys(this.#handlers).join(", ")})` } };
+    if (!h)
+      return {
+        ok: false,
+        data: {
+          success: false,
+          error: `unknown gateway method ${preview(method, 60)} (supported: ${Object.keys(this.#handlers).join(", ")})`,
+        },
+      };
     try {
       const data = await h(params);
       bus.emit("eventLog", { ts: Date.now(), kind: "rpc", text: `gateway RPC ${method} -> ok` });
       return { ok: true, data };
     } catch (err) {
-      bus.emit("eventLog", { ts: Date.now(), kind: "rpc", text: `gateway RPC ${method} failed: ${(err as Error).message}`, ok: false });
+      bus.emit("eventLog", {
+        ts: Date.now(),
+        kind: "rpc",
+        text: `gateway RPC ${method} failed: ${(err as Error).message}`,
+        ok: false,
+      });
       return { ok: false, data: { success: false, error: (err as Error).message } };
     }
   }
@@ -160,7 +201,11 @@ export class GatewayService implements Feature {
       if (k === "logLevel" && typeof v === "string" && (LEVELS as readonly string[]).includes(v)) {
         log.root.level = v as LogLevel;
         applied.push(k);
-      } else if (k === "remoteLogLevel" && typeof v === "string" && (v === "off" || (LEVELS as readonly string[]).includes(v))) {
+      } else if (
+        k === "remoteLogLevel" &&
+        typeof v === "string" &&
+        (v === "off" || (LEVELS as readonly string[]).includes(v))
+      ) {
         this.#remoteLevel = v as LogLevel | "off";
         applied.push(k);
       } else if (k === "statsPeriodSec" && typeof v === "number" && v >= 1 && v <= 86_400) {
@@ -171,8 +216,14 @@ export class GatewayService implements Feature {
       else log.warn(`gateway shared attribute ${preview(k, 40)}=${preview(v)} is not a runtime setting; ignored`);
     }
     if (applied.length) log.info(`remote configuration applied: ${applied.join(", ")}`);
-    if (needRestart.length) log.warn(`remote configuration of ${needRestart.join(", ")} needs a restart and a config file change; not applied`);
-    this.#o.host.bus.emit("clientAttributes", "", { remoteConfigApplied: applied.join(","), remoteConfigNeedsRestart: needRestart.join(",") });
+    if (needRestart.length)
+      log.warn(
+        `remote configuration of ${needRestart.join(", ")} needs a restart and a config file change; not applied`,
+      );
+    this.#o.host.bus.emit("clientAttributes", "", {
+      remoteConfigApplied: applied.join(","),
+      remoteConfigNeedsRestart: needRestart.join(","),
+    });
   }
 
   /** Open the claim window for configured devices (all with a claim section when ids is empty). */
@@ -192,12 +243,16 @@ export class GatewayService implements Feature {
     await this.#o.bridge.claim(entries);
     const until = Date.now() + duration;
     for (const d of devices) c.bus.emit("claimWindow", { device: d, until });
-    c.bus.emit("eventLog", { ts: Date.now(), kind: "claim", text: `claim window open for ${devices.join(", ")} until ${new Date(until).toISOString()}` });
+    c.bus.emit("eventLog", {
+      ts: Date.now(),
+      kind: "claim",
+      text: `claim window open for ${devices.join(", ")} until ${new Date(until).toISOString()}`,
+    });
     return { devices, until };
   }
 
   #schedule(params: unknown, what: string, action: () => void): { success: boolean; inSeconds: number } {
-    const raw = isObject(params) ? params.seconds ?? params.delay : params;
+    const raw = isObject(params) ? (params.seconds ?? params.delay) : params;
     const sec = typeof raw === "number" && raw >= 1 && raw <= 86_400 ? raw : 1;
     this.#o.log.warn(`${what} requested through ThingsBoard; in ${sec} s`);
     const t = setTimeout(() => {
@@ -210,13 +265,21 @@ export class GatewayService implements Feature {
 
   #restartStats(): void {
     if (this.#statsTimer) clearInterval(this.#statsTimer);
-    this.#statsTimer = setInterval(() => detach("statistics", this.#publishStats(), this.#o.log), this.#statsPeriodSec * 1000);
+    this.#statsTimer = setInterval(
+      () => detach("statistics", this.#publishStats(), this.#o.log),
+      this.#statsPeriodSec * 1000,
+    );
     this.#statsTimer.unref();
   }
 
   async #stats(): Promise<ReadingValues> {
     const c = this.#o.host;
-    const [cpu, temp, mem, d] = await Promise.all([this.#cpu.sample(), cpuTemperatureC(), memory(), disk(c.config.dataDir)]);
+    const [cpu, temp, mem, d] = await Promise.all([
+      this.#cpu.sample(),
+      cpuTemperatureC(),
+      memory(),
+      disk(c.config.dataDir),
+    ]);
     const b = this.#o.bridge;
     const ob = c.outboxStatus();
     const conn = c.connectionStatus();
@@ -274,7 +337,10 @@ export class GatewayService implements Feature {
       kernel: os.kernel,
       nodeVersion: process.version,
       hardware: c.hardwareKind,
-      devices: c.runtime.list().map((d) => d.info.name).join(", "),
+      devices: c.runtime
+        .list()
+        .map((d) => d.info.name)
+        .join(", "),
     });
   }
 
@@ -299,7 +365,10 @@ export class GatewayService implements Feature {
       this.#o.bridge.ownTelemetry({ ts, values: { LOGS: `${r.level.toUpperCase()} [${r.ns}] ${r.msg}` } });
     }
     if (this.#remoteDropped) {
-      this.#o.bridge.ownTelemetry({ ts: Date.now(), values: { LOGS: `WARN remote log buffer full: ${this.#remoteDropped} records dropped` } });
+      this.#o.bridge.ownTelemetry({
+        ts: Date.now(),
+        values: { LOGS: `WARN remote log buffer full: ${this.#remoteDropped} records dropped` },
+      });
       this.#remoteDropped = 0;
     }
   }

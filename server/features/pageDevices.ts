@@ -53,7 +53,11 @@ export class PageDevices {
 
   /** Reads the file; an entry that no longer validates against the main config (edited since) is skipped and logged, not fatal. */
   static async open(o: PageDevicesOptions): Promise<PageDevices> {
-    const store = await StateStore.open<LocalFile>(o.file, { version: 1, devices: [] }, { log: o.log, writeDelayMs: 0, mode: 0o600 });
+    const store = await StateStore.open<LocalFile>(
+      o.file,
+      { version: 1, devices: [] },
+      { log: o.log, writeDelayMs: 0, mode: 0o600 },
+    );
     const self = new PageDevices(o, store);
     const raw = Array.isArray(store.data.devices) ? store.data.devices.filter(isObject) : [];
     const kept: Record<string, unknown>[] = [];
@@ -62,7 +66,9 @@ export class PageDevices {
       if (r.ok) kept.push(entry);
       else {
         self.#invalid.push(entry);
-        o.log.error(`device from the dashboard ${String(entry["id"]).slice(0, 64)} in ${o.file} is not valid with the current config and is not started: ${r.errors.join("; ")}`);
+        o.log.error(
+          `device from the dashboard ${String(entry["id"]).slice(0, 64)} in ${o.file} is not valid with the current config and is not started: ${r.errors.join("; ")}`,
+        );
       }
     }
     self.#raw = kept;
@@ -128,13 +134,19 @@ export class PageDevices {
       if (!r.ok) return r;
       const cfg = r.devices.at(-1) as DeviceConfig;
       const old = await this.#o.runtime.remove(id);
-      if (old) await this.#o.disconnect(old.info.name).catch((err: Error) => this.#o.log.warn(`disconnect of ${old.info.name}: ${err.message}`));
+      if (old)
+        await this.#o
+          .disconnect(old.info.name)
+          .catch((err: Error) => this.#o.log.warn(`disconnect of ${old.info.name}: ${err.message}`));
       try {
         await this.#o.runtime.add(cfg);
       } catch (err) {
         // Put the old one back: an edit that cannot start changes nothing.
         const prev = this.#parsed[at];
-        if (prev) await this.#o.runtime.add(prev).catch((e: Error) => this.#o.log.error(`could not restore ${id}: ${e.message}`));
+        if (prev)
+          await this.#o.runtime
+            .add(prev)
+            .catch((e: Error) => this.#o.log.error(`could not restore ${id}: ${e.message}`));
         return { ok: false, errors: [`device: cannot start: ${(err as Error).message}`] };
       }
       if (cfg.id !== id) this.#o.forgetHistory(id);
@@ -150,7 +162,10 @@ export class PageDevices {
       if (at < 0) return { ok: false, errors: [this.#notOurs(id)] };
       const raw = this.#raw.filter((_, i) => i !== at);
       const old = await this.#o.runtime.remove(id);
-      if (old) await this.#o.disconnect(old.info.name).catch((err: Error) => this.#o.log.warn(`disconnect of ${old.info.name}: ${err.message}`));
+      if (old)
+        await this.#o
+          .disconnect(old.info.name)
+          .catch((err: Error) => this.#o.log.warn(`disconnect of ${old.info.name}: ${err.message}`));
       this.#o.forgetHistory(id);
       const r = this.#validate(raw);
       await this.#save(raw, r.ok ? r.devices : this.merged().filter((d) => d.id !== id));

@@ -49,7 +49,16 @@ export class Provisioner implements Feature {
     try {
       log.info(`provisioning this unit as gateway device "${name}" at ${tb.host}:${tb.port}`);
       const ca = tb.tls.enabled && tb.tls.caFile ? readFileSync(tb.tls.caFile) : undefined;
-      const creds = await provisionGateway({ host: tb.host, port: tb.port, mqttVersion: tb.mqttVersion, key: p.key, secret: p.secret, deviceName: name, tls: { enabled: tb.tls.enabled, ca, rejectUnauthorized: tb.tls.rejectUnauthorized }, timeoutMs: 60_000 });
+      const creds = await provisionGateway({
+        host: tb.host,
+        port: tb.port,
+        mqttVersion: tb.mqttVersion,
+        key: p.key,
+        secret: p.secret,
+        deviceName: name,
+        tls: { enabled: tb.tls.enabled, ca, rejectUnauthorized: tb.tls.rejectUnauthorized },
+        timeoutMs: 60_000,
+      });
       if (!this.#running) return;
       saveCredentials(file, creds);
       log.root.addSecret(creds.accessToken ?? creds.password);
@@ -59,9 +68,11 @@ export class Provisioner implements Feature {
       if (!this.#running) return;
       const status = err instanceof ProvisionError ? err.status : "ERROR";
       const hint =
-        status === "NOT_FOUND" ? " (check thingsboard.provision.key/secret and that the device profile allows provisioning)"
-        : status === "FAILURE" ? ` (a device named "${name}" may already exist: delete it or set thingsboard.accessToken)`
-        : "";
+        status === "NOT_FOUND"
+          ? " (check thingsboard.provision.key/secret and that the device profile allows provisioning)"
+          : status === "FAILURE"
+            ? ` (a device named "${name}" may already exist: delete it or set thingsboard.accessToken)`
+            : "";
       const delay = Math.min(300_000, 5000 * 2 ** Math.min(n, 6));
       log.error(`provisioning failed: ${(err as Error).message}${hint}; retrying in ${Math.round(delay / 1000)} s`);
       this.#o.onFailure(`provisioning: ${(err as Error).message}`, Date.now() + delay);

@@ -11,7 +11,15 @@ import { ReadingBuffer } from "./readingBuffer.ts";
 import { EchoFilter } from "./echoFilter.ts";
 import { answerRpc } from "./rpcAnswer.ts";
 import { PendingRequests } from "./pendingRequests.ts";
-import { encodeOutbound, isOtaTopic, parseInbound, TOPIC, type GwRpcRequest, type MeRpcRequest, type TsRecord } from "./protocol.ts";
+import {
+  encodeOutbound,
+  isOtaTopic,
+  parseInbound,
+  TOPIC,
+  type GwRpcRequest,
+  type MeRpcRequest,
+  type TsRecord,
+} from "./protocol.ts";
 import { Sender, type OutboxLike, type SenderLimits } from "./sender.ts";
 import { senderLimitsFor, type ConfiguredRateLimits } from "./senderLimits.ts";
 import { parseSessionLimits, type SessionLimits } from "./sessionLimits.ts";
@@ -94,20 +102,45 @@ export class GatewayBridge {
   #parkedNames = "";
   #parkedAttrAt = 0;
   readonly #refusals: InboundRefusals;
-  readonly stats: BridgeStats = { malformed: 0, oversized: 0, echoes: 0, rpcReceived: 0, rpcAnswered: 0, rpcRejected: 0, attributeUpdates: 0, announces: 0, messagesReceived: 0, pointsQueued: 0 };
+  readonly stats: BridgeStats = {
+    malformed: 0,
+    oversized: 0,
+    echoes: 0,
+    rpcReceived: 0,
+    rpcAnswered: 0,
+    rpcRejected: 0,
+    attributeUpdates: 0,
+    announces: 0,
+    messagesReceived: 0,
+    pointsQueued: 0,
+  };
 
   constructor(o: BridgeOptions) {
     this.#o = o;
     this.#buffer = new ReadingBuffer(o.maxPayloadBytes);
     this.#buffer.onUnsendable = (device, key, bytes) => {
       const n = this.#buffer.unsendable;
-      if (n === 1 || n % 100 === 0) o.log.warn(`refused ${device ? `${device}'s` : "the gateway's"} value ${preview(key, 60)} of ${bytes} bytes: it can never fit in one message to ThingsBoard (limit ${this.#buffer.builder.maxBytes} bytes); ${n} refused so far`);
+      if (n === 1 || n % 100 === 0)
+        o.log.warn(
+          `refused ${device ? `${device}'s` : "the gateway's"} value ${preview(key, 60)} of ${bytes} bytes: it can never fit in one message to ThingsBoard (limit ${this.#buffer.builder.maxBytes} bytes); ${n} refused so far`,
+        );
     };
-    this.#refusals = new InboundRefusals({ limits: o.rpcLimits, publish: (t, p) => this.#publishDirect(t, p), log: o.log, counters: this.stats });
+    this.#refusals = new InboundRefusals({
+      limits: o.rpcLimits,
+      publish: (t, p) => this.#publishDirect(t, p),
+      log: o.log,
+      counters: this.stats,
+    });
     // Requests wait for room in the server's buckets (200 devices asking for their attributes
     // after a reconnect would otherwise breach the limits at once).
     this.#pending = new PendingRequests((t, p) => this.#publishPaced(t, p), o.attributeRequestTimeoutMs);
-    this.sender = new Sender(o.outbox, (t, p) => this.#publish(t, p), o.log.child("sender"), this.#senderLimits(), () => this.#buffer.builder.maxBytes);
+    this.sender = new Sender(
+      o.outbox,
+      (t, p) => this.#publish(t, p),
+      o.log.child("sender"),
+      this.#senderLimits(),
+      () => this.#buffer.builder.maxBytes,
+    );
     this.#buffer.builder.maxPoints = this.sender.maxPoints;
     this.#buffer.builder.maxEntries = this.sender.maxEntries;
     if (o.parkedStore) {
@@ -158,10 +191,16 @@ export class GatewayBridge {
     });
   }
 
-  get rpcAdmission(): RpcAdmission { return this.#refusals.admission; }
+  get rpcAdmission(): RpcAdmission {
+    return this.#refusals.admission;
+  }
   /** Values refused because they could never fit in one message (issue 12). */
-  get unsendableValues(): number { return this.#buffer.unsendable; }
-  get busyReplies(): BusyReplies { return this.#refusals.busyReplies; }
+  get unsendableValues(): number {
+    return this.#buffer.unsendable;
+  }
+  get busyReplies(): BusyReplies {
+    return this.#refusals.busyReplies;
+  }
 
   get sessionLimits(): SessionLimits | null {
     return this.#limits;
@@ -192,7 +231,12 @@ export class GatewayBridge {
       this.#subSessions.noteSent(device);
       this.#buffer.attributes(device, values);
     });
-    const applyNames = () => this.sender.setRenames(this.#o.renames?.() ?? new Map(), deleted, () => this.#o.anyDeleted?.() ?? this.#o.isDeleted !== undefined);
+    const applyNames = () =>
+      this.sender.setRenames(
+        this.#o.renames?.() ?? new Map(),
+        deleted,
+        () => this.#o.anyDeleted?.() ?? this.#o.isDeleted !== undefined,
+      );
     bus.on(this, "devicesChanged", () => {
       applyNames();
       detach("announcing new devices", this.#subSessions.announceNew(), this.#o.log);
@@ -219,7 +263,12 @@ export class GatewayBridge {
   }
 
   /** Request attributes of a sub-device; rejects when not connected or on timeout. */
-  requestAttributes(device: string, keys: string[], client: boolean, form?: "key" | "keys"): Promise<Record<string, unknown>> {
+  requestAttributes(
+    device: string,
+    keys: string[],
+    client: boolean,
+    form?: "key" | "keys",
+  ): Promise<Record<string, unknown>> {
     // ThingsBoard would create the device for the request (implicit connect, §4.0).
     if (this.#o.isDeleted?.(device)) return Promise.reject(new Error(`${device} was deleted in ThingsBoard`));
     return this.#pending.attributes(device, keys, client, form);
@@ -248,7 +297,8 @@ export class GatewayBridge {
   /** Tell ThingsBoard a device is gone from this gateway. */
   async disconnectDevice(name: string): Promise<void> {
     this.#subSessions.forget(name);
-    if (this.#o.connection.connected) await this.#publishPaced(TOPIC.gwDisconnect, encodeOutbound(TOPIC.gwDisconnect, { device: name }));
+    if (this.#o.connection.connected)
+      await this.#publishPaced(TOPIC.gwDisconnect, encodeOutbound(TOPIC.gwDisconnect, { device: name }));
     this.sender.forgetDevice(name);
   }
 
@@ -272,12 +322,17 @@ export class GatewayBridge {
     this.#o.onParked?.(list);
     // Shown in ThingsBoard too, on the gateway device: which devices wait and how much is held.
     // Sent when the set changes, and counts at most once a minute (each send costs tokens).
-    const names = list.map((p) => p.device).sort().join("\n");
+    const names = list
+      .map((p) => p.device)
+      .sort()
+      .join("\n");
     const now = Date.now();
     if (names === this.#parkedNames && now - this.#parkedAttrAt < 60_000) return;
     this.#parkedNames = names;
     this.#parkedAttrAt = now;
-    const summary = Object.fromEntries(list.map((p) => [p.device, { messages: p.messages, points: p.points, retryAt: p.retryAt }]));
+    const summary = Object.fromEntries(
+      list.map((p) => [p.device, { messages: p.messages, points: p.points, retryAt: p.retryAt }]),
+    );
     this.#buffer.attributes("", { parkedDevices: JSON.stringify(summary), parkedDeviceCount: list.length });
   }
 
@@ -314,7 +369,11 @@ export class GatewayBridge {
 
   async #fetchSessionLimits(): Promise<void> {
     try {
-      const reply = await this.#pending.clientRpc("getSessionLimits", { timeout: 5000 }, this.#o.sessionLimitsTimeoutMs ?? 5000);
+      const reply = await this.#pending.clientRpc(
+        "getSessionLimits",
+        { timeout: 5000 },
+        this.#o.sessionLimitsTimeoutMs ?? 5000,
+      );
       const limits = parseSessionLimits(reply);
       if (!limits) {
         this.#o.log.warn("getSessionLimits answered without limits; keeping configured ones");
@@ -326,7 +385,11 @@ export class GatewayBridge {
       this.sender.setLimits(this.#senderLimits());
       this.#buffer.builder.maxPoints = this.sender.maxPoints;
       this.#buffer.builder.maxEntries = this.sender.maxEntries;
-      this.#o.log.info("session limits applied", { maxPayloadSize: limits.maxPayloadSize, maxInflight: limits.maxInflightMessages, gatewayRateLimits: limits.gatewayRateLimits });
+      this.#o.log.info("session limits applied", {
+        maxPayloadSize: limits.maxPayloadSize,
+        maxInflight: limits.maxInflightMessages,
+        gatewayRateLimits: limits.gatewayRateLimits,
+      });
     } catch (err) {
       this.#o.log.warn(`getSessionLimits: ${(err as Error).message}; keeping configured limits`);
     }
@@ -358,7 +421,8 @@ export class GatewayBridge {
         this.#o.bus.emit("sharedAttributes", m.msg.device, m.msg.data, m.msg.deleted ?? []);
         return;
       case "gwAttributeResponse":
-        if (!this.#pending.resolveAttributes(m.msg)) this.#o.log.debug(() => `unmatched attribute response ${m.msg.device}/${m.msg.id}`);
+        if (!this.#pending.resolveAttributes(m.msg))
+          this.#o.log.debug(() => `unmatched attribute response ${m.msg.device}/${m.msg.id}`);
         return;
       case "gwDisconnect":
         // v5 only: the server dropped a sub-session (150 = rate limit). Re-announce it.
@@ -405,14 +469,35 @@ export class GatewayBridge {
 
   async #handleRpc(req: GwRpcRequest): Promise<void> {
     this.stats.rpcReceived++;
-    const call = () => this.#o.rpc.dispatch({ device: req.device, method: req.method, params: req.params, source: "thingsboard" });
+    const call = () =>
+      this.#o.rpc.dispatch({ device: req.device, method: req.method, params: req.params, source: "thingsboard" });
     const body = (data: unknown) => encodeOutbound(TOPIC.gwRpc, { device: req.device, id: req.id, data });
-    if (await answerRpc(`RPC ${req.device}/${req.id}`, call, TOPIC.gwRpc, body, (t, p) => this.#publishDirect(t, p), this.#o.log)) this.stats.rpcAnswered++;
+    if (
+      await answerRpc(
+        `RPC ${req.device}/${req.id}`,
+        call,
+        TOPIC.gwRpc,
+        body,
+        (t, p) => this.#publishDirect(t, p),
+        this.#o.log,
+      )
+    )
+      this.stats.rpcAnswered++;
   }
 
   async #handleOwnRpc(req: MeRpcRequest): Promise<void> {
     const handler = this.#o.gatewayRpc;
-    const call = async (): Promise<RpcReply> => (handler ? handler(req.method, req.params) : { ok: false, data: { success: false, error: `unknown method ${req.method}` } });
-    await answerRpc(`gateway RPC ${req.requestId}`, call, `${TOPIC.meRpcResponsePrefix}${req.requestId}`, (data) => encodeOutbound(TOPIC.meRpcResponsePrefix, data), (t, p) => this.#publishDirect(t, p), this.#o.log);
+    const call = async (): Promise<RpcReply> =>
+      handler
+        ? handler(req.method, req.params)
+        : { ok: false, data: { success: false, error: `unknown method ${req.method}` } };
+    await answerRpc(
+      `gateway RPC ${req.requestId}`,
+      call,
+      `${TOPIC.meRpcResponsePrefix}${req.requestId}`,
+      (data) => encodeOutbound(TOPIC.meRpcResponsePrefix, data),
+      (t, p) => this.#publishDirect(t, p),
+      this.#o.log,
+    );
   }
 }

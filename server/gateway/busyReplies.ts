@@ -18,7 +18,10 @@ export class BusyReplies {
   #head = 0;
   readonly stats: BusyRepliesStats = { sent: 0, unanswered: 0 };
 
-  constructor(publish: (topic: string, payload: string) => Promise<void>, o: { inFlight?: number; pending?: number } = {}) {
+  constructor(
+    publish: (topic: string, payload: string) => Promise<void>,
+    o: { inFlight?: number; pending?: number } = {},
+  ) {
     this.#publish = publish;
     this.#inFlight = o.inFlight ?? 64;
     this.#pendingMax = o.pending ?? 20_000;
@@ -49,7 +52,10 @@ export class BusyReplies {
       }
       this.#out++;
       this.#publish(topic, payload)
-        .then(() => this.stats.sent++, () => this.stats.unanswered++)
+        .then(
+          () => this.stats.sent++,
+          () => this.stats.unanswered++,
+        )
         .finally(() => {
           this.#out--;
           this.#pump();

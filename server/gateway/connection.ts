@@ -25,7 +25,13 @@ export interface ConnectionOptions {
   clientId?: string | undefined;
   username?: string | undefined;
   password?: string | undefined;
-  tls?: { enabled: boolean; caFile?: string | undefined; certFile?: string | undefined; keyFile?: string | undefined; rejectUnauthorized: boolean };
+  tls?: {
+    enabled: boolean;
+    caFile?: string | undefined;
+    certFile?: string | undefined;
+    keyFile?: string | undefined;
+    rejectUnauthorized: boolean;
+  };
   keepaliveSec: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
@@ -75,24 +81,47 @@ export class TbConnection {
     this.#o = options;
     this.#version = options.mqttVersion;
     this.#listeners = new ConnectionListeners(options.log);
-    this.#retry = new ReconnectSchedule({ minMs: options.reconnectMinMs, maxMs: options.reconnectMaxMs, random: options.random, onDue: () => this.#retryDue() });
+    this.#retry = new ReconnectSchedule({
+      minMs: options.reconnectMinMs,
+      maxMs: options.reconnectMaxMs,
+      random: options.random,
+      onDue: () => this.#retryDue(),
+    });
   }
 
-  onConnected(cb: () => void): void { this.#listeners.connected.add(cb); }
-  onDisconnected(cb: () => void): void { this.#listeners.disconnected.add(cb); }
-  onMessage(cb: (topic: string, payload: Buffer) => void): void { this.#listeners.message.add(cb); }
-  onStatus(cb: (s: ConnectionStatus) => void): void { this.#listeners.status.add(cb); }
-  onOversize(cb: (p: OversizePublish) => void): void { this.#listeners.oversize.add(cb); }
+  onConnected(cb: () => void): void {
+    this.#listeners.connected.add(cb);
+  }
+  onDisconnected(cb: () => void): void {
+    this.#listeners.disconnected.add(cb);
+  }
+  onMessage(cb: (topic: string, payload: Buffer) => void): void {
+    this.#listeners.message.add(cb);
+  }
+  onStatus(cb: (s: ConnectionStatus) => void): void {
+    this.#listeners.status.add(cb);
+  }
+  onOversize(cb: (p: OversizePublish) => void): void {
+    this.#listeners.oversize.add(cb);
+  }
 
   /** True once CONNACK arrived and subscriptions were made. */
   get connected(): boolean {
     return this.#ready && this.#client?.connected === true;
   }
 
-  get mqttVersion(): 4 | 5 { return this.#version; }
+  get mqttVersion(): 4 | 5 {
+    return this.#version;
+  }
 
   status(): ConnectionStatus {
-    const s: ConnectionStatus = { state: this.#state, since: this.#since, server: `${this.#o.host}:${this.#o.port}`, mqttVersion: this.#version, reconnects: this.#reconnects };
+    const s: ConnectionStatus = {
+      state: this.#state,
+      since: this.#since,
+      server: `${this.#o.host}:${this.#o.port}`,
+      mqttVersion: this.#version,
+      reconnects: this.#reconnects,
+    };
     if (this.#lastError) s.lastError = this.#lastError;
     const nextRetryAt = this.#retry.nextRetryAt;
     if (nextRetryAt && (this.#state === "backoff" || this.#state === "authFailed")) s.nextRetryAt = nextRetryAt;
@@ -101,7 +130,13 @@ export class TbConnection {
 
   /** Replace credentials (after provisioning) and reconnect with them. */
   setCredentials(c: { accessToken?: string; clientId?: string; username?: string; password?: string }): void {
-    this.#o = { ...this.#o, accessToken: c.accessToken, clientId: c.clientId, username: c.username, password: c.password };
+    this.#o = {
+      ...this.#o,
+      accessToken: c.accessToken,
+      clientId: c.clientId,
+      username: c.username,
+      password: c.password,
+    };
     if (this.#state !== "stopped") this.#restartNow();
   }
 
@@ -164,11 +199,26 @@ export class TbConnection {
     try {
       const opts = clientOptions(this.#o, this.#version);
       const version = this.#version;
-      const tls = opts.protocol === "mqtts" ? { ca: opts.ca as Buffer | undefined, cert: opts.cert as Buffer | undefined, key: opts.key as Buffer | undefined, rejectUnauthorized: opts.rejectUnauthorized !== false } : undefined;
+      const tls =
+        opts.protocol === "mqtts"
+          ? {
+              ca: opts.ca as Buffer | undefined,
+              cert: opts.cert as Buffer | undefined,
+              key: opts.key as Buffer | undefined,
+              rejectUnauthorized: opts.rejectUnauthorized !== false,
+            }
+          : undefined;
       const onOversize = (p: OversizePublish) => {
         if (gen === this.#gen) this.#listeners.emitOversize(p);
       };
-      client = new MqttClient(() => guardedSocket({ host: this.#o.host, port: this.#o.port, tls }, { maxPacketBytes: maxInboundBytes(this.#o), mqttVersion: version, onOversize }), opts);
+      client = new MqttClient(
+        () =>
+          guardedSocket(
+            { host: this.#o.host, port: this.#o.port, tls },
+            { maxPacketBytes: maxInboundBytes(this.#o), mqttVersion: version, onOversize },
+          ),
+        opts,
+      );
     } catch (err) {
       this.#failed(`cannot connect: ${(err as Error).message}`);
       return;
@@ -231,7 +281,11 @@ export class TbConnection {
       return;
     }
     const auth = AUTH_CODES.has(code);
-    this.#o.log.error(auth ? `ThingsBoard refused the credentials (CONNACK ${code}): check the access token` : `ThingsBoard refused the connection (CONNACK ${code}: ${message})`);
+    this.#o.log.error(
+      auth
+        ? `ThingsBoard refused the credentials (CONNACK ${code}): check the access token`
+        : `ThingsBoard refused the connection (CONNACK ${code}: ${message})`,
+    );
     this.#killClient();
     this.#failed(`CONNACK ${code}: ${message}`, auth);
   }
@@ -244,7 +298,9 @@ export class TbConnection {
     if (wasReady) {
       const server = `${this.#o.host}:${this.#o.port}`;
       const reason = this.#disconnectReason;
-      this.#o.log.warn(`connection to ${server} lost${reason === undefined ? "" : ` (server sent DISCONNECT ${disconnectReasonName(reason)})`}`);
+      this.#o.log.warn(
+        `connection to ${server} lost${reason === undefined ? "" : ` (server sent DISCONNECT ${disconnectReasonName(reason)})`}`,
+      );
       const warning = this.#flaps.closed(server, reason);
       if (warning) this.#o.log.warn(warning);
       // While the pattern lasts the status (dashboard, gateway stats) names the likely cause, not only "connection closed".

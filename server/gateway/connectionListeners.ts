@@ -18,25 +18,41 @@ export class ConnectionListeners {
 
   emit(kind: "connected" | "disconnected"): void {
     for (const cb of this[kind]) {
-      try { cb(); } catch (err) { this.#log.error(`connection ${kind} listener failed: ${(err as Error).message}`); }
+      try {
+        cb();
+      } catch (err) {
+        this.#log.error(`connection ${kind} listener failed: ${(err as Error).message}`);
+      }
     }
   }
 
   emitStatus(s: ConnectionStatus): void {
     for (const cb of this.status) {
-      try { cb(s); } catch { /* status listeners must not break the connection */ }
+      try {
+        cb(s);
+      } catch {
+        /* status listeners must not break the connection */
+      }
     }
   }
 
   emitMessage(topic: string, payload: Buffer): void {
     for (const cb of this.message) {
-      try { cb(topic, payload); } catch (err) { this.#log.error(`message handler failed on ${topic}: ${(err as Error).message}`); }
+      try {
+        cb(topic, payload);
+      } catch (err) {
+        this.#log.error(`message handler failed on ${topic}: ${(err as Error).message}`);
+      }
     }
   }
 
   emitOversize(p: OversizePublish): void {
     for (const cb of this.oversize) {
-      try { cb(p); } catch (err) { this.#log.error(`oversize handler failed: ${(err as Error).message}`); }
+      try {
+        cb(p);
+      } catch (err) {
+        this.#log.error(`oversize handler failed: ${(err as Error).message}`);
+      }
     }
   }
 }

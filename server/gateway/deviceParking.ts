@@ -77,14 +77,26 @@ export class DeviceParking {
     const min = this.#o.minBackoffMs ?? 60_000;
     const wait = Math.min(this.#o.maxBackoffMs ?? 30 * 60_000, min * 2 ** (attempts - 1));
     const now = Date.now();
-    const p = cur ?? { device, messages: 0, points: 0, since: now, retryAt: 0, attempts, timer: null as NodeJS.Timeout | null, retrying: false };
+    const p = cur ?? {
+      device,
+      messages: 0,
+      points: 0,
+      since: now,
+      retryAt: 0,
+      attempts,
+      timer: null as NodeJS.Timeout | null,
+      retrying: false,
+    };
     p.retrying = false;
     p.attempts = attempts;
     p.retryAt = now + wait;
     p.timer = setTimeout(() => this.retry(device), wait);
     p.timer.unref();
     this.#parked.set(device, p);
-    if (!cur) this.#o.log.warn(`ThingsBoard refused device ${device}: the tenant's device limit is reached. Its messages are kept and it is retried in ${Math.round(wait / 1000)} s; the other devices keep sending.`);
+    if (!cur)
+      this.#o.log.warn(
+        `ThingsBoard refused device ${device}: the tenant's device limit is reached. Its messages are kept and it is retried in ${Math.round(wait / 1000)} s; the other devices keep sending.`,
+      );
     else this.#o.log.info(`device ${device} still refused (device limit); next try in ${Math.round(wait / 1000)} s`);
     this.#changed();
   }
@@ -184,7 +196,10 @@ export class DeviceParking {
 
 function pointsIn(topic: string, data: unknown): number {
   if (topic === TOPIC.gwTelemetry && Array.isArray(data)) {
-    return data.reduce((n: number, r) => n + (isObject(r) ? Object.keys(isObject(r.values) ? r.values : r).length : 0), 0);
+    return data.reduce(
+      (n: number, r) => n + (isObject(r) ? Object.keys(isObject(r.values) ? r.values : r).length : 0),
+      0,
+    );
   }
   return isObject(data) ? Object.keys(data).length : 0;
 }

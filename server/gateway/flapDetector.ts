@@ -77,10 +77,13 @@ export class SessionFlapDetector {
 
   /** The sentence for the status and the log while the pattern lasts. */
   hint(server: string, reasonCode?: number): string {
-    const advice = "a second gateway with this access token, or this one running twice (each takes the session over when it reconnects). Give each gateway its own device and access token.";
-    if (reasonCode === SESSION_TAKEN_OVER) return `ThingsBoard at ${server} closed the session with DISCONNECT ${disconnectReasonName(reasonCode)}: another client is connected with the same credentials: ${advice}`;
+    const advice =
+      "a second gateway with this access token, or this one running twice (each takes the session over when it reconnects). Give each gateway its own device and access token.";
+    if (reasonCode === SESSION_TAKEN_OVER)
+      return `ThingsBoard at ${server} closed the session with DISCONNECT ${disconnectReasonName(reasonCode)}: another client is connected with the same credentials: ${advice}`;
     const times = this.#shortInARow < 2 ? "" : ` (${this.#shortInARow} times in a row)`;
-    if (reasonCode !== undefined) return `ThingsBoard at ${server} closes the session right after it opens${times}, with DISCONNECT ${disconnectReasonName(reasonCode)}.`;
+    if (reasonCode !== undefined)
+      return `ThingsBoard at ${server} closes the session right after it opens${times}, with DISCONNECT ${disconnectReasonName(reasonCode)}.`;
     return `ThingsBoard at ${server} closes the session right after it opens${times}: another client may be using the same credentials: ${advice}`;
   }
 }

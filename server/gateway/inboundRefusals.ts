@@ -21,7 +21,12 @@ export class InboundRefusals {
   readonly #log: Logger;
   readonly #counters: RefusalCounters;
 
-  constructor(o: { limits?: RpcAdmissionLimits | undefined; publish: (topic: string, payload: string) => Promise<void>; log: Logger; counters: RefusalCounters }) {
+  constructor(o: {
+    limits?: RpcAdmissionLimits | undefined;
+    publish: (topic: string, payload: string) => Promise<void>;
+    log: Logger;
+    counters: RefusalCounters;
+  }) {
     this.admission = new RpcAdmission(o.limits);
     this.busyReplies = new BusyReplies(o.publish);
     this.#publish = o.publish;
@@ -31,7 +36,8 @@ export class InboundRefusals {
 
   /** Runs a sub-device RPC within the bounds, or answers it BUSY. */
   deviceRpc(req: { device: string; id: number }, run: () => Promise<void>): void {
-    if (!this.admission.submit(run)) this.#refuseBusy(TOPIC.gwRpc, { device: req.device, id: req.id, data: busyReply() });
+    if (!this.admission.submit(run))
+      this.#refuseBusy(TOPIC.gwRpc, { device: req.device, id: req.id, data: busyReply() });
   }
 
   /** Runs an RPC to the gateway itself within the bounds, or answers it BUSY. */
@@ -47,12 +53,19 @@ export class InboundRefusals {
 
   oversize(p: OversizePublish): void {
     this.#counters.oversized++;
-    this.#log.warn(`refused a ${p.bytes}-byte message from the server on ${preview(p.topic, 120)}: over the inbound size limit (thingsboard.maxInboundBytes)`, { bytes: p.bytes });
+    this.#log.warn(
+      `refused a ${p.bytes}-byte message from the server on ${preview(p.topic, 120)}: over the inbound size limit (thingsboard.maxInboundBytes)`,
+      { bytes: p.bytes },
+    );
     // A sub-device RPC's id is inside the dropped payload: ThingsBoard times that one out.
     if (!p.topic.startsWith(TOPIC.meRpcRequestPrefix)) return;
     const id = p.topic.slice(TOPIC.meRpcRequestPrefix.length);
     if (!/^\d{1,10}$/.test(id)) return;
-    const body = { success: false, error: `request of ${p.bytes} bytes is over the gateway's inbound size limit`, code: "TOO_LARGE" };
+    const body = {
+      success: false,
+      error: `request of ${p.bytes} bytes is over the gateway's inbound size limit`,
+      code: "TOO_LARGE",
+    };
     void this.#publish(`${TOPIC.meRpcResponsePrefix}${id}`, JSON.stringify(body)).catch(() => {});
   }
 

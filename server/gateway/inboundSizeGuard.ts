@@ -34,7 +34,17 @@ const MAX_PUBLISH_HEAD = 2 + 65_535 + 2;
 type State =
   | { kind: "header"; bytes: number[] }
   | { kind: "pass"; left: number }
-  | { kind: "skip"; left: number; type: number; qos: number; total: number; head: Buffer[]; headBytes: number; headWanted: number; reported: boolean };
+  | {
+      kind: "skip";
+      left: number;
+      type: number;
+      qos: number;
+      total: number;
+      head: Buffer[];
+      headBytes: number;
+      headWanted: number;
+      reported: boolean;
+    };
 
 export class InboundSizeGuard extends Duplex {
   readonly #inner: Duplex;
@@ -128,9 +138,22 @@ export class InboundSizeGuard extends Duplex {
         }
         const first = s.bytes[0] as number;
         const type = first >> 4;
-        if (type !== PUBLISH) throw guardError(`the server sent a ${total}-byte packet of type ${type}, over the ${this.#o.maxPacketBytes}-byte limit`);
+        if (type !== PUBLISH)
+          throw guardError(
+            `the server sent a ${total}-byte packet of type ${type}, over the ${this.#o.maxPacketBytes}-byte limit`,
+          );
         const qos = (first >> 1) & 3;
-        this.#state = { kind: "skip", left: remaining, type, qos, total, head: [], headBytes: 0, headWanted: Math.min(remaining, 2), reported: false };
+        this.#state = {
+          kind: "skip",
+          left: remaining,
+          type,
+          qos,
+          total,
+          head: [],
+          headBytes: 0,
+          headWanted: Math.min(remaining, 2),
+          reported: false,
+        };
       }
     }
   }
@@ -156,7 +179,10 @@ export class InboundSizeGuard extends Duplex {
     if (s.qos === 1 && head.length >= 2 + topicLength + 2) {
       const id = head.readUInt16BE(2 + topicLength);
       // PUBACK; on MQTT 5 with reason 0x80 (unspecified error): we did not take it.
-      const ack = this.#o.mqttVersion === 5 ? Buffer.from([0x40, 3, id >> 8, id & 0xff, 0x80]) : Buffer.from([0x40, 2, id >> 8, id & 0xff]);
+      const ack =
+        this.#o.mqttVersion === 5
+          ? Buffer.from([0x40, 3, id >> 8, id & 0xff, 0x80])
+          : Buffer.from([0x40, 2, id >> 8, id & 0xff]);
       this.#inner.write(ack);
     }
     this.#o.onOversize({ topic, qos: s.qos, bytes: s.total });
@@ -168,9 +194,26 @@ function guardError(message: string): Error {
 }
 
 /** The socket MQTT.js talks over: TCP or TLS to ThingsBoard, with the guard in front of it. */
-export function guardedSocket(o: { host: string; port: number; tls?: { ca?: Buffer | undefined; cert?: Buffer | undefined; key?: Buffer | undefined; rejectUnauthorized: boolean } | undefined }, guard: InboundSizeGuardOptions): Duplex {
+export function guardedSocket(
+  o: {
+    host: string;
+    port: number;
+    tls?:
+      | { ca?: Buffer | undefined; cert?: Buffer | undefined; key?: Buffer | undefined; rejectUnauthorized: boolean }
+      | undefined;
+  },
+  guard: InboundSizeGuardOptions,
+): Duplex {
   const inner = o.tls
-    ? tlsConnect({ host: o.host, port: o.port, ...(isIP(o.host) === 0 ? { servername: o.host } : {}), ...(o.tls.ca ? { ca: o.tls.ca } : {}), ...(o.tls.cert ? { cert: o.tls.cert } : {}), ...(o.tls.key ? { key: o.tls.key } : {}), rejectUnauthorized: o.tls.rejectUnauthorized })
+    ? tlsConnect({
+        host: o.host,
+        port: o.port,
+        ...(isIP(o.host) === 0 ? { servername: o.host } : {}),
+        ...(o.tls.ca ? { ca: o.tls.ca } : {}),
+        ...(o.tls.cert ? { cert: o.tls.cert } : {}),
+        ...(o.tls.key ? { key: o.tls.key } : {}),
+        rejectUnauthorized: o.tls.rejectUnauthorized,
+      })
     : createConnection({ host: o.host, port: o.port });
   return new InboundSizeGuard(inner, guard);
 }

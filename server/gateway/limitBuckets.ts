@@ -25,7 +25,16 @@ const MIN_SLOWDOWN = 0.25;
 type Costs = Record<Role, number>;
 
 export class LimitBuckets {
-  #limiters: Record<Role, RateLimiter[]> = { gwMsg: [], gwTel: [], gwDp: [], ownMsg: [], ownTel: [], ownDp: [], cfgMsg: [], cfgDp: [] };
+  #limiters: Record<Role, RateLimiter[]> = {
+    gwMsg: [],
+    gwTel: [],
+    gwDp: [],
+    ownMsg: [],
+    ownTel: [],
+    ownDp: [],
+    cfgMsg: [],
+    cfgDp: [],
+  };
   #limits: SenderLimits = { window: 1 };
   #slowdown = 1;
   #lastBreach = 0;
@@ -101,7 +110,10 @@ export class LimitBuckets {
 
   /** The most device entries one gateway publish may carry: each takes a telemetry-message token. */
   get maxEntries(): number {
-    return [...this.#limiters.gwTel, ...this.#limiters.cfgMsg].reduce((m, l) => Math.min(m, l.maxCost), Number.POSITIVE_INFINITY);
+    return [...this.#limiters.gwTel, ...this.#limiters.cfgMsg].reduce(
+      (m, l) => Math.min(m, l.maxCost),
+      Number.POSITIVE_INFINITY,
+    );
   }
 
   /** The configured "messages" count what ThingsBoard counts as messages (every call, regular or

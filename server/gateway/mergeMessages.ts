@@ -71,7 +71,9 @@ function mergeRun(run: Parsed[]): MergedMessage {
   const points = run.reduce((n, x) => n + x.m.points, 0);
   if (run.length === 1) {
     const obj = (run[0] as Parsed).obj;
-    return obj ? { topic: first.topic, payload: first.payload, points, seqs, devices: Object.keys(obj) } : { topic: first.topic, payload: first.payload, points, seqs };
+    return obj
+      ? { topic: first.topic, payload: first.payload, points, seqs, devices: Object.keys(obj) }
+      : { topic: first.topic, payload: first.payload, points, seqs };
   }
   if (first.topic === TOPIC.meTelemetry) {
     const all: unknown[] = [];
@@ -86,11 +88,18 @@ function mergeRun(run: Parsed[]): MergedMessage {
     if (!x.obj) continue;
     for (const [device, v] of Object.entries(x.obj)) {
       const cur = byDevice.get(device);
-      if (first.topic === TOPIC.gwTelemetry) byDevice.set(device, Array.isArray(cur) && Array.isArray(v) ? cur.concat(v) : v);
+      if (first.topic === TOPIC.gwTelemetry)
+        byDevice.set(device, Array.isArray(cur) && Array.isArray(v) ? cur.concat(v) : v);
       else byDevice.set(device, isObject(cur) && isObject(v) ? { ...cur, ...v } : v); // attributes: later values win, as they would have
     }
   }
-  return { topic: first.topic, payload: JSON.stringify(Object.fromEntries(byDevice)), points, seqs, devices: [...byDevice.keys()] };
+  return {
+    topic: first.topic,
+    payload: JSON.stringify(Object.fromEntries(byDevice)),
+    points,
+    seqs,
+    devices: [...byDevice.keys()],
+  };
 }
 
 /**
@@ -107,10 +116,22 @@ function mergeRun(run: Parsed[]): MergedMessage {
  * each device's records still arrive in the order they were queued. Every other topic merges
  * with its neighbours only, and is a barrier: no group reaches across it.
  */
-export function mergeMessages(messages: OutboxMessageLike[], maxPoints = Number.POSITIVE_INFINITY, maxEntries = Number.POSITIVE_INFINITY, maxBytes = Number.POSITIVE_INFINITY): MergedMessage[] {
+export function mergeMessages(
+  messages: OutboxMessageLike[],
+  maxPoints = Number.POSITIVE_INFINITY,
+  maxEntries = Number.POSITIVE_INFINITY,
+  maxBytes = Number.POSITIVE_INFINITY,
+): MergedMessage[] {
   // No entry limit: neighbours only, and a message on its own is not even parsed (hot path).
   if (!Number.isFinite(maxEntries)) return mergeNeighbours(messages, maxPoints, maxBytes);
-  interface Group { first: number; items: Parsed[]; points: number; bytes: number; devices: Set<string>; open: boolean }
+  interface Group {
+    first: number;
+    items: Parsed[];
+    points: number;
+    bytes: number;
+    devices: Set<string>;
+    open: boolean;
+  }
   const groups: Group[] = [];
   /** Per device: the `first` of the latest group holding one of its messages. */
   const lastGroupOf = new Map<string, number>();
@@ -126,7 +147,8 @@ export function mergeMessages(messages: OutboxMessageLike[], maxPoints = Number.
       const devs = Object.keys(x.obj);
       const mustFollow = devs.reduce((mx, d) => Math.max(mx, lastGroupOf.get(d) ?? -1), -1);
       const fits = (g: Group) => {
-        if (!g.open || g.first < mustFollow || g.points + m.points > maxPoints || g.bytes + m.payload.length > maxBytes) return false;
+        if (!g.open || g.first < mustFollow || g.points + m.points > maxPoints || g.bytes + m.payload.length > maxBytes)
+          return false;
         let union = g.devices.size;
         for (const d of devs) if (!g.devices.has(d)) union++;
         return union <= maxEntries;
@@ -143,11 +165,17 @@ export function mergeMessages(messages: OutboxMessageLike[], maxPoints = Number.
       return;
     }
     const r = run as Group | null;
-    const joins = r !== null && MERGEABLE.has(m.topic) && (r.items[0] as Parsed).m.topic === m.topic && r.points + m.points <= maxPoints && r.bytes + m.payload.length <= maxBytes && (() => {
-      let union = r.devices.size;
-      if (x.obj) for (const d of Object.keys(x.obj)) if (!r.devices.has(d)) union++;
-      return union <= maxEntries;
-    })();
+    const joins =
+      r !== null &&
+      MERGEABLE.has(m.topic) &&
+      (r.items[0] as Parsed).m.topic === m.topic &&
+      r.points + m.points <= maxPoints &&
+      r.bytes + m.payload.length <= maxBytes &&
+      (() => {
+        let union = r.devices.size;
+        if (x.obj) for (const d of Object.keys(x.obj)) if (!r.devices.has(d)) union++;
+        return union <= maxEntries;
+      })();
     if (r && joins) {
       r.items.push(x);
       r.points += m.points;
@@ -156,7 +184,14 @@ export function mergeMessages(messages: OutboxMessageLike[], maxPoints = Number.
       return;
     }
     closeAll();
-    const g: Group = { first: idx, items: [x], points: m.points, bytes: m.payload.length, devices: new Set(x.obj ? Object.keys(x.obj) : []), open: false };
+    const g: Group = {
+      first: idx,
+      items: [x],
+      points: m.points,
+      bytes: m.payload.length,
+      devices: new Set(x.obj ? Object.keys(x.obj) : []),
+      open: false,
+    };
     groups.push(g);
     if (MERGEABLE.has(m.topic)) run = g;
   });
@@ -178,7 +213,13 @@ function mergeNeighbours(messages: OutboxMessageLike[], maxPoints: number, maxBy
     bytes = 0;
   };
   for (const m of messages) {
-    if (run.length && ((run[0] as OutboxMessageLike).topic !== m.topic || points + m.points > maxPoints || bytes + m.payload.length > maxBytes)) close();
+    if (
+      run.length &&
+      ((run[0] as OutboxMessageLike).topic !== m.topic ||
+        points + m.points > maxPoints ||
+        bytes + m.payload.length > maxBytes)
+    )
+      close();
     run.push(m);
     points += m.points;
     bytes += m.payload.length;
@@ -194,7 +235,12 @@ function mergeNeighbours(messages: OutboxMessageLike[], maxPoints: number, maxBy
  * server would close the connection for it (oversized packet, or more data points than its
  * bucket holds), and a retry would do the same forever, so it is re-split here.
  */
-export function splitOversized(m: MergedMessage, maxBytes: number, maxPoints: number, maxEntries = Number.POSITIVE_INFINITY): MergedMessage[] {
+export function splitOversized(
+  m: MergedMessage,
+  maxBytes: number,
+  maxPoints: number,
+  maxEntries = Number.POSITIVE_INFINITY,
+): MergedMessage[] {
   const bytes = Buffer.byteLength(m.payload) + m.topic.length;
   if (bytes <= maxBytes && m.points <= maxPoints && (m.devices?.length ?? 0) <= maxEntries) return [m];
   const builder = new PayloadBuilder(maxBytes);
@@ -204,12 +250,15 @@ export function splitOversized(m: MergedMessage, maxBytes: number, maxPoints: nu
   let parts: BuiltMessage[] = [];
   if (p.ok && m.topic === TOPIC.gwTelemetry && isObject(p.value)) {
     const byDevice = new Map<string, TsRecord[]>();
-    for (const [device, recs] of Object.entries(p.value)) if (Array.isArray(recs)) byDevice.set(device, recs.filter(isRecord));
+    for (const [device, recs] of Object.entries(p.value))
+      if (Array.isArray(recs)) byDevice.set(device, recs.filter(isRecord));
     parts = builder.telemetry(byDevice);
   } else if (p.ok && m.topic === TOPIC.meTelemetry && Array.isArray(p.value)) {
     parts = builder.ownTelemetry(p.value.filter(isRecord));
   } else if (p.ok && m.topic === TOPIC.gwAttributes && isObject(p.value)) {
-    parts = builder.attributes(new Map(Object.entries(p.value).filter((e): e is [string, KeyValues] => isObject(e[1]))));
+    parts = builder.attributes(
+      new Map(Object.entries(p.value).filter((e): e is [string, KeyValues] => isObject(e[1]))),
+    );
   }
   if (parts.length <= 1) return [m]; // nothing we know how to split: send as it is
   return parts.map((x) => ({ topic: x.topic, payload: x.payload, points: x.points, seqs: m.seqs }));

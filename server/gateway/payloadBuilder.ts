@@ -96,7 +96,10 @@ class TelemetryMessages {
   /** A record whose JSON is head + body + tail, `len` bytes, with n data points. */
   add(head: string, body: string, tail: string, len: number, n: number): void {
     let cost = this.#open ? 1 + len : (this.#entries > 0 ? 1 : 0) + this.entryCost + len;
-    const full = this.#size + cost > this.#limit || this.#points + n > this.#maxPoints || (!this.#open && this.#entries >= this.#maxEntries);
+    const full =
+      this.#size + cost > this.#limit ||
+      this.#points + n > this.#maxPoints ||
+      (!this.#open && this.#entries >= this.#maxEntries);
     if (full && this.#entries > 0) {
       this.#flush();
       cost = this.entryCost + len;
@@ -208,7 +211,11 @@ export class PayloadBuilder {
     const own = byDevice.get("");
     if (own && Object.keys(own).length > 0) {
       for (const chunk of splitRecord({ ts: 0, values: own }, limit)) {
-        out.push({ topic: TOPIC.meAttributes, payload: encodeOutbound(TOPIC.meAttributes, chunk.values), points: Object.keys(chunk.values).length });
+        out.push({
+          topic: TOPIC.meAttributes,
+          payload: encodeOutbound(TOPIC.meAttributes, chunk.values),
+          points: Object.keys(chunk.values).length,
+        });
       }
     }
     let cur: Record<string, KeyValues> = {};

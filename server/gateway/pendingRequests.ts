@@ -2,7 +2,13 @@
 // (matched by device and id, §4.4), and the gateway's own client RPC and attribute requests
 // (matched by the id in the topic, §3.3/§3.6). Every request has a timeout; a lost connection
 // fails them all at once (ThingsBoard answers only on the session that asked).
-import { encodeOutbound, TOPIC, type GwAttributeResponse, type GwAttributesRequestMsg, type MeAttributesRequestMsg } from "./protocol.ts";
+import {
+  encodeOutbound,
+  TOPIC,
+  type GwAttributeResponse,
+  type GwAttributesRequestMsg,
+  type MeAttributesRequestMsg,
+} from "./protocol.ts";
 
 export class RequestTimeoutError extends Error {
   constructor(what: string, ms: number) {
@@ -47,12 +53,28 @@ export class PendingRequests {
    * that exist (the server answers "value" for one requested key, "values" for several, neither
    * when none was found). `form` picks the request shape; both are valid on the wire.
    */
-  attributes(device: string, keys: string[], client: boolean, form: "key" | "keys" = keys.length === 1 ? "key" : "keys", timeoutMs = this.#timeoutMs): Promise<Record<string, unknown>> {
+  attributes(
+    device: string,
+    keys: string[],
+    client: boolean,
+    form: "key" | "keys" = keys.length === 1 ? "key" : "keys",
+    timeoutMs = this.#timeoutMs,
+  ): Promise<Record<string, unknown>> {
     const id = this.#id();
-    const msg: GwAttributesRequestMsg = form === "key" && keys.length === 1 ? { id, device, client, key: keys[0] as string } : { id, device, client, keys };
+    const msg: GwAttributesRequestMsg =
+      form === "key" && keys.length === 1
+        ? { id, device, client, key: keys[0] as string }
+        : { id, device, client, keys };
     const k = `${device}\u0000${id}`;
     this.#attrKeys.set(k, keys);
-    return this.#track(this.#attr, k, `attribute request ${id} for ${device}`, timeoutMs, () => this.#publish(TOPIC.gwAttributesRequest, encodeOutbound(TOPIC.gwAttributesRequest, msg)), () => this.#attrKeys.delete(k));
+    return this.#track(
+      this.#attr,
+      k,
+      `attribute request ${id} for ${device}`,
+      timeoutMs,
+      () => this.#publish(TOPIC.gwAttributesRequest, encodeOutbound(TOPIC.gwAttributesRequest, msg)),
+      () => this.#attrKeys.delete(k),
+    );
   }
 
   /** Returns false when nothing was waiting for this response (late, duplicate or foreign). */
@@ -75,7 +97,9 @@ export class PendingRequests {
   /** Client-side RPC from the gateway device itself (e.g. getSessionLimits). */
   clientRpc(method: string, params: unknown, timeoutMs = this.#timeoutMs): Promise<unknown> {
     const id = this.#id();
-    return this.#track(this.#me, id, `client RPC ${method}`, timeoutMs, () => this.#publish(`${TOPIC.meRpcRequestPrefix}${id}`, encodeOutbound(TOPIC.meRpcRequestPrefix, { method, params })));
+    return this.#track(this.#me, id, `client RPC ${method}`, timeoutMs, () =>
+      this.#publish(`${TOPIC.meRpcRequestPrefix}${id}`, encodeOutbound(TOPIC.meRpcRequestPrefix, { method, params })),
+    );
   }
 
   /** The gateway's own attributes: {client, shared}. */
@@ -84,7 +108,9 @@ export class PendingRequests {
     const body: MeAttributesRequestMsg = {};
     if (clientKeys.length) body.clientKeys = clientKeys.join(",");
     if (sharedKeys.length) body.sharedKeys = sharedKeys.join(",");
-    return this.#track(this.#me, id, "attribute request", timeoutMs, () => this.#publish(`${TOPIC.meAttributesRequestPrefix}${id}`, encodeOutbound(TOPIC.meAttributesRequestPrefix, body)));
+    return this.#track(this.#me, id, "attribute request", timeoutMs, () =>
+      this.#publish(`${TOPIC.meAttributesRequestPrefix}${id}`, encodeOutbound(TOPIC.meAttributesRequestPrefix, body)),
+    );
   }
 
   resolveOwn(requestId: number, payload: unknown): boolean {
@@ -108,7 +134,14 @@ export class PendingRequests {
     this.#attrKeys.clear();
   }
 
-  #track<K, T>(map: Map<K, Pending<T>>, key: K, what: string, timeoutMs: number, send: () => Promise<void>, cleanup?: () => void): Promise<T> {
+  #track<K, T>(
+    map: Map<K, Pending<T>>,
+    key: K,
+    what: string,
+    timeoutMs: number,
+    send: () => Promise<void>,
+    cleanup?: () => void,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         map.delete(key);

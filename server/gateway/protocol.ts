@@ -52,14 +52,23 @@ export type KeyValues = ReadingValues;
 export type TsRecord = Reading;
 
 // ---- gateway -> server ----
-export interface GwConnectMsg { device: string; type?: string }
-export interface GwDisconnectMsg { device: string }
+export interface GwConnectMsg {
+  device: string;
+  type?: string;
+}
+export interface GwDisconnectMsg {
+  device: string;
+}
 export type GwTelemetryMsg = Record<string, TsRecord[]>;
 export type GwAttributesMsg = Record<string, KeyValues>;
 export type GwAttributesRequestMsg =
   | { id: number; device: string; client: boolean; key: string }
   | { id: number; device: string; client: boolean; keys: string[] };
-export interface GwRpcReplyMsg { device: string; id: number; data: unknown }
+export interface GwRpcReplyMsg {
+  device: string;
+  id: number;
+  data: unknown;
+}
 export type GwClaimMsg = Record<string, { secretKey?: string; durationMs?: number }>;
 export interface ProvisionRequestMsg {
   provisionDeviceKey: string;
@@ -86,8 +95,14 @@ export interface OutboundTopics {
   "v1/devices/me/rpc/response/": unknown;
   "v1/devices/me/attributes/request/": MeAttributesRequestMsg;
 }
-export interface MeClientRpcMsg { method: string; params: unknown }
-export interface MeAttributesRequestMsg { clientKeys?: string; sharedKeys?: string }
+export interface MeClientRpcMsg {
+  method: string;
+  params: unknown;
+}
+export interface MeAttributesRequestMsg {
+  clientKeys?: string;
+  sharedKeys?: string;
+}
 
 /** The payload text for `topic` (or a prefixed topic's prefix): every outbound shape goes through
  *  here, so a payload that does not match its topic's type does not compile. */
@@ -96,13 +111,43 @@ export function encodeOutbound<T extends keyof OutboundTopics>(_topic: T, msg: O
 }
 
 // ---- server -> gateway ----
-export interface GwRpcRequest { device: string; id: number; method: string; params: unknown }
-export interface GwAttributeUpdate { device: string; data: Record<string, unknown>; deleted?: string[] }
-export interface GwAttributeResponse { id: number; device: string; value?: unknown; values?: Record<string, unknown>; hasValue: boolean; hasValues: boolean }
-export interface GwDisconnectNotice { device: string; reason: number }
-export interface MeRpcRequest { requestId: number; method: string; params: unknown }
-export interface MeAttributeResponse { requestId: number; client: Record<string, unknown>; shared: Record<string, unknown> }
-export interface MeRpcResponse { requestId: number; payload: unknown }
+export interface GwRpcRequest {
+  device: string;
+  id: number;
+  method: string;
+  params: unknown;
+}
+export interface GwAttributeUpdate {
+  device: string;
+  data: Record<string, unknown>;
+  deleted?: string[];
+}
+export interface GwAttributeResponse {
+  id: number;
+  device: string;
+  value?: unknown;
+  values?: Record<string, unknown>;
+  hasValue: boolean;
+  hasValues: boolean;
+}
+export interface GwDisconnectNotice {
+  device: string;
+  reason: number;
+}
+export interface MeRpcRequest {
+  requestId: number;
+  method: string;
+  params: unknown;
+}
+export interface MeAttributeResponse {
+  requestId: number;
+  client: Record<string, unknown>;
+  shared: Record<string, unknown>;
+}
+export interface MeRpcResponse {
+  requestId: number;
+  payload: unknown;
+}
 export interface ProvisionResponse {
   status: string;
   credentialsType?: string;
@@ -146,17 +191,27 @@ export function parseInbound(topic: string, payload: Buffer | string): InboundRe
       const d = v.data;
       if (!isInteger(d.id) || d.id < 0) return fail("gateway RPC: data.id must be a non-negative integer");
       if (!isNonEmptyString(d.method)) return fail("gateway RPC: data.method must be a non-empty string");
-      return { ok: true, value: { kind: "gwRpc", msg: { device: v.device, id: d.id, method: d.method, params: d.params ?? null } } };
+      return {
+        ok: true,
+        value: { kind: "gwRpc", msg: { device: v.device, id: d.id, method: d.method, params: d.params ?? null } },
+      };
     }
     case TOPIC.gwAttributes: {
-      if (!isObject(v) || !isNonEmptyString(v.device) || !isObject(v.data)) return fail("gateway attribute update: expected {device, data}");
+      if (!isObject(v) || !isNonEmptyString(v.device) || !isObject(v.data))
+        return fail("gateway attribute update: expected {device, data}");
       const data = { ...v.data };
       let deleted: string[] | undefined;
       if (Array.isArray(data.deleted) && data.deleted.every((k) => typeof k === "string")) {
         deleted = data.deleted as string[];
         delete data.deleted;
       }
-      return { ok: true, value: { kind: "gwAttributeUpdate", msg: deleted ? { device: v.device, data, deleted } : { device: v.device, data } } };
+      return {
+        ok: true,
+        value: {
+          kind: "gwAttributeUpdate",
+          msg: deleted ? { device: v.device, data, deleted } : { device: v.device, data },
+        },
+      };
     }
     case TOPIC.gwAttributesResponse: {
       if (!isObject(v) || !isNonEmptyString(v.device)) return fail("attribute response: missing device");
@@ -170,7 +225,10 @@ export function parseInbound(topic: string, payload: Buffer | string): InboundRe
     }
     case TOPIC.gwDisconnect: {
       if (!isObject(v) || !isNonEmptyString(v.device)) return fail("disconnect notice: missing device");
-      return { ok: true, value: { kind: "gwDisconnect", msg: { device: v.device, reason: isInteger(v.reason) ? v.reason : 0 } } };
+      return {
+        ok: true,
+        value: { kind: "gwDisconnect", msg: { device: v.device, reason: isInteger(v.reason) ? v.reason : 0 } },
+      };
     }
     case TOPIC.meAttributes: {
       if (!isObject(v)) return fail("attribute update: expected an object");
@@ -190,7 +248,10 @@ export function parseInbound(topic: string, payload: Buffer | string): InboundRe
     const requestId = suffixId(topic, TOPIC.meRpcRequestPrefix);
     if (requestId === undefined) return fail(`bad RPC request topic ${topic}`);
     if (!isObject(v) || !isNonEmptyString(v.method)) return fail("gateway-device RPC: missing method");
-    return { ok: true, value: { kind: "meRpcRequest", msg: { requestId, method: v.method, params: v.params ?? null } } };
+    return {
+      ok: true,
+      value: { kind: "meRpcRequest", msg: { requestId, method: v.method, params: v.params ?? null } },
+    };
   }
   if (topic.startsWith(TOPIC.meAttributesResponsePrefix)) {
     const requestId = suffixId(topic, TOPIC.meAttributesResponsePrefix);

@@ -30,7 +30,11 @@ export function loadCredentials(file: string, log: Logger): StoredCredentials | 
   if (!existsSync(file)) return null;
   const p = parseJson(readFileSync(file, "utf8"));
   const v = p.ok ? p.value : null;
-  if (isObject(v) && typeof v.deviceName === "string" && (typeof v.accessToken === "string" || typeof v.username === "string" || typeof v.clientId === "string")) {
+  if (
+    isObject(v) &&
+    typeof v.deviceName === "string" &&
+    (typeof v.accessToken === "string" || typeof v.username === "string" || typeof v.clientId === "string")
+  ) {
     return v as unknown as StoredCredentials;
   }
   const aside = `${file}.corrupt-${Date.now()}`;
@@ -73,7 +77,10 @@ export async function provisionGateway(o: ProvisionOptions): Promise<StoredCrede
   });
   try {
     return await new Promise<StoredCredentials>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new ProvisionError("TIMEOUT", `no provisioning answer within ${o.timeoutMs ?? 60_000} ms`)), o.timeoutMs ?? 60_000);
+      const timer = setTimeout(
+        () => reject(new ProvisionError("TIMEOUT", `no provisioning answer within ${o.timeoutMs ?? 60_000} ms`)),
+        o.timeoutMs ?? 60_000,
+      );
       const fail = (err: Error) => {
         clearTimeout(timer);
         reject(err);
@@ -87,7 +94,8 @@ export async function provisionGateway(o: ProvisionOptions): Promise<StoredCrede
         const m = r.value.msg;
         if (m.status !== "SUCCESS") return reject(new ProvisionError(m.status, m.errorMsg ?? m.status));
         const base = { deviceName: o.deviceName, provisionedAt: Date.now() };
-        if (m.credentialsType === "ACCESS_TOKEN" && typeof m.credentialsValue === "string") return resolve({ ...base, accessToken: m.credentialsValue });
+        if (m.credentialsType === "ACCESS_TOKEN" && typeof m.credentialsValue === "string")
+          return resolve({ ...base, accessToken: m.credentialsValue });
         if (m.credentialsType === "MQTT_BASIC" && isObject(m.credentialsValue)) {
           const c = m.credentialsValue;
           const creds: StoredCredentials = { ...base };
@@ -100,7 +108,13 @@ export async function provisionGateway(o: ProvisionOptions): Promise<StoredCrede
       });
       client.on("connect", () => {
         client.subscribe(TOPIC.provisionResponse, { qos: 1 }, () => {
-          const req: ProvisionRequestMsg = { provisionDeviceKey: o.key, provisionDeviceSecret: o.secret, deviceName: o.deviceName, gateway: true, credentialsType: "ACCESS_TOKEN" };
+          const req: ProvisionRequestMsg = {
+            provisionDeviceKey: o.key,
+            provisionDeviceSecret: o.secret,
+            deviceName: o.deviceName,
+            gateway: true,
+            credentialsType: "ACCESS_TOKEN",
+          };
           client.publish(TOPIC.provisionRequest, JSON.stringify(req), { qos: 1 }, (err) => err && fail(err));
         });
       });

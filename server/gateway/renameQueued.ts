@@ -50,10 +50,21 @@ export function rewriteQueued(m: MergedMessage, w: QueuedRewrite): MergedMessage
     else out.set(to, data);
   }
   if (out.size === 0) return null;
-  return { ...m, payload: JSON.stringify(Object.fromEntries(out)), points: Math.max(0, points), devices: [...out.keys()] };
+  return {
+    ...m,
+    payload: JSON.stringify(Object.fromEntries(out)),
+    points: Math.max(0, points),
+    devices: [...out.keys()],
+  };
 }
 
 function pointsIn(data: unknown): number {
-  if (Array.isArray(data)) return data.reduce((n: number, r) => n + (isObject(r) && isObject(r.values) ? Object.keys(r.values).length : isObject(r) ? Object.keys(r).length : 0), 0);
+  if (Array.isArray(data))
+    return data.reduce(
+      (n: number, r) =>
+        n +
+        (isObject(r) && isObject(r.values) ? Object.keys(r.values).length : isObject(r) ? Object.keys(r).length : 0),
+      0,
+    );
   return isObject(data) ? Object.keys(data).length : 0;
 }

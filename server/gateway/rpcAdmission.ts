@@ -29,8 +29,12 @@ export class RpcAdmission {
     this.#limits = { inProgress: Math.max(1, limits.inProgress), queued: Math.max(0, limits.queued) };
   }
 
-  get inProgress(): number { return this.#running; }
-  get queued(): number { return this.#queue.length; }
+  get inProgress(): number {
+    return this.#running;
+  }
+  get queued(): number {
+    return this.#queue.length;
+  }
 
   /** Runs `job` now or when a slot frees up; false (job never runs) when the queue is full. */
   submit(job: () => Promise<void>): boolean {

@@ -4,7 +4,14 @@ import type { RpcReply } from "../rpc/types.ts";
 import type { Logger } from "../util/logger.ts";
 
 /** Runs `call`, publishes its reply (encoded by `body`) on `topic`; resolves true once answered. */
-export async function answerRpc(what: string, call: () => Promise<RpcReply>, topic: string, body: (data: unknown) => string, publish: (topic: string, payload: string) => Promise<void>, log: Logger): Promise<boolean> {
+export async function answerRpc(
+  what: string,
+  call: () => Promise<RpcReply>,
+  topic: string,
+  body: (data: unknown) => string,
+  publish: (topic: string, payload: string) => Promise<void>,
+  log: Logger,
+): Promise<boolean> {
   let reply: RpcReply;
   try {
     reply = await call();

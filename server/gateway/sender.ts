@@ -111,7 +111,18 @@ export class Sender {
   /** Devices deleted in ThingsBoard: what is queued for them is dropped. */
   #isDeleted: (device: string) => boolean = () => false;
   #anyDeleted: () => boolean = () => false;
-  readonly stats: SenderStats = { published: 0, acked: 0, pointsAcked: 0, rejected: 0, retried: 0, rateLimitedWaits: 0, resplit: 0, rateLimitBreaches: 0, deviceLimitRefusals: 0, deadLettered: 0 };
+  readonly stats: SenderStats = {
+    published: 0,
+    acked: 0,
+    pointsAcked: 0,
+    rejected: 0,
+    retried: 0,
+    rateLimitedWaits: 0,
+    resplit: 0,
+    rateLimitBreaches: 0,
+    deviceLimitRefusals: 0,
+    deadLettered: 0,
+  };
   /** Called after each acknowledged publish (for status updates and latency measurement); cheap. */
   onAck: ((m: MergedMessage) => void) | null = null;
   /** Failed attempts per queued message (issue 12: a message the server closes the connection on). */
@@ -126,7 +137,13 @@ export class Sender {
   /** Largest payload one merged publish may have (the bridge's current limit). */
   #maxBytes: () => number;
 
-  constructor(outbox: OutboxLike, publish: Publish, log: Logger, limits: SenderLimits, maxBytes: () => number = () => 65536) {
+  constructor(
+    outbox: OutboxLike,
+    publish: Publish,
+    log: Logger,
+    limits: SenderLimits,
+    maxBytes: () => number = () => 65536,
+  ) {
     this.#outbox = outbox;
     this.#publish = publish;
     this.#log = log;
@@ -196,7 +213,11 @@ export class Sender {
 
   /** Devices ThingsBoard renamed (queued messages go out under the new names) or deleted (what
    *  is queued for them is dropped). */
-  setRenames(renames: ReadonlyMap<string, string>, isDeleted?: (device: string) => boolean, anyDeleted?: () => boolean): void {
+  setRenames(
+    renames: ReadonlyMap<string, string>,
+    isDeleted?: (device: string) => boolean,
+    anyDeleted?: () => boolean,
+  ): void {
     this.#renames = renames;
     if (isDeleted) this.#isDeleted = isDeleted;
     if (anyDeleted) this.#anyDeleted = anyDeleted;
@@ -259,7 +280,10 @@ export class Sender {
       // Up to MERGE_TAKE queued messages at once (a backlog), combined into few publishes.
       // While a large backlog drains, every other publish carries the newest readings, so
       // ThingsBoard shows current values at once instead of after the whole history.
-      const live = this.#outbox.pending > LIVE_PRIORITY_BACKLOG && this.#outbox.takeNewest !== undefined && (this.#liveTurn = !this.#liveTurn);
+      const live =
+        this.#outbox.pending > LIVE_PRIORITY_BACKLOG &&
+        this.#outbox.takeNewest !== undefined &&
+        (this.#liveTurn = !this.#liveTurn);
       // Several publishes' worth at once, so that a backlog can be grouped by device (mergeMessages).
       const takeBytes = this.#maxBytes() * (Number.isFinite(this.maxEntries) ? MERGE_TAKE_PUBLISHES : 1);
       const taken = live ? this.#outbox.takeNewest!(MERGE_TAKE, takeBytes) : this.#outbox.take(MERGE_TAKE, takeBytes);
@@ -269,7 +293,11 @@ export class Sender {
       const merged = mergeMessages(batch, this.maxPoints, this.maxEntries, this.#maxBytes());
       for (let i = 0; i < merged.length; i++) {
         const original = merged[i] as MergedMessage;
-        const renamed = rewriteQueued(original, { renames: this.#renames, isDeleted: this.#isDeleted, anyDeleted: this.#anyDeleted });
+        const renamed = rewriteQueued(original, {
+          renames: this.#renames,
+          isDeleted: this.#isDeleted,
+          anyDeleted: this.#anyDeleted,
+        });
         if (renamed === null) {
           // Only devices deleted in ThingsBoard: nothing to send.
           for (const seq of original.seqs) this.#outbox.ack(seq);
@@ -338,16 +366,22 @@ export class Sender {
     for (const p of pieces) this.#outbox.enqueue(p.topic, p.payload, p.points);
     this.#outbox.ack(m.seqs[0] as number);
     this.stats.resplit++;
-    this.#log.info(`re-split a queued message into ${pieces.length} to fit the server's limits`, { points: m.points, bytes: m.payload.length });
+    this.#log.info(`re-split a queued message into ${pieces.length} to fit the server's limits`, {
+      points: m.points,
+      bytes: m.payload.length,
+    });
     return true;
   }
 
   #wake(ms: number): void {
     if (this.#timer) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#pump();
-    }, Math.max(1, ms));
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = null;
+        this.#pump();
+      },
+      Math.max(1, ms),
+    );
   }
 
   #send(m: MergedMessage, alone = false): void {
@@ -355,7 +389,8 @@ export class Sender {
     if (alone) this.#suspectInFlight = true;
     // Which devices the server must look up for this publish: counted when there are limits;
     // without any, worked out only if the server refuses it (the hot path parses nothing).
-    const freshOf = (): string[] => (m.devices ?? devicesOf(m.topic, m.payload)).filter((d) => !this.#sessionDevices.has(d));
+    const freshOf = (): string[] =>
+      (m.devices ?? devicesOf(m.topic, m.payload)).filter((d) => !this.#sessionDevices.has(d));
     let fresh: string[] | null = null;
     if (!this.#buckets.unlimited) {
       fresh = freshOf();
@@ -387,11 +422,15 @@ export class Sender {
           // The server will refuse this message forever; keeping it would block the queue.
           for (const seq of m.seqs) this.#outbox.ack(seq);
           this.stats.rejected += m.seqs.length;
-          this.#log.error(`ThingsBoard rejected a message on ${m.topic} (reason 0x${code.toString(16)}); dropped it`, { seqs: m.seqs.length, bytes: m.payload.length });
+          this.#log.error(`ThingsBoard rejected a message on ${m.topic} (reason 0x${code.toString(16)}); dropped it`, {
+            seqs: m.seqs.length,
+            bytes: m.payload.length,
+          });
         } else {
           if (gen === this.#gen) this.#outbox.release(m.seqs);
           this.stats.retried++;
-          if (code === undefined && err instanceof PublishError && err.message !== "not connected") this.#countFailure(m, alone);
+          if (code === undefined && err instanceof PublishError && err.message !== "not connected")
+            this.#countFailure(m, alone);
           if (code === QUOTA && gen === this.#gen) this.#awaitQuotaVerdict(fresh ?? freshOf());
         }
         if (gen === this.#gen) this.kick();
@@ -419,7 +458,9 @@ export class Sender {
         // for the device limit; it is not in the server's session.
         for (const d of verdict.devices) this.#sessionDevices.delete(d);
         this.stats.deviceLimitRefusals++;
-        this.#log.warn(`ThingsBoard refused ${verdict.devices.length ? verdict.devices.join(", ") : "a message"} (PUBACK 0x97, connection kept): the tenant's device limit is reached`);
+        this.#log.warn(
+          `ThingsBoard refused ${verdict.devices.length ? verdict.devices.join(", ") : "a message"} (PUBACK 0x97, connection kept): the tenant's device limit is reached`,
+        );
         if (verdict.devices.length) this.onDeviceLimit?.(verdict.devices);
         this.kick();
       }, QUOTA_VERDICT_MS),
@@ -435,14 +476,23 @@ export class Sender {
       this.#outbox.ack(seq);
       this.stats.deadLettered++;
       const reason = "the server closed the connection on it each time it was sent alone";
-      this.#log.error(`set a message on ${m.topic} aside as a dead letter after ${MAX_ATTEMPTS} attempts: ${reason}`, { bytes: m.payload.length, points: m.points });
-      this.onDeadLetter?.({ seq, topic: m.topic, payload: m.payload, points: m.points, ts: Date.now() }, MAX_ATTEMPTS, reason);
+      this.#log.error(`set a message on ${m.topic} aside as a dead letter after ${MAX_ATTEMPTS} attempts: ${reason}`, {
+        bytes: m.payload.length,
+        points: m.points,
+      });
+      this.onDeadLetter?.(
+        { seq, topic: m.topic, payload: m.payload, points: m.points, ts: Date.now() },
+        MAX_ATTEMPTS,
+        reason,
+      );
     }
   }
 
   #onBreach(): void {
     this.stats.rateLimitBreaches++;
     this.#buckets.breach();
-    this.#log.warn(`ThingsBoard refused a publish for its rate limit and closed the connection; now using ${Math.round(this.#buckets.slowdown * 100)} % of the pace it allowed before`);
+    this.#log.warn(
+      `ThingsBoard refused a publish for its rate limit and closed the connection; now using ${Math.round(this.#buckets.slowdown * 100)} % of the pace it allowed before`,
+    );
   }
 }

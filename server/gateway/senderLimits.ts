@@ -9,7 +9,11 @@ export interface ConfiguredRateLimits {
 }
 
 /** `session` is null until (or unless) the server answered getSessionLimits. */
-export function senderLimitsFor(session: SessionLimits | null, maxInflight: number, config: ConfiguredRateLimits | undefined): SenderLimits {
+export function senderLimitsFor(
+  session: SessionLimits | null,
+  maxInflight: number,
+  config: ConfiguredRateLimits | undefined,
+): SenderLimits {
   const l = session;
   // 20 % below the server's in-flight maximum, as with the payload size.
   const window = Math.min(maxInflight, l ? Math.max(1, Math.floor(l.maxInflightMessages * 0.8)) : maxInflight);

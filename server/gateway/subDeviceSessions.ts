@@ -99,14 +99,17 @@ export class SubDeviceSessions {
         break;
       }
       sends.push(
-        conn.publish(TOPIC.gwConnect, payload).then(
-          () => {
-            this.#lastSent.set(d.name, Date.now()); // a fresh sub-session counts as activity
-            if (session === this.#session) this.#announced.add(d.name);
-            this.#o.onAnnounced(d.name);
-          },
-          (err: unknown) => this.#o.onRefused?.(d.name, err),
-        ).finally(() => this.#announcing.delete(d.name)),
+        conn
+          .publish(TOPIC.gwConnect, payload)
+          .then(
+            () => {
+              this.#lastSent.set(d.name, Date.now()); // a fresh sub-session counts as activity
+              if (session === this.#session) this.#announced.add(d.name);
+              this.#o.onAnnounced(d.name);
+            },
+            (err: unknown) => this.#o.onRefused?.(d.name, err),
+          )
+          .finally(() => this.#announcing.delete(d.name)),
       );
     }
     const timeout = new Promise<void>((r) => setTimeout(r, 10_000).unref());

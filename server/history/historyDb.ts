@@ -30,7 +30,10 @@ type Db = Database.Database;
 
 const SCHEMA = [
   "CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, device TEXT NOT NULL, key TEXT NOT NULL, UNIQUE (device, key))",
-  ...TIERS.map((t) => `CREATE TABLE IF NOT EXISTS ${t.name} (series INTEGER NOT NULL, ts INTEGER NOT NULL, sum REAL NOT NULL, n INTEGER NOT NULL, min REAL NOT NULL, max REAL NOT NULL, PRIMARY KEY (series, ts)) WITHOUT ROWID`),
+  ...TIERS.map(
+    (t) =>
+      `CREATE TABLE IF NOT EXISTS ${t.name} (series INTEGER NOT NULL, ts INTEGER NOT NULL, sum REAL NOT NULL, n INTEGER NOT NULL, min REAL NOT NULL, max REAL NOT NULL, PRIMARY KEY (series, ts)) WITHOUT ROWID`,
+  ),
 ].join(";\n");
 
 export class HistoryDb {
@@ -50,7 +53,9 @@ export class HistoryDb {
         `INSERT INTO ${t.name} (series, ts, sum, n, min, max) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (series, ts) DO UPDATE SET sum = sum + excluded.sum, n = n + excluded.n, min = min(min, excluded.min), max = max(max, excluded.max)`,
       );
-      range[t.name] = db.prepare(`SELECT ts, sum / n AS avg, min, max FROM ${t.name} WHERE series = ? AND ts >= ? ORDER BY ts`);
+      range[t.name] = db.prepare(
+        `SELECT ts, sum / n AS avg, min, max FROM ${t.name} WHERE series = ? AND ts >= ? ORDER BY ts`,
+      );
     }
     this.#upsert = upsert;
     this.#range = range;
@@ -68,18 +73,28 @@ export class HistoryDb {
     } catch (err) {
       const aside = `${file}.corrupt-${Date.now()}`;
       moveDbAside(file, aside);
-      log.error(`history file ${file} is unreadable (${(err as Error).message}); moved it aside to ${aside} and started an empty history`);
+      log.error(
+        `history file ${file} is unreadable (${(err as Error).message}); moved it aside to ${aside} and started an empty history`,
+      );
       return new HistoryDb(file, openChecked(file));
     }
   }
 
   /** Every known series, to resume ids after a restart. */
   series(): Array<{ id: number; device: string; key: string }> {
-    return this.#db.prepare("SELECT id, device, key FROM series").all() as Array<{ id: number; device: string; key: string }>;
+    return this.#db.prepare("SELECT id, device, key FROM series").all() as Array<{
+      id: number;
+      device: string;
+      key: string;
+    }>;
   }
 
   addSeries(device: string, key: string): number {
-    const r = this.#db.prepare("INSERT INTO series (device, key) VALUES (?, ?) ON CONFLICT (device, key) DO UPDATE SET key = excluded.key RETURNING id").get(device, key) as { id: number };
+    const r = this.#db
+      .prepare(
+        "INSERT INTO series (device, key) VALUES (?, ?) ON CONFLICT (device, key) DO UPDATE SET key = excluded.key RETURNING id",
+      )
+      .get(device, key) as { id: number };
     return r.id;
   }
 
@@ -95,7 +110,8 @@ export class HistoryDb {
   prune(now: number): number {
     let removed = 0;
     const run = this.#db.transaction(() => {
-      for (const t of TIERS) removed += this.#db.prepare(`DELETE FROM ${t.name} WHERE ts < ?`).run(now - t.retentionMs).changes;
+      for (const t of TIERS)
+        removed += this.#db.prepare(`DELETE FROM ${t.name} WHERE ts < ?`).run(now - t.retentionMs).changes;
     });
     run();
     return removed;
@@ -105,14 +121,18 @@ export class HistoryDb {
   deleteDevice(device: string): void {
     const run = this.#db.transaction(() => {
       const ids = this.#db.prepare("SELECT id FROM series WHERE device = ?").all(device) as Array<{ id: number }>;
-      for (const { id } of ids) for (const t of TIERS) this.#db.prepare(`DELETE FROM ${t.name} WHERE series = ?`).run(id);
+      for (const { id } of ids)
+        for (const t of TIERS) this.#db.prepare(`DELETE FROM ${t.name} WHERE series = ?`).run(id);
       this.#db.prepare("DELETE FROM series WHERE device = ?").run(device);
     });
     run();
   }
 
   rowCount(): number {
-    return TIERS.reduce((n, t) => n + (this.#db.prepare(`SELECT count(*) AS n FROM ${t.name}`).get() as { n: number }).n, 0);
+    return TIERS.reduce(
+      (n, t) => n + (this.#db.prepare(`SELECT count(*) AS n FROM ${t.name}`).get() as { n: number }).n,
+      0,
+    );
   }
 
   close(): void {

@@ -56,7 +56,8 @@ export class HistoryRecorder implements Feature {
   start(): void {
     const db = HistoryDb.open(this.#o.file, this.#o.log);
     this.#db = db;
-    for (const s of db.series()) this.#series.set(seriesKey(s.device, s.key), { id: s.id, lastTs: 0, open: TIERS.map(() => null) });
+    for (const s of db.series())
+      this.#series.set(seriesKey(s.device, s.key), { id: s.id, lastTs: 0, open: TIERS.map(() => null) });
     this.#prune();
     this.#o.bus.on(this, "deviceUpdated", (snap) => this.record(snap));
     this.#flushTimer = setInterval(() => this.flush(), this.#o.flushMs ?? 10_000);
@@ -97,7 +98,10 @@ export class HistoryRecorder implements Feature {
     const known = this.#series.get(k);
     if (known) return known;
     if (this.#series.size >= MAX_SERIES) {
-      if (this.stats.skippedSeries++ === 0) this.#o.log.warn(`history keeps at most ${MAX_SERIES} series; ${device}/${key} and later ones are not recorded`);
+      if (this.stats.skippedSeries++ === 0)
+        this.#o.log.warn(
+          `history keeps at most ${MAX_SERIES} series; ${device}/${key} and later ones are not recorded`,
+        );
       return null;
     }
     try {
@@ -125,7 +129,8 @@ export class HistoryRecorder implements Feature {
       this.stats.flushes++;
       this.stats.rowsWritten += rows.length;
     } catch (err) {
-      if (this.stats.writeErrors++ === 0 || this.stats.writeErrors % 100 === 0) this.#o.log.error(`history write failed (${this.stats.writeErrors} times): ${(err as Error).message}`);
+      if (this.stats.writeErrors++ === 0 || this.stats.writeErrors % 100 === 0)
+        this.#o.log.error(`history write failed (${this.stats.writeErrors} times): ${(err as Error).message}`);
       // Bounded: a disk that stays broken must not grow memory without limit.
       if (this.#closed.length > 50_000) this.#closed = [];
     }

@@ -43,7 +43,8 @@ export function apiRouter(deps: ApiDeps): express.Router {
   router.use((req, res, next) => {
     res.setHeader("Cache-Control", "no-store");
     // Cookies are SameSite=Strict; refusing foreign Origins on writes is defence in depth against CSRF.
-    if (req.method !== "GET" && req.method !== "HEAD" && checkOrigin(req, allowed) === false) return fail(res, 403, "origin not allowed");
+    if (req.method !== "GET" && req.method !== "HEAD" && checkOrigin(req, allowed) === false)
+      return fail(res, 403, "origin not allowed");
     next();
   });
   router.use(express.json({ limit: "4kb", strict: true }));
@@ -68,7 +69,9 @@ export function apiRouter(deps: ApiDeps): express.Router {
     const now = Date.now();
     if (now >= lockoutLoggedUntil) {
       lockoutLoggedUntil = now + lockout * 1000;
-      log.warn(`dashboard login locked for ${lockout} s: more than ${overallLimiter.max} login attempts a minute from all addresses together (someone may be guessing the password)`);
+      log.warn(
+        `dashboard login locked for ${lockout} s: more than ${overallLimiter.max} login attempts a minute from all addresses together (someone may be guessing the password)`,
+      );
     }
     res.setHeader("Retry-After", String(lockout));
     fail(res, 429, `login is locked for ${lockout} s: too many attempts on this dashboard from all addresses together`);
@@ -94,8 +97,10 @@ export function apiRouter(deps: ApiDeps): express.Router {
     if (limited(req, res)) return;
     const body: unknown = req.body;
     const password = isObject(body) ? body["password"] : undefined;
-    if (typeof password !== "string" || password.length === 0) return fail(res, 400, "password must be a non-empty string");
-    if (credentials.setupRequired && !credentials.viewerEnabled) return fail(res, 409, "no password is set yet: use the setup step");
+    if (typeof password !== "string" || password.length === 0)
+      return fail(res, 400, "password must be a non-empty string");
+    if (credentials.setupRequired && !credentials.viewerEnabled)
+      return fail(res, 409, "no password is set yet: use the setup step");
     const role = await credentials.check(password);
     if (!role) {
       log.warn(`failed dashboard login from ${clientAddress(req)}`);
@@ -141,7 +146,14 @@ export function apiRouter(deps: ApiDeps): express.Router {
     const e = err as { status?: unknown; type?: unknown; message?: unknown };
     const status = typeof e.status === "number" && e.status >= 400 && e.status < 500 ? e.status : 500;
     if (status === 500) log.error(`dashboard API error: ${String(e.message)}`);
-    const error = e.type === "entity.too.large" ? "request body too large" : e.type === "entity.parse.failed" ? "invalid JSON body" : status === 500 ? "internal error" : String(e.message);
+    const error =
+      e.type === "entity.too.large"
+        ? "request body too large"
+        : e.type === "entity.parse.failed"
+          ? "invalid JSON body"
+          : status === 500
+            ? "internal error"
+            : String(e.message);
     if (!res.headersSent) fail(res, status, error);
   });
   return router;

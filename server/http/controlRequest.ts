@@ -4,7 +4,14 @@ import { isInteger, isObject } from "../util/json.ts";
 import { isHistoryRange } from "../history/tiers.ts";
 import type { ClaimRequest, ControlRequest, HistoryRequest } from "./protocol.ts";
 
-export const CONTROL_METHODS: ReadonlySet<string> = new Set(["setGpioStatus", "toggle_gpio", "getGpioStatus", "read_now", "setPwm", "getPwm"]);
+export const CONTROL_METHODS: ReadonlySet<string> = new Set([
+  "setGpioStatus",
+  "toggle_gpio",
+  "getGpioStatus",
+  "read_now",
+  "setPwm",
+  "getPwm",
+]);
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -54,7 +61,8 @@ function parseParams(method: ControlRequest["method"], params: unknown): Parsed<
       const value: Record<string, unknown> = { pin: p["pin"] };
       for (const k of ["duty", "pulseUs", "frequencyHz"]) {
         if (p[k] === undefined) continue;
-        if (typeof p[k] !== "number" || !Number.isFinite(p[k])) return { ok: false, error: `params.${k} must be a number` };
+        if (typeof p[k] !== "number" || !Number.isFinite(p[k]))
+          return { ok: false, error: `params.${k} must be a number` };
         value[k] = p[k];
       }
       return { ok: true, value };
@@ -106,7 +114,12 @@ export function parseHistoryRequest(raw: unknown): Parsed<HistoryRequest> {
   const extra = onlyKeys(raw, ["devices", "range"], "history request");
   if (extra) return { ok: false, error: extra };
   const { devices, range } = raw;
-  if (!Array.isArray(devices) || devices.length === 0 || devices.length > 100 || !devices.every((d) => typeof d === "string" && /^[A-Za-z0-9_.-]{1,64}$/.test(d))) {
+  if (
+    !Array.isArray(devices) ||
+    devices.length === 0 ||
+    devices.length > 100 ||
+    !devices.every((d) => typeof d === "string" && /^[A-Za-z0-9_.-]{1,64}$/.test(d))
+  ) {
     return { ok: false, error: "devices must be a list of 1-100 device ids (1-64 letters, digits, _ . or -)" };
   }
   if (!isHistoryRange(range)) return { ok: false, error: 'range must be "1h", "24h" or "7d"' };
@@ -122,7 +135,8 @@ export class TokenBucket {
   #now: () => number;
 
   constructor(capacity: number, refillPerSec: number, now: () => number = Date.now) {
-    if (!(capacity >= 1) || !(refillPerSec > 0)) throw new RangeError(`Invalid token bucket ${capacity}/${refillPerSec}`);
+    if (!(capacity >= 1) || !(refillPerSec > 0))
+      throw new RangeError(`Invalid token bucket ${capacity}/${refillPerSec}`);
     this.capacity = capacity;
     this.refillPerSec = refillPerSec;
     this.#now = now;

@@ -74,7 +74,8 @@ export class DashboardServer {
   #refusedHostLoggedAt = -Infinity;
 
   constructor(ctx: DashboardContext, opts: DashboardOptions = {}) {
-    if (!ctx || typeof ctx.snapshot !== "function" || !ctx.bus || !ctx.config) throw new TypeError("DashboardServer needs a DashboardContext");
+    if (!ctx || typeof ctx.snapshot !== "function" || !ctx.bus || !ctx.config)
+      throw new TypeError("DashboardServer needs a DashboardContext");
     this.#ctx = ctx;
     this.#log = ctx.log.child("http");
     this.#opts = {
@@ -117,11 +118,17 @@ export class DashboardServer {
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
       next();
     });
-    const hostCheck = new HostCheck({ allowedHosts: config.dashboard.allowedHosts, allowedOrigins: config.dashboard.allowedOrigins });
+    const hostCheck = new HostCheck({
+      allowedHosts: config.dashboard.allowedHosts,
+      allowedOrigins: config.dashboard.allowedOrigins,
+    });
     app.use((req, res, next) => {
       if (hostCheck.allows(req.headers.host)) return next();
       this.#refusedHost(req.headers.host, req.socket.remoteAddress);
-      res.status(403).type("text/plain").send("host not allowed: add it to dashboard.allowedHosts if this is a name of the appliance");
+      res
+        .status(403)
+        .type("text/plain")
+        .send("host not allowed: add it to dashboard.allowedHosts if this is a name of the appliance");
     });
     const http = createServer(app);
     // Slow-loris guard: a LAN client has no reason to take long over its headers or body.
@@ -150,16 +157,23 @@ export class DashboardServer {
       }),
     );
     const staticDir = this.#opts.staticDir;
-    if (!existsSync(staticDir)) this.#log.error(`dashboard page not built (${staticDir} missing): run node scripts/build-web.mjs`);
-    app.use(express.static(staticDir, { index: "index.html", setHeaders: (res, path) => {
-      if (path.endsWith(".html")) res.setHeader("Cache-Control", "no-cache");
-    } }));
+    if (!existsSync(staticDir))
+      this.#log.error(`dashboard page not built (${staticDir} missing): run node scripts/build-web.mjs`);
+    app.use(
+      express.static(staticDir, {
+        index: "index.html",
+        setHeaders: (res, path) => {
+          if (path.endsWith(".html")) res.setHeader("Cache-Control", "no-cache");
+        },
+      }),
+    );
     app.use((_req, res) => {
       res.status(404).type("text/plain").send("not found");
     });
 
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => reject(dashboardListenError(err, config.http.host, config.http.port));
+      const onError = (err: NodeJS.ErrnoException) =>
+        reject(dashboardListenError(err, config.http.host, config.http.port));
       http.once("error", onError);
       http.listen(config.http.port, config.http.host, () => {
         http.off("error", onError);
@@ -182,7 +196,9 @@ export class DashboardServer {
     this.#refusedHosts++;
     if (now - this.#refusedHostLoggedAt < 60_000) return;
     this.#refusedHostLoggedAt = now;
-    this.#log.warn(`refused a request for host ${JSON.stringify((host ?? "").slice(0, 100))} from ${from ?? "?"} (${this.#refusedHosts} so far): not a name of this appliance; add it to dashboard.allowedHosts if it is`);
+    this.#log.warn(
+      `refused a request for host ${JSON.stringify((host ?? "").slice(0, 100))} from ${from ?? "?"} (${this.#refusedHosts} so far): not a name of this appliance; add it to dashboard.allowedHosts if it is`,
+    );
   }
 
   async stop(): Promise<void> {

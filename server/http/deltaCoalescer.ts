@@ -53,7 +53,8 @@ export class DeltaCoalescer {
 
   event(e: EventLogEntry): void {
     this.#events.push(e);
-    if (this.#events.length > MAX_EVENTS_PER_FLUSH * 2) this.#events.splice(0, this.#events.length - MAX_EVENTS_PER_FLUSH);
+    if (this.#events.length > MAX_EVENTS_PER_FLUSH * 2)
+      this.#events.splice(0, this.#events.length - MAX_EVENTS_PER_FLUSH);
     this.#schedule();
   }
 

@@ -24,11 +24,13 @@ export function parseDeviceChange(raw: unknown, op: "add" | "update" | "remove")
   if (extra) return { ok: false, error: extra };
   const out: DeviceChange = {};
   if (op !== "add") {
-    if (typeof raw["id"] !== "string" || !ID.test(raw["id"])) return { ok: false, error: "id must be a device id (1-64 letters, digits, _ . or -)" };
+    if (typeof raw["id"] !== "string" || !ID.test(raw["id"]))
+      return { ok: false, error: "id must be a device id (1-64 letters, digits, _ . or -)" };
     out.id = raw["id"];
   }
   if (op !== "remove") {
-    if (!isObject(raw["device"])) return { ok: false, error: "device must be an object (a config entry: id, kind, ...)" };
+    if (!isObject(raw["device"]))
+      return { ok: false, error: "device must be an object (a config entry: id, kind, ...)" };
     out.device = raw["device"];
   }
   return { ok: true, value: out };

@@ -21,7 +21,8 @@ export function unitNamesAndAddresses(): string[] {
   const names: string[] = [];
   const h = hostname().toLowerCase();
   if (h) names.push(h, `${h}.local`);
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) names.push(a.address.toLowerCase().replace(/%.*$/, ""));
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) names.push(a.address.toLowerCase().replace(/%.*$/, ""));
   return names;
 }
 

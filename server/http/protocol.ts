@@ -2,7 +2,14 @@
 // server and the page (web/ imports this file with `import type` only).
 import type { DeviceHistory } from "../history/historyRecorder.ts";
 import type { HistoryRange } from "../history/tiers.ts";
-import type { AppSnapshot, ConnectionStatus, DeviceSnapshot, EventLogEntry, I2cScanEntry, OutboxStatus } from "../events.ts";
+import type {
+  AppSnapshot,
+  ConnectionStatus,
+  DeviceSnapshot,
+  EventLogEntry,
+  I2cScanEntry,
+  OutboxStatus,
+} from "../events.ts";
 
 export type Role = "admin" | "viewer";
 

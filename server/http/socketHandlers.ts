@@ -53,7 +53,8 @@ export function registerSocketHandlers(socket: DashboardSocket, deps: HandlerDep
       setImmediate(() => socket.disconnect(true));
       return { ok: false, error: "session expired: log in again" };
     }
-    if (needsAdmin && socket.data.role !== "admin") return { ok: false, error: `forbidden: the viewer role cannot ${what}` };
+    if (needsAdmin && socket.data.role !== "admin")
+      return { ok: false, error: `forbidden: the viewer role cannot ${what}` };
     if (!bucket.take()) return { ok: false, error: "rate limited: too many requests, slow down" };
     return null;
   }
@@ -64,13 +65,20 @@ export function registerSocketHandlers(socket: DashboardSocket, deps: HandlerDep
     const parsed = parseControlRequest(raw);
     if (!parsed.ok) {
       log.warn(`rejected control from ${socket.id}: ${parsed.error}`);
-      ctx.bus.emit("eventLog", { ts: Date.now(), kind: "rpc", text: `dashboard command refused: ${parsed.error}`, ok: false });
+      ctx.bus.emit("eventLog", {
+        ts: Date.now(),
+        kind: "rpc",
+        text: `dashboard command refused: ${parsed.error}`,
+        ok: false,
+      });
       return answer(ack, { ok: false, error: parsed.error });
     }
     stats.controls++;
     const req = parsed.value;
     log.info(`dashboard control ${req.method} on ${req.device}`, { params: req.params });
-    const pending = Promise.resolve().then(() => ctx.rpc.dispatch({ device: req.device, method: req.method, params: req.params, source: "dashboard" }));
+    const pending = Promise.resolve().then(() =>
+      ctx.rpc.dispatch({ device: req.device, method: req.method, params: req.params, source: "dashboard" }),
+    );
     withTimeout(pending, DISPATCH_TIMEOUT_MS, req.method)
       .then((reply) => {
         if (reply.ok) answer(ack, { ok: true, data: reply.data });
@@ -128,9 +136,17 @@ export function registerSocketHandlers(socket: DashboardSocket, deps: HandlerDep
       if (!parsed.ok) return answer(ack, { ok: false, error: parsed.error });
       const { id, device } = parsed.value;
       const pd = ctx.pageDevices;
-      const run = op === "add" ? pd.add(device ?? {}) : op === "update" ? pd.update(id ?? "", device ?? {}) : pd.remove(id ?? "");
+      const run =
+        op === "add" ? pd.add(device ?? {}) : op === "update" ? pd.update(id ?? "", device ?? {}) : pd.remove(id ?? "");
       withTimeout(Promise.resolve(run), DISPATCH_TIMEOUT_MS, `device ${op}`)
-        .then((r) => answer(ack, r.ok ? { ok: true, data: { id: r.id } } : { ok: false, error: r.errors.join("\n"), data: { errors: r.errors } }))
+        .then((r) =>
+          answer(
+            ack,
+            r.ok
+              ? { ok: true, data: { id: r.id } }
+              : { ok: false, error: r.errors.join("\n"), data: { errors: r.errors } },
+          ),
+        )
         .catch((err: unknown) => answer(ack, { ok: false, error: messageOf(err) }));
     });
   }
@@ -155,7 +171,12 @@ export function registerSocketHandlers(socket: DashboardSocket, deps: HandlerDep
 
 /** RPC error replies carry {error, code} (server/rpc/types.ts); show the text. */
 function errorText(data: unknown): string {
-  if (typeof data === "object" && data !== null && "error" in data && typeof (data as { error: unknown }).error === "string") {
+  if (
+    typeof data === "object" &&
+    data !== null &&
+    "error" in data &&
+    typeof (data as { error: unknown }).error === "string"
+  ) {
     return (data as { error: string }).error;
   }
   return "request failed";

@@ -46,7 +46,12 @@ export class SocketHub {
   #scanInFlight: Promise<I2cScanEntry[]> | null = null;
   #socketsPerSession = new Map<string, number>();
 
-  constructor(http: HttpServer, ctx: DashboardContext, sessions: SessionStore, opts: { coalesceMs: number; hostCheck?: HostCheck }) {
+  constructor(
+    http: HttpServer,
+    ctx: DashboardContext,
+    sessions: SessionStore,
+    opts: { coalesceMs: number; hostCheck?: HostCheck },
+  ) {
     this.#ctx = ctx;
     this.#log = ctx.log.child("ws");
     this.#sessions = sessions;
@@ -63,9 +68,14 @@ export class SocketHub {
           return;
         }
         const origin = checkOrigin(req, allowed);
-        if (origin === false || (origin === "absent" && !sessions.get(readCookie(req.headers.cookie, SESSION_COOKIE)))) {
+        if (
+          origin === false ||
+          (origin === "absent" && !sessions.get(readCookie(req.headers.cookie, SESSION_COOKIE)))
+        ) {
           this.stats.refusedHandshakes++;
-          this.#log.warn(`refused socket request from ${req.socket.remoteAddress ?? "?"}: ${origin === false ? `origin ${String(req.headers.origin).slice(0, 100)} not allowed` : "no Origin and no session"}`);
+          this.#log.warn(
+            `refused socket request from ${req.socket.remoteAddress ?? "?"}: ${origin === false ? `origin ${String(req.headers.origin).slice(0, 100)} not allowed` : "no Origin and no session"}`,
+          );
           callback("origin not allowed", false);
           return;
         }
@@ -85,7 +95,9 @@ export class SocketHub {
       const open = this.#socketsPerSession.get(session.key) ?? 0;
       if (open >= MAX_SOCKETS_PER_SESSION) {
         this.stats.refusedHandshakes++;
-        this.#log.warn(`refused socket from ${socket.request.socket.remoteAddress ?? "?"}: its session already has ${open} sockets`);
+        this.#log.warn(
+          `refused socket from ${socket.request.socket.remoteAddress ?? "?"}: its session already has ${open} sockets`,
+        );
         next(new Error("too many connections for this session"));
         return;
       }
@@ -139,17 +151,23 @@ export class SocketHub {
       // io.close() disconnects every socket and discards its transport (disconnectSockets() first
       // would instead start engine.io's orderly polling close, a 30 s timer that delays exit), then
       // closes the http server; its callback error (already closed) is not ours to report.
-      this.io.close(() => resolve()).catch((err: unknown) => {
-        this.#log.debug(() => `socket.io close: ${String(err)}`);
-        resolve();
-      });
+      this.io
+        .close(() => resolve())
+        .catch((err: unknown) => {
+          this.#log.debug(() => `socket.io close: ${String(err)}`);
+          resolve();
+        });
     });
   }
 
   #onConnection(socket: DashboardSocket): void {
     this.stats.connections++;
     // The in-memory adapter joins synchronously; a cluster adapter would return a promise.
-    detach(`socket ${socket.id} joining its rooms`, Promise.resolve(socket.join([LIVE, socket.data.sessionKey])), this.#log);
+    detach(
+      `socket ${socket.id} joining its rooms`,
+      Promise.resolve(socket.join([LIVE, socket.data.sessionKey])),
+      this.#log,
+    );
     this.#log.debug(() => `socket ${socket.id} connected (${socket.data.role})`);
     const snap = this.snapshot();
     if (snap) socket.emit("snapshot", snap);

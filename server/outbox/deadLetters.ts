@@ -44,7 +44,9 @@ export class DeadLetterStore {
       fs.mkdirSync(dir, { recursive: true });
       const db = new Database(file);
       db.pragma("journal_mode = WAL");
-      db.exec("CREATE TABLE IF NOT EXISTS dead_letters (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, deadAt INTEGER NOT NULL, topic TEXT NOT NULL, payload TEXT NOT NULL, points INTEGER NOT NULL, attempts INTEGER NOT NULL, reason TEXT NOT NULL)");
+      db.exec(
+        "CREATE TABLE IF NOT EXISTS dead_letters (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, deadAt INTEGER NOT NULL, topic TEXT NOT NULL, payload TEXT NOT NULL, points INTEGER NOT NULL, attempts INTEGER NOT NULL, reason TEXT NOT NULL)",
+      );
       return new DeadLetterStore(db, log);
     } catch (err) {
       // The dead letters then live in memory only: they are still counted and retrievable until a restart.
@@ -66,10 +68,14 @@ export class DeadLetterStore {
     if (this.#db) {
       try {
         this.#db.transaction(() => {
-          this.#db!.prepare("INSERT INTO dead_letters (ts, deadAt, topic, payload, points, attempts, reason) VALUES (?, ?, ?, ?, ?, ?, ?)").run(d.ts, d.deadAt, d.topic, d.payload, d.points, d.attempts, d.reason);
+          this.#db!.prepare(
+            "INSERT INTO dead_letters (ts, deadAt, topic, payload, points, attempts, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          ).run(d.ts, d.deadAt, d.topic, d.payload, d.points, d.attempts, d.reason);
           const over = this.count - MAX_DEAD_LETTERS;
           if (over > 0) {
-            this.#db!.prepare("DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters ORDER BY id LIMIT ?)").run(over);
+            this.#db!.prepare(
+              "DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters ORDER BY id LIMIT ?)",
+            ).run(over);
             this.dropped += over;
           }
         })();
@@ -91,7 +97,14 @@ export class DeadLetterStore {
     const mem = [...this.#memory].reverse();
     if (!this.#db) return mem.slice(0, n);
     try {
-      return [...(this.#db.prepare("SELECT id, ts, deadAt, topic, payload, points, attempts, reason FROM dead_letters ORDER BY id DESC LIMIT ?").all(n) as DeadLetter[]), ...mem].slice(0, n);
+      return [
+        ...(this.#db
+          .prepare(
+            "SELECT id, ts, deadAt, topic, payload, points, attempts, reason FROM dead_letters ORDER BY id DESC LIMIT ?",
+          )
+          .all(n) as DeadLetter[]),
+        ...mem,
+      ].slice(0, n);
     } catch {
       return mem.slice(0, n);
     }
@@ -103,7 +116,9 @@ export class DeadLetterStore {
     this.#memory = [];
     if (!this.#db) return mem;
     try {
-      const rows = this.#db.prepare("SELECT id, ts, deadAt, topic, payload, points, attempts, reason FROM dead_letters ORDER BY id").all() as DeadLetter[];
+      const rows = this.#db
+        .prepare("SELECT id, ts, deadAt, topic, payload, points, attempts, reason FROM dead_letters ORDER BY id")
+        .all() as DeadLetter[];
       this.#db.prepare("DELETE FROM dead_letters").run();
       return [...rows, ...mem];
     } catch (err) {

@@ -68,7 +68,9 @@ export class DiskLink {
       this.store = null;
       this.full = true;
       this.#retryAt = now() + this.#o.retryMs;
-      log.error(`cannot open outbox file ${file} (${describeError(err)}); running memory-only, retrying every ${this.#o.retryMs} ms`);
+      log.error(
+        `cannot open outbox file ${file} (${describeError(err)}); running memory-only, retrying every ${this.#o.retryMs} ms`,
+      );
       return null;
     }
   }

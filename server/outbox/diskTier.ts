@@ -56,7 +56,13 @@ export class DiskTier {
     this.#memoryMax = o.memoryMax;
     this.#log = o.log;
     this.#now = o.now;
-    this.#link = new DiskLink({ file: o.file, log: o.log, now: o.now, retryMs: Math.max(5 * o.flushMs, 1000), onDbOpen: o.onDbOpen });
+    this.#link = new DiskLink({
+      file: o.file,
+      log: o.log,
+      now: o.now,
+      retryMs: Math.max(5 * o.flushMs, 1000),
+      onDbOpen: o.onDbOpen,
+    });
     this.#drops = new DropCounter(o.log, o.now);
   }
 
@@ -144,7 +150,10 @@ export class DiskTier {
     if (page.quarantined.length > 0) {
       // Issue 12: a row whose values do not fit crashed every start; it is set aside and counted instead.
       this.#diskOnly -= page.quarantined.length;
-      this.#drops.add(page.quarantined.length, "rows in the outbox file with values that do not fit (moved to its quarantine table)");
+      this.#drops.add(
+        page.quarantined.length,
+        "rows in the outbox file with values that do not fit (moved to its quarantine table)",
+      );
     }
     const loaded: Entry[] = [];
     for (const r of rows) {
@@ -170,7 +179,9 @@ export class DiskTier {
     const store = this.#link.store;
     if (this.#diskOnly > 0 && store) {
       try {
-        const row = store.firstRows(this.#scanFrom, 16).find((r) => !this.#pendingDeletes.has(r.seq) && typeof r.ts === "number");
+        const row = store
+          .firstRows(this.#scanFrom, 16)
+          .find((r) => !this.#pendingDeletes.has(r.seq) && typeof r.ts === "number");
         if (row && (oldest === null || row.ts < oldest)) oldest = row.ts;
       } catch {
         /* the status must not fail because a read did; the next write reports the disk error */
@@ -285,7 +296,9 @@ export class DiskTier {
     this.#diskOnlyPoints = 0;
     this.#scanFrom = 0;
     this.#drops.add(lost, "outbox file corrupted at runtime");
-    this.#log.error(`outbox file became corrupt (${describeError(err)}); ${lost} messages only on disk are lost, starting a clean file`);
+    this.#log.error(
+      `outbox file became corrupt (${describeError(err)}); ${lost} messages only on disk are lost, starting a clean file`,
+    );
     this.#openStore();
   }
 

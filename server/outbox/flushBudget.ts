@@ -7,7 +7,10 @@ import type { Config } from "../config/schema.ts";
 /** The smallest budget the outbox is given: it then ticks every 25 ms. */
 export const MIN_OUTBOX_BUDGET_MS = 50;
 
-export function outboxFlushBudget(c: Pick<Config, "outbox" | "thingsboard">): { budgetMs: number; promiseKept: boolean } {
+export function outboxFlushBudget(c: Pick<Config, "outbox" | "thingsboard">): {
+  budgetMs: number;
+  promiseKept: boolean;
+} {
   const rest = c.outbox.diskFlushMs - c.thingsboard.flushIntervalMs;
   return { budgetMs: Math.max(MIN_OUTBOX_BUDGET_MS, rest), promiseKept: rest >= MIN_OUTBOX_BUDGET_MS };
 }

@@ -68,7 +68,8 @@ export class Outbox {
   }
 
   static open(opts: OutboxOptions): Outbox {
-    if (typeof opts?.dir !== "string" || opts.dir === "") throw new TypeError("Outbox.open: dir must be a non-empty string");
+    if (typeof opts?.dir !== "string" || opts.dir === "")
+      throw new TypeError("Outbox.open: dir must be a non-empty string");
     const box = new Outbox(opts);
     box.#disk.open();
     return box;
@@ -84,19 +85,32 @@ export class Outbox {
 
   enqueue(topic: string, payload: string, points: number): number {
     if (this.#closed) throw new Error("Outbox is closed");
-    if (typeof topic !== "string" || topic === "") throw new TypeError("Outbox.enqueue: topic must be a non-empty string");
+    if (typeof topic !== "string" || topic === "")
+      throw new TypeError("Outbox.enqueue: topic must be a non-empty string");
     if (typeof payload !== "string") throw new TypeError("Outbox.enqueue: payload must be a string");
-    if (!Number.isInteger(points) || points < 0) throw new TypeError("Outbox.enqueue: points must be a non-negative integer");
+    if (!Number.isInteger(points) || points < 0)
+      throw new TypeError("Outbox.enqueue: points must be a non-negative integer");
     const seq = this.#disk.allocateSeq();
     const bytes = Buffer.byteLength(topic) + Buffer.byteLength(payload);
-    const entry: Entry = { seq, topic, payload, points, ts: this.#now(), bytes, persisted: false, inFlight: false, tick: this.#disk.ticks };
+    const entry: Entry = {
+      seq,
+      topic,
+      payload,
+      points,
+      ts: this.#now(),
+      bytes,
+      persisted: false,
+      inFlight: false,
+      tick: this.#disk.ticks,
+    };
     this.#mem.append(entry);
     this.#disk.relieveMemory();
     return seq;
   }
 
   take(maxMessages: number, maxBytes = Number.POSITIVE_INFINITY): OutboxMessage[] {
-    if (!Number.isInteger(maxMessages) || maxMessages < 1) throw new TypeError("Outbox.take: maxMessages must be a positive integer");
+    if (!Number.isInteger(maxMessages) || maxMessages < 1)
+      throw new TypeError("Outbox.take: maxMessages must be a positive integer");
     if (!(maxBytes > 0)) throw new TypeError("Outbox.take: maxBytes must be positive");
     const out: OutboxMessage[] = [];
     if (this.#closed) return out;
@@ -124,7 +138,8 @@ export class Outbox {
    * what the front is about to take.
    */
   takeNewest(maxMessages: number, maxBytes = Number.POSITIVE_INFINITY, minSeq = 0): OutboxMessage[] {
-    if (!Number.isInteger(maxMessages) || maxMessages < 1) throw new TypeError("Outbox.takeNewest: maxMessages must be a positive integer");
+    if (!Number.isInteger(maxMessages) || maxMessages < 1)
+      throw new TypeError("Outbox.takeNewest: maxMessages must be a positive integer");
     const picked: OutboxMessage[] = [];
     if (this.#closed) return picked;
     let bytes = 0;
@@ -217,6 +232,7 @@ export class Outbox {
 }
 
 function positive(v: number, name: string): number {
-  if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) throw new TypeError(`Outbox.open: ${name} must be a positive number`);
+  if (!(typeof v === "number" && Number.isFinite(v) && v > 0))
+    throw new TypeError(`Outbox.open: ${name} must be a positive number`);
   return v;
 }

@@ -25,9 +25,12 @@ const PAGE_ROWS = 256;
 export function validRow(r: Record<string, unknown>): r is StoredRow & Record<string, unknown> {
   return (
     Number.isSafeInteger(r.seq) &&
-    typeof r.ts === "number" && Number.isFinite(r.ts) &&
-    Number.isSafeInteger(r.points) && (r.points as number) >= 0 &&
-    typeof r.topic === "string" && r.topic.length > 0 &&
+    typeof r.ts === "number" &&
+    Number.isFinite(r.ts) &&
+    Number.isSafeInteger(r.points) &&
+    (r.points as number) >= 0 &&
+    typeof r.topic === "string" &&
+    r.topic.length > 0 &&
     typeof r.payload === "string"
   );
 }
@@ -49,7 +52,9 @@ export function salvageOutbox(file: string, keep: (rows: StoredRow[]) => void): 
     } catch {
       return { salvaged: 0, invalid: 0, lost: null, reservedSeq: 0 };
     }
-    const one = db.prepare<[number], Record<string, unknown>>("SELECT seq, ts, points, topic, payload FROM messages WHERE seq = ?");
+    const one = db.prepare<[number], Record<string, unknown>>(
+      "SELECT seq, ts, points, topic, payload FROM messages WHERE seq = ?",
+    );
     const result: SalvageResult = { salvaged: 0, invalid: 0, lost: 0, reservedSeq: readReserved(db) };
     const take = (rows: Array<Record<string, unknown>>): void => {
       const good: StoredRow[] = [];

@@ -75,7 +75,9 @@ export class OutboxDb {
       "SELECT seq, points, length(CAST(topic AS BLOB)) + length(CAST(payload AS BLOB)) AS bytes FROM messages WHERE seq > ? ORDER BY seq LIMIT ?",
     );
     this.#firstTs = db.prepare("SELECT seq, ts FROM messages WHERE seq > ? ORDER BY seq LIMIT ?");
-    this.#setMeta = db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    this.#setMeta = db.prepare(
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    );
     // One transaction per flush tick: with synchronous=FULL that is one WAL fsync per tick, not per message.
     this.#write = db.transaction((batch: BatchWrite) => {
       for (const [lo, hi] of batch.deleteRanges) this.#deleteRange.run(lo, hi);
@@ -101,25 +103,35 @@ export class OutboxDb {
       // Issue 12: one bad page used to set the whole backlog aside. What still reads goes to the new file.
       const r = salvageOutbox(aside, (rows) => store.write({ deleteRanges: [], inserts: rows }));
       if (r.reservedSeq > 0) store.write({ deleteRanges: [], inserts: [], reserveSeq: r.reservedSeq });
-      const saved = r.lost === null ? "nothing in it could be read" : `${r.salvaged} messages recovered from it, ${r.lost} lost in unreadable pages, ${r.invalid} with values that do not fit left in it`;
-      log.error(`outbox file ${file} is unreadable (${describeError(err)}); moved it aside to ${aside} and started a clean outbox: ${saved}`, {
-        file,
-        aside,
-        salvaged: r.salvaged,
-        lost: r.lost ?? undefined,
-        invalid: r.invalid,
-      });
+      const saved =
+        r.lost === null
+          ? "nothing in it could be read"
+          : `${r.salvaged} messages recovered from it, ${r.lost} lost in unreadable pages, ${r.invalid} with values that do not fit left in it`;
+      log.error(
+        `outbox file ${file} is unreadable (${describeError(err)}); moved it aside to ${aside} and started a clean outbox: ${saved}`,
+        {
+          file,
+          aside,
+          salvaged: r.salvaged,
+          lost: r.lost ?? undefined,
+          invalid: r.invalid,
+        },
+      );
       return { store, movedAside: aside };
     }
   }
 
   totals(): { count: number; points: number; maxSeq: number; reservedSeq: number } {
-    const t = this.db.prepare("SELECT count(*) AS n, coalesce(sum(points), 0) AS p, coalesce(max(seq), 0) AS m FROM messages").get() as {
+    const t = this.db
+      .prepare("SELECT count(*) AS n, coalesce(sum(points), 0) AS p, coalesce(max(seq), 0) AS m FROM messages")
+      .get() as {
       n: number;
       p: number;
       m: number;
     };
-    const r = this.db.prepare("SELECT value FROM meta WHERE key = 'reservedSeq'").get() as { value: number } | undefined;
+    const r = this.db.prepare("SELECT value FROM meta WHERE key = 'reservedSeq'").get() as
+      | { value: number }
+      | undefined;
     return { count: t.n, points: t.p, maxSeq: t.m, reservedSeq: r?.value ?? 0 };
   }
 
@@ -144,7 +156,9 @@ export class OutboxDb {
 
   #quarantine(seqs: number[]): void {
     this.db.exec("CREATE TABLE IF NOT EXISTS quarantine (seq, ts, points, topic, payload, movedAt INTEGER)");
-    const move = this.db.prepare("INSERT INTO quarantine SELECT seq, ts, points, topic, payload, ? FROM messages WHERE seq = ?");
+    const move = this.db.prepare(
+      "INSERT INTO quarantine SELECT seq, ts, points, topic, payload, ? FROM messages WHERE seq = ?",
+    );
     const del = this.db.prepare("DELETE FROM messages WHERE seq = ?");
     this.db.transaction(() => {
       for (const seq of seqs) {
@@ -228,7 +242,11 @@ function checkSchema(db: Db): void {
 }
 
 function moveAside(file: string, aside: string): void {
-  for (const [suffix, keep] of [["", true], ["-wal", true], ["-shm", false]] as const) {
+  for (const [suffix, keep] of [
+    ["", true],
+    ["-wal", true],
+    ["-shm", false],
+  ] as const) {
     const from = `${file}${suffix}`;
     if (!fs.existsSync(from)) continue;
     if (keep) fs.renameSync(from, `${aside}${suffix}`);

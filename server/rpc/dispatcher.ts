@@ -25,7 +25,8 @@ export class DeviceRpcDispatcher implements RpcDispatcher {
     this.stats.handled++;
     if (!reply.ok) this.stats.errors++;
     // The dashboard addresses devices by id and ThingsBoard by name: the log names them one way.
-    const device = typeof req.device === "string" ? (this.#runtime.find(req.device)?.info.name ?? req.device) : String(req.device);
+    const device =
+      typeof req.device === "string" ? (this.#runtime.find(req.device)?.info.name ?? req.device) : String(req.device);
     const outcome = reply.ok ? `-> ${preview(reply.data, 200)}` : `failed: ${errorOf(reply.data)}`;
     const text = `${req.source === "dashboard" ? "dashboard" : "ThingsBoard"} RPC ${preview(req.method, 60)}(${preview(req.params, 200)}) ${outcome}`;
     this.#bus.emit("eventLog", { ts: Date.now(), kind: "rpc", device, text, ok: reply.ok });
@@ -35,11 +36,16 @@ export class DeviceRpcDispatcher implements RpcDispatcher {
   }
 
   async #answer(req: RpcRequest): Promise<RpcReply> {
-    if (typeof req.method !== "string" || req.method.length === 0 || req.method.length > 128) return error("BAD_PARAMS", "method must be a non-empty string");
+    if (typeof req.method !== "string" || req.method.length === 0 || req.method.length > 128)
+      return error("BAD_PARAMS", "method must be a non-empty string");
     const device = typeof req.device === "string" ? this.#runtime.find(req.device) : undefined;
     if (!device) return error("UNKNOWN_DEVICE", `unknown device ${preview(req.device, 100)}`);
     const handler = Object.prototype.hasOwnProperty.call(device.rpc, req.method) ? device.rpc[req.method] : undefined;
-    if (!handler) return error("UNKNOWN_METHOD", `unknown method ${preview(req.method, 60)} for ${device.info.name} (supported: ${Object.keys(device.rpc).join(", ")})`);
+    if (!handler)
+      return error(
+        "UNKNOWN_METHOD",
+        `unknown method ${preview(req.method, 60)} for ${device.info.name} (supported: ${Object.keys(device.rpc).join(", ")})`,
+      );
     try {
       return { ok: true, data: await handler(req.params) };
     } catch (err) {

@@ -38,9 +38,11 @@ export class StateStore<T extends object> {
   }
 
   static async open<T extends object>(file: string, defaults: T, opts: StateStoreOptions = {}): Promise<StateStore<T>> {
-    if (typeof file !== "string" || file === "") throw new TypeError("StateStore.open: file must be a non-empty string");
+    if (typeof file !== "string" || file === "")
+      throw new TypeError("StateStore.open: file must be a non-empty string");
     const delayMs = opts.writeDelayMs ?? 2000;
-    if (!(Number.isFinite(delayMs) && delayMs >= 0)) throw new TypeError("StateStore.open: writeDelayMs must be a non-negative number");
+    if (!(Number.isFinite(delayMs) && delayMs >= 0))
+      throw new TypeError("StateStore.open: writeDelayMs must be a non-negative number");
     const log = opts.log ?? silentLogger();
     // Built explicitly, not with JSONFilePreset, which silently goes in-memory under NODE_ENV=test (anchors C5).
     const adapter = new AtomicJsonFile<T>(file, opts.mode === undefined ? {} : { mode: opts.mode });
@@ -63,7 +65,8 @@ export class StateStore<T extends object> {
         recovered = "backup";
         log.error(`state restored from the last known good copy ${bak}; changes since it was written are lost`);
       } else if (main.kind === "bad" || backup.kind === "bad") {
-        if (backup.kind === "bad") log.error(`state backup ${bak} is unreadable too (${backup.error}); kept it as ${await moveAside(bak)}`);
+        if (backup.kind === "bad")
+          log.error(`state backup ${bak} is unreadable too (${backup.error}); kept it as ${await moveAside(bak)}`);
         recovered = "defaults";
         log.error(`state reset to defaults: neither ${file} nor ${bak} could be read`);
       }
@@ -125,7 +128,9 @@ export class StateStore<T extends object> {
       await this.#low.write();
     } catch (err) {
       this.#dirty = true;
-      this.#log.error(`state write to ${this.file} failed (${(err as Error).message}); keeping it in memory and retrying`);
+      this.#log.error(
+        `state write to ${this.file} failed (${(err as Error).message}); keeping it in memory and retrying`,
+      );
       this.#schedule();
       throw err;
     }

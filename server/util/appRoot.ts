@@ -18,7 +18,8 @@ export function findAppRoot(from: string | URL): string {
   for (;;) {
     if (existsSync(join(dir, "package.json"))) return dir;
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no package.json in any directory above ${start}: run the app from its installed directory`);
+    if (parent === dir)
+      throw new Error(`no package.json in any directory above ${start}: run the app from its installed directory`);
     dir = parent;
   }
 }

@@ -17,7 +17,8 @@ export interface LogRecord {
 export type LogSink = (rec: LogRecord) => void;
 type Msg = string | (() => string);
 
-const SECRET_KEYS = /pass(word)?|secret|token|accessToken|credentials?Value|provisionDeviceSecret|cookie|authorization/i;
+const SECRET_KEYS =
+  /pass(word)?|secret|token|accessToken|credentials?Value|provisionDeviceSecret|cookie|authorization/i;
 
 export function maskSecrets(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== "object") return value;
@@ -108,7 +109,11 @@ export class Logger {
     if (data) rec.data = maskSecrets(data) as Record<string, unknown>;
     if (wanted && this.root.pretty) {
       const extra = rec.data ? ` ${safeStringify(rec.data)}` : "";
-      this.root.write(this.root.scrub(`${new Date(rec.ts).toISOString().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${rec.ns} ${text}${extra}`));
+      this.root.write(
+        this.root.scrub(
+          `${new Date(rec.ts).toISOString().slice(11, 23)} ${level.toUpperCase().padEnd(5)} ${rec.ns} ${text}${extra}`,
+        ),
+      );
     } else if (wanted) {
       let line: string;
       try {

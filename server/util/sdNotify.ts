@@ -107,7 +107,11 @@ export function createSdNotifier(env: NodeJS.ProcessEnv = process.env, opts: SdN
         break;
       }
     }
-    if (!sender) log?.warn("NOTIFY_SOCKET is set but neither systemd-notify nor python3 was found: systemd notifications are off", { socket });
+    if (!sender)
+      log?.warn(
+        "NOTIFY_SOCKET is set but neither systemd-notify nor python3 was found: systemd notifications are off",
+        { socket },
+      );
   }
 
   const queue: string[][] = [];
@@ -124,7 +128,13 @@ export function createSdNotifier(env: NodeJS.ProcessEnv = process.env, opts: SdN
         if (err) {
           failed++;
           // Logged on the first failure and then sparsely: a broken socket must not flood the journal every 15 s.
-          if (failed === 1 || failed % 100 === 0) log?.warn("systemd notification failed", { sender, lines, failed, error: String(stderr || err.message).trim() });
+          if (failed === 1 || failed % 100 === 0)
+            log?.warn("systemd notification failed", {
+              sender,
+              lines,
+              failed,
+              error: String(stderr || err.message).trim(),
+            });
         } else sent++;
         resolve();
       });

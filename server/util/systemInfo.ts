@@ -33,7 +33,10 @@ export async function cpuTemperatureC(root = "/sys/class/thermal"): Promise<numb
   }
   names.sort((a, b) => Number(a.slice(12)) - Number(b.slice(12)));
   const zones = await Promise.all(
-    names.map(async (n) => ({ type: (await readText(join(root, n, "type")))?.trim() ?? "", temp: await readText(join(root, n, "temp")) })),
+    names.map(async (n) => ({
+      type: (await readText(join(root, n, "type")))?.trim() ?? "",
+      temp: await readText(join(root, n, "temp")),
+    })),
   );
   const ordered = [...zones.filter((z) => CPU_ZONE.test(z.type)), ...zones.filter((z) => !CPU_ZONE.test(z.type))];
   for (const z of ordered) {
@@ -223,7 +226,9 @@ export interface IpAddress {
 }
 
 /** Non-loopback addresses, IPv4 first, so the dashboard can say "open http://<ip>:8080". */
-export async function ipAddresses(ifaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = safeInterfaces()): Promise<IpAddress[]> {
+export async function ipAddresses(
+  ifaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = safeInterfaces(),
+): Promise<IpAddress[]> {
   const out: IpAddress[] = [];
   for (const [iface, infos] of Object.entries(ifaces)) {
     for (const info of infos ?? []) {
@@ -269,7 +274,9 @@ export function osReleaseValue(text: string, key: string): string | null {
 
 /** os-release lives in /etc, with /usr/lib/os-release as the vendor fallback (os-release(5)). */
 export async function osInfo(opts: { etcRoot?: string; usrLibRoot?: string } = {}): Promise<OsInfo> {
-  const text = (await readText(join(opts.etcRoot ?? "/etc", "os-release"))) ?? (await readText(join(opts.usrLibRoot ?? "/usr/lib", "os-release")));
+  const text =
+    (await readText(join(opts.etcRoot ?? "/etc", "os-release"))) ??
+    (await readText(join(opts.usrLibRoot ?? "/usr/lib", "os-release")));
   return {
     prettyName: text !== null ? osReleaseValue(text, "PRETTY_NAME") : null,
     kernel: os.release(),

@@ -33,15 +33,35 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const CLIMATE = `${UNIT} Climate`;
 export const CLIMATE_INTERVAL_MS = 100;
 export const CHILD_DEVICES: unknown[] = [
-  { id: "relays", kind: "gpio", name: "{unit} Relays", profile: "GPIO Controller", outputs: [{ pin: 17, label: "relay1" }, { pin: 27, label: "relay2" }], inputs: [{ pin: 22, label: "button", debounceMs: 0 }], report: { strategy: "every" } },
-  { id: "climate", kind: "sensor", chip: "bme280", name: "{unit} Climate", address: 0x76, intervalSec: CLIMATE_INTERVAL_MS / 1000, report: { strategy: "every" } },
+  {
+    id: "relays",
+    kind: "gpio",
+    name: "{unit} Relays",
+    profile: "GPIO Controller",
+    outputs: [
+      { pin: 17, label: "relay1" },
+      { pin: 27, label: "relay2" },
+    ],
+    inputs: [{ pin: 22, label: "button", debounceMs: 0 }],
+    report: { strategy: "every" },
+  },
+  {
+    id: "climate",
+    kind: "sensor",
+    chip: "bme280",
+    name: "{unit} Climate",
+    address: 0x76,
+    intervalSec: CLIMATE_INTERVAL_MS / 1000,
+    report: { strategy: "every" },
+  },
 ];
 
 /** Every telemetry record of `device` left in the outbox file(s) of `dataDir`, read from a copy (the original stays untouched). */
 export function outboxRecords(dataDir: string, device: string): Array<{ ts: number; values: Record<string, unknown> }> {
   const copy = tempDir("rel-outbox-copy-");
   try {
-    for (const f of ["outbox.sqlite", "outbox.sqlite-wal", "outbox.sqlite-shm"]) if (existsSync(join(dataDir, f))) copyFileSync(join(dataDir, f), join(copy, f));
+    for (const f of ["outbox.sqlite", "outbox.sqlite-wal", "outbox.sqlite-shm"])
+      if (existsSync(join(dataDir, f))) copyFileSync(join(dataDir, f), join(copy, f));
     const box = Outbox.open({ dir: copy });
     try {
       return box.take(10_000_000).flatMap((m) => recordsIn(m.payload, device));
@@ -54,19 +74,49 @@ export function outboxRecords(dataDir: string, device: string): Array<{ ts: numb
 }
 
 /** A valid raw config (before defaults) for a unit talking to 127.0.0.1:port, with short intervals. */
-export function rawConfig(port: number, dataDir: string, over: { thingsboard?: Record<string, unknown>; outbox?: Record<string, unknown>; devices?: unknown[]; http?: Record<string, unknown> } = {}): Record<string, unknown> {
+export function rawConfig(
+  port: number,
+  dataDir: string,
+  over: {
+    thingsboard?: Record<string, unknown>;
+    outbox?: Record<string, unknown>;
+    devices?: unknown[];
+    http?: Record<string, unknown>;
+  } = {},
+): Record<string, unknown> {
   return {
     version: 1,
     unit: { name: UNIT },
     hardware: "sim",
-    thingsboard: { host: "127.0.0.1", port, accessToken: GW_TOKEN, keepaliveSec: 5, flushIntervalMs: 20, reconnectMinMs: 100, reconnectMaxMs: 1000, attributeRequestTimeoutMs: 2000, ...over.thingsboard },
+    thingsboard: {
+      host: "127.0.0.1",
+      port,
+      accessToken: GW_TOKEN,
+      keepaliveSec: 5,
+      flushIntervalMs: 20,
+      reconnectMinMs: 100,
+      reconnectMaxMs: 1000,
+      attributeRequestTimeoutMs: 2000,
+      ...over.thingsboard,
+    },
     http: { port: 0, host: "127.0.0.1", ...over.http },
     dataDir,
     log: { level: "warn" },
     outbox: { diskFlushMs: 100, ...over.outbox },
     gateway: { statsPeriodSec: 86_400, remoteLogLevel: "off" },
     devices: over.devices ?? [
-      { id: "relays", kind: "gpio", name: "{unit} Relays", profile: "GPIO Controller", outputs: [{ pin: 17, label: "relay1" }, { pin: 27, label: "relay2" }], inputs: [{ pin: 22, label: "button", debounceMs: 0 }], report: { strategy: "every" } },
+      {
+        id: "relays",
+        kind: "gpio",
+        name: "{unit} Relays",
+        profile: "GPIO Controller",
+        outputs: [
+          { pin: 17, label: "relay1" },
+          { pin: 27, label: "relay2" },
+        ],
+        inputs: [{ pin: 22, label: "button", debounceMs: 0 }],
+        report: { strategy: "every" },
+      },
     ],
   };
 }
@@ -107,7 +157,13 @@ export interface AppHarness {
 export async function startApp(raw: Record<string, unknown>, o: { dashboard?: boolean } = {}): Promise<AppHarness> {
   const config = configFrom(raw);
   const { log, records } = recordingLogger();
-  const controller = new Controller({ config, log, unit: UNIT, version: "0.0.0-test", dashboard: o.dashboard ?? false });
+  const controller = new Controller({
+    config,
+    log,
+    unit: UNIT,
+    version: "0.0.0-test",
+    dashboard: o.dashboard ?? false,
+  });
   let ready = 0;
   await controller.start();
   controller.bridge?.onReady(() => ready++);
@@ -117,7 +173,8 @@ export async function startApp(raw: Record<string, unknown>, o: { dashboard?: bo
     dir: config.dataDir,
     records,
     readyCount: () => ready,
-    ready: (n = 1, timeoutMs = 10_000) => until(() => ready >= n, `bridge ready #${n}`, timeoutMs).then(() => undefined),
+    ready: (n = 1, timeoutMs = 10_000) =>
+      until(() => ready >= n, `bridge ready #${n}`, timeoutMs).then(() => undefined),
     stop: () => controller.stop(),
   };
 }
@@ -137,7 +194,12 @@ export class SeqProducer {
   #extra: Record<string, string | number | boolean>;
 
   /** `extra` values ride along with every reading (e.g. padding to fill a disk budget quickly). */
-  constructor(bus: EventBus, devices: string[], ratePerSec: number, extra: Record<string, string | number | boolean> = {}) {
+  constructor(
+    bus: EventBus,
+    devices: string[],
+    ratePerSec: number,
+    extra: Record<string, string | number | boolean> = {},
+  ) {
     this.#bus = bus;
     this.#devices = devices;
     this.#rate = ratePerSec;
@@ -188,7 +250,9 @@ export class ArrivalRecorder {
 
   attach(emu: Emulator): void {
     // "publish" fires synchronously just before the handler that stores and emits "telemetry".
-    emu.events.on("publish", (_topic: string, _payload: Buffer, sessionId: string) => { this.#session = String(sessionId); });
+    emu.events.on("publish", (_topic: string, _payload: Buffer, sessionId: string) => {
+      this.#session = String(sessionId);
+    });
     emu.events.on("telemetry", (device: string, records: Array<{ ts: number; values: Record<string, unknown> }>) => {
       for (const r of records) {
         const seq = r.values["seq"];
@@ -216,7 +280,10 @@ export interface DeliveryReport {
   wrongTs: number;
 }
 
-export function analyse(produced: ReadonlyMap<number, { device: string; ts: number }>, arrivals: readonly Arrival[]): DeliveryReport {
+export function analyse(
+  produced: ReadonlyMap<number, { device: string; ts: number }>,
+  arrivals: readonly Arrival[],
+): DeliveryReport {
   const firstSeen = new Map<number, Arrival>();
   const sessionsOf = new Map<number, Set<string>>();
   let duplicates = 0;
@@ -241,11 +308,24 @@ export function analyse(produced: ReadonlyMap<number, { device: string; ts: numb
     sessionsOf.set(a.seq, s);
   }
   const lostSeqs = [...produced.keys()].filter((s) => !firstSeen.has(s));
-  return { produced: produced.size, delivered: firstSeen.size, lost: lostSeqs.length, duplicates, lostSeqs: lostSeqs.slice(0, 20), sameSessionDuplicates: sameSession, outOfOrder: [...outOfOrder], wrongTs };
+  return {
+    produced: produced.size,
+    delivered: firstSeen.size,
+    lost: lostSeqs.length,
+    duplicates,
+    lostSeqs: lostSeqs.slice(0, 20),
+    sameSessionDuplicates: sameSession,
+    outOfOrder: [...outOfOrder],
+    wrongTs,
+  };
 }
 
 /** The one-line summary every fault test prints (quoted in the closing report). */
-export function summary(name: string, r: { produced: number; delivered: number; lost: number; duplicates: number }, extra = ""): string {
+export function summary(
+  name: string,
+  r: { produced: number; delivered: number; lost: number; duplicates: number },
+  extra = "",
+): string {
   const line = `[reliability] ${name}: produced=${r.produced} delivered=${r.delivered} lost=${r.lost} duplicates=${r.duplicates}${extra ? ` ${extra}` : ""}`;
   console.log(line);
   return line;
@@ -271,8 +351,14 @@ export function writeConfigFile(dir: string, raw: Record<string, unknown>, name 
  * main.ts through tsx from this checkout; or, with `bundle`, a built entry point
  * (scripts/build-server.mjs) run by plain node, the way systemd runs it on the Pi.
  */
-export function spawnApp(configFile: string, env: Record<string, string> = {}, bundle?: { entry: string; cwd: string }): ChildApp {
-  const argv = bundle ? [bundle.entry, "--config", configFile] : ["--import", "tsx", "server/main.ts", "--config", configFile];
+export function spawnApp(
+  configFile: string,
+  env: Record<string, string> = {},
+  bundle?: { entry: string; cwd: string },
+): ChildApp {
+  const argv = bundle
+    ? [bundle.entry, "--config", configFile]
+    : ["--import", "tsx", "server/main.ts", "--config", configFile];
   return spawnChild(argv, bundle?.cwd ?? ROOT, env);
 }
 
@@ -287,7 +373,11 @@ export function spawnSimHeaderApp(configFile: string): ChildApp & { input(pin: n
     // Each command is answered once applied; count the answers so a repeated command waits for its own.
     const want = ++n;
     child.proc.stdin.write(`input ${pin} ${level}\n`);
-    await until(() => child.lines.filter((l) => l.startsWith("SIMCTL done input")).length >= want, `input ${pin} ${level} applied`, 10_000);
+    await until(
+      () => child.lines.filter((l) => l.startsWith("SIMCTL done input")).length >= want,
+      `input ${pin} ${level} applied`,
+      10_000,
+    );
   };
   return { ...child, input };
 }
@@ -312,7 +402,10 @@ function spawnChild(argv: string[], cwd: string, env: Record<string, string>): C
   };
   proc.stdout.on("data", onData);
   proc.stderr.on("data", onData);
-  const exited = once(proc, "exit").then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const exited = once(proc, "exit").then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
   const waitLine = (re: RegExp, timeoutMs = 15_000) =>
     new Promise<string>((resolve, reject) => {
       const check = () => {
@@ -325,7 +418,11 @@ function spawnChild(argv: string[], cwd: string, env: Record<string, string>): C
       };
       const timer = setTimeout(() => {
         waiters.delete(check);
-        reject(new Error(`child: no line matching ${re} within ${timeoutMs} ms; last lines:\n${lines.slice(-15).join("\n")}`));
+        reject(
+          new Error(
+            `child: no line matching ${re} within ${timeoutMs} ms; last lines:\n${lines.slice(-15).join("\n")}`,
+          ),
+        );
       }, timeoutMs);
       if (!check()) waiters.add(check);
       exited.then(() => {
@@ -344,7 +441,12 @@ export function recordsIn(payload: string, device: string): Array<{ ts: number; 
   const p = parseJson(payload);
   if (!p.ok || !isObject(p.value)) return [];
   const list = p.value[device];
-  return Array.isArray(list) ? list.filter((r): r is { ts: number; values: Record<string, unknown> } => isObject(r) && typeof r["ts"] === "number" && isObject(r["values"])) : [];
+  return Array.isArray(list)
+    ? list.filter(
+        (r): r is { ts: number; values: Record<string, unknown> } =>
+          isObject(r) && typeof r["ts"] === "number" && isObject(r["values"]),
+      )
+    : [];
 }
 
 /**
@@ -352,7 +454,11 @@ export function recordsIn(payload: string, device: string): Array<{ ts: number; 
  * appliance in-process connected to it, started before the tests and stopped after them.
  * `use` receives both once they are up. Returns the data dir.
  */
-export function emulatorAndApp(prefix: string, emulatorOptions: EmulatorOptions, use: (emu: Emulator, app: AppHarness) => void): string {
+export function emulatorAndApp(
+  prefix: string,
+  emulatorOptions: EmulatorOptions,
+  use: (emu: Emulator, app: AppHarness) => void,
+): string {
   const dir = tempDir(prefix);
   let emu: Emulator | undefined;
   let app: AppHarness | undefined;

@@ -42,9 +42,17 @@ await client.endAsync();
 `;
 
 /** Resolves once the broker has acknowledged every message (QoS 1), in order. */
-export function publishFromChild(port: number, messages: Array<BigMessage | FloodMessages>, timeoutMs = 60_000): Promise<void> {
+export function publishFromChild(
+  port: number,
+  messages: Array<BigMessage | FloodMessages>,
+  timeoutMs = 60_000,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--input-type=module", "-e", CHILD, String(port), JSON.stringify(messages)], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(
+      process.execPath,
+      ["--input-type=module", "-e", CHILD, String(port), JSON.stringify(messages)],
+      { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] },
+    );
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()).slice(-2000));
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);

@@ -39,7 +39,18 @@ export interface HarnessOptions {
 }
 
 export const HARNESS_DEVICES: unknown[] = [
-  { id: "relays", kind: "gpio", name: "Test Relays", profile: "GPIO Controller", outputs: [{ pin: 17, label: "relay1" }, { pin: 27, label: "relay2" }], inputs: [{ pin: 22, label: "button", debounceMs: 0 }], report: { strategy: "every" } },
+  {
+    id: "relays",
+    kind: "gpio",
+    name: "Test Relays",
+    profile: "GPIO Controller",
+    outputs: [
+      { pin: 17, label: "relay1" },
+      { pin: 27, label: "relay2" },
+    ],
+    inputs: [{ pin: 22, label: "button", debounceMs: 0 }],
+    report: { strategy: "every" },
+  },
 ];
 
 export function testLogger(): Logger {
@@ -59,11 +70,33 @@ export async function startBridgeHarness(o: HarnessOptions) {
   const gpio = new SimGpioChip({ log });
   const runtime = new DeviceRuntime({ bus, log, memory: new MemoryDeviceMemory() });
   const configs: DeviceConfig[] = (o.devices ?? HARNESS_DEVICES).map((d) => deviceSchema.parse(d));
-  await runtime.build(configs, "unit", { gpio: async () => gpio, openSensor: async () => { throw new Error("no sensors in this harness"); } });
+  await runtime.build(configs, "unit", {
+    gpio: async () => gpio,
+    openSensor: async () => {
+      throw new Error("no sensors in this harness");
+    },
+  });
   const rpc = new DeviceRpcDispatcher(runtime, bus, log);
-  const connection = new TbConnection({ host: "127.0.0.1", port: o.port, mqttVersion: o.mqttVersion ?? 5, accessToken: o.accessToken === null ? undefined : (o.accessToken ?? "gw-token"), ...(o.tls ? { tls: o.tls } : {}), keepaliveSec: 30, reconnectMinMs: o.reconnectMinMs ?? 50, reconnectMaxMs: 500, connectTimeoutMs: 3000, ...(o.maxInboundBytes ? { maxInboundBytes: o.maxInboundBytes } : {}), log, ...(o.subscriptions ? { subscriptions: o.subscriptions } : {}) });
+  const connection = new TbConnection({
+    host: "127.0.0.1",
+    port: o.port,
+    mqttVersion: o.mqttVersion ?? 5,
+    accessToken: o.accessToken === null ? undefined : (o.accessToken ?? "gw-token"),
+    ...(o.tls ? { tls: o.tls } : {}),
+    keepaliveSec: 30,
+    reconnectMinMs: o.reconnectMinMs ?? 50,
+    reconnectMaxMs: 500,
+    connectTimeoutMs: 3000,
+    ...(o.maxInboundBytes ? { maxInboundBytes: o.maxInboundBytes } : {}),
+    log,
+    ...(o.subscriptions ? { subscriptions: o.subscriptions } : {}),
+  });
   const bridge = new GatewayBridge({
-    bus, log, connection, outbox, rpc,
+    bus,
+    log,
+    connection,
+    outbox,
+    rpc,
     devices: () => runtime.list().map((d) => ({ name: d.info.name, profile: d.info.profile })),
     flushIntervalMs: o.flushIntervalMs ?? 20,
     maxPayloadBytes: o.maxPayloadBytes ?? 65536,
@@ -71,7 +104,13 @@ export async function startBridgeHarness(o: HarnessOptions) {
     attributeRequestTimeoutMs: 3000,
     sessionLimitsTimeoutMs: 1000,
     ...(o.keepaliveIdleMs ? { keepaliveIdleMs: o.keepaliveIdleMs } : {}),
-    ...(parked && o.parking ? { parkedStore: parked, parkingBackoffMs: o.parking, onParked: (list: ParkedDevice[]) => runtime.setParked(list) } : {}),
+    ...(parked && o.parking
+      ? {
+          parkedStore: parked,
+          parkingBackoffMs: o.parking,
+          onParked: (list: ParkedDevice[]) => runtime.setParked(list),
+        }
+      : {}),
     ...(o.rpcLimits ? { rpcLimits: o.rpcLimits } : {}),
     ...(o.gatewayRpc ? { gatewayRpc: o.gatewayRpc } : {}),
     ...(o.onGatewayAttributes ? { onGatewayAttributes: o.onGatewayAttributes } : {}),
@@ -82,8 +121,18 @@ export async function startBridgeHarness(o: HarnessOptions) {
   await runtime.start();
   connection.start();
   return {
-    bus, outbox, gpio, runtime, rpc, connection, bridge, dir, log,
-    get readyCount() { return readyCount; },
+    bus,
+    outbox,
+    gpio,
+    runtime,
+    rpc,
+    connection,
+    bridge,
+    dir,
+    log,
+    get readyCount() {
+      return readyCount;
+    },
     /** Wait until the bridge has (re)connected `n` times in total. */
     ready: (n = 1, timeoutMs = 5000) => until(() => readyCount >= n, `bridge ready #${n}`, timeoutMs),
     async stop(keepDir = false) {

@@ -27,7 +27,11 @@ export interface FakeDashboard {
   /** Replace the dispatcher's behaviour (default: simulated GPIO). */
   rpcHandler: (req: RpcRequest) => Promise<RpcReply>;
   /** Set a device's values in the snapshot and emit deviceUpdated, as the device runtime would. */
-  update(id: string, values: Record<string, string | number | boolean>, patch?: Partial<DeviceSnapshot>): DeviceSnapshot;
+  update(
+    id: string,
+    values: Record<string, string | number | boolean>,
+    patch?: Partial<DeviceSnapshot>,
+  ): DeviceSnapshot;
   device(id: string): DeviceSnapshot;
 }
 
@@ -65,7 +69,10 @@ export function initialSnapshot(now = Date.now()): AppSnapshot {
         profile: "gpio",
         kind: "gpio",
         units: {},
-        outputs: [{ pin: 17, label: "Pump" }, { pin: 22, label: "Light" }],
+        outputs: [
+          { pin: 17, label: "Pump" },
+          { pin: 22, label: "Light" },
+        ],
         inputs: [{ pin: 27, label: "Door" }],
         values: { Pump: false, Light: true, Door: false },
         updatedAt: now - 5_000,
@@ -86,10 +93,41 @@ export function initialSnapshot(now = Date.now()): AppSnapshot {
     events: [{ ts: now - 10_000, kind: "info", text: "appliance started" }],
     i2c: null,
     claimable: ["relays"],
-    header: headerView({ devices: [
-      { id: "relays", kind: "gpio", outputs: [{ pin: 17, label: "Pump", activeLow: false, safeState: 0 }, { pin: 22, label: "Light", activeLow: false, safeState: 0 }], inputs: [{ pin: 27, label: "Door", activeLow: false, debounceMs: 25, edge: "both" }], safeStateAfterOfflineSec: 0, outputRateLimit: { burst: 10, perSecond: 5 }, report: { strategy: "onChange", threshold: 0, periodSec: 300, thresholds: {} } },
-      { id: "env", kind: "sensor", chip: "bme280", bus: 1, intervalSec: 10, options: {}, report: { strategy: "onChange", threshold: 0, periodSec: 300, thresholds: {} } },
-    ], gateway: { statsPeriodSec: 60, allowReboot: false, remoteLogLevel: "warn", claimButton: { pin: 5, holdSec: 5, activeLow: true }, ota: { enabled: true, chunkBytes: 32768, chunkTimeoutSec: 30, healthDeadlineSec: 180 } } }, true),
+    header: headerView(
+      {
+        devices: [
+          {
+            id: "relays",
+            kind: "gpio",
+            outputs: [
+              { pin: 17, label: "Pump", activeLow: false, safeState: 0 },
+              { pin: 22, label: "Light", activeLow: false, safeState: 0 },
+            ],
+            inputs: [{ pin: 27, label: "Door", activeLow: false, debounceMs: 25, edge: "both" }],
+            safeStateAfterOfflineSec: 0,
+            outputRateLimit: { burst: 10, perSecond: 5 },
+            report: { strategy: "onChange", threshold: 0, periodSec: 300, thresholds: {} },
+          },
+          {
+            id: "env",
+            kind: "sensor",
+            chip: "bme280",
+            bus: 1,
+            intervalSec: 10,
+            options: {},
+            report: { strategy: "onChange", threshold: 0, periodSec: 300, thresholds: {} },
+          },
+        ],
+        gateway: {
+          statsPeriodSec: 60,
+          allowReboot: false,
+          remoteLogLevel: "warn",
+          claimButton: { pin: 5, holdSec: 5, activeLow: true },
+          ota: { enabled: true, chunkBytes: 32768, chunkTimeoutSec: 30, healthDeadlineSec: 180 },
+        },
+      },
+      true,
+    ),
   };
 }
 
@@ -145,7 +183,12 @@ export function createFakeDashboard(opts: FakeDashboardOptions = {}): FakeDashbo
           return { ok: true, data: { [String(pin)]: next } };
         }
         case "getGpioStatus":
-          return { ok: true, data: Object.fromEntries([...(d.outputs ?? []), ...(d.inputs ?? [])].map((o) => [String(o.pin), d.values[pinKey(d, o.pin)]])) };
+          return {
+            ok: true,
+            data: Object.fromEntries(
+              [...(d.outputs ?? []), ...(d.inputs ?? [])].map((o) => [String(o.pin), d.values[pinKey(d, o.pin)]]),
+            ),
+          };
         default:
           return { ok: false, data: { error: `unknown method ${req.method}`, code: "NO_METHOD" } };
       }

@@ -22,7 +22,17 @@ export interface MainProcess {
 export function runTs(entry: string, args: string[], env: Record<string, string> = {}): MainProcess {
   const proc = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
     cwd: ROOT,
-    env: { ...process.env, NOTIFY_SOCKET: "", LOG_LEVEL: "", HARDWARE: "", HTTP_PORT: "", DATA_DIR: "", TB_HOST: "", DASHBOARD_PASSWORD: "", ...env },
+    env: {
+      ...process.env,
+      NOTIFY_SOCKET: "",
+      LOG_LEVEL: "",
+      HARDWARE: "",
+      HTTP_PORT: "",
+      DATA_DIR: "",
+      TB_HOST: "",
+      DASHBOARD_PASSWORD: "",
+      ...env,
+    },
     stdio: ["pipe", "pipe", "pipe"],
   });
   let out = "";
@@ -45,7 +55,11 @@ export function runTs(entry: string, args: string[], env: Record<string, string>
       };
       const timer = setTimeout(() => {
         waiters.delete(check);
-        reject(new Error(`no stdout matching ${re} within ${timeoutMs} ms; stdout:\n${out.slice(-2000)}\nstderr:\n${err.slice(-2000)}`));
+        reject(
+          new Error(
+            `no stdout matching ${re} within ${timeoutMs} ms; stdout:\n${out.slice(-2000)}\nstderr:\n${err.slice(-2000)}`,
+          ),
+        );
       }, timeoutMs);
       waiters.add(check);
       check();
@@ -53,7 +67,11 @@ export function runTs(entry: string, args: string[], env: Record<string, string>
         if (!waiters.has(check)) return;
         waiters.delete(check);
         clearTimeout(timer);
-        reject(new Error(`exited (${code}) before stdout matched ${re}; stdout:\n${out.slice(-2000)}\nstderr:\n${err.slice(-2000)}`));
+        reject(
+          new Error(
+            `exited (${code}) before stdout matched ${re}; stdout:\n${out.slice(-2000)}\nstderr:\n${err.slice(-2000)}`,
+          ),
+        );
       }, reject);
     });
   const stop = async () => {
@@ -67,7 +85,9 @@ export function runTs(entry: string, args: string[], env: Record<string, string>
 }
 
 /** A TCP port held open by this process (for "port taken"), and a way to let it go. */
-export async function occupyPort(host = "127.0.0.1"): Promise<{ port: number; server: Server; close(): Promise<void> }> {
+export async function occupyPort(
+  host = "127.0.0.1",
+): Promise<{ port: number; server: Server; close(): Promise<void> }> {
   const server = createServer();
   await new Promise<void>((r) => server.listen(0, host, r));
   const { port } = server.address() as AddressInfo;

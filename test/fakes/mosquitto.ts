@@ -37,14 +37,19 @@ export interface Mosquitto {
 }
 
 /** extraConfig: more lines for the listener block (TLS files, require_certificate...). */
-export async function startMosquitto(opts: { extraConfig?: string; allowAnonymous?: boolean; timeoutMs?: number } = {}): Promise<Mosquitto> {
+export async function startMosquitto(
+  opts: { extraConfig?: string; allowAnonymous?: boolean; timeoutMs?: number } = {},
+): Promise<Mosquitto> {
   const timeoutMs = opts.timeoutMs ?? 5000;
   if (!MOSQUITTO_BIN) throw new Error("mosquitto is not installed (apt-get install mosquitto; .ci/run does it)");
   const dir = mkdtempSync(join(tmpdir(), "mosquitto-"));
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const conf = join(dir, "mosquitto.conf");
-    writeFileSync(conf, `per_listener_settings false\nallow_anonymous ${opts.allowAnonymous ?? true}\npersistence false\nlog_dest stderr\nlog_type error\nlistener ${port} 127.0.0.1\n${opts.extraConfig ?? ""}\n`);
+    writeFileSync(
+      conf,
+      `per_listener_settings false\nallow_anonymous ${opts.allowAnonymous ?? true}\npersistence false\nlog_dest stderr\nlog_type error\nlistener ${port} 127.0.0.1\n${opts.extraConfig ?? ""}\n`,
+    );
     const child: ChildProcess = spawn(MOSQUITTO_BIN, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));

@@ -22,7 +22,13 @@ export interface FakeManifest {
 export function buildPackage(m: FakeManifest, files: Record<string, string> = {}, padBytes = 20_000): Buffer {
   const dir = mkdtempSync(join(tmpdir(), "ota-pkg-"));
   try {
-    const manifest = { name: m.name ?? "rpi-tb-gateway", version: m.version, arch: m.arch ?? process.arch, nodeAbi: m.nodeAbi ?? process.versions.modules, nodeVersion: process.versions.node };
+    const manifest = {
+      name: m.name ?? "rpi-tb-gateway",
+      version: m.version,
+      arch: m.arch ?? process.arch,
+      nodeAbi: m.nodeAbi ?? process.versions.modules,
+      nodeVersion: process.versions.node,
+    };
     writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
     mkdirSync(join(dir, "app"));
     writeFileSync(join(dir, "app", "package.json"), JSON.stringify({ name: "rpi-tb-gateway", version: m.version }));
@@ -44,7 +50,9 @@ export function buildPackage(m: FakeManifest, files: Record<string, string> = {}
  * stand-in native modules (test/scripts/helpers/sandbox.ts), "broken" adding the one that fails to load.
  */
 export function releaseFiles(standIns: string, variant: "ok" | "broken" = "ok"): Record<string, string> {
-  const files: Record<string, string> = { "scripts/check-native.mjs": readFileSync(join(REPO, "scripts", "check-native.mjs"), "utf8") };
+  const files: Record<string, string> = {
+    "scripts/check-native.mjs": readFileSync(join(REPO, "scripts", "check-native.mjs"), "utf8"),
+  };
   const walk = (dir: string, rel: string): void => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       if (e.isDirectory()) walk(join(dir, e.name), `${rel}/${e.name}`);
@@ -63,7 +71,11 @@ export interface TbRest {
 
 export async function tbRest(emu: Emulator): Promise<TbRest> {
   const base = `http://127.0.0.1:${emu.httpPort ?? 0}`;
-  const login = await fetch(`${base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "tenant@thingsboard.org", password: "tenant" }) });
+  const login = await fetch(`${base}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "tenant@thingsboard.org", password: "tenant" }),
+  });
   const { token } = (await login.json()) as { token: string };
   const headers = { "x-authorization": `Bearer ${token}` };
   const asJson = async (res: Response) => {
@@ -71,19 +83,45 @@ export async function tbRest(emu: Emulator): Promise<TbRest> {
     return { status: res.status, body: text ? (JSON.parse(text) as unknown) : null };
   };
   return {
-    call: async (method, path, body) => asJson(await fetch(`${base}${path}`, { method, headers: { ...headers, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })),
+    call: async (method, path, body) =>
+      asJson(
+        await fetch(`${base}${path}`, {
+          method,
+          headers: { ...headers, "content-type": "application/json" },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        }),
+      ),
     upload: async (id, data, algorithm) => {
       const form = new FormData();
       form.append("file", new Blob([data], { type: "application/gzip" }), "rpi-tb-gateway.tar.gz");
-      return asJson(await fetch(`${base}/api/otaPackage/${id}?checksumAlgorithm=${algorithm}`, { method: "POST", headers, body: form }));
+      return asJson(
+        await fetch(`${base}/api/otaPackage/${id}?checksumAlgorithm=${algorithm}`, {
+          method: "POST",
+          headers,
+          body: form,
+        }),
+      );
     },
   };
 }
 
 /** Creates, uploads and assigns a software package to `deviceName`, as an operator would. */
-export async function publishPackage(rest: TbRest, deviceName: string, title: string, version: string, data: Buffer, algorithm = "SHA256"): Promise<string> {
-  const dev = (await rest.call("GET", `/api/tenant/devices?deviceName=${encodeURIComponent(deviceName)}`)).body as Record<string, unknown>;
-  const created = await rest.call("POST", "/api/otaPackage", { title, version, type: "SOFTWARE", deviceProfileId: dev["deviceProfileId"] });
+export async function publishPackage(
+  rest: TbRest,
+  deviceName: string,
+  title: string,
+  version: string,
+  data: Buffer,
+  algorithm = "SHA256",
+): Promise<string> {
+  const dev = (await rest.call("GET", `/api/tenant/devices?deviceName=${encodeURIComponent(deviceName)}`))
+    .body as Record<string, unknown>;
+  const created = await rest.call("POST", "/api/otaPackage", {
+    title,
+    version,
+    type: "SOFTWARE",
+    deviceProfileId: dev["deviceProfileId"],
+  });
   if (created.status !== 200) throw new Error(`create package: ${JSON.stringify(created.body)}`);
   const id = (created.body as { id: { id: string } }).id.id;
   const up = await rest.upload(id, data, algorithm);

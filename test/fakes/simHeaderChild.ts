@@ -29,7 +29,10 @@ controller.bus.on(owner, "telemetry", (device, record) => {
   if (d && gpioDevices.has(d.info.id)) console.log(`SIMCTL telemetry ${JSON.stringify({ device, ...record })}`);
 });
 process.on("SIGTERM", () => {
-  controller.stop().then(() => process.exit(0), () => process.exit(1));
+  controller.stop().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
 });
 
 createInterface({ input: process.stdin }).on("line", (line) => {

@@ -3,7 +3,12 @@ import type { AppEvents } from "../../server/events.ts";
 // Bounded waits for tests: every wait has a deadline and says what it was waiting for.
 
 /** Resolve when `check` returns a truthy value; re-checked on each `poke` and every `everyMs`. */
-export async function until<T>(check: () => T | Promise<T>, what: string, timeoutMs = 5000, everyMs = 10): Promise<NonNullable<T>> {
+export async function until<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 5000,
+  everyMs = 10,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -13,13 +18,21 @@ export async function until<T>(check: () => T | Promise<T>, what: string, timeou
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
 /** The first event `name` on `emitter` whose args satisfy `match`, within timeoutMs. */
-export function nextEvent<A extends unknown[]>(emitter: { on(e: string, l: (...a: A) => void): unknown; off(e: string, l: (...a: A) => void): unknown }, name: string, match: (...a: A) => boolean = () => true, timeoutMs = 5000): Promise<A> {
+export function nextEvent<A extends unknown[]>(
+  emitter: { on(e: string, l: (...a: A) => void): unknown; off(e: string, l: (...a: A) => void): unknown },
+  name: string,
+  match: (...a: A) => boolean = () => true,
+  timeoutMs = 5000,
+): Promise<A> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => {
       emitter.off(name, l);
@@ -36,7 +49,12 @@ export function nextEvent<A extends unknown[]>(emitter: { on(e: string, l: (...a
 }
 
 /** The first bus event `name` whose args satisfy `match`, within timeoutMs. */
-export function nextBusEvent<K extends keyof AppEvents>(bus: EventBus, name: K, match: (...a: AppEvents[K]) => boolean = () => true, timeoutMs = 5000): Promise<AppEvents[K]> {
+export function nextBusEvent<K extends keyof AppEvents>(
+  bus: EventBus,
+  name: K,
+  match: (...a: AppEvents[K]) => boolean = () => true,
+  timeoutMs = 5000,
+): Promise<AppEvents[K]> {
   const owner = {};
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => {

@@ -42,19 +42,31 @@ describe("OTA: kill -9 during the download", () => {
       const part = path.join(dir, "ota", "package.part");
       assert.ok(fs.existsSync(part), "the partial download is kept");
       assert.ok(fs.statSync(part).size < pkg.length);
-      assert.equal(fs.existsSync(path.join(dir, "ota", "package.tar.gz")), false, "a partial download never becomes the package");
+      assert.equal(
+        fs.existsSync(path.join(dir, "ota", "package.tar.gz")),
+        false,
+        "a partial download never becomes the package",
+      );
       const firstRun = chunks.length;
       const second = spawnApp(config);
       const done = await second.exited;
       assert.equal(done.code, 75, second.lines.slice(-10).join("\n"));
       const resumedAt = chunks[firstRun] ?? -1;
       assert.ok(resumedAt > 0 && resumedAt <= 30, `the second run started at chunk ${resumedAt}`);
-      assert.equal(createHash("sha256").update(fs.readFileSync(path.join(dir, "ota", "package.tar.gz"))).digest("hex"), createHash("sha256").update(pkg).digest("hex"));
+      assert.equal(
+        createHash("sha256")
+          .update(fs.readFileSync(path.join(dir, "ota", "package.tar.gz")))
+          .digest("hex"),
+        createHash("sha256").update(pkg).digest("hex"),
+      );
       const apply = JSON.parse(fs.readFileSync(path.join(dir, "ota", "apply.json"), "utf8")) as { version: string };
       assert.equal(apply.version, "5.0.0");
       // UPDATING was sent, or is in the durable outbox for the next start to send (before UPDATED).
       const delivered = emu.telemetry(GW_NAME, "sw_state").some((r) => r.values["sw_state"] === "UPDATING");
-      const queued = ["outbox.sqlite", "outbox.sqlite-wal"].map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f)).some((f) => fs.readFileSync(f).includes('"sw_state":"UPDATING"'));
+      const queued = ["outbox.sqlite", "outbox.sqlite-wal"]
+        .map((f) => path.join(dir, f))
+        .filter((f) => fs.existsSync(f))
+        .some((f) => fs.readFileSync(f).includes('"sw_state":"UPDATING"'));
       assert.ok(delivered || queued, "UPDATING delivered or queued in the outbox");
     } finally {
       emu.events.off("otaChunk", onChunk);

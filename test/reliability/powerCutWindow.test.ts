@@ -11,7 +11,17 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { startAedes, type AedesBroker } from "../fakes/aedes.ts";
-import { CHILD_DEVICES, CLIMATE, CLIMATE_INTERVAL_MS, outboxRecords, rawConfig, spawnApp, tempDir, writeConfigFile, type ChildApp } from "../fakes/appHarness.ts";
+import {
+  CHILD_DEVICES,
+  CLIMATE,
+  CLIMATE_INTERVAL_MS,
+  outboxRecords,
+  rawConfig,
+  spawnApp,
+  tempDir,
+  writeConfigFile,
+  type ChildApp,
+} from "../fakes/appHarness.ts";
 import { rng } from "../fakes/rng.ts";
 
 const RUNS = Number(process.env.POWER_CUT_RUNS ?? 20);
@@ -36,31 +46,53 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test(`kill -9 at ${RUNS} random points with PUBACKs withheld: what is older than diskFlushMs survives`, { timeout: RUNS * 30_000 }, async () => {
-  const random = rng(Number(process.env.POWER_CUT_SEED ?? 12));
-  const windows: number[] = [];
-  for (let run = 0; run < RUNS; run++) {
-    const data = join(dir, `run${run}`);
-    const config = writeConfigFile(dir, rawConfig(broker.port, data, { thingsboard: { flushIntervalMs: FLUSH_INTERVAL_MS }, outbox: { diskFlushMs: DISK_FLUSH_MS }, devices: CHILD_DEVICES }), `config${run}.yaml`);
-    const child = spawnApp(config);
-    children.push(child);
-    // Aedes speaks 3.1.1 only: this warning means the unit is up and its devices are running.
-    await child.waitLine(/falling back to MQTT 3\.1\.1|trying MQTT 3\.1\.1/, 30_000);
-    await new Promise((r) => setTimeout(r, 1500 + Math.floor(random() * 2500)));
-    const killedAt = Date.now();
-    child.proc.kill("SIGKILL");
-    assert.equal((await child.exited).signal, "SIGKILL");
-    const ts = [...new Set(outboxRecords(data, CLIMATE).map((r) => r.ts))].sort((a, b) => a - b);
-    assert.ok(ts.length >= 5, `run ${run}: readings reached the disk (${ts.length})`);
-    // From the second reading on: the first one comes while the unit is still starting.
-    const holes = ts.slice(2).filter((t, i) => t - (ts[i + 1] as number) > 3 * CLIMATE_INTERVAL_MS);
-    assert.deepEqual(holes, [], `run ${run}: no reading missing before the newest one on disk (gaps ${ts.slice(1).map((t, i) => t - (ts[i] as number)).join(",")})`);
-    // The oldest reading lost was made about one interval after the newest one kept.
-    const window = killedAt - (ts[ts.length - 1] as number) - CLIMATE_INTERVAL_MS;
-    windows.push(window);
-  }
-  const sorted = [...windows].sort((a, b) => a - b);
-  const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-  console.log(`# power-cut window over ${RUNS} kill -9 runs (diskFlushMs ${DISK_FLUSH_MS}, flushIntervalMs ${FLUSH_INTERVAL_MS}): min ${sorted[0]} ms, median ${pct(50)} ms, p90 ${pct(90)} ms, max ${sorted[sorted.length - 1]} ms; over diskFlushMs: ${windows.filter((w) => w > DISK_FLUSH_MS).length}; all: ${windows.join(" ")}`);
-  for (const w of windows) assert.ok(w <= DISK_FLUSH_MS + MARGIN_MS, `lost the last ${w} ms of readings (diskFlushMs ${DISK_FLUSH_MS})`);
-});
+test(
+  `kill -9 at ${RUNS} random points with PUBACKs withheld: what is older than diskFlushMs survives`,
+  { timeout: RUNS * 30_000 },
+  async () => {
+    const random = rng(Number(process.env.POWER_CUT_SEED ?? 12));
+    const windows: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const data = join(dir, `run${run}`);
+      const config = writeConfigFile(
+        dir,
+        rawConfig(broker.port, data, {
+          thingsboard: { flushIntervalMs: FLUSH_INTERVAL_MS },
+          outbox: { diskFlushMs: DISK_FLUSH_MS },
+          devices: CHILD_DEVICES,
+        }),
+        `config${run}.yaml`,
+      );
+      const child = spawnApp(config);
+      children.push(child);
+      // Aedes speaks 3.1.1 only: this warning means the unit is up and its devices are running.
+      await child.waitLine(/falling back to MQTT 3\.1\.1|trying MQTT 3\.1\.1/, 30_000);
+      await new Promise((r) => setTimeout(r, 1500 + Math.floor(random() * 2500)));
+      const killedAt = Date.now();
+      child.proc.kill("SIGKILL");
+      assert.equal((await child.exited).signal, "SIGKILL");
+      const ts = [...new Set(outboxRecords(data, CLIMATE).map((r) => r.ts))].sort((a, b) => a - b);
+      assert.ok(ts.length >= 5, `run ${run}: readings reached the disk (${ts.length})`);
+      // From the second reading on: the first one comes while the unit is still starting.
+      const holes = ts.slice(2).filter((t, i) => t - (ts[i + 1] as number) > 3 * CLIMATE_INTERVAL_MS);
+      assert.deepEqual(
+        holes,
+        [],
+        `run ${run}: no reading missing before the newest one on disk (gaps ${ts
+          .slice(1)
+          .map((t, i) => t - (ts[i] as number))
+          .join(",")})`,
+      );
+      // The oldest reading lost was made about one interval after the newest one kept.
+      const window = killedAt - (ts[ts.length - 1] as number) - CLIMATE_INTERVAL_MS;
+      windows.push(window);
+    }
+    const sorted = [...windows].sort((a, b) => a - b);
+    const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+    console.log(
+      `# power-cut window over ${RUNS} kill -9 runs (diskFlushMs ${DISK_FLUSH_MS}, flushIntervalMs ${FLUSH_INTERVAL_MS}): min ${sorted[0]} ms, median ${pct(50)} ms, p90 ${pct(90)} ms, max ${sorted[sorted.length - 1]} ms; over diskFlushMs: ${windows.filter((w) => w > DISK_FLUSH_MS).length}; all: ${windows.join(" ")}`,
+    );
+    for (const w of windows)
+      assert.ok(w <= DISK_FLUSH_MS + MARGIN_MS, `lost the last ${w} ms of readings (diskFlushMs ${DISK_FLUSH_MS})`);
+  },
+);

@@ -35,7 +35,13 @@ test("a real better-sqlite3 whose binary is damaged fails the check, named, with
   fs.writeFileSync(binary, fs.readFileSync(binary).subarray(0, 4096));
   const res = check(app);
   assert.equal(res.status, 1);
-  assert.match(res.stderr, new RegExp(`^better-sqlite3: does not load with node ${process.version.replaceAll(".", "\\.")} \\(${process.arch}, ABI ${process.versions.modules}\\): `, "m"));
+  assert.match(
+    res.stderr,
+    new RegExp(
+      `^better-sqlite3: does not load with node ${process.version.replaceAll(".", "\\.")} \\(${process.arch}, ABI ${process.versions.modules}\\): `,
+      "m",
+    ),
+  );
   // A truncated binary kills the loading process (SIGBUS) rather than throwing: the probe runs in a child, so it is reported.
   assert.match(res.stderr, /^better-sqlite3: .*: (killed by SIG[A-Z]+|Error: .*better_sqlite3\.node)/m);
   assert.match(res.stdout, /^epoll: ok/m, "the others are still checked");
@@ -47,5 +53,6 @@ test("modules that are not installed at all (an optional build that failed) fail
   fs.writeFileSync(path.join(app, "package.json"), "{}");
   const res = check(app);
   assert.equal(res.status, 1);
-  for (const m of ["better-sqlite3", "epoll", "i2c-bus"]) assert.match(res.stderr, new RegExp(`^${m}: not installed in `, "m"));
+  for (const m of ["better-sqlite3", "epoll", "i2c-bus"])
+    assert.match(res.stderr, new RegExp(`^${m}: not installed in `, "m"));
 });

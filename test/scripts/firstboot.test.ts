@@ -33,7 +33,8 @@ function goldenPi(config: string) {
   return box;
 }
 
-const PROVISIONED = "thingsboard:\n  host: tb.example.com\n  provision:\n    key: fleet-key\n    secret: fleet-secret\n";
+const PROVISIONED =
+  "thingsboard:\n  host: tb.example.com\n  provision:\n    key: fleet-key\n    secret: fleet-secret\n";
 
 describe("prepare-image.sh (golden Pi, before imaging)", () => {
   test("removes per-unit state and shared secrets, arms the first boot", () => {
@@ -41,11 +42,19 @@ describe("prepare-image.sh (golden Pi, before imaging)", () => {
     const res = box.run(PREPARE, ["--root", box.root, "--hostname-from-serial"]);
     assert.equal(res.status, 0, res.stderr);
     assert.deepEqual(fs.readdirSync(box.r("var/lib/rpi-tb-gateway")), []);
-    assert.equal(box.read("etc/machine-id"), "uninitialized\n", "as pi-gen leaves it: a new id and first-boot semantics (machine-id(5)); an empty file is not a first boot");
+    assert.equal(
+      box.read("etc/machine-id"),
+      "uninitialized\n",
+      "as pi-gen leaves it: a new id and first-boot semantics (machine-id(5)); an empty file is not a first boot",
+    );
     assert.deepEqual(fs.readdirSync(box.r("etc/ssh")), ["sshd_config"]);
     assert.match(box.read(MARKER), /^hostname_from_serial=1$/m);
     assert.equal(box.read("etc/rpi-tb-gateway/config.yaml"), PROVISIONED, "shared config stays");
-    assert.deepEqual(res.calls.filter((c) => c.startsWith("systemctl")), [`systemctl --root=${box.root} enable rpi-tb-gateway-firstboot.service`], "under --root the host's running service is left alone");
+    assert.deepEqual(
+      res.calls.filter((c) => c.startsWith("systemctl")),
+      [`systemctl --root=${box.root} enable rpi-tb-gateway-firstboot.service`],
+      "under --root the host's running service is left alone",
+    );
   });
 
   test("Trixie (cloud-init): the boot partition's user-data no longer sets the hostname, and cloud-init keeps the one the first boot sets", () => {
@@ -56,7 +65,14 @@ describe("prepare-image.sh (golden Pi, before imaging)", () => {
     box.write("boot/firmware/cmdline.txt", "console=tty1 root=PARTUUID=1234-02 rootwait\n");
     const res = box.run(PREPARE, ["--root", box.root, "--hostname-from-serial"]);
     assert.equal(res.status, 0, res.stderr);
-    assert.equal(box.read("etc/cloud/cloud.cfg.d/99-rpi-tb-gateway.cfg").split("\n").filter((l) => !l.startsWith("#")).join(""), "preserve_hostname: true");
+    assert.equal(
+      box
+        .read("etc/cloud/cloud.cfg.d/99-rpi-tb-gateway.cfg")
+        .split("\n")
+        .filter((l) => !l.startsWith("#"))
+        .join(""),
+      "preserve_hostname: true",
+    );
     const after = box.read("boot/firmware/user-data");
     assert.doesNotMatch(after, /^hostname:/m);
     assert.match(after, /^# rpi-tb-gateway: hostname from the Pi serial instead: hostname: golden$/m);
@@ -69,18 +85,31 @@ describe("prepare-image.sh (golden Pi, before imaging)", () => {
     same.write("boot/firmware/user-data", userData);
     const r2 = same.run(PREPARE, ["--root", same.root]);
     assert.equal(r2.status, 0, r2.stderr);
-    assert.match(r2.stdout, /cloud-init sets the hostname from .*user-data at every boot: every Pi from this image gets the same one/);
+    assert.match(
+      r2.stdout,
+      /cloud-init sets the hostname from .*user-data at every boot: every Pi from this image gets the same one/,
+    );
     assert.equal(same.read("boot/firmware/user-data"), userData);
     assert.equal(same.exists("etc/cloud/cloud.cfg.d/99-rpi-tb-gateway.cfg"), false);
   });
 
   test("Bookworm (firstrun.sh): warns when Imager's firstrun.sh is still armed in cmdline.txt", () => {
     const box = goldenPi(PROVISIONED);
-    box.write("boot/firmware/cmdline.txt", "console=tty1 root=PARTUUID=1234-02 rootwait quiet systemd.run=/boot/firstrun.sh systemd.run_success_action=reboot systemd.unit=kernel-command-line.target\n");
+    box.write(
+      "boot/firmware/cmdline.txt",
+      "console=tty1 root=PARTUUID=1234-02 rootwait quiet systemd.run=/boot/firstrun.sh systemd.run_success_action=reboot systemd.unit=kernel-command-line.target\n",
+    );
     const res = box.run(PREPARE, ["--root", box.root, "--hostname-from-serial"]);
     assert.equal(res.status, 0, res.stderr);
-    assert.match(res.stderr, /still starts Imager's firstrun\.sh: every Pi from this image would run this card's OS customisation again/);
-    assert.equal(box.exists("etc/cloud/cloud.cfg.d/99-rpi-tb-gateway.cfg"), false, "no cloud-init on Bookworm: nothing written for it");
+    assert.match(
+      res.stderr,
+      /still starts Imager's firstrun\.sh: every Pi from this image would run this card's OS customisation again/,
+    );
+    assert.equal(
+      box.exists("etc/cloud/cloud.cfg.d/99-rpi-tb-gateway.cfg"),
+      false,
+      "no cloud-init on Bookworm: nothing written for it",
+    );
   });
 
   test("refuses an image with one access token every Pi would share, unless forced", () => {
@@ -103,7 +132,10 @@ describe("prepare-image.sh (golden Pi, before imaging)", () => {
 describe("rpi-tb-gateway-firstboot.sh (each flashed Pi, first boot)", () => {
   function flashed(hostnameFromSerial: boolean) {
     const box = goldenPi(PROVISIONED);
-    assert.equal(box.run(PREPARE, ["--root", box.root, ...(hostnameFromSerial ? ["--hostname-from-serial"] : [])]).status, 0);
+    assert.equal(
+      box.run(PREPARE, ["--root", box.root, ...(hostnameFromSerial ? ["--hostname-from-serial"] : [])]).status,
+      0,
+    );
     // Something wrote into the data dir after the image was prepared (e.g. a test boot).
     box.write("var/lib/rpi-tb-gateway/credentials.json", '{"accessToken":"stale"}');
     return box;

@@ -3,7 +3,12 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { parsePasswordHash, verifyPassword } from "../../server/http/auth/passwordHash.ts";
 
-const run = (input: string) => spawnSync(process.execPath, ["--import", "tsx", "scripts/hash-password.ts"], { input, encoding: "utf8", timeout: 20_000 });
+const run = (input: string) =>
+  spawnSync(process.execPath, ["--import", "tsx", "scripts/hash-password.ts"], {
+    input,
+    encoding: "utf8",
+    timeout: 20_000,
+  });
 
 test("hash-password prints a scrypt hash the dashboard accepts, and refuses short passwords", async () => {
   const r = run("correct horse battery\n");

@@ -21,7 +21,10 @@ function setup(opts: { example?: string | null; fakes?: string[] } = {}) {
 /** The state a Raspberry Pi OS image is in: gpio/i2c groups exist, our user does not. */
 function piOsAccounts(box: Sandbox, withUser = false) {
   box.write("etc/group", `root:x:0:\ngpio:x:997:pi\ni2c:x:998:pi\n${withUser ? "rpi-tb-gateway:x:990:\n" : ""}`);
-  box.write("etc/passwd", `root:x:0:0:root:/root:/bin/bash\n${withUser ? "rpi-tb-gateway:x:990:990::/var/lib/rpi-tb-gateway:/usr/sbin/nologin\n" : ""}`);
+  box.write(
+    "etc/passwd",
+    `root:x:0:0:root:/root:/bin/bash\n${withUser ? "rpi-tb-gateway:x:990:990::/var/lib/rpi-tb-gateway:/usr/sbin/nologin\n" : ""}`,
+  );
 }
 
 const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
@@ -47,7 +50,11 @@ describe("install.sh", () => {
     assert.equal(box.exists(`${CURRENT}/node_modules/dev-only`), false);
     assert.ok(box.exists(`${CURRENT}/node_modules/.fake-ci`));
     assert.ok(box.exists(`${CURRENT}/web/dist/index.html`), "dashboard bundle built");
-    assert.equal(box.read(`${CURRENT}/dist/rpi-tb-gateway.mjs`), "", "server bundle built in the release, not the checkout's local build copied");
+    assert.equal(
+      box.read(`${CURRENT}/dist/rpi-tb-gateway.mjs`),
+      "",
+      "server bundle built in the release, not the checkout's local build copied",
+    );
     assert.deepEqual(fs.readdirSync(box.r(APP)).sort(), ["current", "releases"]);
     assert.match(box.read(`${CURRENT}/.install-state`), /^lock=[0-9a-f]{64}\nabi=\d+-\w+\n/);
 
@@ -66,7 +73,10 @@ describe("install.sh", () => {
 
     // Under --root the unit names DIR's node, and runs the `current` release.
     const unit = box.read("etc/systemd/system/rpi-tb-gateway.service");
-    assert.match(unit, /^ExecStart=\/usr\/bin\/node --max-semi-space-size=1 --max-old-space-size=128 \/opt\/rpi-tb-gateway\/current\/dist\/rpi-tb-gateway.mjs --config \/etc\/rpi-tb-gateway\/config.yaml$/m);
+    assert.match(
+      unit,
+      /^ExecStart=\/usr\/bin\/node --max-semi-space-size=1 --max-old-space-size=128 \/opt\/rpi-tb-gateway\/current\/dist\/rpi-tb-gateway.mjs --config \/etc\/rpi-tb-gateway\/config.yaml$/m,
+    );
     assert.ok(box.exists("etc/systemd/system/rpi-tb-gateway-firstboot.service"));
 
     const p = `--prefix ${box.root}`;
@@ -87,8 +97,14 @@ describe("install.sh", () => {
       "the gateway is not enabled while the config holds a placeholder",
     );
     assert.equal(box.exists(`${CURRENT}/.npm-cache`), false, "npm's cache stays inside DIR and is removed");
-    assert.match(res.stdout, /Not enabling rpi-tb-gateway.service: \/etc\/rpi-tb-gateway\/config.yaml still holds REPLACE_WITH_ placeholders/);
-    assert.match(res.stdout, /Next steps, in this order:\n {2}1\. Edit \/etc\/rpi-tb-gateway\/config.yaml .*REPLACE_WITH_.*\n {2}2\. Start it, now and at every boot: sudo systemctl enable --now rpi-tb-gateway\n/);
+    assert.match(
+      res.stdout,
+      /Not enabling rpi-tb-gateway.service: \/etc\/rpi-tb-gateway\/config.yaml still holds REPLACE_WITH_ placeholders/,
+    );
+    assert.match(
+      res.stdout,
+      /Next steps, in this order:\n {2}1\. Edit \/etc\/rpi-tb-gateway\/config.yaml .*REPLACE_WITH_.*\n {2}2\. Start it, now and at every boot: sudo systemctl enable --now rpi-tb-gateway\n/,
+    );
   });
 
   test("--root touches nothing outside DIR: no apt-get, raspi-config, daemon-reload, is-active or restart", () => {
@@ -97,9 +113,16 @@ describe("install.sh", () => {
     box.write("boot/firmware/config.txt", "");
     const res = box.run(install, [...args, "--enable-i2c"], { FAKE_MISSING: "build-essential", FAKE_ACTIVE: "0" });
     assert.equal(res.status, 0, res.stderr);
-    assert.deepEqual(res.calls.filter((c) => HOST_COMMANDS.test(c)), []);
+    assert.deepEqual(
+      res.calls.filter((c) => HOST_COMMANDS.test(c)),
+      [],
+    );
     assert.match(res.stderr, /--root: not installing build-essential on this machine/);
-    assert.match(box.read("boot/firmware/config.txt"), /^dtparam=i2c_arm=on$/m, "I2C enabled in DIR's config.txt instead");
+    assert.match(
+      box.read("boot/firmware/config.txt"),
+      /^dtparam=i2c_arm=on$/m,
+      "I2C enabled in DIR's config.txt instead",
+    );
     // Every absolute path a command was given lies inside DIR (useradd's --home-dir is inside the target by --prefix).
     for (const c of res.calls) {
       for (const arg of c.split(" ").filter((a) => a.startsWith("/") || a.includes("=/"))) {
@@ -109,19 +132,38 @@ describe("install.sh", () => {
         assert.ok(abs.startsWith(box.root), `${c}: ${abs} is outside ${box.root}`);
       }
     }
-    assert.ok(res.calls.includes(`systemctl --root=${box.root} enable rpi-tb-gateway.service`), "an edited config: enabled in DIR");
-    assert.match(res.stdout, /1\. Check .*\n {2}2\. Reboot once \(sudo reboot\): I2C was just enabled.*\n {2}3\. Start it: sudo systemctl start rpi-tb-gateway/);
+    assert.ok(
+      res.calls.includes(`systemctl --root=${box.root} enable rpi-tb-gateway.service`),
+      "an edited config: enabled in DIR",
+    );
+    assert.match(
+      res.stdout,
+      /1\. Check .*\n {2}2\. Reboot once \(sudo reboot\): I2C was just enabled.*\n {2}3\. Start it: sudo systemctl start rpi-tb-gateway/,
+    );
   });
 
   test("on the live system (dry run): apt-get, raspi-config, daemon-reload, and a restart of a running service", () => {
     const { box, src, install } = setup({ example: EDITED_CONFIG });
     box.addFake("raspi-config");
-    const res = box.run(install, ["--source", src, "--dry-run", "--enable-i2c"], { FAKE_MISSING: "python3", FAKE_ACTIVE: "0" });
+    const res = box.run(install, ["--source", src, "--dry-run", "--enable-i2c"], {
+      FAKE_MISSING: "python3",
+      FAKE_ACTIVE: "0",
+    });
     assert.equal(res.status, 0, res.stderr);
-    for (const step of [/\[dry-run\] env DEBIAN_FRONTEND=noninteractive apt-get install .*python3/, /\[dry-run\] raspi-config nonint do_i2c 0/, /\[dry-run\] systemctl daemon-reload/, /\[dry-run\] systemctl enable rpi-tb-gateway\.service/, /\[dry-run\] systemctl restart rpi-tb-gateway\.service/]) {
+    for (const step of [
+      /\[dry-run\] env DEBIAN_FRONTEND=noninteractive apt-get install .*python3/,
+      /\[dry-run\] raspi-config nonint do_i2c 0/,
+      /\[dry-run\] systemctl daemon-reload/,
+      /\[dry-run\] systemctl enable rpi-tb-gateway\.service/,
+      /\[dry-run\] systemctl restart rpi-tb-gateway\.service/,
+    ]) {
       assert.match(res.stdout, step);
     }
-    assert.deepEqual(res.calls.filter((c) => !c.startsWith("dpkg-query") && !c.includes("is-active")), [], "a dry run changes nothing");
+    assert.deepEqual(
+      res.calls.filter((c) => !c.startsWith("dpkg-query") && !c.includes("is-active")),
+      [],
+      "a dry run changes nothing",
+    );
   });
 
   test("upgrade: keeps the edited config, copies node_modules, switches `current` atomically, keeps one previous release", () => {
@@ -145,8 +187,15 @@ describe("install.sh", () => {
     assert.equal(res.calls.filter((c) => c.startsWith("npm ")).length, 0, "same lock and Node ABI: no npm ci");
     assert.equal(res.calls.filter((c) => /^(apt-get|useradd|groupadd)/.test(c)).length, 0);
     assert.ok(res.calls.includes(`usermod --prefix ${box.root} --append --groups gpio,i2c rpi-tb-gateway`));
-    assert.ok(res.calls.includes(`systemctl --root=${box.root} enable rpi-tb-gateway.service`), "edited config: enabled");
-    assert.deepEqual(releases(box), [first, second].map((r) => r.replace("releases/", "")).sort(), "the previous release is kept for a manual rollback");
+    assert.ok(
+      res.calls.includes(`systemctl --root=${box.root} enable rpi-tb-gateway.service`),
+      "edited config: enabled",
+    );
+    assert.deepEqual(
+      releases(box),
+      [first, second].map((r) => r.replace("releases/", "")).sort(),
+      "the previous release is kept for a manual rollback",
+    );
     assert.equal(box.exists(`${APP}/current.new`), false);
 
     // A third run prunes the oldest.
@@ -238,7 +287,10 @@ describe("install.sh", () => {
     const first = box.run(install, [...args, "--enable-i2c"]);
     assert.equal(first.status, 0, first.stderr);
     // In order: edit the config, reboot (I2C), start.
-    assert.match(first.stdout, /1\. Edit \/etc\/rpi-tb-gateway\/config.yaml.*\n {2}2\. Reboot once \(sudo reboot\): I2C was just enabled.*\n {2}3\. Start it, now and at every boot: sudo systemctl enable --now rpi-tb-gateway\n/);
+    assert.match(
+      first.stdout,
+      /1\. Edit \/etc\/rpi-tb-gateway\/config.yaml.*\n {2}2\. Reboot once \(sudo reboot\): I2C was just enabled.*\n {2}3\. Start it, now and at every boot: sudo systemctl enable --now rpi-tb-gateway\n/,
+    );
     assert.equal(box.run(install, [...args, "--enable-i2c"]).status, 0);
     const cfg = box.read("boot/firmware/config.txt");
     assert.equal(cfg.match(/^dtparam=i2c_arm=on$/gm)?.length, 1);
@@ -263,7 +315,10 @@ describe("install.sh", () => {
     box.write("boot/firmware/config.txt", "[pi4]\narm_boost=1\n");
     const first = box.run(install, [...args, "--enable-1wire=17"]);
     assert.equal(first.status, 0, first.stderr);
-    assert.match(first.stdout, /1-Wire was just enabled, and the 1-Wire probes appear under \/sys\/bus\/w1\/devices only after a reboot/);
+    assert.match(
+      first.stdout,
+      /1-Wire was just enabled, and the 1-Wire probes appear under \/sys\/bus\/w1\/devices only after a reboot/,
+    );
     assert.equal(box.run(install, [...args, "--enable-1wire=17"]).status, 0);
     const cfg = box.read("boot/firmware/config.txt");
     assert.equal(cfg.match(/^dtoverlay=w1-gpio/gm)?.length, 1);
@@ -291,7 +346,9 @@ describe("install.sh", () => {
     assert.deepEqual(res.calls, []);
 
     // Trixie's nodejs package comes without npm.
-    const noNpm = setup({ fakes: ["systemctl", "useradd", "groupadd", "usermod", "apt-get", "dpkg-query", "chown", "node", "uname"] });
+    const noNpm = setup({
+      fakes: ["systemctl", "useradd", "groupadd", "usermod", "apt-get", "dpkg-query", "chown", "node", "uname"],
+    });
     const bin = path.join(noNpm.box.dir, "bin-no-npm");
     fs.mkdirSync(bin);
     const r2 = spawnWithPathWithoutNpm(noNpm, bin);
@@ -305,7 +362,10 @@ describe("install.sh", () => {
     const { box, install, args } = setup();
     const res = box.run(install, args, { FAKE_NODE_VERSION: "v20.19.2" });
     assert.equal(res.status, 0, res.stderr);
-    assert.match(res.stderr, /Node\.js 20\.19\.2: Node 20 reached end of life on 2026-04-30.*compiles SQLite from source/);
+    assert.match(
+      res.stderr,
+      /Node\.js 20\.19\.2: Node 20 reached end of life on 2026-04-30.*compiles SQLite from source/,
+    );
     assert.match(res.stderr, /runs on Node\.js 24 LTS \(22 accepted/);
     const current = box.run(install, args, { FAKE_NODE_VERSION: "v24.11.0" });
     assert.doesNotMatch(current.stderr, /end of life/);
@@ -315,7 +375,10 @@ describe("install.sh", () => {
     const { box, install, args } = setup();
     const v6 = box.run(install, args, { FAKE_MACHINE: "armv6l" });
     assert.notEqual(v6.status, 0);
-    assert.match(v6.stderr, /ARMv6 Raspberry Pi \(Pi 1, Zero, Zero W; uname -m: armv6l\).*SIGILL.*Raspberry Pi OS \(64-bit\)/);
+    assert.match(
+      v6.stderr,
+      /ARMv6 Raspberry Pi \(Pi 1, Zero, Zero W; uname -m: armv6l\).*SIGILL.*Raspberry Pi OS \(64-bit\)/,
+    );
     assert.deepEqual(v6.calls, []);
     assert.equal(box.exists(APP), false);
 
@@ -346,7 +409,12 @@ describe("install.sh", () => {
     fs.writeFileSync(box.r("usr/bin/sh"), elf(host === "aarch64" ? 62 : 183));
     const res = box.run(install, args);
     assert.notEqual(res.status, 0);
-    assert.match(res.stderr, new RegExp(`holds a ${host === "aarch64" ? "x86_64" : "aarch64"} system \\(/usr/bin/sh\\) and this machine is ${host}: native modules .* would not load there`));
+    assert.match(
+      res.stderr,
+      new RegExp(
+        `holds a ${host === "aarch64" ? "x86_64" : "aarch64"} system \\(/usr/bin/sh\\) and this machine is ${host}: native modules .* would not load there`,
+      ),
+    );
     assert.deepEqual(res.calls, []);
     assert.equal(box.exists(APP), false);
 
@@ -363,9 +431,15 @@ describe("install.sh", () => {
     assert.deepEqual(fs.readdirSync(box.root), []);
     assert.match(res.stdout, /\[dry-run\] useradd/);
     assert.match(res.stdout, /\[dry-run\] npm ci --omit=dev/);
-    assert.match(res.stdout, /\[dry-run\] node scripts\/build-web\.mjs; node scripts\/build-server\.mjs; node scripts\/check-native\.mjs; chown -R root:root; switch .*current/);
+    assert.match(
+      res.stdout,
+      /\[dry-run\] node scripts\/build-web\.mjs; node scripts\/build-server\.mjs; node scripts\/check-native\.mjs; chown -R root:root; switch .*current/,
+    );
     assert.match(res.stdout, /Not enabling rpi-tb-gateway\.service/, "the example it would write holds a placeholder");
-    assert.deepEqual(res.calls.filter((c) => !c.startsWith("dpkg-query")), []);
+    assert.deepEqual(
+      res.calls.filter((c) => !c.startsWith("dpkg-query")),
+      [],
+    );
   });
 
   test("without config.example.yaml a minimal config is written; unknown options are refused", () => {
@@ -375,8 +449,16 @@ describe("install.sh", () => {
     // Refused exactly for its two placeholders (so it never starts unedited), valid once they are filled in.
     const written = box.read("etc/rpi-tb-gateway/config.yaml");
     const unedited = loadConfigText(written, {});
-    assert.deepEqual(unedited.ok ? [] : unedited.errors.map((e) => e.split(":")[0]), ["thingsboard.host", "thingsboard.accessToken"]);
-    const edited = loadConfigText(written.replace("REPLACE_WITH_THINGSBOARD_HOST", "tb.local").replace("REPLACE_WITH_GATEWAY_ACCESS_TOKEN", "A1B2C3"), {});
+    assert.deepEqual(unedited.ok ? [] : unedited.errors.map((e) => e.split(":")[0]), [
+      "thingsboard.host",
+      "thingsboard.accessToken",
+    ]);
+    const edited = loadConfigText(
+      written
+        .replace("REPLACE_WITH_THINGSBOARD_HOST", "tb.local")
+        .replace("REPLACE_WITH_GATEWAY_ACCESS_TOKEN", "A1B2C3"),
+      {},
+    );
     assert.ok(edited.ok, edited.ok ? "" : edited.errors.join("; "));
     assert.equal(edited.config.hardware, "pi");
     assert.match(res.stderr, /no config.example.yaml/);
@@ -390,7 +472,26 @@ describe("install.sh", () => {
 /** Runs install.sh with a PATH that has node but no npm anywhere (only the sandbox's bins and coreutils). */
 function spawnWithPathWithoutNpm(s: ReturnType<typeof setup>, bin: string) {
   // Coreutils and friends, linked one by one, so no directory that holds npm is on PATH.
-  for (const tool of ["bash", "env", "dirname", "basename", "cat", "sed", "grep", "sort", "head", "tr", "od", "mkdir", "id", "date", "sha256sum", "cut", "readlink", "printf"]) {
+  for (const tool of [
+    "bash",
+    "env",
+    "dirname",
+    "basename",
+    "cat",
+    "sed",
+    "grep",
+    "sort",
+    "head",
+    "tr",
+    "od",
+    "mkdir",
+    "id",
+    "date",
+    "sha256sum",
+    "cut",
+    "readlink",
+    "printf",
+  ]) {
     for (const dir of ["/usr/bin", "/bin"]) {
       const src = path.join(dir, tool);
       if (fs.existsSync(src)) {

@@ -22,18 +22,34 @@ after(() => {
 function unitWithUpdate(variant: "ok" | "broken" = "ok"): Sandbox {
   const box = new Sandbox();
   boxes.push(box);
-  for (const [p, c] of Object.entries(releaseFiles(path.join(box.dir, "stand-ins")))) box.write(`${APP}/releases/r1/${p}`, c);
+  for (const [p, c] of Object.entries(releaseFiles(path.join(box.dir, "stand-ins"))))
+    box.write(`${APP}/releases/r1/${p}`, c);
   box.write(`${APP}/releases/r1/package.json`, JSON.stringify({ name: "rpi-tb-gateway", version: "1.0.0" }));
   fs.symlinkSync("releases/r1", box.r(`${APP}/current`));
   fs.mkdirSync(box.r(OTA), { recursive: true });
-  fs.writeFileSync(box.r(`${OTA}/package.tar.gz`), buildPackage({ version: "2.0.0" }, releaseFiles(path.join(box.dir, "stand-ins"), variant), 1000));
-  box.write(`${OTA}/apply.json`, JSON.stringify({ title: "rpi-tb-gateway", version: "2.0.0", checksum: "abc123", algorithm: "SHA256", file: "package.tar.gz", from: "1.0.0" }));
+  fs.writeFileSync(
+    box.r(`${OTA}/package.tar.gz`),
+    buildPackage({ version: "2.0.0" }, releaseFiles(path.join(box.dir, "stand-ins"), variant), 1000),
+  );
+  box.write(
+    `${OTA}/apply.json`,
+    JSON.stringify({
+      title: "rpi-tb-gateway",
+      version: "2.0.0",
+      checksum: "abc123",
+      algorithm: "SHA256",
+      file: "package.tar.gz",
+      from: "1.0.0",
+    }),
+  );
   return box;
 }
 
 const current = (box: Sandbox): string => fs.readlinkSync(box.r(`${APP}/current`));
-const runningVersion = (box: Sandbox): string => (JSON.parse(box.read(`${APP}/current/package.json`)) as { version: string }).version;
-const json = (box: Sandbox, f: string): Record<string, unknown> => JSON.parse(box.read(`${OTA}/${f}`)) as Record<string, unknown>;
+const runningVersion = (box: Sandbox): string =>
+  (JSON.parse(box.read(`${APP}/current/package.json`)) as { version: string }).version;
+const json = (box: Sandbox, f: string): Record<string, unknown> =>
+  JSON.parse(box.read(`${OTA}/${f}`)) as Record<string, unknown>;
 
 function guard(box: Sandbox): void {
   const r = box.run(GUARD, ["--root", box.root]);
@@ -53,10 +69,19 @@ describe("ota-guard.sh", () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(current(box), /^releases\/ota-2\.0\.0-\d{8}T\d{6}Z$/);
     assert.equal(runningVersion(box), "2.0.0");
-    assert.ok(r.calls.some((c) => c.startsWith("node scripts/check-native.mjs")), r.calls.join("\n"));
+    assert.ok(
+      r.calls.some((c) => c.startsWith("node scripts/check-native.mjs")),
+      r.calls.join("\n"),
+    );
     assert.ok(r.calls.some((c) => c.startsWith("chown -R root:root")));
     assert.deepEqual(fs.readdirSync(box.r(`${APP}/releases`)).sort(), ["r1", path.basename(current(box))].sort());
-    assert.deepEqual(json(box, "pending.json"), { version: "2.0.0", target: current(box), previous: "releases/r1", checksum: "abc123", starts: 1 });
+    assert.deepEqual(json(box, "pending.json"), {
+      version: "2.0.0",
+      target: current(box),
+      previous: "releases/r1",
+      checksum: "abc123",
+      starts: 1,
+    });
     assert.equal(box.exists(`${OTA}/apply.json`), false);
     assert.equal(box.exists(`${OTA}/package.tar.gz`), false);
   });
@@ -80,8 +105,14 @@ describe("ota-guard.sh", () => {
     assert.equal(current(box), "releases/r1");
     assert.equal(runningVersion(box), "1.0.0");
     const result = json(box, "result.json");
-    assert.deepEqual([result["state"], result["version"], result["checksum"], result["reported"]], ["FAILED", "2.0.0", "abc123", false]);
-    assert.equal(result["error"], "release 2.0.0 did not become healthy (connected to ThingsBoard with its devices running) in 2 starts; rolled back to 1.0.0");
+    assert.deepEqual(
+      [result["state"], result["version"], result["checksum"], result["reported"]],
+      ["FAILED", "2.0.0", "abc123", false],
+    );
+    assert.equal(
+      result["error"],
+      "release 2.0.0 did not become healthy (connected to ThingsBoard with its devices running) in 2 starts; rolled back to 1.0.0",
+    );
     assert.equal(box.exists(`${OTA}/pending.json`), false);
     guard(box); // and 1.0.0 stays
     assert.equal(runningVersion(box), "1.0.0");
@@ -108,7 +139,11 @@ describe("ota-guard.sh", () => {
     fs.rmSync(path.join(box.bin, "tar"));
     guard(box);
     assert.equal(runningVersion(box), "2.0.0");
-    assert.deepEqual(fs.readdirSync(box.r(`${APP}/releases`)).filter((n) => n.endsWith(".partial")), [], "the cut-short unpack is cleaned up");
+    assert.deepEqual(
+      fs.readdirSync(box.r(`${APP}/releases`)).filter((n) => n.endsWith(".partial")),
+      [],
+      "the cut-short unpack is cleaned up",
+    );
   });
 
   test("kill -9 at the switch (pending written, `current` not yet renamed): the old release runs; the next start switches", () => {

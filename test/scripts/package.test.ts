@@ -17,7 +17,11 @@ describe("npm run package", () => {
   const file = path.join(out, `rpi-tb-gateway-7.7.7-test-linux-${process.arch}-abi${process.versions.modules}.tar.gz`);
   let listing: string[] = [];
   before(() => {
-    const r = spawnSync(process.execPath, [SCRIPT, "--version", "7.7.7-test", "--out", out], { cwd: REPO, encoding: "utf8", timeout: 300_000 });
+    const r = spawnSync(process.execPath, [SCRIPT, "--version", "7.7.7-test", "--out", out], {
+      cwd: REPO,
+      encoding: "utf8",
+      timeout: 300_000,
+    });
     assert.equal(r.status, 0, r.stderr + r.stdout);
     listing = execFileSync("tar", ["-tzf", file], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }).split("\n");
   });
@@ -26,31 +30,78 @@ describe("npm run package", () => {
   test("the manifest names this machine's arch and Node ABI, and the updater accepts it", async () => {
     const m = await readManifest(file);
     assert.ok(typeof m !== "string", JSON.stringify(m));
-    assert.deepEqual([m.name, m.version, m.arch, m.nodeAbi], ["rpi-tb-gateway", "7.7.7-test", process.arch, process.versions.modules]);
-    assert.equal(manifestMismatch(m, { name: "rpi-tb-gateway", version: "7.7.7-test", arch: process.arch, nodeAbi: process.versions.modules }), undefined);
+    assert.deepEqual(
+      [m.name, m.version, m.arch, m.nodeAbi],
+      ["rpi-tb-gateway", "7.7.7-test", process.arch, process.versions.modules],
+    );
+    assert.equal(
+      manifestMismatch(m, {
+        name: "rpi-tb-gateway",
+        version: "7.7.7-test",
+        arch: process.arch,
+        nodeAbi: process.versions.modules,
+      }),
+      undefined,
+    );
   });
 
   test("it holds what the Pi runs and no development files", () => {
-    for (const f of ["./app/package.json", "./app/dist/rpi-tb-gateway.mjs", "./app/web/dist/index.html", "./app/scripts/ota-guard.sh", "./app/scripts/check-native.mjs", "./app/scripts/rpi-tb-gateway.service", "./app/node_modules/better-sqlite3/package.json", "./app/node_modules/mqtt/package.json"]) {
+    for (const f of [
+      "./app/package.json",
+      "./app/dist/rpi-tb-gateway.mjs",
+      "./app/web/dist/index.html",
+      "./app/scripts/ota-guard.sh",
+      "./app/scripts/check-native.mjs",
+      "./app/scripts/rpi-tb-gateway.service",
+      "./app/node_modules/better-sqlite3/package.json",
+      "./app/node_modules/mqtt/package.json",
+    ]) {
       assert.ok(listing.includes(f), `${f} in the package`);
     }
-    for (const prefix of ["./app/test/", "./app/node_modules/typescript/", "./app/node_modules/playwright-core/", "./app/node_modules/aedes/", "./app/.git/", "./app/scripts/bench/"]) {
-      assert.equal(listing.some((l) => l.startsWith(prefix)), false, `nothing under ${prefix}`);
+    for (const prefix of [
+      "./app/test/",
+      "./app/node_modules/typescript/",
+      "./app/node_modules/playwright-core/",
+      "./app/node_modules/aedes/",
+      "./app/.git/",
+      "./app/scripts/bench/",
+    ]) {
+      assert.equal(
+        listing.some((l) => l.startsWith(prefix)),
+        false,
+        `nothing under ${prefix}`,
+      );
     }
-    const pkgJson = JSON.parse(execFileSync("tar", ["-xzOf", file, "./app/package.json"], { encoding: "utf8" })) as { version: string };
-    assert.equal(pkgJson.version, "7.7.7-test", "the release's package.json carries the package version (the guard checks it)");
+    const pkgJson = JSON.parse(execFileSync("tar", ["-xzOf", file, "./app/package.json"], { encoding: "utf8" })) as {
+      version: string;
+    };
+    assert.equal(
+      pkgJson.version,
+      "7.7.7-test",
+      "the release's package.json carries the package version (the guard checks it)",
+    );
   });
 
   test("the sidecar gives the size and SHA-256 of the tarball", () => {
-    const side = JSON.parse(fs.readFileSync(`${file}.json`, "utf8")) as { size: number; checksum: string; checksumAlgorithm: string };
+    const side = JSON.parse(fs.readFileSync(`${file}.json`, "utf8")) as {
+      size: number;
+      checksum: string;
+      checksumAlgorithm: string;
+    };
     const data = fs.readFileSync(file);
-    assert.deepEqual([side.size, side.checksumAlgorithm, side.checksum], [data.length, "SHA256", createHash("sha256").update(data).digest("hex")]);
+    assert.deepEqual(
+      [side.size, side.checksumAlgorithm, side.checksum],
+      [data.length, "SHA256", createHash("sha256").update(data).digest("hex")],
+    );
   });
 
   test("another CPU without a node_modules built there is refused with the reason", () => {
     const other = process.arch === "arm64" ? "x64" : "arm64";
     const r = spawnSync(process.execPath, [SCRIPT, "--arch", other, "--out", out], { cwd: REPO, encoding: "utf8" });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, new RegExp(`a package for ${other} / Node ABI \\d+ needs --node-modules DIR installed on such a machine`));
+    assert.match(
+      r.stderr,
+      new RegExp(`a package for ${other} / Node ABI \\d+ needs --node-modules DIR installed on such a machine`),
+    );
   });
 });

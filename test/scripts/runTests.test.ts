@@ -12,7 +12,11 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 test("run-tests.mjs: no MockTimers ExperimentalWarning in the output", { timeout: 120_000 }, async () => {
   // Without NODE_TEST_CONTEXT: node:test would take the child for a nested run and skip its files.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== "NODE_TEST_CONTEXT"));
-  const child = spawn(process.execPath, ["scripts/run-tests.mjs", "test/server/http/deltaCoalescer.test.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["scripts/run-tests.mjs", "test/server/http/deltaCoalescer.test.ts"], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout.on("data", (b: Buffer) => (out += b.toString()));
   child.stderr.on("data", (b: Buffer) => (out += b.toString()));

@@ -23,7 +23,11 @@ let pki: Pki;
 const dir = tempDir("tb-rpc-");
 
 before(async () => {
-  emu = await startEmulator({ gateways: [{ name: GW_NAME, accessToken: GW_TOKEN }], minRpcTimeoutMs: 100, rpcTimeoutMs: 5000 });
+  emu = await startEmulator({
+    gateways: [{ name: GW_NAME, accessToken: GW_TOKEN }],
+    minRpcTimeoutMs: 100,
+    rpcTimeoutMs: 5000,
+  });
   app = await startApp(rawConfig(emu.mqttPort, `${dir}/data`));
   await app.ready();
   pki = makePki();
@@ -36,8 +40,15 @@ after(async () => {
 });
 
 /** Runs the tool as `npm run rpc` does (node --import tsx scripts/tb-rpc.ts ...); never blocks this event loop. */
-async function rpcTool(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/tb-rpc.ts", ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+async function rpcTool(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/tb-rpc.ts", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
@@ -61,7 +72,8 @@ async function freePort(): Promise<number> {
 test("--help prints a usage that names every option, exit 0", { timeout: 60_000 }, async () => {
   const r = await rpcTool(["--help"]);
   assert.equal(r.code, 0);
-  for (const opt of ["--url", "--user", "--password", "--oneway", "--timeout", "--help"]) assert.match(r.stdout, new RegExp(`${opt}\\b`), `usage names ${opt}`);
+  for (const opt of ["--url", "--user", "--password", "--oneway", "--timeout", "--help"])
+    assert.match(r.stdout, new RegExp(`${opt}\\b`), `usage names ${opt}`);
   assert.match(r.stdout, /Exit codes:/);
 });
 
@@ -95,33 +107,55 @@ test("an error reply from the device: exit 1 and the error printed", { timeout: 
 test("not delivered: wrong password, unknown device -> exit 3 with what to fix", { timeout: 60_000 }, async () => {
   const login = await rpcTool(["--url", url(), "--password", "wrong", RELAYS, "toggle_gpio"]);
   assert.equal(login.code, 3);
-  assert.equal(login.stderr.trim(), `${url()} refused the login of tenant@thingsboard.org: wrong user or password (--user, --password).`);
+  assert.equal(
+    login.stderr.trim(),
+    `${url()} refused the login of tenant@thingsboard.org: wrong user or password (--user, --password).`,
+  );
   const device = await rpcTool(["--url", url(), "No Such Device", "toggle_gpio"]);
   assert.equal(device.code, 3);
-  assert.equal(device.stderr.trim(), `${url()} has no device named "No Such Device" (names are case-sensitive; the dashboard lists them).`);
+  assert.equal(
+    device.stderr.trim(),
+    `${url()} has no device named "No Such Device" (names are case-sensitive; the dashboard lists them).`,
+  );
 });
 
 test('"fetch failed" becomes what failed: connection refused, DNS, TLS', { timeout: 90_000 }, async () => {
   const port = await freePort();
   const refused = await rpcTool(["--url", `http://127.0.0.1:${port}`, RELAYS, "toggle_gpio"]);
   assert.equal(refused.code, 3);
-  assert.equal(refused.stderr.trim(), `Cannot connect to http://127.0.0.1:${port}: connection refused (nothing listens on 127.0.0.1:${port}; is ThingsBoard running, and is --url right?).`);
+  assert.equal(
+    refused.stderr.trim(),
+    `Cannot connect to http://127.0.0.1:${port}: connection refused (nothing listens on 127.0.0.1:${port}; is ThingsBoard running, and is --url right?).`,
+  );
 
   // .invalid never resolves (RFC 6761); a resolver without network answers EAI_AGAIN instead.
   const dns = await rpcTool(["--url", "http://no-such-host.invalid:9090", RELAYS, "toggle_gpio"]);
   assert.equal(dns.code, 3);
-  assert.match(dns.stderr.trim(), /^Cannot connect to http:\/\/no-such-host\.invalid:9090: (the host name no-such-host\.invalid does not resolve|DNS lookup of no-such-host\.invalid failed temporarily)/);
+  assert.match(
+    dns.stderr.trim(),
+    /^Cannot connect to http:\/\/no-such-host\.invalid:9090: (the host name no-such-host\.invalid does not resolve|DNS lookup of no-such-host\.invalid failed temporarily)/,
+  );
 
   // An HTTPS server whose certificate comes from a CA this machine does not trust.
-  const https = createHttpsServer({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) }, (_req, res) => res.end("{}"));
+  const https = createHttpsServer(
+    { cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) },
+    (_req, res) => res.end("{}"),
+  );
   await new Promise<void>((r) => https.listen(0, "127.0.0.1", r));
   const tlsPort = (https.address() as AddressInfo).port;
   try {
-    const tls = await rpcTool(["--url", `https://127.0.0.1:${tlsPort}`, RELAYS, "toggle_gpio"], { NODE_EXTRA_CA_CERTS: "" });
+    const tls = await rpcTool(["--url", `https://127.0.0.1:${tlsPort}`, RELAYS, "toggle_gpio"], {
+      NODE_EXTRA_CA_CERTS: "",
+    });
     assert.equal(tls.code, 3);
-    assert.equal(tls.stderr.trim(), `TLS: 127.0.0.1:${tlsPort} is not trusted: its certificate is signed by a CA this machine does not trust (UNABLE_TO_VERIFY_LEAF_SIGNATURE); if it uses a certificate from your own CA, run with NODE_EXTRA_CA_CERTS=/path/to/ca.pem.`);
+    assert.equal(
+      tls.stderr.trim(),
+      `TLS: 127.0.0.1:${tlsPort} is not trusted: its certificate is signed by a CA this machine does not trust (UNABLE_TO_VERIFY_LEAF_SIGNATURE); if it uses a certificate from your own CA, run with NODE_EXTRA_CA_CERTS=/path/to/ca.pem.`,
+    );
     // The advice works: with the CA trusted, the request gets through TLS (and this fake ThingsBoard's login answer has no token).
-    const trusted = await rpcTool(["--url", `https://127.0.0.1:${tlsPort}`, RELAYS, "toggle_gpio"], { NODE_EXTRA_CA_CERTS: pki.caFile });
+    const trusted = await rpcTool(["--url", `https://127.0.0.1:${tlsPort}`, RELAYS, "toggle_gpio"], {
+      NODE_EXTRA_CA_CERTS: pki.caFile,
+    });
     assert.doesNotMatch(trusted.stderr, /TLS/);
   } finally {
     https.closeAllConnections();
@@ -134,5 +168,8 @@ test("the device's gateway offline: ThingsBoard's reason, exit 3", { timeout: 60
   const r = await rpcTool(["--url", url(), "--timeout", "300", RELAYS, "toggle_gpio", '{"pin":17}']);
   assert.equal(r.code, 3, r.stdout + r.stderr);
   // ThingsBoard answers 409 with no body for a device with no session (scripts/emulator/rpc.ts, after TB's AbstractRpcController).
-  assert.equal(r.stderr.trim(), '"rel Relays" is not connected (HTTP 409: no active session; is its gateway running and online?).');
+  assert.equal(
+    r.stderr.trim(),
+    '"rel Relays" is not connected (HTTP 409: no active session; is its gateway running and online?).',
+  );
 });

@@ -33,7 +33,10 @@ describe("uninstall.sh", () => {
     assert.equal(box.exists("etc/systemd/system/rpi-tb-gateway.service.d"), false);
     assert.ok(box.exists("etc/rpi-tb-gateway/config.yaml"));
     assert.equal(box.read("var/lib/rpi-tb-gateway/outbox.db"), "queued telemetry");
-    assert.match(res.stdout, /Kept your configuration in \/etc\/rpi-tb-gateway and your data in \/var\/lib\/rpi-tb-gateway/);
+    assert.match(
+      res.stdout,
+      /Kept your configuration in \/etc\/rpi-tb-gateway and your data in \/var\/lib\/rpi-tb-gateway/,
+    );
     for (const call of [
       `systemctl --root=${box.root} disable rpi-tb-gateway.service`,
       `systemctl --root=${box.root} disable rpi-tb-gateway-firstboot.service`,
@@ -42,8 +45,15 @@ describe("uninstall.sh", () => {
       assert.ok(res.calls.includes(call), `expected call: ${call}\n${res.calls.join("\n")}`);
     }
     // stop and daemon-reload would act on this machine's systemd, not on DIR.
-    assert.deepEqual(res.calls.filter((c) => /^systemctl (stop|daemon-reload)/.test(c)), []);
-    assert.equal(res.calls.some((c) => c.startsWith("groupdel")), false, "gpio and i2c groups stay");
+    assert.deepEqual(
+      res.calls.filter((c) => /^systemctl (stop|daemon-reload)/.test(c)),
+      [],
+    );
+    assert.equal(
+      res.calls.some((c) => c.startsWith("groupdel")),
+      false,
+      "gpio and i2c groups stay",
+    );
   });
 
   test("--purge also removes config and data; a second run is harmless", () => {
@@ -54,7 +64,10 @@ describe("uninstall.sh", () => {
     box.write("etc/passwd", "");
     const again = box.run(uninstall, ["--root", box.root]);
     assert.equal(again.status, 0, again.stderr);
-    assert.equal(again.calls.some((c) => c.startsWith("userdel")), false);
+    assert.equal(
+      again.calls.some((c) => c.startsWith("userdel")),
+      false,
+    );
   });
 
   test("--dry-run removes nothing", () => {

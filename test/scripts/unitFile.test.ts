@@ -57,7 +57,10 @@ describe("rpi-tb-gateway.service", () => {
   });
 
   test("runs the bundle with plain node as the service user with gpio and i2c", () => {
-    assert.equal(one("ExecStart"), "/usr/bin/node --max-semi-space-size=1 --max-old-space-size=128 /opt/rpi-tb-gateway/current/dist/rpi-tb-gateway.mjs --config /etc/rpi-tb-gateway/config.yaml");
+    assert.equal(
+      one("ExecStart"),
+      "/usr/bin/node --max-semi-space-size=1 --max-old-space-size=128 /opt/rpi-tb-gateway/current/dist/rpi-tb-gateway.mjs --config /etc/rpi-tb-gateway/config.yaml",
+    );
     // No TypeScript compile at start any more: a minute covers a Pi Zero 2 W loading the packages,
     // two more the OTA guard unpacking an update and loading its native modules (issue 16).
     assert.equal(one("TimeoutStartSec"), "180");
@@ -80,7 +83,14 @@ describe("rpi-tb-gateway.service", () => {
     assert.equal(one("DevicePolicy"), "closed");
     assert.deepEqual(svc.get("DeviceAllow"), ["char-i2c rw", "char-gpiochip rw"]);
     // Each of these would silently break the appliance on a Pi; the unit explains why in comments.
-    for (const forbidden of ["ProtectKernelTunables", "PrivateDevices", "ProcSubset", "PrivateUsers", "MemoryDenyWriteExecute", "DynamicUser"]) {
+    for (const forbidden of [
+      "ProtectKernelTunables",
+      "PrivateDevices",
+      "ProcSubset",
+      "PrivateUsers",
+      "MemoryDenyWriteExecute",
+      "DynamicUser",
+    ]) {
       assert.equal(svc.has(forbidden), false, `${forbidden} must not be set`);
     }
   });
@@ -93,14 +103,39 @@ describe("rpi-tb-gateway.service", () => {
     try {
       const [node, ...argv] = (one("ExecStart") ?? "").split(" ");
       assert.equal(node, "/usr/bin/node");
-      assert.deepEqual(argv, ["--max-semi-space-size=1", "--max-old-space-size=128", "/opt/rpi-tb-gateway/current/dist/rpi-tb-gateway.mjs", "--config", "/etc/rpi-tb-gateway/config.yaml"], "no loader flags: node runs the bundle as is (only heap-size flags)");
+      assert.deepEqual(
+        argv,
+        [
+          "--max-semi-space-size=1",
+          "--max-old-space-size=128",
+          "/opt/rpi-tb-gateway/current/dist/rpi-tb-gateway.mjs",
+          "--config",
+          "/etc/rpi-tb-gateway/config.yaml",
+        ],
+        "no loader flags: node runs the bundle as is (only heap-size flags)",
+      );
       const dataDir = path.join(tmp, "var-lib");
-      const config = writeConfigFile(tmp, { version: 1, hardware: "sim", thingsboard: { host: "127.0.0.1", port: 1, accessToken: "t" }, http: { port: 0, host: "127.0.0.1" }, log: { level: "warn" }, devices: [] });
-      const mapped = argv.map((a) => a.replace("/opt/rpi-tb-gateway/current", app.dir).replace("/etc/rpi-tb-gateway/config.yaml", config));
-      const unitEnv = Object.fromEntries((one("Environment") ?? "").split(" ").map((kv) => kv.split("=") as [string, string]));
+      const config = writeConfigFile(tmp, {
+        version: 1,
+        hardware: "sim",
+        thingsboard: { host: "127.0.0.1", port: 1, accessToken: "t" },
+        http: { port: 0, host: "127.0.0.1" },
+        log: { level: "warn" },
+        devices: [],
+      });
+      const mapped = argv.map((a) =>
+        a.replace("/opt/rpi-tb-gateway/current", app.dir).replace("/etc/rpi-tb-gateway/config.yaml", config),
+      );
+      const unitEnv = Object.fromEntries(
+        (one("Environment") ?? "").split(" ").map((kv) => kv.split("=") as [string, string]),
+      );
       assert.deepEqual(unitEnv, { DATA_DIR: "/var/lib/rpi-tb-gateway", NODE_ENV: "production" });
       const env = { PATH: process.env.PATH ?? "", NODE_ENV: "production", DATA_DIR: dataDir, NOTIFY_SOCKET: "" };
-      const child = spawn(process.execPath, mapped, { cwd: (one("WorkingDirectory") ?? "").replace("/opt/rpi-tb-gateway/current", app.dir), env, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, mapped, {
+        cwd: (one("WorkingDirectory") ?? "").replace("/opt/rpi-tb-gateway/current", app.dir),
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       const output = watchOutput(child);
       let code: number | null;
       try {
@@ -120,32 +155,53 @@ describe("rpi-tb-gateway.service", () => {
     const fb = parseUnit(fs.readFileSync(FIRSTBOOT_UNIT, "utf8"));
     assert.deepEqual(fb.get("Service")?.get("Type"), ["oneshot"]);
     assert.deepEqual(fb.get("Unit")?.get("ConditionPathExists"), ["/etc/rpi-tb-gateway/firstboot-pending"]);
-    assert.deepEqual(fb.get("Unit")?.get("Before")?.[0]?.split(" "), ["network-pre.target", "cloud-init-local.service", "ssh.service", "rpi-tb-gateway.service"]);
+    assert.deepEqual(fb.get("Unit")?.get("Before")?.[0]?.split(" "), [
+      "network-pre.target",
+      "cloud-init-local.service",
+      "ssh.service",
+      "rpi-tb-gateway.service",
+    ]);
     // Through bash: the unit works whether or not the copied script kept its execute bit.
-    assert.deepEqual(fb.get("Service")?.get("ExecStart"), ["/bin/bash /opt/rpi-tb-gateway/current/scripts/firstboot/rpi-tb-gateway-firstboot.sh"]);
+    assert.deepEqual(fb.get("Service")?.get("ExecStart"), [
+      "/bin/bash /opt/rpi-tb-gateway/current/scripts/firstboot/rpi-tb-gateway-firstboot.sh",
+    ]);
   });
 
   const analyze = findExecutable("systemd-analyze", process.env.PATH);
   test(
     "systemd-analyze verify accepts both units with no warning",
-    { skip: analyze ? false : "systemd-analyze not installed (CI without systemd): syntax only checked by the parser above" },
+    {
+      skip: analyze
+        ? false
+        : "systemd-analyze not installed (CI without systemd): syntax only checked by the parser above",
+    },
     () => {
       // verify checks that ExecStart exists: point it at this node, as install.sh does.
       const dir = path.join(tmp, "units");
       fs.mkdirSync(dir, { recursive: true });
       const main = path.join(dir, "rpi-tb-gateway.service");
-      fs.writeFileSync(main, fs.readFileSync(MAIN_UNIT, "utf8").replace("ExecStart=/usr/bin/node ", `ExecStart=${process.execPath} `));
+      fs.writeFileSync(
+        main,
+        fs.readFileSync(MAIN_UNIT, "utf8").replace("ExecStart=/usr/bin/node ", `ExecStart=${process.execPath} `),
+      );
       const fbScript = path.join(tmp, "firstboot.sh");
       // Not executable: the unit runs it through /bin/bash.
       fs.writeFileSync(fbScript, "#!/bin/sh\n", { mode: 0o644 });
       const fb = path.join(dir, "rpi-tb-gateway-firstboot.service");
-      fs.writeFileSync(fb, fs.readFileSync(FIRSTBOOT_UNIT, "utf8").replace(/^ExecStart=\/bin\/bash \S+$/m, `ExecStart=/bin/bash ${fbScript}`));
+      fs.writeFileSync(
+        fb,
+        fs
+          .readFileSync(FIRSTBOOT_UNIT, "utf8")
+          .replace(/^ExecStart=\/bin\/bash \S+$/m, `ExecStart=/bin/bash ${fbScript}`),
+      );
       assert.match(fs.readFileSync(fb, "utf8"), new RegExp(`^ExecStart=/bin/bash ${fbScript}$`, "m"));
       for (const file of [main, fb]) {
         const res = spawnSync(analyze ?? "systemd-analyze", ["verify", file], { encoding: "utf8", timeout: 30_000 });
         assert.equal(res.status, 0, res.stderr);
         // verify exits 0 on unknown keys and only warns: any output is a mistake in the unit.
-        const lines = (res.stderr + res.stdout).split("\n").filter((l) => l.includes(path.basename(file)) || /Unknown|ignoring|Invalid/i.test(l));
+        const lines = (res.stderr + res.stdout)
+          .split("\n")
+          .filter((l) => l.includes(path.basename(file)) || /Unknown|ignoring|Invalid/i.test(l));
         assert.deepEqual(lines, []);
       }
     },

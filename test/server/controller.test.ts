@@ -32,7 +32,15 @@ test("stop() after a start that failed at the dashboard undoes every part that s
     writeFileSync(join(dir, "state.json"), JSON.stringify({ devices: { relays: { relay1: true } } }));
     const config = configFrom(rawConfig(1, dir, { http: { port: taken } }));
     const { log, records } = recordingLogger();
-    const controller = new Controller({ config, log, unit: UNIT, version: "0.0.0-test", demo: true, embeddedThingsBoard: startDemoThingsBoard, emulatorPorts: { mqtt: 0, http: 0 } });
+    const controller = new Controller({
+      config,
+      log,
+      unit: UNIT,
+      version: "0.0.0-test",
+      demo: true,
+      embeddedThingsBoard: startDemoThingsBoard,
+      emulatorPorts: { mqtt: 0, http: 0 },
+    });
     const relay1: number[] = [];
     controller.hardware.sim?.gpio.on("change", (pin, level) => {
       if (pin === 17) relay1.push(level);
@@ -50,7 +58,11 @@ test("stop() after a start that failed at the dashboard undoes every part that s
     assert.equal(relays.at(-1)?.values["relay1"], false, JSON.stringify(relays));
     // The emulator's ports are free again.
     for (const port of [emu.mqttPort, emu.httpPort]) if (port !== null) await close(await listen(port));
-    assert.deepEqual(records.filter((r) => r.msg.startsWith("shutdown:")), [], "no shutdown step failed");
+    assert.deepEqual(
+      records.filter((r) => r.msg.startsWith("shutdown:")),
+      [],
+      "no shutdown step failed",
+    );
     // A second stop() is the same stop.
     await controller.stop();
   } finally {

@@ -9,7 +9,11 @@ import type { Config } from "../../server/config/schema.ts";
 import { recordingLogger } from "../fakes/appHarness.ts";
 
 function config(hardware: "auto" | "pi" | "sim"): Config {
-  const r = validateConfig({ hardware, thingsboard: { host: "tb.local", accessToken: "t" }, devices: [{ id: "climate", kind: "sensor", chip: "bme280" }] });
+  const r = validateConfig({
+    hardware,
+    thingsboard: { host: "tb.local", accessToken: "t" },
+    devices: [{ id: "climate", kind: "sensor", chip: "bme280" }],
+  });
   if (!r.ok) throw new Error(r.errors.join("; "));
   return r.config;
 }
@@ -32,7 +36,11 @@ test("auto without GPIO sysfs and without /dev/i2c-1 refuses, saying what is mis
 });
 
 test("auto picks the Pi when either interface is there, never the simulation", () => {
-  for (const probe of [{ gpioSysfs: true, i2cBus1: false }, { gpioSysfs: false, i2cBus1: true }, { gpioSysfs: true, i2cBus1: true }]) {
+  for (const probe of [
+    { gpioSysfs: true, i2cBus1: false },
+    { gpioSysfs: false, i2cBus1: true },
+    { gpioSysfs: true, i2cBus1: true },
+  ]) {
     const { log } = recordingLogger();
     const hw = Hardware.create(config("auto"), log, probe);
     assert.equal(hw.kind, "pi", JSON.stringify(probe));
@@ -44,7 +52,10 @@ test("sim only when asked for, and it says the readings are made up", () => {
   const { log, records } = recordingLogger();
   const hw = Hardware.create(config("sim"), log, NONE);
   assert.equal(hw.kind, "sim");
-  assert.ok(records.some((r) => r.level === "warn" && /every reading is made up/.test(r.msg)), JSON.stringify(records));
+  assert.ok(
+    records.some((r) => r.level === "warn" && /every reading is made up/.test(r.msg)),
+    JSON.stringify(records),
+  );
 });
 
 test("pi is taken at its word (the drivers report what they cannot open)", () => {

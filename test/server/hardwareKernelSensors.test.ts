@@ -19,7 +19,14 @@ test("DS18B20 probes and a DHT22 in sim mode: twins in a temp sysfs tree, device
     thingsboard: { host: "tb.local", accessToken: "t" },
     devices: [
       { id: "tank", kind: "sensor", chip: "ds18b20", intervalSec: 3600, options: { romId: "28-0316A2791F2A" } },
-      { id: "pipe", kind: "sensor", chip: "ds18b20", name: "Pipe {romId}", intervalSec: 3600, options: { romId: "28-031997791b05" } },
+      {
+        id: "pipe",
+        kind: "sensor",
+        chip: "ds18b20",
+        name: "Pipe {romId}",
+        intervalSec: 3600,
+        options: { romId: "28-031997791b05" },
+      },
       { id: "porch", kind: "sensor", chip: "dht22", intervalSec: 3600, options: { pin: 23 } },
     ],
   });
@@ -32,7 +39,10 @@ test("DS18B20 probes and a DHT22 in sim mode: twins in a temp sysfs tree, device
   bus.on({}, "clientAttributes", (d, v) => attributes.set(d, [...(attributes.get(d) ?? []), v]));
   const runtime = new DeviceRuntime({ bus, log: silentLogger(), memory: new MemoryDeviceMemory() });
   await runtime.build(r.config.devices, "pi-1", hw);
-  assert.deepEqual(runtime.list().map((d) => d.info.name), ["pi-1 28-0316a2791f2a", "Pipe 28-031997791b05", "pi-1 porch"]);
+  assert.deepEqual(
+    runtime.list().map((d) => d.info.name),
+    ["pi-1 28-0316a2791f2a", "Pipe 28-031997791b05", "pi-1 porch"],
+  );
   await runtime.start();
   try {
     await until(() => telemetry.size === 3, "a reading from each device");

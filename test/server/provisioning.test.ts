@@ -16,7 +16,13 @@ function config(port: number, dataDir: string, secret = "psecret") {
   const r = validateConfig({
     hardware: "sim",
     dataDir,
-    thingsboard: { host: "127.0.0.1", port, provision: { key: "pkey", secret }, reconnectMinMs: 100, reconnectMaxMs: 1000 },
+    thingsboard: {
+      host: "127.0.0.1",
+      port,
+      provision: { key: "pkey", secret },
+      reconnectMinMs: 100,
+      reconnectMaxMs: 1000,
+    },
     http: { port: 0, host: "127.0.0.1" },
     devices: [{ id: "io", kind: "gpio", outputs: [{ pin: 17 }] }],
   });
@@ -40,7 +46,13 @@ describe("provisioning", () => {
   });
 
   test("provisions itself as a gateway, stores the token with mode 0600, connects and serves its devices", async () => {
-    const c = new Controller({ config: config(emu.mqttPort, dir), log: testLogger(), unit: "u1", version: "test", dashboard: false });
+    const c = new Controller({
+      config: config(emu.mqttPort, dir),
+      log: testLogger(),
+      unit: "u1",
+      version: "test",
+      dashboard: false,
+    });
     await c.start();
     try {
       await until(() => emu.device("u1 Gateway")?.gateway === true, "gateway device provisioned");
@@ -59,7 +71,13 @@ describe("provisioning", () => {
   });
 
   test("after a restart it reuses the stored credentials (no second provisioning)", async () => {
-    const c = new Controller({ config: config(emu.mqttPort, dir), log: testLogger(), unit: "u1", version: "test", dashboard: false });
+    const c = new Controller({
+      config: config(emu.mqttPort, dir),
+      log: testLogger(),
+      unit: "u1",
+      version: "test",
+      dashboard: false,
+    });
     await c.start();
     try {
       await until(() => c.connection?.status().state === "connected", "connected with stored credentials");
@@ -71,11 +89,20 @@ describe("provisioning", () => {
 
   test("a wrong provision secret is reported and retried, the appliance keeps running", async () => {
     const other = mkdtempSync(join(tmpdir(), "prov-bad-"));
-    const c = new Controller({ config: config(emu.mqttPort, other, "wrong"), log: testLogger(), unit: "u2", version: "test", dashboard: false });
+    const c = new Controller({
+      config: config(emu.mqttPort, other, "wrong"),
+      log: testLogger(),
+      unit: "u2",
+      version: "test",
+      dashboard: false,
+    });
     await c.start();
     try {
       await until(() => provisions.includes("NOT_FOUND"), "NOT_FOUND answered");
-      await until(() => c.snapshot().connection.lastError?.includes("provisioning"), "status shows the provisioning error");
+      await until(
+        () => c.snapshot().connection.lastError?.includes("provisioning"),
+        "status shows the provisioning error",
+      );
       assert.equal(emu.device("u2 Gateway"), undefined);
     } finally {
       await c.stop();

@@ -44,7 +44,10 @@ test("the constructor touches no file; open() reads the credentials and moves an
     writeFileSync(file, "{ torn");
     new ThingsBoardLink(o, null);
     assert.ok(existsSync(file), "constructing left credentials.json where it was");
-    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith("credentials.json.corrupt-")), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.startsWith("credentials.json.corrupt-")),
+      [],
+    );
 
     ThingsBoardLink.open(o);
     assert.ok(!existsSync(file), "open() read it and moved it aside");

@@ -9,7 +9,16 @@ export async function launchBrowser(): Promise<Browser> {
   mkdirSync(ARTIFACTS, { recursive: true });
   return chromium.launch({
     executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
     timeout: 20_000,
   });
 }
@@ -60,7 +69,10 @@ export async function waitForTestId(page: Page, id: string, want: Expect, ms = 5
       { timeout: ms, polling: 50 },
     );
   } catch (err) {
-    const now = await page.getByTestId(id).evaluate((el) => el.outerHTML.slice(0, 300)).catch(() => "(missing)");
+    const now = await page
+      .getByTestId(id)
+      .evaluate((el) => el.outerHTML.slice(0, 300))
+      .catch(() => "(missing)");
     throw new Error(`${id} did not reach ${JSON.stringify(want)} within ${ms} ms; it is ${now}`, { cause: err });
   }
 }

@@ -27,7 +27,13 @@ describe("dashboard in Chromium (fake context)", () => {
   };
 
   before(async () => {
-    [run, browser] = await Promise.all([startDashboard({ dashboard: { password: ADMIN_PASSWORD, viewerPassword: VIEWER_PASSWORD } }, { loginAttemptsPerMinute: 1000 }), launchBrowser()]);
+    [run, browser] = await Promise.all([
+      startDashboard(
+        { dashboard: { password: ADMIN_PASSWORD, viewerPassword: VIEWER_PASSWORD } },
+        { loginAttemptsPerMinute: 1000 },
+      ),
+      launchBrowser(),
+    ]);
   });
   after(async () => {
     for (const c of contexts) await c.close().catch(() => {});
@@ -59,17 +65,28 @@ describe("dashboard in Chromium (fake context)", () => {
     await page.getByTestId("i2c-row-1-0x76").waitFor({ timeout: 5000 });
     assert.match(await textOf(page, "i2c-row-1-0x76"), /bme280/);
     // An identified chip that is not in the config gets a ready-to-paste config line.
-    assert.equal(await textOf(page, "i2c-snippet-1-0x44"), "- { id: sht31_44, kind: sensor, chip: sht31, bus: 1, address: 0x44 }");
+    assert.equal(
+      await textOf(page, "i2c-snippet-1-0x44"),
+      "- { id: sht31_44, kind: sensor, chip: sht31, bus: 1, address: 0x44 }",
+    );
     // Two minutes of readings (timestamps in the past) so the chart draws a line.
     for (let i = 1; i <= 20; i++) {
-      run.fake.bus.emit("deviceUpdated", { ...env, values: { ...env.values, temperature: 21.5 + Math.sin(i / 3) }, updatedAt: t0 + i * 6000 });
+      run.fake.bus.emit("deviceUpdated", {
+        ...env,
+        values: { ...env.values, temperature: 21.5 + Math.sin(i / 3) },
+        updatedAt: t0 + i * 6000,
+      });
       await new Promise((r) => setTimeout(r, 25)); // let each one through the coalescer
     }
     await waitForTestId(page, "value-env-temperature", { text: (21.5 + Math.sin(20 / 3)).toFixed(2) });
     // The README's picture comes from test/web/screenshots.e2e.test.ts (the real appliance, with history).
     await screenshot(page, "dashboard-desktop");
     // The wrong password's 401 is logged by Chromium as a failed resource; anything else is a bug.
-    assert.deepEqual(errors.filter((e) => !/status of 401/.test(e)), [], "no console errors or CSP violations");
+    assert.deepEqual(
+      errors.filter((e) => !/status of 401/.test(e)),
+      [],
+      "no console errors or CSP violations",
+    );
   });
 
   test("values, inputs and the connection indicator follow bus events live", async () => {
@@ -84,17 +101,40 @@ describe("dashboard in Chromium (fake context)", () => {
     await waitForTestId(page, "health-env", { attr: ["data-state", "degraded"] });
     await waitForTestId(page, "error-env", { text: "CRC error on read" });
 
-    run.fake.bus.emit("connection", { state: "backoff", since: Date.now(), server: "127.0.0.1:1883", mqttVersion: 5, reconnects: 3, lastError: "connect ECONNREFUSED", nextRetryAt: Date.now() + 8000 });
+    run.fake.bus.emit("connection", {
+      state: "backoff",
+      since: Date.now(),
+      server: "127.0.0.1:1883",
+      mqttVersion: 5,
+      reconnects: 3,
+      lastError: "connect ECONNREFUSED",
+      nextRetryAt: Date.now() + 8000,
+    });
     await waitForTestId(page, "conn-state", { attr: ["data-state", "backoff"] });
     assert.equal(await textOf(page, "conn-state"), "offline");
     assert.equal(await textOf(page, "conn-error"), "connect ECONNREFUSED");
     assert.equal(await textOf(page, "conn-reconnects"), "3");
-    run.fake.bus.emit("outbox", { queued: 42, onDisk: 40, points: 120, oldestTs: Date.now() - 65_000, dropped: 0, diskBytes: 8192, diskFull: false, deadLetters: 2 });
+    run.fake.bus.emit("outbox", {
+      queued: 42,
+      onDisk: 40,
+      points: 120,
+      oldestTs: Date.now() - 65_000,
+      dropped: 0,
+      diskBytes: 8192,
+      diskFull: false,
+      deadLetters: 2,
+    });
     await waitForTestId(page, "outbox-queued", { text: "42" });
     assert.equal(await textOf(page, "outbox-deadletters"), "2", "dead letters shown (issue 12)");
     run.fake.bus.emit("eventLog", { ts: Date.now(), kind: "connection", text: "ThingsBoard lost" });
     await waitForTestId(page, "event-log", { text: "ThingsBoard lost" });
-    run.fake.bus.emit("connection", { state: "connected", since: Date.now(), server: "127.0.0.1:1883", mqttVersion: 5, reconnects: 3 });
+    run.fake.bus.emit("connection", {
+      state: "connected",
+      since: Date.now(),
+      server: "127.0.0.1:1883",
+      mqttVersion: 5,
+      reconnects: 3,
+    });
     await waitForTestId(page, "conn-state", { attr: ["data-state", "connected"] });
     assert.equal(await textOf(page, "conn-state"), "online");
     run.fake.update("env", {}, { health: "ok", error: undefined });
@@ -107,11 +147,16 @@ describe("dashboard in Chromium (fake context)", () => {
     const before = run.fake.rpcCalls.length;
     await page.getByTestId("switch-relays-17").click();
     await waitForTestId(page, "switch-relays-17", { attr: ["aria-checked", "true"] });
-    assert.deepEqual(run.fake.rpcCalls.slice(before), [{ device: "relays", method: "setGpioStatus", params: { pin: 17, enabled: true }, source: "dashboard" }]);
+    assert.deepEqual(run.fake.rpcCalls.slice(before), [
+      { device: "relays", method: "setGpioStatus", params: { pin: 17, enabled: true }, source: "dashboard" },
+    ]);
     await page.getByTestId("switch-relays-17").click();
     await waitForTestId(page, "switch-relays-17", { attr: ["aria-checked", "false"] });
     // A refused command is shown, and the switch stays where the device is.
-    run.fake.rpcHandler = async () => ({ ok: false, data: { error: "output is locked by safe state", code: "LOCKED" } });
+    run.fake.rpcHandler = async () => ({
+      ok: false,
+      data: { error: "output is locked by safe state", code: "LOCKED" },
+    });
     try {
       await page.getByTestId("switch-relays-22").click();
       await waitForTestId(page, "control-error", { text: "output is locked by safe state" });

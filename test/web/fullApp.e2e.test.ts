@@ -35,7 +35,15 @@ describe("full app in Chromium (demo mode with the emulator)", () => {
     raw["gateway"] = { statsPeriodSec: 86_400, remoteLogLevel: "off" };
     const parsed = validateConfig(raw);
     if (!parsed.ok) throw new Error(parsed.errors.join("; "));
-    controller = new Controller({ config: parsed.config, log: silentLogger(), demo: true, embeddedThingsBoard: startDemoThingsBoard, unit: UNIT, version: "0.0.0-e2e", emulatorPorts: { mqtt: 0, http: 0 } });
+    controller = new Controller({
+      config: parsed.config,
+      log: silentLogger(),
+      demo: true,
+      embeddedThingsBoard: startDemoThingsBoard,
+      unit: UNIT,
+      version: "0.0.0-e2e",
+      emulatorPorts: { mqtt: 0, http: 0 },
+    });
     [browser] = await Promise.all([launchBrowser(), controller.start()]);
     const emu = controller.emulator;
     if (!emu) throw new Error("demo mode started no emulator");
@@ -53,7 +61,8 @@ describe("full app in Chromium (demo mode with the emulator)", () => {
     await page.goto(`http://127.0.0.1:${controller.httpPort}`, { timeout: 10_000 });
     await page.getByTestId("login-password").fill(PASSWORD, { timeout: 5000 });
     await page.getByTestId("login-submit").click();
-    for (const id of ["gpio", "climate", "humidity", "light", "air", "power", "tank", "pipe", "porch", "pwm"]) await page.getByTestId(`device-${id}`).waitFor({ timeout: 5000 });
+    for (const id of ["gpio", "climate", "humidity", "light", "air", "power", "tank", "pipe", "porch", "pwm"])
+      await page.getByTestId(`device-${id}`).waitFor({ timeout: 5000 });
     await waitForTestId(page, "conn-state", { attr: ["data-state", "connected"] }, 10_000);
     assert.equal(await page.getByTestId("switch-gpio-17").count(), 1);
     assert.equal(await page.getByTestId("input-gpio-22").count(), 1);
@@ -80,7 +89,11 @@ describe("full app in Chromium (demo mode with the emulator)", () => {
     await waitForTestId(page, "pwm-value-pwm-18", { text: "0 %" }, 8000);
     await page.getByTestId("pwm-pwm-18").fill("0.4");
     await waitForTestId(page, "pwm-value-pwm-18", { text: "40 %" });
-    await until(() => emulator.telemetry(`${UNIT} PWM`, "fan").at(-1)?.values["fan"] === 0.4, "fan=0.4 in the emulator's telemetry", 5000);
+    await until(
+      () => emulator.telemetry(`${UNIT} PWM`, "fan").at(-1)?.values["fan"] === 0.4,
+      "fan=0.4 in the emulator's telemetry",
+      5000,
+    );
     assert.equal(controller.hardware.sim?.sysfs?.pwm.channel(0)?.dutyNs, 16_000, "40 % of the 25 kHz period");
     await waitForTestId(page, "pwm-value-pwm-13", { text: "1000 µs" });
   });
@@ -89,7 +102,11 @@ describe("full app in Chromium (demo mode with the emulator)", () => {
     assert.equal(await page.getByTestId("switch-gpio-17").getAttribute("aria-checked"), "false");
     await page.getByTestId("switch-gpio-17").click();
     await waitForTestId(page, "switch-gpio-17", { attr: ["aria-checked", "true"] });
-    await until(() => emulator.telemetry(GPIO, "relay1").at(-1)?.values["relay1"] === true, "relay1=true in the emulator's telemetry", 5000);
+    await until(
+      () => emulator.telemetry(GPIO, "relay1").at(-1)?.values["relay1"] === true,
+      "relay1=true in the emulator's telemetry",
+      5000,
+    );
   });
 
   test("an RPC from ThingsBoard shows on the page", async () => {

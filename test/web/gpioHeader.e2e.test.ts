@@ -61,7 +61,10 @@ describe("GPIO header view in Chromium", () => {
   test("a conflict is marked on the pin and named with its physical pin", async () => {
     const saved = run.fake.state.header;
     // A relay on the UART's TX pin while the UART is on (the config validator cannot see the Pi's UART setting).
-    const cfg = configSchema.parse({ thingsboard: { host: "tb.local", accessToken: "t" }, devices: [{ id: "relays", kind: "gpio", outputs: [{ pin: 14, label: "Siren" }] }] });
+    const cfg = configSchema.parse({
+      thingsboard: { host: "tb.local", accessToken: "t" },
+      devices: [{ id: "relays", kind: "gpio", outputs: [{ pin: 14, label: "Siren" }] }],
+    });
     run.fake.state.header = headerView(cfg, true);
     run.fake.bus.emit("devicesChanged");
     await waitForTestId(page, "pin-8", { attr: ["data-conflict", "true"] });

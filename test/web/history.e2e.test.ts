@@ -25,7 +25,15 @@ function appliance(dataDir: string): Controller {
   raw["gateway"] = { statsPeriodSec: 86_400, remoteLogLevel: "off" };
   const parsed = validateConfig(raw);
   if (!parsed.ok) throw new Error(parsed.errors.join("; "));
-  return new Controller({ config: parsed.config, log: silentLogger(), demo: true, embeddedThingsBoard: startDemoThingsBoard, unit: "hist", version: "0.0.0-e2e", emulatorPorts: { mqtt: 0, http: 0 } });
+  return new Controller({
+    config: parsed.config,
+    log: silentLogger(),
+    demo: true,
+    embeddedThingsBoard: startDemoThingsBoard,
+    unit: "hist",
+    version: "0.0.0-e2e",
+    emulatorPorts: { mqtt: 0, http: 0 },
+  });
 }
 
 async function firstChartTs(page: Page, id: string): Promise<number> {
@@ -49,7 +57,11 @@ describe("history on the appliance, in Chromium", () => {
     controller = appliance(dataDir);
     await controller.start();
     const first = controller;
-    const stored = await until(() => first.history("climate", "1h").series["temperature"]?.ts[0], "a stored climate reading", 10_000);
+    const stored = await until(
+      () => first.history("climate", "1h").series["temperature"]?.ts[0],
+      "a stored climate reading",
+      10_000,
+    );
     await controller.stop();
     const restartedAt = Date.now();
     controller = appliance(dataDir);
@@ -70,15 +82,23 @@ describe("history on the appliance, in Chromium", () => {
     // The range picker: 24 h and 7 d come from the coarser tiers, still with the pre-restart reading.
     await page.getByTestId("range-24h").click();
     await waitForTestId(page, "range-24h", { attr: ["aria-pressed", "true"] });
-    await until(async () => {
-      const ts = await firstChartTs(page, "climate");
-      return ts > 0 && ts <= stored && ts % 60_000 === 0;
-    }, "the 24 h chart from the 1 min tier", 5000);
+    await until(
+      async () => {
+        const ts = await firstChartTs(page, "climate");
+        return ts > 0 && ts <= stored && ts % 60_000 === 0;
+      },
+      "the 24 h chart from the 1 min tier",
+      5000,
+    );
     await page.getByTestId("range-7d").click();
-    await until(async () => {
-      const ts = await firstChartTs(page, "climate");
-      return ts > 0 && ts <= stored && ts % 600_000 === 0;
-    }, "the 7 d chart from the 10 min tier", 5000);
+    await until(
+      async () => {
+        const ts = await firstChartTs(page, "climate");
+        return ts > 0 && ts <= stored && ts % 600_000 === 0;
+      },
+      "the 7 d chart from the 10 min tier",
+      5000,
+    );
     await page.getByTestId("range-1h").click();
     await until(async () => (await firstChartTs(page, "climate")) === stored, "back to the 1 h chart", 5000);
     // The time axis reads in hours and minutes.

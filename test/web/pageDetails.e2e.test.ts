@@ -19,14 +19,25 @@ async function logIn(page: Page, base: string): Promise<void> {
   await page.getByTestId("device-env").waitFor({ timeout: 5000 });
 }
 
-const topOf = (page: Page, selector: string) => page.evaluate((sel) => (globalThis as unknown as Probe).document.querySelector(sel)?.getBoundingClientRect().top ?? NaN, selector);
+const topOf = (page: Page, selector: string) =>
+  page.evaluate(
+    (sel) => (globalThis as unknown as Probe).document.querySelector(sel)?.getBoundingClientRect().top ?? NaN,
+    selector,
+  );
 
 describe("dashboard details in Chromium", () => {
   let run: Running;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
-  const newPage = async (opts: { width: number; height: number; dark?: boolean }): Promise<{ page: Page; errors: string[] }> => {
-    const context = await browser.newContext({ viewport: { width: opts.width, height: opts.height }, colorScheme: opts.dark ? "dark" : "light" });
+  const newPage = async (opts: {
+    width: number;
+    height: number;
+    dark?: boolean;
+  }): Promise<{ page: Page; errors: string[] }> => {
+    const context = await browser.newContext({
+      viewport: { width: opts.width, height: opts.height },
+      colorScheme: opts.dark ? "dark" : "light",
+    });
     contexts.push(context);
     const page = await context.newPage();
     return { page, errors: watchErrors(page) };
@@ -57,13 +68,27 @@ describe("dashboard details in Chromium", () => {
   test("a refused command looks failed in the event log, under the device's one name", async () => {
     const { page } = await newPage({ width: 1280, height: 900 });
     await logIn(page, run.base);
-    run.fake.bus.emit("eventLog", { ts: Date.now(), kind: "rpc", device: "testpi relays", text: "dashboard RPC setGpioStatus({pin:22}) failed: output is locked", ok: false });
-    run.fake.bus.emit("eventLog", { ts: Date.now(), kind: "rpc", device: "testpi relays", text: "ThingsBoard RPC toggle_gpio({pin:17}) -> {on}", ok: true });
+    run.fake.bus.emit("eventLog", {
+      ts: Date.now(),
+      kind: "rpc",
+      device: "testpi relays",
+      text: "dashboard RPC setGpioStatus({pin:22}) failed: output is locked",
+      ok: false,
+    });
+    run.fake.bus.emit("eventLog", {
+      ts: Date.now(),
+      kind: "rpc",
+      device: "testpi relays",
+      text: "ThingsBoard RPC toggle_gpio({pin:17}) -> {on}",
+      ok: true,
+    });
     const failed = page.locator('[data-testid="event-log"] li[data-failed]');
     await failed.first().waitFor({ timeout: 5000 });
     assert.equal(await failed.count(), 1);
     assert.match((await failed.textContent()) ?? "", /rpc failed.*testpi relays.*failed: output is locked/);
-    const colour = await failed.locator(".kind").evaluate((e) => (globalThis as unknown as Probe).getComputedStyle(e).backgroundColor);
+    const colour = await failed
+      .locator(".kind")
+      .evaluate((e) => (globalThis as unknown as Probe).getComputedStyle(e).backgroundColor);
     assert.equal(colour, "rgb(254, 226, 226)", "failed entries are red");
   });
 
@@ -81,10 +106,16 @@ describe("dashboard details in Chromium", () => {
   test("phone: devices first, status cards after; desktop: status cards on top", async () => {
     const phone = (await newPage({ width: 375, height: 812 })).page;
     await logIn(phone, run.base);
-    assert.ok((await topOf(phone, '[data-testid="devices"]')) < (await topOf(phone, '[data-testid="card-connection"]')), "devices above the status cards at 375 px");
+    assert.ok(
+      (await topOf(phone, '[data-testid="devices"]')) < (await topOf(phone, '[data-testid="card-connection"]')),
+      "devices above the status cards at 375 px",
+    );
     const desk = (await newPage({ width: 1280, height: 900 })).page;
     await logIn(desk, run.base);
-    assert.ok((await topOf(desk, '[data-testid="card-connection"]')) < (await topOf(desk, '[data-testid="devices"]')), "status cards on top at 1280 px");
+    assert.ok(
+      (await topOf(desk, '[data-testid="card-connection"]')) < (await topOf(desk, '[data-testid="devices"]')),
+      "status cards on top at 1280 px",
+    );
   });
 
   test("dark mode follows the system setting", async () => {

@@ -41,7 +41,15 @@ describe("devices added from the page, in Chromium", () => {
     raw["gateway"] = { statsPeriodSec: 86_400, remoteLogLevel: "off" };
     const parsed = validateConfig(raw);
     if (!parsed.ok) throw new Error(parsed.errors.join("; "));
-    controller = new Controller({ config: parsed.config, log: silentLogger(), demo: true, embeddedThingsBoard: startDemoThingsBoard, unit: UNIT, version: "0.0.0-e2e", emulatorPorts: { mqtt: 0, http: 0 } });
+    controller = new Controller({
+      config: parsed.config,
+      log: silentLogger(),
+      demo: true,
+      embeddedThingsBoard: startDemoThingsBoard,
+      unit: UNIT,
+      version: "0.0.0-e2e",
+      emulatorPorts: { mqtt: 0, http: 0 },
+    });
     [browser] = await Promise.all([launchBrowser(), controller.start()]);
     emulator = controller.emulator as Emulator;
     emulator.events.on("connect", (name: string) => connects.push(name));
@@ -76,7 +84,9 @@ describe("devices added from the page, in Chromium", () => {
     await page.getByTestId("device-form-pin").fill("17");
     await page.getByTestId("device-form-label").fill("fan");
     await page.getByTestId("device-form-save").click();
-    await waitForTestId(page, "device-form-error", { text: "device.outputs[0].pin: GPIO 17 (physical pin 11) is already used by devices[0].outputs[0].pin" });
+    await waitForTestId(page, "device-form-error", {
+      text: "device.outputs[0].pin: GPIO 17 (physical pin 11) is already used by devices[0].outputs[0].pin",
+    });
     await page.getByTestId("device-form-pin").fill("5");
     await page.getByTestId("device-form-save").click();
     await page.getByTestId("device-dialog").waitFor({ state: "hidden", timeout: 5000 });
@@ -86,12 +96,23 @@ describe("devices added from the page, in Chromium", () => {
     // Used: the switch drives the pin, and ThingsBoard gets the telemetry.
     await page.getByTestId("switch-fan-5").click();
     await waitForTestId(page, "switch-fan-5", { attr: ["aria-checked", "true"] });
-    await until(() => emulator.telemetry(`${UNIT} fan`, "fan").at(-1)?.values["fan"] === true, "fan=true in ThingsBoard", 5000);
+    await until(
+      () => emulator.telemetry(`${UNIT} fan`, "fan").at(-1)?.values["fan"] === true,
+      "fan=true in ThingsBoard",
+      5000,
+    );
     assert.equal(controller.hardware.sim?.gpio.level(5), 1);
     await waitForTestId(page, "pin-29", { attr: ["data-level", "on"] });
     assert.equal(await page.getByTestId("pin-29").locator(".hrole").textContent(), "output fan (fan)");
     // Stored under the data directory, not in the main config.
-    await until(() => (JSON.parse(readFileSync(localFile, "utf8")) as { devices: Array<{ id: string }> }).devices.map((d) => d.id).join() === "fan", "fan in devices.local.json", 5000);
+    await until(
+      () =>
+        (JSON.parse(readFileSync(localFile, "utf8")) as { devices: Array<{ id: string }> }).devices
+          .map((d) => d.id)
+          .join() === "fan",
+      "fan in devices.local.json",
+      5000,
+    );
     assert.equal(controller.snapshot().app.startedAt, startedAt, "no restart");
   });
 
@@ -105,8 +126,16 @@ describe("devices added from the page, in Chromium", () => {
     await page.getByTestId("device-form-save").click();
     await page.getByTestId("device-attic").waitFor({ timeout: 5000 });
     await waitForTestId(page, "value-attic-temperature", { text: "°C" }, 8000);
-    assert.equal(await page.getByTestId("from-page-attic").isVisible(), true, "still marked as the page's after its first readings");
-    await until(() => emulator.telemetry(`${UNIT} attic`, "temperature").length > 0, "attic telemetry in ThingsBoard", 8000);
+    assert.equal(
+      await page.getByTestId("from-page-attic").isVisible(),
+      true,
+      "still marked as the page's after its first readings",
+    );
+    await until(
+      () => emulator.telemetry(`${UNIT} attic`, "temperature").length > 0,
+      "attic telemetry in ThingsBoard",
+      8000,
+    );
     await page.getByTestId("scan-button").click();
     await waitForTestId(page, "i2c-row-1-0x77", { text: "yes" });
   });
@@ -117,7 +146,10 @@ describe("devices added from the page, in Chromium", () => {
     const yaml = await textOf(page, "export-yaml");
     assert.match(yaml, /- id: fan\n\s+kind: gpio/, yaml);
     assert.match(yaml, /- id: attic\n[\s\S]*chip: bme280\n[\s\S]*address: 119/);
-    const parsedBack = validateConfig({ thingsboard: { host: "tb.local", accessToken: "t" }, devices: (await import("yaml")).parse(yaml) as unknown[] });
+    const parsedBack = validateConfig({
+      thingsboard: { host: "tb.local", accessToken: "t" },
+      devices: (await import("yaml")).parse(yaml) as unknown[],
+    });
     assert.ok(parsedBack.ok, "the export is a valid devices: block");
     await screenshot(page, "page-devices-desktop");
 
@@ -132,7 +164,11 @@ describe("devices added from the page, in Chromium", () => {
     await page.getByTestId("remove-attic").click();
     await page.getByTestId("device-attic").waitFor({ state: "detached", timeout: 5000 });
     // The card goes with the devicesChanged snapshot; the file is written right after.
-    await until(() => (JSON.parse(readFileSync(localFile, "utf8")) as { devices: unknown[] }).devices.length === 0, "devices.local.json emptied", 5000);
+    await until(
+      () => (JSON.parse(readFileSync(localFile, "utf8")) as { devices: unknown[] }).devices.length === 0,
+      "devices.local.json emptied",
+      5000,
+    );
     assert.equal(await page.getByTestId("pin-29").locator(".hrole").textContent(), "");
     assert.deepEqual(errors, [], "no console errors or CSP violations");
   });

@@ -27,9 +27,23 @@ function seedHistory(file: string, now: number): void {
   for (let t = now - 6 * 3_600_000; t < now - 60_000; t += 60_000) {
     // Hours before now: at 0 these are the demo world's starting values, so the live readings continue the line.
     const h = (t - now) / 3_600_000;
-    const values = { temperature: 21.5 + 2 * Math.sin(h), humidity: 45 + 8 * Math.sin(h / 1.3 + 1), pressure: 1013.25 + 3 * Math.sin(h / 3) };
-    for (const id of ["climate", "humidity", "air"]) rec.record({ id, name: id, profile: "p", kind: "sensor", units: {}, values, updatedAt: t, health: "ok" });
-    rec.record({ id: "light", name: "light", profile: "p", kind: "sensor", units: {}, values: { lux: Math.max(0, 350 + 250 * Math.sin(h * 1.7)) }, updatedAt: t, health: "ok" });
+    const values = {
+      temperature: 21.5 + 2 * Math.sin(h),
+      humidity: 45 + 8 * Math.sin(h / 1.3 + 1),
+      pressure: 1013.25 + 3 * Math.sin(h / 3),
+    };
+    for (const id of ["climate", "humidity", "air"])
+      rec.record({ id, name: id, profile: "p", kind: "sensor", units: {}, values, updatedAt: t, health: "ok" });
+    rec.record({
+      id: "light",
+      name: "light",
+      profile: "p",
+      kind: "sensor",
+      units: {},
+      values: { lux: Math.max(0, 350 + 250 * Math.sin(h * 1.7)) },
+      updatedAt: t,
+      health: "ok",
+    });
   }
   rec.stop();
 }
@@ -41,7 +55,21 @@ describe("dashboard screenshots at 1280 and 375 px", () => {
   before(async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "tbgw-shots-"));
     seedHistory(join(dataDir, "history.db"), Date.now());
-    writeFileSync(join(dataDir, "devices.local.json"), JSON.stringify({ version: 1, devices: [{ id: "fan", kind: "gpio", name: "{unit} fan", outputs: [{ pin: 5, label: "fan" }], report: { strategy: "onChange" } }] }));
+    writeFileSync(
+      join(dataDir, "devices.local.json"),
+      JSON.stringify({
+        version: 1,
+        devices: [
+          {
+            id: "fan",
+            kind: "gpio",
+            name: "{unit} fan",
+            outputs: [{ pin: 5, label: "fan" }],
+            report: { strategy: "onChange" },
+          },
+        ],
+      }),
+    );
     const raw = demoConfig() as Record<string, unknown>;
     raw["http"] = { port: 0, host: "127.0.0.1" };
     raw["dataDir"] = dataDir;
@@ -49,7 +77,15 @@ describe("dashboard screenshots at 1280 and 375 px", () => {
     raw["gateway"] = { statsPeriodSec: 86_400, remoteLogLevel: "off" };
     const parsed = validateConfig(raw);
     if (!parsed.ok) throw new Error(parsed.errors.join("; "));
-    controller = new Controller({ config: parsed.config, log: silentLogger(), demo: true, embeddedThingsBoard: startDemoThingsBoard, unit: "pi-4f2a", version: "0.1.0", emulatorPorts: { mqtt: 0, http: 0 } });
+    controller = new Controller({
+      config: parsed.config,
+      log: silentLogger(),
+      demo: true,
+      embeddedThingsBoard: startDemoThingsBoard,
+      unit: "pi-4f2a",
+      version: "0.1.0",
+      emulatorPorts: { mqtt: 0, http: 0 },
+    });
     [browser] = await Promise.all([launchBrowser(), controller.start()]);
   });
   after(async () => {
@@ -58,7 +94,9 @@ describe("dashboard screenshots at 1280 and 375 px", () => {
   });
 
   async function open(width: number, height: number, dark = false): Promise<{ page: Page; errors: string[] }> {
-    const page = await (await browser.newContext({ viewport: { width, height }, colorScheme: dark ? "dark" : "light" })).newPage();
+    const page = await (
+      await browser.newContext({ viewport: { width, height }, colorScheme: dark ? "dark" : "light" })
+    ).newPage();
     const errors = watchErrors(page);
     await page.goto(`http://127.0.0.1:${controller.httpPort}`, { timeout: 10_000 });
     await page.getByTestId("login-password").fill(PASSWORD, { timeout: 5000 });
@@ -66,7 +104,11 @@ describe("dashboard screenshots at 1280 and 375 px", () => {
     await waitForTestId(page, "conn-state", { attr: ["data-state", "connected"] }, 10_000);
     await page.getByTestId("device-fan").waitFor({ timeout: 5000 });
     // The stored hour (one reading a minute) is on the charts.
-    await until(async () => Number(await page.getByTestId("chart-climate").getAttribute("data-points")) > 50, "the last hour on the climate chart", 5000);
+    await until(
+      async () => Number(await page.getByTestId("chart-climate").getAttribute("data-points")) > 50,
+      "the last hour on the climate chart",
+      5000,
+    );
     await waitForTestId(page, "value-light-lux", { text: "lx" }, 8000);
     return { page, errors };
   }
@@ -82,7 +124,11 @@ describe("dashboard screenshots at 1280 and 375 px", () => {
   test("desktop, 1280 px: 24 h range, the README picture", async () => {
     const { page, errors } = await open(1280, 900);
     await page.getByTestId("range-24h").click();
-    await until(async () => Number(await page.getByTestId("chart-climate").getAttribute("data-points")) > 300, "the 24 h chart", 5000);
+    await until(
+      async () => Number(await page.getByTestId("chart-climate").getAttribute("data-points")) > 300,
+      "the 24 h chart",
+      5000,
+    );
     await noSideScroll(page);
     await screenshot(page, "dashboard-1280");
     // Pressure has the widest y labels (1013.35 was clipped to 013.35 before issue 14).
@@ -107,7 +153,8 @@ describe("dashboard screenshots at 1280 and 375 px", () => {
         // What a phone shows first, and the header view on its own.
         await page.screenshot({ path: join(ARTIFACTS, "dashboard-375-top.png") });
         const docPhone = join(import.meta.dirname, "..", "..", "docs", "dashboard-phone.png");
-        if (process.env["UPDATE_SCREENSHOTS"] === "1" || !existsSync(docPhone)) await page.screenshot({ path: docPhone });
+        if (process.env["UPDATE_SCREENSHOTS"] === "1" || !existsSync(docPhone))
+          await page.screenshot({ path: docPhone });
         await page.getByTestId("card-gpio").screenshot({ path: join(ARTIFACTS, "gpio-header-375.png") });
       }
       assert.deepEqual(errors, []);

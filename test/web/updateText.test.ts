@@ -11,14 +11,36 @@ describe("dashboard: software update text", () => {
     assert.deepEqual(updateText(null), { now: "off (gateway.ota.enabled)", last: "–" });
     assert.deepEqual(updateText({ running, trial: false }), { now: "none", last: "–" });
     const target = { title: "rpi-tb-gateway", version: "1.2.0", size: 4000 };
-    assert.equal(updateText({ running, trial: false, state: "DOWNLOADING", target, received: 1000 }).now, "1.2.0: downloading 25 %");
-    assert.equal(updateText({ running, trial: false, state: "VERIFIED", target, received: 4000 }).now, "1.2.0: verified");
-    assert.equal(updateText({ running: { ...running, version: "1.2.0" }, trial: true }).now, "1.2.0 on trial (rolled back unless healthy)");
+    assert.equal(
+      updateText({ running, trial: false, state: "DOWNLOADING", target, received: 1000 }).now,
+      "1.2.0: downloading 25 %",
+    );
+    assert.equal(
+      updateText({ running, trial: false, state: "VERIFIED", target, received: 4000 }).now,
+      "1.2.0: verified",
+    );
+    assert.equal(
+      updateText({ running: { ...running, version: "1.2.0" }, trial: true }).now,
+      "1.2.0 on trial (rolled back unless healthy)",
+    );
   });
 
   test("the last result, updated or failed with its reason", () => {
-    assert.equal(updateText({ running, trial: false, last: { state: "UPDATED", title: "rpi-tb-gateway", version: "1.2.0", ts: 1 } }).last, "1.2.0 updated");
-    const failed = updateText({ running, trial: false, state: "FAILED", error: "checksum mismatch", last: { state: "FAILED", title: "rpi-tb-gateway", version: "1.3.0", error: "checksum mismatch", ts: 1 } });
+    assert.equal(
+      updateText({
+        running,
+        trial: false,
+        last: { state: "UPDATED", title: "rpi-tb-gateway", version: "1.2.0", ts: 1 },
+      }).last,
+      "1.2.0 updated",
+    );
+    const failed = updateText({
+      running,
+      trial: false,
+      state: "FAILED",
+      error: "checksum mismatch",
+      last: { state: "FAILED", title: "rpi-tb-gateway", version: "1.3.0", error: "checksum mismatch", ts: 1 },
+    });
     assert.deepEqual(failed, { now: "none", last: "1.3.0 failed: checksum mismatch" });
   });
 });

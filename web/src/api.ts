@@ -15,10 +15,17 @@ async function call<T>(method: "GET" | "POST", path: string, body?: unknown): Pr
     const res = await fetch(path, init);
     const data: unknown = await res.json().catch(() => null);
     if (res.ok) return { ok: true, value: data as T };
-    const error = typeof data === "object" && data !== null && "error" in data ? String((data as { error: unknown }).error) : `HTTP ${res.status}`;
+    const error =
+      typeof data === "object" && data !== null && "error" in data
+        ? String((data as { error: unknown }).error)
+        : `HTTP ${res.status}`;
     return { ok: false, status: res.status, error };
   } catch (err) {
-    return { ok: false, status: 0, error: `cannot reach the appliance (${err instanceof Error ? err.message : String(err)})` };
+    return {
+      ok: false,
+      status: 0,
+      error: `cannot reach the appliance (${err instanceof Error ? err.message : String(err)})`,
+    };
   }
 }
 

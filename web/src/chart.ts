@@ -85,10 +85,26 @@ export class SparkChart {
             y: { range: (_u, min, max) => (min === max ? [min - 1, max + 1] : uPlot.rangeNum(min, max, 0.1, true)) },
           },
           axes: [
-            { size: 28, font: "11px system-ui", stroke: text, grid: { stroke: grid }, ticks: { stroke: grid }, values: (_u, splits) => splits.map((s) => timeLabel(s, span)) },
+            {
+              size: 28,
+              font: "11px system-ui",
+              stroke: text,
+              grid: { stroke: grid },
+              ticks: { stroke: grid },
+              values: (_u, splits) => splits.map((s) => timeLabel(s, span)),
+            },
             { size: axisSize, font: "11px system-ui", stroke: text, grid: { stroke: grid }, ticks: { stroke: grid } },
           ],
-          series: [{}, { label, stroke: accent, width: 2, points: { show: (u: uPlot) => (u.data[0]?.length ?? 0) < 60, size: 4 }, spanGaps: false }],
+          series: [
+            {},
+            {
+              label,
+              stroke: accent,
+              width: 2,
+              points: { show: (u: uPlot) => (u.data[0]?.length ?? 0) < 60, size: 4 },
+              spanGaps: false,
+            },
+          ],
         },
         data,
         this.root,

@@ -89,7 +89,18 @@ export class DeviceCard {
     if (d.kind === "sensor") {
       const values = el("div", { class: "values" });
       for (const key of Object.keys(d.values).sort()) {
-        const btn = el("button", { type: "button", class: "value", "data-key": key, "data-testid": `value-${id}-${key}`, "aria-pressed": "false" }, el("span", { class: "k", text: key }), el("span", { class: "v" }));
+        const btn = el(
+          "button",
+          {
+            type: "button",
+            class: "value",
+            "data-key": key,
+            "data-testid": `value-${id}-${key}`,
+            "aria-pressed": "false",
+          },
+          el("span", { class: "k", text: key }),
+          el("span", { class: "v" }),
+        );
         btn.addEventListener("click", () => this.#selectChart(key));
         values.append(btn);
       }
@@ -99,8 +110,15 @@ export class DeviceCard {
       this.#chart = new SparkChart(chartBox, () => this.#deps.history.rangeMs);
       this.#chartKey = numericKeys(d)[0] ?? null;
       if (this.#deps.canControl) {
-        const read = el("button", { type: "button", class: "small-btn", "data-testid": `read-${id}`, text: "Read now" });
-        read.addEventListener("click", () => detached("read now", this.#send({ device: id, method: "read_now" }, read)));
+        const read = el("button", {
+          type: "button",
+          class: "small-btn",
+          "data-testid": `read-${id}`,
+          text: "Read now",
+        });
+        read.addEventListener("click", () =>
+          detached("read now", this.#send({ device: id, method: "read_now" }, read)),
+        );
         body.append(read);
       }
     } else if (d.kind === "pwm") {
@@ -109,30 +127,70 @@ export class DeviceCard {
       for (const o of d.outputs ?? []) {
         const sw = el(
           "button",
-          { type: "button", role: "switch", class: "switch", "aria-checked": "false", "data-testid": `switch-${id}-${o.pin}`, disabled: !this.#deps.canControl, title: `GPIO ${o.pin}` },
+          {
+            type: "button",
+            role: "switch",
+            class: "switch",
+            "aria-checked": "false",
+            "data-testid": `switch-${id}-${o.pin}`,
+            disabled: !this.#deps.canControl,
+            title: `GPIO ${o.pin}`,
+          },
           el("span", { class: "track" }, el("span", { class: "thumb" })),
           el("span", { class: "label", text: o.label }),
         );
         sw.addEventListener("click", () => {
           const on = sw.getAttribute("aria-checked") === "true";
-          detached("switching an output", this.#send({ device: id, method: "setGpioStatus", params: { pin: o.pin, enabled: !on } }, sw));
+          detached(
+            "switching an output",
+            this.#send({ device: id, method: "setGpioStatus", params: { pin: o.pin, enabled: !on } }, sw),
+          );
         });
         body.append(sw);
       }
       for (const i of d.inputs ?? []) {
-        body.append(el("span", { class: "led", "data-testid": `input-${id}-${i.pin}`, "data-state": "unknown", title: `GPIO ${i.pin}` }, el("span", { class: "dot" }), el("span", { class: "label", text: i.label })));
+        body.append(
+          el(
+            "span",
+            { class: "led", "data-testid": `input-${id}-${i.pin}`, "data-state": "unknown", title: `GPIO ${i.pin}` },
+            el("span", { class: "dot" }),
+            el("span", { class: "label", text: i.label }),
+          ),
+        );
       }
     }
     const foot = this.#deps.fromPage ? this.#pageFoot() : null;
-    return el("article", { class: "card device", "data-testid": `device-${id}`, "data-kind": d.kind, "data-source": this.#deps.fromPage ? "page" : "config" }, head, meta, error, body, foot);
+    return el(
+      "article",
+      {
+        class: "card device",
+        "data-testid": `device-${id}`,
+        "data-kind": d.kind,
+        "data-source": this.#deps.fromPage ? "page" : "config",
+      },
+      head,
+      meta,
+      error,
+      body,
+      foot,
+    );
   }
 
   #pageFoot(): HTMLElement {
     const id = this.#d.id;
-    const foot = el("div", { class: "page-foot" }, el("span", { class: "tag", "data-testid": `from-page-${id}`, text: "added from this page" }));
+    const foot = el(
+      "div",
+      { class: "page-foot" },
+      el("span", { class: "tag", "data-testid": `from-page-${id}`, text: "added from this page" }),
+    );
     if (this.#deps.canControl) {
       const edit = el("button", { type: "button", class: "small-btn", "data-testid": `edit-${id}`, text: "Edit" });
-      const remove = el("button", { type: "button", class: "small-btn danger", "data-testid": `remove-${id}`, text: "Remove" });
+      const remove = el("button", {
+        type: "button",
+        class: "small-btn danger",
+        "data-testid": `remove-${id}`,
+        text: "Remove",
+      });
       edit.addEventListener("click", () => this.#deps.onEdit(this.#d));
       remove.addEventListener("click", () => this.#deps.onRemove(this.#d));
       foot.append(edit, remove);
@@ -167,9 +225,14 @@ export class DeviceCard {
 
   #renderChart(rebuild = false): void {
     if (!this.#chart || !this.#chartKey) return;
-    for (const b of this.root.querySelectorAll<HTMLElement>(".value")) b.setAttribute("aria-pressed", String(b.dataset["key"] === this.#chartKey));
+    for (const b of this.root.querySelectorAll<HTMLElement>(".value"))
+      b.setAttribute("aria-pressed", String(b.dataset["key"] === this.#chartKey));
     const unit = this.#d.units[this.#chartKey];
-    this.#chart.show(unit ? `${this.#chartKey} (${unit})` : this.#chartKey, this.#deps.history.series(this.#d.id, this.#chartKey), rebuild);
+    this.#chart.show(
+      unit ? `${this.#chartKey} (${unit})` : this.#chartKey,
+      this.#deps.history.series(this.#d.id, this.#chartKey),
+      rebuild,
+    );
   }
 
   update(d: DeviceSnapshot): void {
@@ -183,7 +246,9 @@ export class DeviceCard {
     const error = this.root.querySelector<HTMLElement>(`[data-testid="error-${CSS.escape(id)}"]`);
     if (error) {
       // A device ThingsBoard refused (the tenant's device limit) has its messages held (issue 10).
-      const parked = d.parked ? `ThingsBoard refused this device (device limit reached): ${d.parked.messages} message(s), ${d.parked.points} value(s) held; next try at ${new Date(d.parked.retryAt).toLocaleTimeString()}` : "";
+      const parked = d.parked
+        ? `ThingsBoard refused this device (device limit reached): ${d.parked.messages} message(s), ${d.parked.points} value(s) held; next try at ${new Date(d.parked.retryAt).toLocaleTimeString()}`
+        : "";
       const text = [d.error, parked].filter(Boolean).join(" · ");
       error.textContent = text;
       error.hidden = !text;

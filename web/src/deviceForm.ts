@@ -50,7 +50,8 @@ export class DeviceForm {
     const form = byTestId<HTMLFormElement>("device-form");
     form.reset();
     byTestId("device-form-error").textContent = "";
-    for (const node of form.querySelectorAll<HTMLElement>("[data-kind-only]")) node.hidden = node.dataset["kindOnly"] !== target.kind;
+    for (const node of form.querySelectorAll<HTMLElement>("[data-kind-only]"))
+      node.hidden = node.dataset["kindOnly"] !== target.kind;
     const e = target.editing?.entry ?? {};
     const report = (e["report"] ?? {}) as { strategy?: string; periodSec?: number };
     input("id").value = str(e["id"]) || (target.chip ? `${target.chip.chip}_${target.chip.address.toString(16)}` : "");
@@ -66,10 +67,20 @@ export class DeviceForm {
       input("label").value = typeof pin?.["label"] === "string" ? pin["label"] : "";
       if (!report.strategy) input("strategy").value = "onChange";
     } else if (typeof e["intervalSec"] === "number") input("intervalSec").value = String(e["intervalSec"]);
-    const chip = target.chip ?? (target.editing ? { chip: str(e["chip"]), bus: Number(e["bus"] ?? 1), address: Number(e["address"] ?? 0) } : null);
+    const chip =
+      target.chip ??
+      (target.editing
+        ? { chip: str(e["chip"]), bus: Number(e["bus"] ?? 1), address: Number(e["address"] ?? 0) }
+        : null);
     byTestId("device-form-what").textContent =
-      target.kind === "sensor" && chip ? `${chip.chip?.toUpperCase()} on I2C bus ${chip.bus} at ${hex(chip.address)}` : "One GPIO pin: an output the page and ThingsBoard can switch, or an input they can watch.";
-    byTestId("device-form-title").textContent = target.editing ? `Edit ${target.editing.id}` : target.kind === "gpio" ? "Add a GPIO device" : "Add a sensor";
+      target.kind === "sensor" && chip
+        ? `${chip.chip?.toUpperCase()} on I2C bus ${chip.bus} at ${hex(chip.address)}`
+        : "One GPIO pin: an output the page and ThingsBoard can switch, or an input they can watch.";
+    byTestId("device-form-title").textContent = target.editing
+      ? `Edit ${target.editing.id}`
+      : target.kind === "gpio"
+        ? "Add a GPIO device"
+        : "Add a sensor";
     if (!dialog.open) dialog.showModal();
     input("id").focus();
   }
@@ -87,7 +98,11 @@ export class DeviceForm {
     if (name) base["name"] = name;
     else delete base["name"];
     const periodSec = num("periodSec");
-    base["report"] = { ...(base["report"] as DeviceEntry | undefined), strategy: input("strategy").value, ...(periodSec !== undefined ? { periodSec } : {}) };
+    base["report"] = {
+      ...(base["report"] as DeviceEntry | undefined),
+      strategy: input("strategy").value,
+      ...(periodSec !== undefined ? { periodSec } : {}),
+    };
     if (t.kind === "gpio") {
       base["kind"] = "gpio";
       const label = input("label").value.trim();

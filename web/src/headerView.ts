@@ -59,7 +59,15 @@ export class HeaderView {
   #cell(p: HeaderPin, side: "left" | "right"): HTMLElement {
     const name = p.bcm === null ? (p.power === "gnd" ? "GND" : p.power === "3v3" ? "3V3" : "5V") : `GPIO${p.bcm}`;
     // The full text for narrow screens, where the role is cut short.
-    const title = [`physical pin ${p.physical}`, p.bcm !== null ? `BCM ${p.bcm}` : "", describe(p), p.alt ?? "", p.conflict ?? ""].filter(Boolean).join(" · ");
+    const title = [
+      `physical pin ${p.physical}`,
+      p.bcm !== null ? `BCM ${p.bcm}` : "",
+      describe(p),
+      p.alt ?? "",
+      p.conflict ?? "",
+    ]
+      .filter(Boolean)
+      .join(" · ");
     const parts = [
       el("span", { class: "hdot" }),
       el("span", { class: "hnum", text: String(p.physical) }),
@@ -68,7 +76,17 @@ export class HeaderView {
       el("span", { class: "hlevel", "data-testid": `pin-level-${p.physical}` }),
     ];
     if (side === "left") parts.reverse();
-    return el("div", { class: `hpin ${side}`, "data-testid": `pin-${p.physical}`, "data-kind": kindOf(p), "data-conflict": p.conflict ? "true" : undefined, title }, ...parts);
+    return el(
+      "div",
+      {
+        class: `hpin ${side}`,
+        "data-testid": `pin-${p.physical}`,
+        "data-kind": kindOf(p),
+        "data-conflict": p.conflict ? "true" : undefined,
+        title,
+      },
+      ...parts,
+    );
   }
 
   /** Live levels of configured GPIO inputs and outputs, from the devices' values. */

@@ -2,7 +2,13 @@
 // snapshot on every (re)connect, then deltas. Renders through the views; holds no other state.
 import { io, type Socket } from "socket.io-client";
 import type { AppSnapshot, DeviceSnapshot, I2cScanEntry } from "../../server/events.ts";
-import type { Ack, ClientToServerEvents, ControlRequest, Role, ServerToClientEvents } from "../../server/http/protocol.ts";
+import type {
+  Ack,
+  ClientToServerEvents,
+  ControlRequest,
+  Role,
+  ServerToClientEvents,
+} from "../../server/http/protocol.ts";
 import type { DeviceHistory } from "../../server/history/historyRecorder.ts";
 import type { HistoryRange } from "../../server/history/tiers.ts";
 import { DeviceCard, structureKey } from "./deviceCard.ts";
@@ -128,7 +134,10 @@ export class LiveDashboard {
   async #request<T>(send: (ack: (reply: Ack<T>) => void) => void): Promise<Ack<T>> {
     if (!this.#socket.connected) return { ok: false, error: "not connected to the appliance" };
     return new Promise((resolve) => {
-      const timer = window.setTimeout(() => resolve({ ok: false, error: "no answer from the appliance" }), ACK_TIMEOUT_MS);
+      const timer = window.setTimeout(
+        () => resolve({ ok: false, error: "no answer from the appliance" }),
+        ACK_TIMEOUT_MS,
+      );
       send((reply) => {
         window.clearTimeout(timer);
         resolve(reply);
@@ -141,7 +150,8 @@ export class LiveDashboard {
   }
 
   #markRange(): void {
-    for (const b of document.querySelectorAll<HTMLElement>("[data-range]")) b.setAttribute("aria-pressed", String(b.dataset["range"] === this.#history.range));
+    for (const b of document.querySelectorAll<HTMLElement>("[data-range]"))
+      b.setAttribute("aria-pressed", String(b.dataset["range"] === this.#history.range));
   }
 
   #pickRange(range: HistoryRange): void {
@@ -168,13 +178,20 @@ export class LiveDashboard {
   /** Sends an add or edit; returns the appliance's error text, or null when it was applied. */
   async #saveDevice(entry: DeviceEntry, editingId: string | undefined): Promise<string | null> {
     const reply = editingId
-      ? await this.#request<{ id: string }>((ack) => this.#socket.emit("deviceUpdate", { id: editingId, device: entry }, ack))
+      ? await this.#request<{ id: string }>((ack) =>
+          this.#socket.emit("deviceUpdate", { id: editingId, device: entry }, ack),
+        )
       : await this.#request<{ id: string }>((ack) => this.#socket.emit("deviceAdd", { device: entry }, ack));
     return reply.ok ? null : reply.error;
   }
 
   async #removeDevice(d: DeviceSnapshot): Promise<void> {
-    if (!window.confirm(`Remove ${d.name}? It stops now, its outputs go to their safe state, and ThingsBoard is told it left this gateway.`)) return;
+    if (
+      !window.confirm(
+        `Remove ${d.name}? It stops now, its outputs go to their safe state, and ThingsBoard is told it left this gateway.`,
+      )
+    )
+      return;
     const reply = await this.#request<{ id: string }>((ack) => this.#socket.emit("deviceRemove", { id: d.id }, ack));
     if (!reply.ok) this.#showError(`${d.name}: ${reply.error}`);
   }
@@ -196,7 +213,9 @@ export class LiveDashboard {
   }
 
   async #claim(): Promise<void> {
-    const reply = await this.#request<{ devices: string[]; until: number }>((ack) => this.#socket.emit("claim", {}, ack));
+    const reply = await this.#request<{ devices: string[]; until: number }>((ack) =>
+      this.#socket.emit("claim", {}, ack),
+    );
     if (reply.ok) for (const device of reply.data.devices) this.#claims.add({ device, until: reply.data.until });
     else this.#showError(reply.error);
   }
@@ -241,7 +260,12 @@ export class LiveDashboard {
         const i = this.#snapshot.devices.findIndex((x) => x.id === d.id);
         // A delta does not say where the device came from: keep what the snapshot said.
         const prev = this.#snapshot.devices[i];
-        if (prev) this.#snapshot.devices[i] = { ...d, ...(prev.source ? { source: prev.source } : {}), ...(prev.pageConfig ? { pageConfig: prev.pageConfig } : {}) };
+        if (prev)
+          this.#snapshot.devices[i] = {
+            ...d,
+            ...(prev.source ? { source: prev.source } : {}),
+            ...(prev.pageConfig ? { pageConfig: prev.pageConfig } : {}),
+          };
       }
       if (this.#upsertCard(d, container)) rebuilt.push(d.id);
     }

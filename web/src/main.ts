@@ -57,7 +57,10 @@ function boot(): void {
   wireSetupForm(startDashboard);
   byTestId("logout").addEventListener("click", () => {
     stopLive();
-    detached("logout", api.logout().then(() => route()));
+    detached(
+      "logout",
+      api.logout().then(() => route()),
+    );
   });
   detached("routing", route());
 }

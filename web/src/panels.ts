@@ -13,7 +13,10 @@ export function renderI2c(entries: I2cScanEntry[] | null, onAdd?: (e: I2cScanEnt
     table.hidden = true;
     return;
   }
-  setText("i2c-status", entries.length === 0 ? "No device answered on the bus." : `${entries.length} address(es) answered.`);
+  setText(
+    "i2c-status",
+    entries.length === 0 ? "No device answered on the bus." : `${entries.length} address(es) answered.`,
+  );
   body.replaceChildren(
     ...entries.map((e) =>
       el(
@@ -22,17 +25,32 @@ export function renderI2c(entries: I2cScanEntry[] | null, onAdd?: (e: I2cScanEnt
         el("td", { text: String(e.bus) }),
         el("td", { text: hex(e.address) }),
         el("td", { text: e.chip ?? "unknown" }),
-        e.configured || !e.chip ? el("td", { text: e.configured ? "yes" : "no" }) : el("td", {}, addButton(e, onAdd), el("code", { class: "snippet", "data-testid": `i2c-snippet-${e.bus}-${hex(e.address)}`, text: configSnippet(e) })),
+        e.configured || !e.chip
+          ? el("td", { text: e.configured ? "yes" : "no" })
+          : el(
+              "td",
+              {},
+              addButton(e, onAdd),
+              el("code", {
+                class: "snippet",
+                "data-testid": `i2c-snippet-${e.bus}-${hex(e.address)}`,
+                text: configSnippet(e),
+              }),
+            ),
       ),
     ),
   );
   table.hidden = false;
 }
 
-
 function addButton(e: I2cScanEntry, onAdd?: (e: I2cScanEntry) => void): HTMLElement {
   if (!onAdd) return el("span", { text: "no, add: " });
-  const b = el("button", { type: "button", class: "small-btn admin-only", "data-testid": `i2c-add-${e.bus}-${hex(e.address)}`, text: "Add" });
+  const b = el("button", {
+    type: "button",
+    class: "small-btn admin-only",
+    "data-testid": `i2c-add-${e.bus}-${hex(e.address)}`,
+    text: "Add",
+  });
   b.addEventListener("click", () => onAdd(e));
   return el("span", {}, el("span", { text: "no " }), b, el("span", { class: "muted small", text: " or paste: " }));
 }
@@ -58,10 +76,15 @@ export class ClaimView {
     const node = byTestId("claim-state");
     node.dataset["state"] = this.#windows.size > 0 ? "open" : "closed";
     if (this.#windows.size === 0) {
-      setText("claim-state", this.#claimable ? "No claim window open." : "No device has a claim section in the configuration.");
+      setText(
+        "claim-state",
+        this.#claimable ? "No claim window open." : "No device has a claim section in the configuration.",
+      );
       return;
     }
-    const parts = [...this.#windows].map(([d, t]) => `${d} until ${clock(t)} (${until(t, now).replace(/^in /, "")} left)`);
+    const parts = [...this.#windows].map(
+      ([d, t]) => `${d} until ${clock(t)} (${until(t, now).replace(/^in /, "")} left)`,
+    );
     setText("claim-state", `Claim open: ${parts.join("; ")}`);
   }
 }

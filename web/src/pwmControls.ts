@@ -37,7 +37,13 @@ export function buildPwmControls(
       const params = p.mode === "servo" ? { pin: p.pin, pulseUs: v } : { pin: p.pin, duty: v };
       detached("setting a PWM output", send({ device: d.id, method: "setPwm", params }, slider));
     });
-    return el("label", { class: "pwm", title: `GPIO ${p.pin}` }, el("span", { class: "label", text: p.label }), slider, shown);
+    return el(
+      "label",
+      { class: "pwm", title: `GPIO ${p.pin}` },
+      el("span", { class: "label", text: p.label }),
+      slider,
+      shown,
+    );
   });
 }
 
@@ -48,6 +54,7 @@ export function updatePwmControls(root: HTMLElement, d: DeviceSnapshot): void {
     const slider = root.querySelector<HTMLInputElement>(`[data-testid="pwm-${CSS.escape(d.id)}-${p.pin}"]`);
     const shown = root.querySelector<HTMLElement>(`[data-testid="pwm-value-${CSS.escape(d.id)}-${p.pin}"]`);
     if (slider && slider.dataset["held"] !== "true") slider.value = String(raw);
-    if (shown && slider?.dataset["held"] !== "true") shown.textContent = p.mode === "servo" && raw === 0 ? "off" : display(p, raw);
+    if (shown && slider?.dataset["held"] !== "true")
+      shown.textContent = p.mode === "servo" && raw === 0 ? "off" : display(p, raw);
   }
 }

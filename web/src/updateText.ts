@@ -7,7 +7,8 @@ export function updateText(u: UpdateStatus | null | undefined): { now: string; l
   let now = "none";
   if (u.trial) now = `${u.running.version} on trial (rolled back unless healthy)`;
   else if (u.state && u.state !== "UPDATED" && u.state !== "FAILED" && u.target) {
-    const pct = u.target.size > 0 && u.received !== undefined ? ` ${Math.floor((100 * u.received) / u.target.size)} %` : "";
+    const pct =
+      u.target.size > 0 && u.received !== undefined ? ` ${Math.floor((100 * u.received) / u.target.size)} %` : "";
     now = `${u.target.version}: ${u.state.toLowerCase()}${u.state === "DOWNLOADING" ? pct : ""}`;
   }
   const l = u.last;

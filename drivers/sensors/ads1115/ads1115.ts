@@ -51,7 +51,9 @@ function parseChannels(value: unknown): number[] {
     value.some((c) => !Number.isInteger(c) || c < 0 || c > 3) ||
     new Set(value).size !== value.length
   ) {
-    throw new Error(`Invalid option channels for ads1115: expected a non-empty list of distinct channels 0-3, got ${JSON.stringify(value)}`);
+    throw new Error(
+      `Invalid option channels for ads1115: expected a non-empty list of distinct channels 0-3, got ${JSON.stringify(value)}`,
+    );
   }
   return [...(value as number[])].sort((a, b) => a - b);
 }
@@ -89,7 +91,10 @@ class Ads1115Sensor extends I2cSensorBase<Ads1115Options> {
     const lo = await this.#readRegister(REGS.LO_THRESH);
     const hi = await this.#readRegister(REGS.HI_THRESH);
     if (lo !== ADS1115_LO_THRESH_RESET || hi !== ADS1115_HI_THRESH_RESET) {
-      throw new SensorError("BAD_DATA", `Device at ${hex(this.address)} does not look like an ADS1115 (thresholds ${hex(lo)}/${hex(hi)})`);
+      throw new SensorError(
+        "BAD_DATA",
+        `Device at ${hex(this.address)} does not look like an ADS1115 (thresholds ${hex(lo)}/${hex(hi)})`,
+      );
     }
   }
 
@@ -110,13 +115,21 @@ class Ads1115Sensor extends I2cSensorBase<Ads1115Options> {
     for (;;) {
       const readBack = await this.#readRegister(REGS.CONFIG);
       if ((readBack & ~CONFIG_BITS.OS) !== (config & ~CONFIG_BITS.OS)) {
-        throw new SensorError("BAD_DATA", `${this.label} config reads back 0x${readBack.toString(16)}, wrote 0x${config.toString(16)}`);
+        throw new SensorError(
+          "BAD_DATA",
+          `${this.label} config reads back 0x${readBack.toString(16)}, wrote 0x${config.toString(16)}`,
+        );
       }
       if (readBack & CONFIG_BITS.OS) break;
-      if (performance.now() >= deadline) throw new SensorError("TIMEOUT", `${this.label} conversion on AIN${channel} did not finish`);
+      if (performance.now() >= deadline)
+        throw new SensorError("TIMEOUT", `${this.label} conversion on AIN${channel} did not finish`);
       await sleep(1);
     }
-    const data = await this.readConsistent(2, (buffer) => this.bus.readI2cBlock(this.address, REGS.CONVERSION, 2, buffer), "conversion data");
+    const data = await this.readConsistent(
+      2,
+      (buffer) => this.bus.readI2cBlock(this.address, REGS.CONVERSION, 2, buffer),
+      "conversion data",
+    );
     return rawToVolts(decodeConversion(data), pga);
   }
 }

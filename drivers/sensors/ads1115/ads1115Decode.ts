@@ -8,7 +8,12 @@ export const ADS1115_CONFIG_RESET = 0x8583;
 export const ADS1115_LO_THRESH_RESET = 0x8000;
 export const ADS1115_HI_THRESH_RESET = 0x7fff;
 /** All four registers after power-on, indexed by register pointer (the conversion register reads 0). */
-export const ADS1115_POWER_ON_REGISTERS: readonly number[] = Object.freeze([0x0000, ADS1115_CONFIG_RESET, ADS1115_LO_THRESH_RESET, ADS1115_HI_THRESH_RESET]);
+export const ADS1115_POWER_ON_REGISTERS: readonly number[] = Object.freeze([
+  0x0000,
+  ADS1115_CONFIG_RESET,
+  ADS1115_LO_THRESH_RESET,
+  ADS1115_HI_THRESH_RESET,
+]);
 
 export const CONFIG_BITS = Object.freeze({
   OS: 0x8000, // write 1: start a single conversion; read 0: converting, 1: idle

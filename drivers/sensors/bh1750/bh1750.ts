@@ -6,7 +6,15 @@ import type { I2cBus } from "../../i2c/types.ts";
 import type { Sensor, SensorReading } from "../types.ts";
 import { checkAddressFor, checkKnownOptions, oneOf, round, sleep } from "../common.ts";
 import { I2cSensorBase } from "../sensorBase.ts";
-import { BH1750_MAX_MS, BH1750_MODES, BH1750_OPCODES as OP, countsToLux, decodeCounts, ONE_TIME_OPCODE, type Bh1750Mode } from "./bh1750Decode.ts";
+import {
+  BH1750_MAX_MS,
+  BH1750_MODES,
+  BH1750_OPCODES as OP,
+  countsToLux,
+  decodeCounts,
+  ONE_TIME_OPCODE,
+  type Bh1750Mode,
+} from "./bh1750Decode.ts";
 
 export const BH1750_ADDRESSES = Object.freeze([0x23, 0x5c]);
 

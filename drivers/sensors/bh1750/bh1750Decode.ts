@@ -24,7 +24,11 @@ export const ONE_TIME_OPCODE: Readonly<Record<Bh1750Mode, number>> = Object.free
 
 /** Measurement time in ms: H-resolution typ 120 / max 180, L-resolution typ 16 / max 24. */
 export const BH1750_MAX_MS: Readonly<Record<Bh1750Mode, number>> = Object.freeze({ high: 180, high2: 180, low: 24 });
-export const BH1750_TYPICAL_MS: Readonly<Record<Bh1750Mode, number>> = Object.freeze({ high: 120, high2: 120, low: 16 });
+export const BH1750_TYPICAL_MS: Readonly<Record<Bh1750Mode, number>> = Object.freeze({
+  high: 120,
+  high2: 120,
+  low: 16,
+});
 
 /**
  * lx = count / 1.2 at the default MTreg (69); H-resolution mode 2 has half the step, so

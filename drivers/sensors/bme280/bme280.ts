@@ -8,7 +8,13 @@ import type { I2cBus } from "../../i2c/types.ts";
 import { SensorError, type Sensor, type SensorReading } from "../types.ts";
 import { checkAddressFor, checkKnownOptions, hex, oneOf, pollUntil, round, sleep } from "../common.ts";
 import { I2cSensorBase } from "../sensorBase.ts";
-import { compensate, isSkipped, parseHumidityCalibration, parseRawSample, parseTPCalibration } from "./bme280Compensation.ts";
+import {
+  compensate,
+  isSkipped,
+  parseHumidityCalibration,
+  parseRawSample,
+  parseTPCalibration,
+} from "./bme280Compensation.ts";
 import type { HumidityCalibration, TPCalibration } from "./bme280Compensation.ts";
 import {
   CALIB_H2_LENGTH,
@@ -45,7 +51,13 @@ export function parseBoschOptions(chip: "bme280" | "bmp280", options: Record<str
   const known = chip === "bme280" ? KNOWN_OPTIONS : KNOWN_OPTIONS.filter((k) => k !== "humidityOversampling");
   checkKnownOptions(chip, options, known);
   return {
-    temperatureOversampling: oneOf(chip, "temperatureOversampling", options.temperatureOversampling, OVERSAMPLE_FACTORS, 1),
+    temperatureOversampling: oneOf(
+      chip,
+      "temperatureOversampling",
+      options.temperatureOversampling,
+      OVERSAMPLE_FACTORS,
+      1,
+    ),
     pressureOversampling: oneOf(chip, "pressureOversampling", options.pressureOversampling, OVERSAMPLE_FACTORS, 1),
     humidityOversampling: oneOf(chip, "humidityOversampling", options.humidityOversampling, OVERSAMPLE_FACTORS, 1),
     filter: oneOf(chip, "filter", options.filter, FILTER_COEFFICIENTS, 0),
@@ -58,10 +70,16 @@ function checkChipId(chip: "bme280" | "bmp280", id: number, address: number): vo
   if (chip === "bme280" && id === CHIP_IDS.BME280) return;
   if (chip === "bmp280" && isBmp) return;
   if (chip === "bme280" && isBmp) {
-    throw new SensorError("BAD_DATA", `Expected a BME280 at ${hex(address)} but found a BMP280 (chip id ${hex(id)}), which has no humidity sensor; configure chip "bmp280"`);
+    throw new SensorError(
+      "BAD_DATA",
+      `Expected a BME280 at ${hex(address)} but found a BMP280 (chip id ${hex(id)}), which has no humidity sensor; configure chip "bmp280"`,
+    );
   }
   if (chip === "bmp280" && id === CHIP_IDS.BME280) {
-    throw new SensorError("BAD_DATA", `Expected a BMP280 at ${hex(address)} but found a BME280 (chip id 0x60); configure chip "bme280"`);
+    throw new SensorError(
+      "BAD_DATA",
+      `Expected a BMP280 at ${hex(address)} but found a BME280 (chip id 0x60); configure chip "bme280"`,
+    );
   }
   throw new SensorError("BAD_DATA", `Unexpected chip id ${hex(id)} at ${hex(address)} for ${chip}`);
 }
@@ -75,7 +93,12 @@ export function openBmp280(bus: I2cBus, address: number, options?: Record<string
 }
 
 /** Validates synchronously (throws), then initialises the chip (rejects with SensorError). */
-export function openBosch(chip: "bme280" | "bmp280", bus: I2cBus, address: number, options?: Record<string, unknown>): Promise<Sensor> {
+export function openBosch(
+  chip: "bme280" | "bmp280",
+  bus: I2cBus,
+  address: number,
+  options?: Record<string, unknown>,
+): Promise<Sensor> {
   checkAddressFor(chip, address, BOSCH_ADDRESSES);
   return new BoschSensor(chip, bus, address, parseBoschOptions(chip, options)).open();
 }
@@ -94,7 +117,9 @@ class BoschSensor extends I2cSensorBase<BoschOptions> {
   ) {
     super(bus, address, opts);
     this.#hasHumidity = chip === "bme280";
-    this.units = this.#hasHumidity ? { temperature: "°C", humidity: "%", pressure: "hPa" } : { temperature: "°C", pressure: "hPa" };
+    this.units = this.#hasHumidity
+      ? { temperature: "°C", humidity: "%", pressure: "hPa" }
+      : { temperature: "°C", pressure: "hPa" };
   }
 
   /** Leaves the chip in sleep mode (it already is after a forced conversion). */
@@ -103,7 +128,11 @@ class BoschSensor extends I2cSensorBase<BoschOptions> {
   }
 
   #ctrlMeas(mode: number): number {
-    return (OVERSAMPLE[this.options.temperatureOversampling] << 5) | (OVERSAMPLE[this.options.pressureOversampling] << 2) | mode;
+    return (
+      (OVERSAMPLE[this.options.temperatureOversampling] << 5) |
+      (OVERSAMPLE[this.options.pressureOversampling] << 2) |
+      mode
+    );
   }
 
   protected async initialise(): Promise<void> {
@@ -123,7 +152,12 @@ class BoschSensor extends I2cSensorBase<BoschOptions> {
     await this.bus.writeByte(a, REGS.RESET, SOFT_RESET_WORD);
     await sleep(STARTUP_MS);
     // im_update is set while the NVM is copied into the image registers.
-    await pollUntil(async () => ((await this.bus.readByte(a, REGS.STATUS)) & STATUS_BITS.IM_UPDATE) === 0, 50, 1, `${this.chip} NVM copy after reset`);
+    await pollUntil(
+      async () => ((await this.bus.readByte(a, REGS.STATUS)) & STATUS_BITS.IM_UPDATE) === 0,
+      50,
+      1,
+      `${this.chip} NVM copy after reset`,
+    );
 
     const tpBuf = Buffer.alloc(CALIB_TP_LENGTH);
     await this.bus.readI2cBlock(a, REGS.CALIB_TP, CALIB_TP_LENGTH, tpBuf);
@@ -152,17 +186,28 @@ class BoschSensor extends I2cSensorBase<BoschOptions> {
     const tp = this.#tp;
     if (!tp) throw new SensorError("IO", `${this.label} is not initialised`);
     const o = this.options;
-    const maxMs = maxMeasurementMs(o.temperatureOversampling, o.pressureOversampling, this.#hasHumidity ? o.humidityOversampling : 0);
+    const maxMs = maxMeasurementMs(
+      o.temperatureOversampling,
+      o.pressureOversampling,
+      this.#hasHumidity ? o.humidityOversampling : 0,
+    );
 
     await this.bus.writeByte(a, REGS.CTRL_MEAS, this.#ctrlMeas(MODE.FORCED));
     await sleep(Math.ceil(maxMs));
-    await pollUntil(async () => ((await this.bus.readByte(a, REGS.STATUS)) & STATUS_BITS.MEASURING) === 0, Math.ceil(maxMs * 2) + 20, 2, `${this.chip} conversion`);
+    await pollUntil(
+      async () => ((await this.bus.readByte(a, REGS.STATUS)) & STATUS_BITS.MEASURING) === 0,
+      Math.ceil(maxMs * 2) + 20,
+      2,
+      `${this.chip} conversion`,
+    );
     const ts = Date.now();
 
     // Read the data block twice: after a forced conversion the chip sleeps and the registers
     // hold still, so any difference is corruption on the wire (this chip has no CRC).
     const len = this.#hasHumidity ? 8 : 6;
-    const sample = parseRawSample(await this.readConsistent(len, (buffer) => this.bus.readI2cBlock(a, REGS.DATA, len, buffer)));
+    const sample = parseRawSample(
+      await this.readConsistent(len, (buffer) => this.bus.readI2cBlock(a, REGS.DATA, len, buffer)),
+    );
     // Skipped values mean the chip lost its configuration (power cycle): re-initialise next time.
     if (isSkipped(sample)) throw new SensorError("BAD_DATA", `${this.label} returned no measurement (chip reset?)`);
 

@@ -9,12 +9,27 @@
 import { SKIPPED_16BIT, SKIPPED_20BIT } from "./bme280Registers.ts";
 
 export interface TPCalibration {
-  T1: number; T2: number; T3: number;
-  P1: number; P2: number; P3: number; P4: number; P5: number; P6: number; P7: number; P8: number; P9: number;
+  T1: number;
+  T2: number;
+  T3: number;
+  P1: number;
+  P2: number;
+  P3: number;
+  P4: number;
+  P5: number;
+  P6: number;
+  P7: number;
+  P8: number;
+  P9: number;
 }
 
 export interface HumidityCalibration {
-  H1: number; H2: number; H3: number; H4: number; H5: number; H6: number;
+  H1: number;
+  H2: number;
+  H3: number;
+  H4: number;
+  H5: number;
+  H6: number;
 }
 
 export interface RawSample {

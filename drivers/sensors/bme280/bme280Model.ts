@@ -13,14 +13,42 @@ import {
   encodeTPCalibration,
 } from "./bme280Compensation.ts";
 import type { HumidityCalibration, TPCalibration } from "./bme280Compensation.ts";
-import { CHIP_IDS, MODE, oversampleFactor, REGS, SKIPPED_16BIT, SKIPPED_20BIT, SOFT_RESET_WORD, STARTUP_MS, STATUS_BITS, typicalMeasurementMs } from "./bme280Registers.ts";
+import {
+  CHIP_IDS,
+  MODE,
+  oversampleFactor,
+  REGS,
+  SKIPPED_16BIT,
+  SKIPPED_20BIT,
+  SOFT_RESET_WORD,
+  STARTUP_MS,
+  STATUS_BITS,
+  typicalMeasurementMs,
+} from "./bme280Registers.ts";
 
 // Coefficients in the range real parts report; the T and P words are the BMP280 datasheet 3.12 example.
 export const EXAMPLE_TP_CALIBRATION: Readonly<TPCalibration> = Object.freeze({
-  T1: 27504, T2: 26435, T3: -1000,
-  P1: 36477, P2: -10685, P3: 3024, P4: 2855, P5: 140, P6: -7, P7: 15500, P8: -14600, P9: 6000,
+  T1: 27504,
+  T2: 26435,
+  T3: -1000,
+  P1: 36477,
+  P2: -10685,
+  P3: 3024,
+  P4: 2855,
+  P5: 140,
+  P6: -7,
+  P7: 15500,
+  P8: -14600,
+  P9: 6000,
 });
-export const EXAMPLE_H_CALIBRATION: Readonly<HumidityCalibration> = Object.freeze({ H1: 75, H2: 362, H3: 0, H4: 313, H5: 50, H6: 30 });
+export const EXAMPLE_H_CALIBRATION: Readonly<HumidityCalibration> = Object.freeze({
+  H1: 75,
+  H2: 362,
+  H3: 0,
+  H4: 313,
+  H5: 50,
+  H6: 30,
+});
 
 export interface BoschModelOptions extends ChipModelOptions {
   variant?: "bme280" | "bmp280";
@@ -31,7 +59,13 @@ export interface BoschModelOptions extends ChipModelOptions {
 }
 
 /** Smallest x in [lo, hi] with f(x) >= target for increasing f (or <= for decreasing), then the closer neighbour. */
-function invertMonotonic(f: (x: number) => number, target: number, lo: number, hi: number, increasing: boolean): number {
+function invertMonotonic(
+  f: (x: number) => number,
+  target: number,
+  lo: number,
+  hi: number,
+  increasing: boolean,
+): number {
   let a = lo;
   let b = hi;
   while (a < b) {
@@ -109,7 +143,10 @@ export class BoschModel extends ChipModelBase<BoschState> {
     const st = this.state;
     if (reg === REGS.CHIP_ID) return this.#chipId;
     if (reg === REGS.STATUS) {
-      return (st.measuringUntil !== null ? STATUS_BITS.MEASURING : 0) | (this.now() < st.imUpdateUntil ? STATUS_BITS.IM_UPDATE : 0);
+      return (
+        (st.measuringUntil !== null ? STATUS_BITS.MEASURING : 0) |
+        (this.now() < st.imUpdateUntil ? STATUS_BITS.IM_UPDATE : 0)
+      );
     }
     if (reg === REGS.CTRL_MEAS) return st.ctrlMeas;
     if (reg === REGS.CONFIG) return st.config;
@@ -173,7 +210,13 @@ export class BoschModel extends ChipModelBase<BoschState> {
   /** ADC values whose compensation gives back `env` (the physics, inverted). */
   rawFor(env: Readonly<ChipEnvironment>): { adcT: number; adcP: number; adcH: number } {
     const temperature = clamp(env.temperature, -40, 85);
-    const adcT = invertMonotonic((x) => compensateTemperature(x, this.#tp).centiCelsius, Math.round(temperature * 100), 0, 0xfffff, true);
+    const adcT = invertMonotonic(
+      (x) => compensateTemperature(x, this.#tp).centiCelsius,
+      Math.round(temperature * 100),
+      0,
+      0xfffff,
+      true,
+    );
     const { tFine } = compensateTemperature(adcT, this.#tp);
     const pressureQ = clamp(env.pressure, 300, 1100) * 100 * 256;
     const adcP = invertMonotonic((x) => compensatePressureQ24_8(x, tFine, this.#tp), pressureQ, 0, 0xfffff, false);

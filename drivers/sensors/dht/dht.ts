@@ -20,7 +20,10 @@ export const DHT_MIN_INTERVAL_MS = 2000;
 const RETRY_DELAY_MS = 250;
 
 /** Physical range per part (datasheets): DHT22 -40..80 °C, DHT11 0..50 °C; both 0..100 %RH. */
-const RANGE: Record<DhtType, { min: number; max: number }> = { dht22: { min: -40, max: 80 }, dht11: { min: 0, max: 50 } };
+const RANGE: Record<DhtType, { min: number; max: number }> = {
+  dht22: { min: -40, max: 80 },
+  dht11: { min: 0, max: 50 },
+};
 
 export interface DhtOptions {
   /** BCM GPIO of the overlay's gpiopin; picks the device when there are several. */
@@ -39,7 +42,9 @@ export function parseDhtOptions(chip: DhtType, options: Record<string, unknown> 
   checkKnownOptions(chip, options, ["pin", "iioDevice"]);
   const { pin, iioDevice } = options;
   if (pin !== undefined && (typeof pin !== "number" || !Number.isInteger(pin) || pin < 0 || pin > 27)) {
-    throw new Error(`Invalid option pin for ${chip}: expected the BCM GPIO 0-27 of dtoverlay=dht11,gpiopin=N, got ${JSON.stringify(pin)}`);
+    throw new Error(
+      `Invalid option pin for ${chip}: expected the BCM GPIO 0-27 of dtoverlay=dht11,gpiopin=N, got ${JSON.stringify(pin)}`,
+    );
   }
   if (iioDevice !== undefined && (typeof iioDevice !== "string" || !/^iio:device\d+$/.test(iioDevice))) {
     throw new Error(`Invalid option iioDevice for ${chip}: expected "iio:deviceN", got ${JSON.stringify(iioDevice)}`);
@@ -71,12 +76,19 @@ export async function listIioDht(io: SysfsIo, root = DEFAULT_IIO_DEVICES): Promi
   const out: IioDht[] = [];
   for (const device of entries) {
     const name = (await io.readFile(join(root, device, "name")).catch(() => "")).trim();
-    if (name === "dht11" || name.startsWith("dht11@") || name.endsWith(".dht11")) out.push({ device, name, pin: dhtPinOf(name) });
+    if (name === "dht11" || name.startsWith("dht11@") || name.endsWith(".dht11"))
+      out.push({ device, name, pin: dhtPinOf(name) });
   }
   return out;
 }
 
-export function openDht(chip: DhtType, io: SysfsIo, options?: Record<string, unknown>, root = DEFAULT_IIO_DEVICES, timing: DhtTiming = {}): Promise<Sensor> {
+export function openDht(
+  chip: DhtType,
+  io: SysfsIo,
+  options?: Record<string, unknown>,
+  root = DEFAULT_IIO_DEVICES,
+  timing: DhtTiming = {},
+): Promise<Sensor> {
   return new DhtSensor(chip, io, parseDhtOptions(chip, options), root, timing).open();
 }
 
@@ -110,8 +122,16 @@ class DhtSensor extends KernelSensorBase<DhtOptions> {
     if (iioDevice) pick = found.find((d) => d.device === iioDevice);
     else if (pin !== undefined) pick = found.find((d) => d.pin === pin) ?? (found.length === 1 ? found[0] : undefined);
     else if (found.length === 1) pick = found[0];
-    else if (found.length > 1) throw new SensorError("IO", `${this.chip}: several dht11 IIO devices (${list}): set options.pin or options.iioDevice`);
-    if (!pick) throw new SensorError("ABSENT", `${this.chip}: no matching dht11 IIO device under ${this.#root} (found: ${list}); is dtoverlay=dht11,gpiopin=N set?`);
+    else if (found.length > 1)
+      throw new SensorError(
+        "IO",
+        `${this.chip}: several dht11 IIO devices (${list}): set options.pin or options.iioDevice`,
+      );
+    if (!pick)
+      throw new SensorError(
+        "ABSENT",
+        `${this.chip}: no matching dht11 IIO device under ${this.#root} (found: ${list}); is dtoverlay=dht11,gpiopin=N set?`,
+      );
     this.#device = pick.device;
   }
 
@@ -126,7 +146,11 @@ class DhtSensor extends KernelSensorBase<DhtOptions> {
         const code = errnoOf(err);
         const transient = code === "EIO" || code === "ETIMEDOUT";
         if (!transient || performance.now() + this.#retryDelayMs >= deadline) {
-          if (transient) throw new SensorError(code === "EIO" ? "IO" : "TIMEOUT", `${this.label}: no good transfer within ${this.#budgetMs} ms (last: ${code}); check wiring and the pull-up`);
+          if (transient)
+            throw new SensorError(
+              code === "EIO" ? "IO" : "TIMEOUT",
+              `${this.label}: no good transfer within ${this.#budgetMs} ms (last: ${code}); check wiring and the pull-up`,
+            );
           throw kernelSensorError(err, this.label);
         }
         this.stats.retries++;
@@ -137,14 +161,18 @@ class DhtSensor extends KernelSensorBase<DhtOptions> {
 
   async #readMilli(attribute: string): Promise<number> {
     const text = (await this.io.readFile(join(this.#root, this.#device!, attribute))).trim();
-    if (!/^-?\d+$/.test(text)) throw new SensorError("BAD_DATA", `${this.label}: ${attribute} reads ${JSON.stringify(text.slice(0, 40))}`);
+    if (!/^-?\d+$/.test(text))
+      throw new SensorError("BAD_DATA", `${this.label}: ${attribute} reads ${JSON.stringify(text.slice(0, 40))}`);
     return Number(text);
   }
 
   #check(temperature: number, humidity: number): Record<string, number> {
     const r = RANGE[this.chip];
     if (temperature < r.min || temperature > r.max || humidity < 0 || humidity > 100) {
-      throw new SensorError("BAD_DATA", `${this.label}: ${temperature} °C / ${humidity} %RH is outside what a ${this.chip.toUpperCase()} measures`);
+      throw new SensorError(
+        "BAD_DATA",
+        `${this.label}: ${temperature} °C / ${humidity} %RH is outside what a ${this.chip.toUpperCase()} measures`,
+      );
     }
     return { temperature: Math.round(temperature * 100) / 100, humidity: Math.round(humidity * 100) / 100 };
   }

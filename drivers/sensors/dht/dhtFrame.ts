@@ -17,7 +17,12 @@ export function dht22Frame(celsius: number, rh: number): Uint8Array {
 
 /** The five bytes a DHT11 sends: whole °C and %RH, decimal bytes 0. */
 export function dht11Frame(celsius: number, rh: number): Uint8Array {
-  return withChecksum([Math.round(Math.min(99, Math.max(0, rh))), 0, Math.round(Math.min(60, Math.max(0, celsius))), 0]);
+  return withChecksum([
+    Math.round(Math.min(99, Math.max(0, rh))),
+    0,
+    Math.round(Math.min(60, Math.max(0, celsius))),
+    0,
+  ]);
 }
 
 function withChecksum(bytes: number[]): Uint8Array {
@@ -35,7 +40,11 @@ export function kernelDecode(frame: Uint8Array): KernelDecode {
   if (((humInt + humDec + tempInt + tempDec) & 0xff) !== checksum) return { ok: false, reason: "invalid checksum" };
   if (humInt < 4) {
     const magnitude = ((tempInt & 0x7f) << 8) + tempDec;
-    return { ok: true, milliCelsius: magnitude * (tempInt & 0x80 ? -100 : 100), milliRh: ((humInt << 8) + humDec) * 100 };
+    return {
+      ok: true,
+      milliCelsius: magnitude * (tempInt & 0x80 ? -100 : 100),
+      milliRh: ((humInt << 8) + humDec) * 100,
+    };
   }
   if (tempDec === 0 && humDec === 0) return { ok: true, milliCelsius: tempInt * 1000, milliRh: humInt * 1000 };
   return { ok: false, reason: `Don't know how to decode data: ${humInt} ${humDec} ${tempInt} ${tempDec}` };

@@ -34,13 +34,28 @@ export class IioDhtTwin {
   }
 
   /** Adds iio:device<index> for a sensor on `pin`; returns its directory name. */
-  async addSensor(index: number, pin: number, type: DhtType, env: { temperature?: number; humidity?: number } = {}): Promise<string> {
+  async addSensor(
+    index: number,
+    pin: number,
+    type: DhtType,
+    env: { temperature?: number; humidity?: number } = {},
+  ): Promise<string> {
     const device = `iio:device${index}`;
     const dir = join(this.root, device);
-    const d: TwinDevice = { type, temperature: env.temperature ?? 21.5, humidity: env.humidity ?? 45, faults: [], cached: null, transfers: 0 };
+    const d: TwinDevice = {
+      type,
+      temperature: env.temperature ?? 21.5,
+      humidity: env.humidity ?? 45,
+      faults: [],
+      cached: null,
+      transfers: 0,
+    };
     this.#devices.set(device, d);
     await putFile(join(dir, "name"), `dht11@${pin.toString(16)}\n`);
-    for (const [attr, key] of [["in_temp_input", "milliCelsius"], ["in_humidityrelative_input", "milliRh"]] as const) {
+    for (const [attr, key] of [
+      ["in_temp_input", "milliCelsius"],
+      ["in_humidityrelative_input", "milliRh"],
+    ] as const) {
       await putFile(join(dir, attr), "");
       this.#io.onRead(join(dir, attr), () => `${this.#sample(d)[key]}\n`);
     }
@@ -87,7 +102,8 @@ export class IioDhtTwin {
     if (d.cached && this.#now() - d.cached.at < DATA_VALID_MS) return d.cached;
     d.transfers++;
     const fault = d.faults.shift();
-    if (fault) throw errnoError(fault, fault === "EIO" ? "dht11: invalid checksum" : "dht11: Only 0 signal edges detected");
+    if (fault)
+      throw errnoError(fault, fault === "EIO" ? "dht11: invalid checksum" : "dht11: Only 0 signal edges detected");
     const frame = d.type === "dht22" ? dht22Frame(d.temperature, d.humidity) : dht11Frame(d.temperature, d.humidity);
     const decoded = kernelDecode(frame);
     if (!decoded.ok) throw errnoError("EIO", `dht11: ${decoded.reason}`);

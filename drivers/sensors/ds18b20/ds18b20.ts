@@ -25,7 +25,9 @@ export function parseDs18b20Options(options: Record<string, unknown> = {}): Ds18
   checkKnownOptions("ds18b20", options, ["romId"]);
   const romId = options.romId;
   if (romId !== undefined && (typeof romId !== "string" || !ROM_ID.test(romId.toLowerCase()))) {
-    throw new Error(`Invalid option romId for ds18b20: expected "28-" and 12 hex digits as under /sys/bus/w1/devices, got ${JSON.stringify(romId)}`);
+    throw new Error(
+      `Invalid option romId for ds18b20: expected "28-" and 12 hex digits as under /sys/bus/w1/devices, got ${JSON.stringify(romId)}`,
+    );
   }
   return { romId: romId?.toLowerCase() };
 }
@@ -40,7 +42,11 @@ export async function listDs18b20(io: SysfsIo, root = DEFAULT_W1_DEVICES): Promi
   }
 }
 
-export function openDs18b20(io: SysfsIo, options?: Record<string, unknown>, root = DEFAULT_W1_DEVICES): Promise<Sensor> {
+export function openDs18b20(
+  io: SysfsIo,
+  options?: Record<string, unknown>,
+  root = DEFAULT_W1_DEVICES,
+): Promise<Sensor> {
   return new Ds18b20Sensor(io, parseDs18b20Options(options), root).open();
 }
 
@@ -71,12 +77,23 @@ class Ds18b20Sensor extends KernelSensorBase<Ds18b20Options> {
     const wanted = this.options.romId;
     if (wanted) {
       if (!found.includes(wanted)) {
-        throw new SensorError("ABSENT", `ds18b20 ${wanted} is not on the 1-Wire bus (found: ${found.join(", ") || "none"})`);
+        throw new SensorError(
+          "ABSENT",
+          `ds18b20 ${wanted} is not on the 1-Wire bus (found: ${found.join(", ") || "none"})`,
+        );
       }
       return;
     }
-    if (found.length === 0) throw new SensorError("ABSENT", `no DS18B20 under ${this.#root}: is dtoverlay=w1-gpio set and the probe wired with its pull-up?`);
-    if (found.length > 1) throw new SensorError("IO", `several DS18B20 probes on the bus (${found.join(", ")}): give each device its options.romId`);
+    if (found.length === 0)
+      throw new SensorError(
+        "ABSENT",
+        `no DS18B20 under ${this.#root}: is dtoverlay=w1-gpio set and the probe wired with its pull-up?`,
+      );
+    if (found.length > 1)
+      throw new SensorError(
+        "IO",
+        `several DS18B20 probes on the bus (${found.join(", ")}): give each device its options.romId`,
+      );
     this.#romId = found[0];
   }
 
@@ -100,7 +117,8 @@ class Ds18b20Sensor extends KernelSensorBase<Ds18b20Options> {
       try {
         const text = (await this.io.readFile(join(dir, "temperature"))).trim();
         this.#hasTemperature = true;
-        if (!/^-?\d+$/.test(text)) throw new SensorError("BAD_DATA", `${this.label}: temperature reads ${JSON.stringify(text.slice(0, 40))}`);
+        if (!/^-?\d+$/.test(text))
+          throw new SensorError("BAD_DATA", `${this.label}: temperature reads ${JSON.stringify(text.slice(0, 40))}`);
         return Number(text);
       } catch (err) {
         const code = errnoOf(err);
@@ -112,11 +130,16 @@ class Ds18b20Sensor extends KernelSensorBase<Ds18b20Options> {
     }
     const reading = parseW1Slave(await this.io.readFile(join(dir, "w1_slave")));
     this.#hasTemperature = false;
-    if (reading.scratchpad.every((b) => b === 0xff)) throw new SensorError("ABSENT", `${this.label} does not answer (scratchpad all 0xff)`);
+    if (reading.scratchpad.every((b) => b === 0xff))
+      throw new SensorError("ABSENT", `${this.label} does not answer (scratchpad all 0xff)`);
     if (!reading.crcOk) throw new SensorError("CRC", `${this.label}: scratchpad failed the CRC check (crc ... NO)`);
     // All zeros passes the CRC (CRC of zeros is 0) and prints t=0: a data line held low. The
     // configuration register always has its five low bits set, so it tells the two apart.
-    if (!scratchpadLooksValid(reading.scratchpad)) throw new SensorError("BAD_DATA", `${this.label}: scratchpad ${[...reading.scratchpad].map((b) => b.toString(16).padStart(2, "0")).join(" ")} is not a DS18B20's (data line shorted?)`);
+    if (!scratchpadLooksValid(reading.scratchpad))
+      throw new SensorError(
+        "BAD_DATA",
+        `${this.label}: scratchpad ${[...reading.scratchpad].map((b) => b.toString(16).padStart(2, "0")).join(" ")} is not a DS18B20's (data line shorted?)`,
+      );
     return reading.millidegrees;
   }
 }

@@ -65,7 +65,11 @@ export interface W1SlaveReading {
   millidegrees: number;
 }
 
-const hexBytes = (s: string): number[] => s.trim().split(/\s+/).map((h) => Number.parseInt(h, 16));
+const hexBytes = (s: string): number[] =>
+  s
+    .trim()
+    .split(/\s+/)
+    .map((h) => Number.parseInt(h, 16));
 
 /**
  * Parses w1_therm's w1_slave attribute:
@@ -74,7 +78,8 @@ const hexBytes = (s: string): number[] => s.trim().split(/\s+/).map((h) => Numbe
  */
 export function parseW1Slave(text: string): W1SlaveReading {
   const m = /^((?:[0-9a-f]{2} ){9}): crc=([0-9a-f]{2}) (YES|NO)\n((?:[0-9a-f]{2} ){9})t=(-?\d+)\s*$/.exec(text);
-  if (!m) throw new SensorError("BAD_DATA", `w1_slave is not in w1_therm's format: ${JSON.stringify(text.slice(0, 120))}`);
+  if (!m)
+    throw new SensorError("BAD_DATA", `w1_slave is not in w1_therm's format: ${JSON.stringify(text.slice(0, 120))}`);
   const scratchpad = Uint8Array.from(hexBytes(m[1]!));
   return { scratchpad, crcOk: m[3] === "YES", millidegrees: Number(m[5]) };
 }
@@ -93,9 +98,13 @@ export function formatW1Slave(scratchpad: Uint8Array, millidegrees: number): str
  */
 export function checkMillidegrees(millidegrees: number, label: string): number {
   if (millidegrees === POWER_ON_MILLIDEGREES) {
-    throw new SensorError("BAD_DATA", `${label} reads 85.000 °C, its power-on value: the conversion did not run (power glitch, or parasite power without a strong pull-up)`);
+    throw new SensorError(
+      "BAD_DATA",
+      `${label} reads 85.000 °C, its power-on value: the conversion did not run (power glitch, or parasite power without a strong pull-up)`,
+    );
   }
   const c = millidegrees / 1000;
-  if (!Number.isFinite(c) || c < DS18B20_MIN_C || c > DS18B20_MAX_C) throw new SensorError("BAD_DATA", `${label} reads ${c} °C, outside the DS18B20's -55..125 °C`);
+  if (!Number.isFinite(c) || c < DS18B20_MIN_C || c > DS18B20_MAX_C)
+    throw new SensorError("BAD_DATA", `${label} reads ${c} °C, outside the DS18B20's -55..125 °C`);
   return c;
 }

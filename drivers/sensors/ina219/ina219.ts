@@ -45,7 +45,9 @@ export interface Ina219Options {
 function positive(key: string, value: unknown, fallback: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > max) {
-    throw new Error(`Invalid option ${key} for ina219: expected a number > 0 and <= ${max}, got ${JSON.stringify(value)}`);
+    throw new Error(
+      `Invalid option ${key} for ina219: expected a number > 0 and <= ${max}, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -54,13 +56,18 @@ export function parseIna219Options(options: Record<string, unknown> = {}): Ina21
   checkKnownOptions("ina219", options, ["shuntOhms", "maxCurrentA", "shuntRangeMv", "busRangeV", "averaging"]);
   // Most INA219 breakouts carry a 0.1 Ω ("R100") shunt.
   const shuntOhms = positive("shuntOhms", options.shuntOhms, 0.1, 100);
-  const explicitRange = options.shuntRangeMv === undefined ? undefined : oneOf("ina219", "shuntRangeMv", options.shuntRangeMv, SHUNT_RANGES_MV, 320);
-  const maxCurrentA = positive("maxCurrentA", options.maxCurrentA, ((explicitRange ?? 320) / 1000) / shuntOhms, 1000);
+  const explicitRange =
+    options.shuntRangeMv === undefined
+      ? undefined
+      : oneOf("ina219", "shuntRangeMv", options.shuntRangeMv, SHUNT_RANGES_MV, 320);
+  const maxCurrentA = positive("maxCurrentA", options.maxCurrentA, (explicitRange ?? 320) / 1000 / shuntOhms, 1000);
   const neededMv = maxCurrentA * shuntOhms * 1000;
   // The smallest shunt range that holds the maximum current gives the best resolution (8.5.1).
   const shuntRangeMv = explicitRange ?? SHUNT_RANGES_MV.find((r) => r >= neededMv - 1e-9);
   if (shuntRangeMv === undefined || neededMv > shuntRangeMv + 1e-9) {
-    throw new Error(`Invalid option maxCurrentA for ina219: ${maxCurrentA} A through ${shuntOhms} Ω is ${round(neededMv, 3)} mV, beyond the ${shuntRangeMv ?? 320} mV shunt range`);
+    throw new Error(
+      `Invalid option maxCurrentA for ina219: ${maxCurrentA} A through ${shuntOhms} Ω is ${round(neededMv, 3)} mV, beyond the ${shuntRangeMv ?? 320} mV shunt range`,
+    );
   }
   const currentLsbA = chooseCurrentLsb(maxCurrentA, shuntOhms);
   return {
@@ -115,23 +122,32 @@ class Ina219Sensor extends I2cSensorBase<Ina219Options> {
     await this.#write(REGS.CONFIG, CONFIG.RESET);
     const por = await this.#read(REGS.CONFIG);
     if (por !== INA219_CONFIG_POR) {
-      throw new SensorError("BAD_DATA", `Device at ${hex(this.address)} does not look like an INA219 (config after reset ${hex(por)}, expected 0x399f)`);
+      throw new SensorError(
+        "BAD_DATA",
+        `Device at ${hex(this.address)} does not look like an INA219 (config after reset ${hex(por)}, expected 0x399f)`,
+      );
     }
     await this.#write(REGS.CALIBRATION, this.options.calibration);
     const cal = await this.#read(REGS.CALIBRATION);
-    if (cal !== this.options.calibration) throw new SensorError("BAD_DATA", `${this.label} calibration reads back ${cal}, wrote ${this.options.calibration}`);
+    if (cal !== this.options.calibration)
+      throw new SensorError(
+        "BAD_DATA",
+        `${this.label} calibration reads back ${cal}, wrote ${this.options.calibration}`,
+      );
   }
 
   protected async measure(): Promise<SensorReading> {
     // Writing the configuration with a triggered mode starts one shunt + bus conversion (8.6.1).
     await this.#write(REGS.CONFIG, this.#config);
     const readBack = await this.#read(REGS.CONFIG);
-    if (readBack !== this.#config) throw new SensorError("BAD_DATA", `${this.label} config reads back ${hex(readBack)}, wrote ${hex(this.#config)}`);
+    if (readBack !== this.#config)
+      throw new SensorError("BAD_DATA", `${this.label} config reads back ${hex(readBack)}, wrote ${hex(this.#config)}`);
     const convMs = (2 * adcMicroseconds(adcField(this.options.averaging))) / 1000;
     await sleep(Math.ceil(convMs));
     const deadline = performance.now() + convMs * 2 + 20;
     while (!decodeBus(await this.#read(REGS.BUS)).conversionReady) {
-      if (performance.now() >= deadline) throw new SensorError("TIMEOUT", `${this.label} conversion did not finish (CNVR never set)`);
+      if (performance.now() >= deadline)
+        throw new SensorError("TIMEOUT", `${this.label} conversion did not finish (CNVR never set)`);
       await sleep(1);
     }
     const ts = Date.now();
@@ -144,7 +160,12 @@ class Ina219Sensor extends I2cSensorBase<Ina219Options> {
     // Reading the power register clears CNVR, so it comes last.
     const power = decodePower(await this.#readTwice(REGS.POWER, "power"), lsb);
     return {
-      values: { busVoltage: round(bus.volts, 3), shuntVoltage: round(shunt * 1000, 2), current: round(current, 6), power: round(power, 6) },
+      values: {
+        busVoltage: round(bus.volts, 3),
+        shuntVoltage: round(shunt * 1000, 2),
+        current: round(current, 6),
+        power: round(power, 6),
+      },
       ts,
     };
   }

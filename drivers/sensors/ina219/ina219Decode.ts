@@ -4,7 +4,14 @@
 // voltage register's CNVR and OVF flags, and the conversion times of the ADC settings.
 import { SensorError } from "../types.ts";
 
-export const INA219_REGS = Object.freeze({ CONFIG: 0x00, SHUNT: 0x01, BUS: 0x02, POWER: 0x03, CURRENT: 0x04, CALIBRATION: 0x05 });
+export const INA219_REGS = Object.freeze({
+  CONFIG: 0x00,
+  SHUNT: 0x01,
+  BUS: 0x02,
+  POWER: 0x03,
+  CURRENT: 0x04,
+  CALIBRATION: 0x05,
+});
 
 /** Configuration register after power-on or reset (table 4): 32 V range, /8 gain, 12-bit, continuous. */
 export const INA219_CONFIG_POR = 0x399f;
@@ -34,11 +41,30 @@ export type BusRangeV = (typeof BUS_RANGES_V)[number];
 /** Averaged 12-bit samples per conversion and the ADC field for each (table 5). */
 export const AVERAGING = [1, 2, 4, 8, 16, 32, 64, 128] as const;
 export type Averaging = (typeof AVERAGING)[number];
-const ADC_FIELD: Readonly<Record<Averaging, number>> = { 1: 0b0011, 2: 0b1001, 4: 0b1010, 8: 0b1011, 16: 0b1100, 32: 0b1101, 64: 0b1110, 128: 0b1111 };
+const ADC_FIELD: Readonly<Record<Averaging, number>> = {
+  1: 0b0011,
+  2: 0b1001,
+  4: 0b1010,
+  8: 0b1011,
+  16: 0b1100,
+  32: 0b1101,
+  64: 0b1110,
+  128: 0b1111,
+};
 /** Conversion time in µs per ADC field value (table 5); 0b1000 is 12-bit like 0b0011. */
 const ADC_MICROSECONDS: Readonly<Record<number, number>> = {
-  0b0000: 84, 0b0001: 148, 0b0010: 276, 0b0011: 532, 0b1000: 532,
-  0b1001: 1060, 0b1010: 2130, 0b1011: 4260, 0b1100: 8510, 0b1101: 17020, 0b1110: 34050, 0b1111: 68100,
+  0b0000: 84,
+  0b0001: 148,
+  0b0010: 276,
+  0b0011: 532,
+  0b1000: 532,
+  0b1001: 1060,
+  0b1010: 2130,
+  0b1011: 4260,
+  0b1100: 8510,
+  0b1101: 17020,
+  0b1110: 34050,
+  0b1111: 68100,
 };
 
 export const SHUNT_LSB_V = 10e-6;
@@ -56,7 +82,8 @@ export function adcMicroseconds(field: number): number {
 /** Cal = trunc(0.04096 / (Current_LSB · R_SHUNT)) (equation 1); bit 0 of the register is void. */
 export function calibrationRegister(currentLsbA: number, shuntOhms: number): number {
   const cal = Math.trunc(0.04096 / (currentLsbA * shuntOhms));
-  if (cal < 2 || cal > 0xfffe) throw new RangeError(`calibration ${cal} is outside 2-65534 (Current_LSB ${currentLsbA} A, shunt ${shuntOhms} Ω)`);
+  if (cal < 2 || cal > 0xfffe)
+    throw new RangeError(`calibration ${cal} is outside 2-65534 (Current_LSB ${currentLsbA} A, shunt ${shuntOhms} Ω)`);
   return cal & 0xfffe;
 }
 
@@ -95,7 +122,11 @@ export interface BusReading {
 
 /** Bus voltage register: bits 15-3 at 4 mV, CNVR (bit 1), OVF (bit 0). */
 export function decodeBus(raw: number): BusReading {
-  return { volts: ((raw & 0xffff) >> 3) * BUS_LSB_V, conversionReady: (raw & BUS_CNVR) !== 0, overflow: (raw & BUS_OVF) !== 0 };
+  return {
+    volts: ((raw & 0xffff) >> 3) * BUS_LSB_V,
+    conversionReady: (raw & BUS_CNVR) !== 0,
+    overflow: (raw & BUS_OVF) !== 0,
+  };
 }
 
 export function decodeCurrent(raw: number, currentLsbA: number): number {
@@ -107,7 +138,12 @@ export function decodePower(raw: number, currentLsbA: number): number {
 }
 
 /** What the chip computes after a conversion (equations 4 and 5), for the chip model. */
-export function chipRegisters(shuntVolts: number, busVolts: number, cal: number, shuntRangeMv: ShuntRangeMv): { shunt: number; bus: number; current: number; power: number; overflow: boolean } {
+export function chipRegisters(
+  shuntVolts: number,
+  busVolts: number,
+  cal: number,
+  shuntRangeMv: ShuntRangeMv,
+): { shunt: number; bus: number; current: number; power: number; overflow: boolean } {
   const limit = shuntRangeMv * 100; // counts at full scale
   const shuntCounts = Math.round(shuntVolts / SHUNT_LSB_V);
   const shunt = Math.max(-limit, Math.min(limit, shuntCounts));
@@ -121,6 +157,9 @@ export function chipRegisters(shuntVolts: number, busVolts: number, cal: number,
 /** The overflow flag: current and power are meaningless, so the read is refused, not reported. */
 export function checkOverflow(bus: BusReading, label: string): void {
   if (bus.overflow) {
-    throw new SensorError("RANGE", `${label}: math overflow (OVF): the current exceeds the calibrated range; raise maxCurrentA or the shunt range`);
+    throw new SensorError(
+      "RANGE",
+      `${label}: math overflow (OVF): the current exceeds the calibrated range; raise maxCurrentA or the shunt range`,
+    );
   }
 }

@@ -39,7 +39,16 @@ export class Ina219Model extends ChipModelBase<Ina219State> {
   }
 
   protected powerOnState(): Ina219State {
-    return { pointer: 0, config: INA219_CONFIG_POR, calibration: 0, shunt: 0, bus: 0, current: 0, power: 0, convertingUntil: null };
+    return {
+      pointer: 0,
+      config: INA219_CONFIG_POR,
+      calibration: 0,
+      shunt: 0,
+      bus: 0,
+      current: 0,
+      power: 0,
+      convertingUntil: null,
+    };
   }
 
   write(data: Uint8Array): void {
@@ -62,7 +71,9 @@ export class Ina219Model extends ChipModelBase<Ina219State> {
       st.convertingUntil = null; // power-down or ADC off
       return;
     }
-    const micros = (mode & 0b001 ? adcMicroseconds((value >> CONFIG.SADC_SHIFT) & 0x0f) : 0) + (mode & 0b010 ? adcMicroseconds((value >> CONFIG.BADC_SHIFT) & 0x0f) : 0);
+    const micros =
+      (mode & 0b001 ? adcMicroseconds((value >> CONFIG.SADC_SHIFT) & 0x0f) : 0) +
+      (mode & 0b010 ? adcMicroseconds((value >> CONFIG.BADC_SHIFT) & 0x0f) : 0);
     st.convertingUntil = this.now() + micros / 1000;
   }
 
@@ -89,7 +100,12 @@ export class Ina219Model extends ChipModelBase<Ina219State> {
     st.convertingUntil = continuous ? this.now() : null;
     this.conversions++;
     const range = SHUNT_RANGES_MV[(st.config >> CONFIG.PG_SHIFT) & 0x03]!;
-    const r = chipRegisters(this.environment.current * this.shuntOhms, this.environment.busVoltage, st.calibration, range);
+    const r = chipRegisters(
+      this.environment.current * this.shuntOhms,
+      this.environment.busVoltage,
+      st.calibration,
+      range,
+    );
     st.shunt = r.shunt;
     // Without a calibration the current and power registers stay zero (8.5).
     st.current = st.calibration ? r.current : 0;

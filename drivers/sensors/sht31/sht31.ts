@@ -6,12 +6,22 @@ import { SensorError, type Sensor, type SensorReading } from "../types.ts";
 import { errorCode } from "../../i2c/errors.ts";
 import { checkAddressFor, checkKnownOptions, oneOf, round, sleep } from "../common.ts";
 import { I2cSensorBase } from "../sensorBase.ts";
-import { decodeMeasurement, decodeWord, SHT3X_COMMANDS as CMD, SHT3X_MAX_MEASUREMENT_MS, SHT3X_SOFT_RESET_MS } from "./sht31Decode.ts";
+import {
+  decodeMeasurement,
+  decodeWord,
+  SHT3X_COMMANDS as CMD,
+  SHT3X_MAX_MEASUREMENT_MS,
+  SHT3X_SOFT_RESET_MS,
+} from "./sht31Decode.ts";
 
 export const SHT31_ADDRESSES = Object.freeze([0x44, 0x45]);
 const REPEATABILITIES = ["high", "medium", "low"] as const;
 type Repeatability = (typeof REPEATABILITIES)[number];
-const MEASURE_COMMAND: Record<Repeatability, number> = { high: CMD.MEASURE_HIGH, medium: CMD.MEASURE_MEDIUM, low: CMD.MEASURE_LOW };
+const MEASURE_COMMAND: Record<Repeatability, number> = {
+  high: CMD.MEASURE_HIGH,
+  medium: CMD.MEASURE_MEDIUM,
+  low: CMD.MEASURE_LOW,
+};
 
 export interface Sht31Options {
   repeatability: Repeatability;
@@ -65,7 +75,10 @@ class Sht31Sensor extends I2cSensorBase<Sht31Options> {
         if (performance.now() >= deadline) {
           // A NACKed read header means "busy" or "gone"; the next command will tell which.
           const waited = Math.round(performance.now() - started);
-          throw new SensorError("TIMEOUT", `${this.label} gave no data within ${waited} ms (still measuring, or disconnected)`);
+          throw new SensorError(
+            "TIMEOUT",
+            `${this.label} gave no data within ${waited} ms (still measuring, or disconnected)`,
+          );
         }
         await sleep(2);
       }

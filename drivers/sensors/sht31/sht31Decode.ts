@@ -52,7 +52,10 @@ export function decodeWord(buf: Uint8Array, index: number, what: string): number
   const crc = buf[at + 2]!;
   const expected = sht3xCrc8(word);
   if (crc !== expected) {
-    throw new SensorError("CRC", `CRC mismatch on ${what}: got 0x${crc.toString(16).padStart(2, "0")}, expected 0x${expected.toString(16).padStart(2, "0")}`);
+    throw new SensorError(
+      "CRC",
+      `CRC mismatch on ${what}: got 0x${crc.toString(16).padStart(2, "0")}, expected 0x${expected.toString(16).padStart(2, "0")}`,
+    );
   }
   return (word[0]! << 8) | word[1]!;
 }

@@ -80,7 +80,10 @@ class Sht4xSensor extends I2cSensorBase<Sht4xOptions> {
         if (errorCode(err) !== "EREMOTEIO") throw err;
         if (performance.now() >= deadline) {
           const waited = Math.round(performance.now() - started);
-          throw new SensorError("TIMEOUT", `${this.label} gave no ${what} within ${waited} ms (still measuring, or disconnected)`);
+          throw new SensorError(
+            "TIMEOUT",
+            `${this.label} gave no ${what} within ${waited} ms (still measuring, or disconnected)`,
+          );
         }
         await sleep(2);
       }

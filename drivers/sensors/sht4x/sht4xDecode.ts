@@ -31,9 +31,17 @@ export const SHT4X_MEASURE_COMMAND: Readonly<Record<Sht4xPrecision, number>> = O
 });
 
 /** Maximum measurement durations in ms (table 4): 8.3 / 4.5 / 1.6. */
-export const SHT4X_MAX_MEASUREMENT_MS: Readonly<Record<Sht4xPrecision, number>> = Object.freeze({ high: 8.3, medium: 4.5, low: 1.6 });
+export const SHT4X_MAX_MEASUREMENT_MS: Readonly<Record<Sht4xPrecision, number>> = Object.freeze({
+  high: 8.3,
+  medium: 4.5,
+  low: 1.6,
+});
 /** Typical durations (table 4), used by the chip model. */
-export const SHT4X_TYPICAL_MEASUREMENT_MS: Readonly<Record<Sht4xPrecision, number>> = Object.freeze({ high: 6.9, medium: 3.7, low: 1.3 });
+export const SHT4X_TYPICAL_MEASUREMENT_MS: Readonly<Record<Sht4xPrecision, number>> = Object.freeze({
+  high: 6.9,
+  medium: 3.7,
+  low: 1.3,
+});
 /** Soft reset time, max 1 ms (table 4). */
 export const SHT4X_SOFT_RESET_MS = 1;
 

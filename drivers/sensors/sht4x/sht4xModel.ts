@@ -13,7 +13,11 @@ import {
   type Sht4xPrecision,
 } from "./sht4xDecode.ts";
 
-const MEASURE: Record<number, Sht4xPrecision> = { [CMD.MEASURE_HIGH]: "high", [CMD.MEASURE_MEDIUM]: "medium", [CMD.MEASURE_LOW]: "low" };
+const MEASURE: Record<number, Sht4xPrecision> = {
+  [CMD.MEASURE_HIGH]: "high",
+  [CMD.MEASURE_MEDIUM]: "medium",
+  [CMD.MEASURE_LOW]: "low",
+};
 const HEATERS = new Set<number>([
   CMD.HEATER_200MW_1S,
   CMD.HEATER_200MW_100MS,
@@ -48,7 +52,8 @@ export class Sht4xModel extends ChipModelBase<Sht4xState> {
 
   write(data: Uint8Array): void {
     const st = this.state;
-    if (st.pending?.kind === "measure" && !this.isDone(st.pending.readyAt)) throw i2cIoError("EREMOTEIO", "SHT4x busy measuring");
+    if (st.pending?.kind === "measure" && !this.isDone(st.pending.readyAt))
+      throw i2cIoError("EREMOTEIO", "SHT4x busy measuring");
     if (data.length === 0) return; // an address-only probe
     const cmd = data[0]!;
     const precision = MEASURE[cmd];
@@ -71,7 +76,10 @@ export class Sht4xModel extends ChipModelBase<Sht4xState> {
     const st = this.state;
     if (st.pending?.kind === "serial") {
       st.pending = null;
-      return busRead(Uint8Array.of(...encodeWord(Math.floor(this.serial / 0x10000)), ...encodeWord(this.serial & 0xffff)), length);
+      return busRead(
+        Uint8Array.of(...encodeWord(Math.floor(this.serial / 0x10000)), ...encodeWord(this.serial & 0xffff)),
+        length,
+      );
     }
     if (st.pending?.kind === "measure" && this.isDone(st.pending.readyAt)) {
       st.pending = null;

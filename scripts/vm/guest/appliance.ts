@@ -68,7 +68,9 @@ export function sha256File(path: string): string {
  * `current` pointing at it). Everything else the installer does runs for real.
  */
 export async function seedDependencies(seedDir: string, sourceDir: string): Promise<string> {
-  const lock = createHash("sha256").update(readFileSync(`${sourceDir}/package-lock.json`)).digest("hex");
+  const lock = createHash("sha256")
+    .update(readFileSync(`${sourceDir}/package-lock.json`))
+    .digest("hex");
   const { out: abi } = await sh("node", ["-p", 'process.versions.modules + "-" + process.arch']);
   const release = `${APP_DIR}/releases/vm-seed`;
   mkdirSync(release, { recursive: true });
@@ -78,9 +80,15 @@ export async function seedDependencies(seedDir: string, sourceDir: string): Prom
   return `node_modules for lock ${lock.slice(0, 12)}, ABI ${abi.trim()}`;
 }
 
-export async function install(sourceDir: string, opts: { allowFail?: boolean } = {}): Promise<{ code: number; out: string }> {
+export async function install(
+  sourceDir: string,
+  opts: { allowFail?: boolean } = {},
+): Promise<{ code: number; out: string }> {
   // --skip-apt: the VM has no Debian mirror; the build tools are not needed (no native compile).
-  return sh("bash", [`${sourceDir}/scripts/install.sh`, "--skip-apt", "--source", sourceDir], { allowFail: opts.allowFail, timeoutMs: 900_000 });
+  return sh("bash", [`${sourceDir}/scripts/install.sh`, "--skip-apt", "--source", sourceDir], {
+    allowFail: opts.allowFail,
+    timeoutMs: 900_000,
+  });
 }
 
 export async function mainPid(): Promise<number> {
@@ -89,15 +97,21 @@ export async function mainPid(): Promise<number> {
 
 /** Waits for the unit to be active with a main PID other than `not`; returns the new PID. */
 export async function waitActive(timeoutMs: number, not = 0): Promise<number> {
-  return waitUntil(`${UNIT} active with a new main PID`, timeoutMs, async () => {
-    const p = await unitProps(UNIT, ["ActiveState", "SubState", "MainPID"]);
-    const pid = Number(p.MainPID ?? 0);
-    return p.ActiveState === "active" && p.SubState === "running" && pid !== 0 && pid !== not ? pid : undefined;
-  }, 500);
+  return waitUntil(
+    `${UNIT} active with a new main PID`,
+    timeoutMs,
+    async () => {
+      const p = await unitProps(UNIT, ["ActiveState", "SubState", "MainPID"]);
+      const pid = Number(p.MainPID ?? 0);
+      return p.ActiveState === "active" && p.SubState === "running" && pid !== 0 && pid !== not ? pid : undefined;
+    },
+    500,
+  );
 }
 
 export async function journalSince(cursorTime: string): Promise<string> {
-  return (await sh("journalctl", ["-u", UNIT, "--since", cursorTime, "--no-pager", "-o", "cat"], { allowFail: true })).out;
+  return (await sh("journalctl", ["-u", UNIT, "--since", cursorTime, "--no-pager", "-o", "cat"], { allowFail: true }))
+    .out;
 }
 
 export async function nowForJournal(): Promise<string> {
@@ -126,7 +140,10 @@ export function copyWithVersion(from: string, to: string, version: string): void
  */
 export function emulationDropIn(): void {
   mkdirSync(`/etc/systemd/system/${UNIT}.d`, { recursive: true });
-  writeFileSync(`/etc/systemd/system/${UNIT}.d/virtual-pi.conf`, "[Service]\n# Emulated CPU: start-up takes about a minute (scripts/vm/guest/appliance.ts)\nTimeoutStartSec=15min\n");
+  writeFileSync(
+    `/etc/systemd/system/${UNIT}.d/virtual-pi.conf`,
+    "[Service]\n# Emulated CPU: start-up takes about a minute (scripts/vm/guest/appliance.ts)\nTimeoutStartSec=15min\n",
+  );
 }
 
 export function exists(path: string): boolean {

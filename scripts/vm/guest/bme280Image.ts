@@ -8,10 +8,25 @@
 
 /** BMP280 datasheet 3.12, "Compensation formula example": its T and P calibration words. */
 export const CALIBRATION = {
-  T1: 27504, T2: 26435, T3: -1000,
-  P1: 36477, P2: -10685, P3: 3024, P4: 2855, P5: 140, P6: -7, P7: 15500, P8: -14600, P9: 6000,
+  T1: 27504,
+  T2: 26435,
+  T3: -1000,
+  P1: 36477,
+  P2: -10685,
+  P3: 3024,
+  P4: 2855,
+  P5: 140,
+  P6: -7,
+  P7: 15500,
+  P8: -14600,
+  P9: 6000,
   // Humidity words in the range real parts carry (the datasheets give no worked example).
-  H1: 75, H2: 362, H3: 0, H4: 313, H5: 50, H6: 30,
+  H1: 75,
+  H2: 362,
+  H3: 0,
+  H4: 313,
+  H5: 50,
+  H6: 30,
 } as const;
 
 /** Raw ADC values: adc_T and adc_P are the datasheet example's (25.08 °C, 100653.27 Pa). */
@@ -79,7 +94,9 @@ export function expectedReading(): { temperature: number; pressure: number; humi
   p = p + ((c.P9 * p * p) / 2147483648 + (p * c.P8) / 32768 + c.P7) / 16;
 
   let h = tFine - 76800;
-  h = (adcH - (c.H4 * 64 + (c.H5 / 16384) * h)) * ((c.H2 / 65536) * (1 + (c.H6 / 67108864) * h * (1 + (c.H3 / 67108864) * h)));
+  h =
+    (adcH - (c.H4 * 64 + (c.H5 / 16384) * h)) *
+    ((c.H2 / 65536) * (1 + (c.H6 / 67108864) * h * (1 + (c.H3 / 67108864) * h)));
   h = h * (1 - (c.H1 * h) / 524288);
   return { temperature, pressure: p / 100, humidity: Math.min(100, Math.max(0, h)) };
 }

@@ -10,7 +10,12 @@ export const RESULTS_FILE = "/root/vm-results.txt";
 
 export class CheckFailed extends Error {}
 
-export interface Outcome { name: string; status: "PASS" | "FAIL" | "SKIP"; detail: string; seconds: number }
+export interface Outcome {
+  name: string;
+  status: "PASS" | "FAIL" | "SKIP";
+  detail: string;
+  seconds: number;
+}
 
 function emit(line: string): void {
   // stdout goes to the serial console (the unit's StandardOutput=journal+console).
@@ -36,7 +41,8 @@ export class Checks {
   /** Runs fn as one check; its return value is the detail. Skips when a prerequisite failed. */
   async run(name: string, fn: () => Promise<string>, needs: string[] = []): Promise<boolean> {
     const missing = needs.filter((n) => !this.passed(n));
-    if (missing.length) return this.#record({ name, status: "SKIP", detail: `needs ${missing.join(", ")}`, seconds: 0 });
+    if (missing.length)
+      return this.#record({ name, status: "SKIP", detail: `needs ${missing.join(", ")}`, seconds: 0 });
     const start = performance.now();
     try {
       const detail = await fn();
@@ -71,7 +77,11 @@ export function assert(cond: unknown, message: string): asserts cond {
 }
 
 /** Runs a command; rejects with its output when it exits non-zero. */
-export async function sh(cmd: string, args: string[], opts: { allowFail?: boolean; timeoutMs?: number } = {}): Promise<{ code: number; out: string }> {
+export async function sh(
+  cmd: string,
+  args: string[],
+  opts: { allowFail?: boolean; timeoutMs?: number } = {},
+): Promise<{ code: number; out: string }> {
   try {
     const r = await execFileP(cmd, args, { timeout: opts.timeoutMs ?? 600_000, maxBuffer: 16 << 20 });
     return { code: 0, out: `${r.stdout}${r.stderr}` };
@@ -79,7 +89,9 @@ export async function sh(cmd: string, args: string[], opts: { allowFail?: boolea
     const e = err as { code?: number | string; stdout?: string; stderr?: string; message: string };
     const out = `${e.stdout ?? ""}${e.stderr ?? ""}`;
     if (opts.allowFail) return { code: typeof e.code === "number" ? e.code : -1, out };
-    throw new CheckFailed(`${cmd} ${args.join(" ")} failed (${String(e.code)}): ${out.trim().split("\n").slice(-8).join(" | ") || e.message}`);
+    throw new CheckFailed(
+      `${cmd} ${args.join(" ")} failed (${String(e.code)}): ${out.trim().split("\n").slice(-8).join(" | ") || e.message}`,
+    );
   }
 }
 
@@ -87,12 +99,18 @@ export async function sh(cmd: string, args: string[], opts: { allowFail?: boolea
  * Polls `probe` until it returns a value other than undefined, at most timeoutMs (for state that
  * announces no event: systemd unit properties, sysfs files). Rejects with `what` on timeout.
  */
-export async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, everyMs = 200): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined> | T | undefined,
+  everyMs = 200,
+): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const v = await probe();
     if (v !== undefined) return v;
-    if (performance.now() > deadline) throw new CheckFailed(`timed out after ${(timeoutMs / 1000).toFixed(0)} s waiting for ${what}`);
+    if (performance.now() > deadline)
+      throw new CheckFailed(`timed out after ${(timeoutMs / 1000).toFixed(0)} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

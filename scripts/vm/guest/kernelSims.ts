@@ -32,9 +32,15 @@ export async function createGpioSim(label: string, lines: number): Promise<SimGp
   writeFileSync(join(dev, "live"), "1");
   const devName = readFileSync(join(dev, "dev_name"), "utf8").trim();
   const chipName = readFileSync(join(dev, "gpio-bank0", "chip_name"), "utf8").trim();
-  const chip = readdirSync("/sys/class/gpio").find((n) => /^gpiochip\d+$/.test(n) && readFileSync(`/sys/class/gpio/${n}/label`, "utf8").trim() === label);
+  const chip = readdirSync("/sys/class/gpio").find(
+    (n) => /^gpiochip\d+$/.test(n) && readFileSync(`/sys/class/gpio/${n}/label`, "utf8").trim() === label,
+  );
   if (!chip) throw new Error(`gpio-sim bank "${label}" is live but has no /sys/class/gpio/gpiochip* entry`);
-  return { base: Number(readFileSync(`/sys/class/gpio/${chip}/base`, "utf8").trim()), label, simDir: `/sys/devices/platform/${devName}/${chipName}` };
+  return {
+    base: Number(readFileSync(`/sys/class/gpio/${chip}/base`, "utf8").trim()),
+    label,
+    simDir: `/sys/devices/platform/${devName}/${chipName}`,
+  };
 }
 
 /** The level on the simulated side of a line: what an output drives, or an input's pull. */
@@ -52,7 +58,9 @@ export async function loadI2cStub(addresses: number[]): Promise<number> {
   await sh("modprobe", ["i2c-stub", `chip_addr=${addresses.map((a) => `0x${a.toString(16)}`).join(",")}`]);
   // Adapters are i2c-N on the i2c bus (the /sys/class/i2c-adapter links went with I2C_COMPAT).
   const adapters = readdirSync("/sys/bus/i2c/devices").filter((a) => /^i2c-\d+$/.test(a));
-  const stub = adapters.find((a) => readFileSync(`/sys/bus/i2c/devices/${a}/name`, "utf8").trim() === "SMBus stub driver");
+  const stub = adapters.find(
+    (a) => readFileSync(`/sys/bus/i2c/devices/${a}/name`, "utf8").trim() === "SMBus stub driver",
+  );
   if (!stub) throw new Error(`i2c-stub loaded but no adapter named "SMBus stub driver" among ${adapters.join(", ")}`);
   const bus = Number(stub.replace("i2c-", ""));
   if (!existsSync(`/dev/i2c-${bus}`)) throw new Error(`/dev/i2c-${bus} missing (i2c-dev)`);
@@ -61,7 +69,15 @@ export async function loadI2cStub(addresses: number[]): Promise<number> {
 
 /** Writes a register image byte by byte: i2c-stub keeps one word per register. */
 export async function writeI2cImage(bus: number, address: number, image: Map<number, number>): Promise<void> {
-  for (const [reg, byte] of image) await sh("i2cset", ["-y", String(bus), `0x${address.toString(16)}`, `0x${reg.toString(16)}`, `0x${byte.toString(16)}`, "b"]);
+  for (const [reg, byte] of image)
+    await sh("i2cset", [
+      "-y",
+      String(bus),
+      `0x${address.toString(16)}`,
+      `0x${reg.toString(16)}`,
+      `0x${byte.toString(16)}`,
+      "b",
+    ]);
 }
 
 export async function readI2cByte(bus: number, address: number, reg: number): Promise<number> {

@@ -16,7 +16,12 @@ export function isOtaAlgorithm(s: unknown): s is OtaAlgorithm {
   return typeof s === "string" && (OTA_ALGORITHMS as readonly string[]).includes(s);
 }
 
-const NODE_HASH: Partial<Record<OtaAlgorithm, string>> = { MD5: "md5", SHA256: "sha256", SHA384: "sha384", SHA512: "sha512" };
+const NODE_HASH: Partial<Record<OtaAlgorithm, string>> = {
+  MD5: "md5",
+  SHA256: "sha256",
+  SHA384: "sha384",
+  SHA512: "sha512",
+};
 
 function le32(n: number): string {
   const b = Buffer.alloc(4);

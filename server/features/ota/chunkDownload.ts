@@ -16,8 +16,13 @@ export class OtaDownloadError extends Error {}
 
 /** Downloads `target` into files.path("package.tar.gz"); returns the number of bytes fetched this time. */
 export async function downloadPackage(
-  files: OtaFiles, target: OtaTarget, source: ChunkSource, chunkSize: number, requestId: number,
-  progress: (received: number) => void, cancelled: () => boolean,
+  files: OtaFiles,
+  target: OtaTarget,
+  source: ChunkSource,
+  chunkSize: number,
+  requestId: number,
+  progress: (received: number) => void,
+  cancelled: () => boolean,
 ): Promise<number> {
   const part = files.path("package.part");
   let have = 0;
@@ -28,7 +33,14 @@ export async function downloadPackage(
   }
   // Resume only what belongs to this very package.
   const prev = files.download();
-  if (!prev || prev.checksum !== target.checksum || prev.version !== target.version || prev.size !== target.size || have > target.size) have = 0;
+  if (
+    !prev ||
+    prev.checksum !== target.checksum ||
+    prev.version !== target.version ||
+    prev.size !== target.size ||
+    have > target.size
+  )
+    have = 0;
   if (have === 0) files.remove("package.part");
   files.write("download.json", target);
   let n = Math.floor(have / chunkSize);
@@ -40,9 +52,12 @@ export async function downloadPackage(
     while (offset < target.size) {
       if (cancelled()) throw new OtaDownloadError("cancelled");
       const data = await source.chunk(requestId, n, chunkSize);
-      if (data.length === 0) throw new OtaDownloadError(`the package ended at ${offset} bytes; sw_size says ${target.size}`);
-      if (offset + data.length > target.size) throw new OtaDownloadError(`the package is longer than sw_size (${target.size} bytes)`);
-      if (data.length !== chunkSize && offset + data.length !== target.size) throw new OtaDownloadError(`chunk ${n} has ${data.length} bytes, expected ${chunkSize}`);
+      if (data.length === 0)
+        throw new OtaDownloadError(`the package ended at ${offset} bytes; sw_size says ${target.size}`);
+      if (offset + data.length > target.size)
+        throw new OtaDownloadError(`the package is longer than sw_size (${target.size} bytes)`);
+      if (data.length !== chunkSize && offset + data.length !== target.size)
+        throw new OtaDownloadError(`chunk ${n} has ${data.length} bytes, expected ${chunkSize}`);
       writeSync(fd, data, 0, data.length, offset);
       offset += data.length;
       fetched += data.length;

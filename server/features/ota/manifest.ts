@@ -18,7 +18,12 @@ export function parseManifest(text: string): ReleaseManifest | string {
   const r = parseJson(text);
   if (!r.ok || !isObject(r.value)) return "manifest.json is not a JSON object";
   const { name, version, arch, nodeAbi, nodeVersion } = r.value;
-  if (typeof name !== "string" || typeof version !== "string" || typeof arch !== "string" || typeof nodeAbi !== "string") {
+  if (
+    typeof name !== "string" ||
+    typeof version !== "string" ||
+    typeof arch !== "string" ||
+    typeof nodeAbi !== "string"
+  ) {
     return "manifest.json needs string name, version, arch and nodeAbi";
   }
   return { name, version, arch, nodeAbi, ...(typeof nodeVersion === "string" ? { nodeVersion } : {}) };
@@ -49,10 +54,15 @@ export function readManifest(file: string): Promise<ReleaseManifest | string> {
 }
 
 /** Why this unit cannot run the package, or undefined when it can. */
-export function manifestMismatch(m: ReleaseManifest, want: { name: string; version: string; arch: string; nodeAbi: string }): string | undefined {
+export function manifestMismatch(
+  m: ReleaseManifest,
+  want: { name: string; version: string; arch: string; nodeAbi: string },
+): string | undefined {
   if (m.name !== want.name) return `the package is ${m.name}, not ${want.name}`;
-  if (m.version !== want.version) return `the package holds version ${m.version}, ThingsBoard announced ${want.version}`;
+  if (m.version !== want.version)
+    return `the package holds version ${m.version}, ThingsBoard announced ${want.version}`;
   if (m.arch !== want.arch) return `the package is built for ${m.arch}; this unit is ${want.arch}`;
-  if (m.nodeAbi !== want.nodeAbi) return `the package's native modules are for Node ABI ${m.nodeAbi}; this unit runs ABI ${want.nodeAbi} (Node ${process.versions.node})`;
+  if (m.nodeAbi !== want.nodeAbi)
+    return `the package's native modules are for Node ABI ${m.nodeAbi}; this unit runs ABI ${want.nodeAbi} (Node ${process.versions.node})`;
   return undefined;
 }

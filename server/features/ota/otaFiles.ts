@@ -43,7 +43,16 @@ export class OtaFiles {
     mkdirSync(this.dir, { recursive: true, mode: 0o750 });
   }
 
-  path(name: "download.json" | "package.part" | "package.tar.gz" | "apply.json" | "pending.json" | "healthy" | "result.json"): string {
+  path(
+    name:
+      | "download.json"
+      | "package.part"
+      | "package.tar.gz"
+      | "apply.json"
+      | "pending.json"
+      | "healthy"
+      | "result.json",
+  ): string {
     return join(this.dir, name);
   }
 
@@ -72,7 +81,9 @@ export class OtaFiles {
     renameSync(tmp, this.path(name));
   }
 
-  remove(...names: Array<"download.json" | "package.part" | "package.tar.gz" | "apply.json" | "healthy" | "result.json">): void {
+  remove(
+    ...names: Array<"download.json" | "package.part" | "package.tar.gz" | "apply.json" | "healthy" | "result.json">
+  ): void {
     for (const n of names) rmSync(this.path(n), { force: true });
   }
 
@@ -82,30 +93,54 @@ export class OtaFiles {
 
   result(): OtaResult | undefined {
     const r = this.read("result.json");
-    if (!r || (r["state"] !== "UPDATED" && r["state"] !== "FAILED") || typeof r["version"] !== "string") return undefined;
+    if (!r || (r["state"] !== "UPDATED" && r["state"] !== "FAILED") || typeof r["version"] !== "string")
+      return undefined;
     return {
-      state: r["state"], version: r["version"], title: typeof r["title"] === "string" ? r["title"] : "",
+      state: r["state"],
+      version: r["version"],
+      title: typeof r["title"] === "string" ? r["title"] : "",
       ...(typeof r["error"] === "string" ? { error: r["error"] } : {}),
       ...(typeof r["checksum"] === "string" ? { checksum: r["checksum"] } : {}),
-      ts: typeof r["ts"] === "number" ? r["ts"] : 0, reported: r["reported"] === true,
+      ts: typeof r["ts"] === "number" ? r["ts"] : 0,
+      reported: r["reported"] === true,
     };
   }
 
   pending(): PendingRelease | undefined {
     const p = this.read("pending.json");
-    if (!p || typeof p["version"] !== "string" || typeof p["target"] !== "string" || typeof p["previous"] !== "string") return undefined;
-    return { version: p["version"], target: p["target"], previous: p["previous"], attempts: typeof p["attempts"] === "number" ? p["attempts"] : 0 };
+    if (!p || typeof p["version"] !== "string" || typeof p["target"] !== "string" || typeof p["previous"] !== "string")
+      return undefined;
+    return {
+      version: p["version"],
+      target: p["target"],
+      previous: p["previous"],
+      attempts: typeof p["attempts"] === "number" ? p["attempts"] : 0,
+    };
   }
 }
 
 export function toTarget(v: Record<string, unknown> | undefined): OtaTarget | undefined {
   if (!v) return undefined;
   const { title, version, size, checksum, algorithm } = v;
-  if (typeof title !== "string" || typeof version !== "string" || typeof checksum !== "string" || typeof algorithm !== "string") return undefined;
+  if (
+    typeof title !== "string" ||
+    typeof version !== "string" ||
+    typeof checksum !== "string" ||
+    typeof algorithm !== "string"
+  )
+    return undefined;
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) return undefined;
   return { title, version, size, checksum, algorithm };
 }
 
 export function sameTarget(a: OtaTarget | undefined, b: OtaTarget | undefined): boolean {
-  return !!a && !!b && a.title === b.title && a.version === b.version && a.size === b.size && a.checksum === b.checksum && a.algorithm === b.algorithm;
+  return (
+    !!a &&
+    !!b &&
+    a.title === b.title &&
+    a.version === b.version &&
+    a.size === b.size &&
+    a.checksum === b.checksum &&
+    a.algorithm === b.algorithm
+  );
 }

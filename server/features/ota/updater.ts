@@ -19,7 +19,15 @@ import { downloadPackage, OtaDownloadError, type ChunkSource } from "./chunkDown
 import { manifestMismatch, readManifest } from "./manifest.ts";
 import { OtaFiles, sameTarget, type OtaResult, type OtaTarget } from "./otaFiles.ts";
 
-export const SW_KEYS = ["sw_title", "sw_version", "sw_size", "sw_checksum", "sw_checksum_algorithm", "sw_url", "sw_tag"];
+export const SW_KEYS = [
+  "sw_title",
+  "sw_version",
+  "sw_size",
+  "sw_checksum",
+  "sw_checksum_algorithm",
+  "sw_url",
+  "sw_tag",
+];
 export type OtaState = "DOWNLOADING" | "DOWNLOADED" | "VERIFIED" | "UPDATING" | "UPDATED" | "FAILED";
 
 export interface OtaLink {
@@ -90,7 +98,9 @@ export class OtaUpdater implements ChunkSource, Feature {
     const pending = this.files.pending();
     if (pending?.version === this.#o.app.version && this.files.read("result.json")?.["version"] !== pending.version) {
       this.#status.trial = true;
-      this.#o.log.warn(`release ${pending.version} is on trial: it must connect with its devices running within ${Math.round(this.#o.healthDeadlineMs / 1000)} s or it is rolled back`);
+      this.#o.log.warn(
+        `release ${pending.version} is on trial: it must connect with its devices running within ${Math.round(this.#o.healthDeadlineMs / 1000)} s or it is rolled back`,
+      );
       this.#healthTimer = setTimeout(() => this.#unhealthy(), this.#o.healthDeadlineMs);
       this.#healthTimer.unref();
     }
@@ -117,7 +127,11 @@ export class OtaUpdater implements ChunkSource, Feature {
     this.#report({ current_sw_title: this.#o.app.name, current_sw_version: this.#o.app.version });
     const last = this.files.result();
     if (last && !last.reported) {
-      this.#report(last.state === "FAILED" ? { sw_state: "FAILED", sw_error: last.error ?? "update failed" } : { sw_state: "UPDATED" });
+      this.#report(
+        last.state === "FAILED"
+          ? { sw_state: "FAILED", sw_error: last.error ?? "update failed" }
+          : { sw_state: "UPDATED" },
+      );
       this.files.write("result.json", { ...last, reported: true });
     }
     detach("asking ThingsBoard for the sw_* attributes", this.#requestAttributes(), this.#o.log);
@@ -135,14 +149,16 @@ export class OtaUpdater implements ChunkSource, Feature {
   /** Shared attribute update of the gateway device (only the sw_* keys matter here). */
   onSharedAttributes(data: Record<string, unknown>, deleted: string[]): void {
     let touched = false;
-    for (const [k, v] of Object.entries(data)) if (SW_KEYS.includes(k)) {
-      this.#shared[k] = v;
-      touched = true;
-    }
-    for (const k of deleted) if (SW_KEYS.includes(k)) {
-      delete this.#shared[k];
-      touched = true;
-    }
+    for (const [k, v] of Object.entries(data))
+      if (SW_KEYS.includes(k)) {
+        this.#shared[k] = v;
+        touched = true;
+      }
+    for (const k of deleted)
+      if (SW_KEYS.includes(k)) {
+        delete this.#shared[k];
+        touched = true;
+      }
     if (touched) this.#consider();
   }
 
@@ -192,10 +208,13 @@ export class OtaUpdater implements ChunkSource, Feature {
   #target(): OtaTarget | string | undefined {
     const s = this.#shared;
     if (typeof s["sw_title"] !== "string" || typeof s["sw_version"] !== "string") return undefined;
-    if (typeof s["sw_url"] === "string") return "packages given by URL are not supported; upload the file to ThingsBoard";
+    if (typeof s["sw_url"] === "string")
+      return "packages given by URL are not supported; upload the file to ThingsBoard";
     const { sw_size: size, sw_checksum: checksum, sw_checksum_algorithm: algorithm } = s;
-    if (typeof size !== "number" || !Number.isSafeInteger(size) || size <= 0) return "sw_size is missing or not a positive integer";
-    if (typeof checksum !== "string" || typeof algorithm !== "string") return "sw_checksum or sw_checksum_algorithm is missing";
+    if (typeof size !== "number" || !Number.isSafeInteger(size) || size <= 0)
+      return "sw_size is missing or not a positive integer";
+    if (typeof checksum !== "string" || typeof algorithm !== "string")
+      return "sw_checksum or sw_checksum_algorithm is missing";
     return { title: s["sw_title"], version: s["sw_version"], size, checksum: checksum.toLowerCase(), algorithm };
   }
 
@@ -210,7 +229,9 @@ export class OtaUpdater implements ChunkSource, Feature {
     const last = this.files.result();
     if (last?.state === "FAILED" && last.version === t.version && last.checksum === t.checksum) {
       // Warn: only the operator can move on (assign another package, or this one again after fixing it).
-      this.#o.log.warn(`not taking sw ${t.title} ${t.version} again: it failed before (${last.error ?? "?"}); assign another package to retry`);
+      this.#o.log.warn(
+        `not taking sw ${t.title} ${t.version} again: it failed before (${last.error ?? "?"}); assign another package to retry`,
+      );
       return;
     }
     if (sameTarget(this.#running, t)) return;
@@ -227,12 +248,16 @@ export class OtaUpdater implements ChunkSource, Feature {
     this.#status = { ...this.#status, target: { title: t.title, version: t.version, size: t.size }, received: 0 };
     delete this.#status.error;
     try {
-      if (t.title !== this.#o.app.name) throw new OtaDownloadError(`the package is "${t.title}"; this appliance runs "${this.#o.app.name}"`);
+      if (t.title !== this.#o.app.name)
+        throw new OtaDownloadError(`the package is "${t.title}"; this appliance runs "${this.#o.app.name}"`);
       const algorithm = t.algorithm.toUpperCase();
       if (!isOtaAlgorithm(algorithm)) throw new OtaDownloadError(`unknown checksum algorithm ${t.algorithm}`);
       const free = await (this.#o.freeBytes ?? freeBytesOf)(this.files.dir);
       const need = t.size * SPACE_FACTOR + SPACE_MARGIN;
-      if (free < need) throw new OtaDownloadError(`not enough disk space: ${mb(free)} MB free in ${this.files.dir}, ${mb(need)} MB needed`);
+      if (free < need)
+        throw new OtaDownloadError(
+          `not enough disk space: ${mb(free)} MB free in ${this.files.dir}, ${mb(need)} MB needed`,
+        );
       this.#state("DOWNLOADING");
       await this.#download(t);
       this.#state("DOWNLOADED");
@@ -240,19 +265,35 @@ export class OtaUpdater implements ChunkSource, Feature {
       const actual = await fileChecksum(file, algorithm);
       if (actual !== t.checksum) {
         this.files.remove("package.tar.gz", "download.json");
-        throw new OtaDownloadError(`checksum mismatch: ${algorithm} of the download is ${actual}, sw_checksum is ${t.checksum}`);
+        throw new OtaDownloadError(
+          `checksum mismatch: ${algorithm} of the download is ${actual}, sw_checksum is ${t.checksum}`,
+        );
       }
       this.#state("VERIFIED");
       const manifest = await readManifest(file);
-      const why = typeof manifest === "string" ? manifest
-        : manifestMismatch(manifest, { name: this.#o.app.name, version: t.version, arch: this.#o.arch ?? process.arch, nodeAbi: this.#o.nodeAbi ?? process.versions.modules });
+      const why =
+        typeof manifest === "string"
+          ? manifest
+          : manifestMismatch(manifest, {
+              name: this.#o.app.name,
+              version: t.version,
+              arch: this.#o.arch ?? process.arch,
+              nodeAbi: this.#o.nodeAbi ?? process.versions.modules,
+            });
       if (why) {
         this.files.remove("package.tar.gz", "download.json");
         throw new OtaDownloadError(why);
       }
       this.#state("UPDATING");
       this.files.remove("healthy");
-      this.files.write("apply.json", { title: t.title, version: t.version, checksum: t.checksum, algorithm, file: "package.tar.gz", from: this.#o.app.version });
+      this.files.write("apply.json", {
+        title: t.title,
+        version: t.version,
+        checksum: t.checksum,
+        algorithm,
+        file: "package.tar.gz",
+        from: this.#o.app.version,
+      });
       this.#o.log.warn(`sw ${t.version} verified; restarting so the release is unpacked and switched to`);
       this.#o.restart();
     } catch (err) {
@@ -276,11 +317,19 @@ export class OtaUpdater implements ChunkSource, Feature {
     for (;;) {
       const chunkSize = Math.max(1, Math.min(this.#o.chunkBytes, this.#o.link.maxPayloadSize() ?? this.#o.chunkBytes));
       try {
-        await downloadPackage(this.files, t, this, chunkSize, this.#nextRequestId++, (received) => {
-          this.#status.received = received;
-          failures = 0;
-          this.#emit();
-        }, () => this.#cancel);
+        await downloadPackage(
+          this.files,
+          t,
+          this,
+          chunkSize,
+          this.#nextRequestId++,
+          (received) => {
+            this.#status.received = received;
+            failures = 0;
+            this.#emit();
+          },
+          () => this.#cancel,
+        );
         return;
       } catch (err) {
         if (err instanceof OtaDownloadError || err instanceof OtaServerError) throw err;
@@ -299,7 +348,13 @@ export class OtaUpdater implements ChunkSource, Feature {
   #markHealthy(): void {
     this.#healthy = true;
     clearTimeout(this.#healthTimer);
-    const result: OtaResult = { state: "UPDATED", title: this.#o.app.name, version: this.#o.app.version, ts: Date.now(), reported: false };
+    const result: OtaResult = {
+      state: "UPDATED",
+      title: this.#o.app.name,
+      version: this.#o.app.version,
+      ts: Date.now(),
+      reported: false,
+    };
     this.files.write("healthy", { version: this.#o.app.version });
     this.files.write("result.json", result);
     this.files.remove("package.tar.gz", "download.json", "apply.json");
@@ -310,13 +365,23 @@ export class OtaUpdater implements ChunkSource, Feature {
 
   #unhealthy(): void {
     if (this.#healthy) return;
-    this.#o.log.error(`release ${this.#o.app.version} did not become healthy within ${Math.round(this.#o.healthDeadlineMs / 1000)} s; restarting so the previous release comes back`);
+    this.#o.log.error(
+      `release ${this.#o.app.version} did not become healthy within ${Math.round(this.#o.healthDeadlineMs / 1000)} s; restarting so the previous release comes back`,
+    );
     this.#o.restart();
   }
 
   #fail(error: string, t?: OtaTarget): void {
     this.#o.log.error(`software update failed: ${error}`);
-    const result: OtaResult = { state: "FAILED", title: t?.title ?? "", version: t?.version ?? "", error, ts: Date.now(), reported: true, ...(t ? { checksum: t.checksum } : {}) };
+    const result: OtaResult = {
+      state: "FAILED",
+      title: t?.title ?? "",
+      version: t?.version ?? "",
+      error,
+      ts: Date.now(),
+      reported: true,
+      ...(t ? { checksum: t.checksum } : {}),
+    };
     this.files.write("result.json", result);
     this.#status = { ...this.#status, state: "FAILED", error, last: result };
     this.#report({ sw_state: "FAILED", sw_error: error });

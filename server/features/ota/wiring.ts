@@ -42,7 +42,12 @@ export function createOtaUpdater(w: OtaWiring): OtaUpdater {
       if (s.state) {
         const version = s.target?.version ?? s.last?.version ?? s.running.version;
         const text = `software update to ${version}: ${s.state}${s.state === "FAILED" && s.error ? ` (${s.error})` : ""}`;
-        w.bus.emit("eventLog", { ts: Date.now(), kind: s.state === "FAILED" ? "error" : "info", text, ...(s.state === "FAILED" ? { ok: false } : {}) });
+        w.bus.emit("eventLog", {
+          ts: Date.now(),
+          kind: s.state === "FAILED" ? "error" : "info",
+          text,
+          ...(s.state === "FAILED" ? { ok: false } : {}),
+        });
       }
       // Progress within a state shows on the next snapshot; state changes push one now.
       w.bus.emit("devicesChanged");
@@ -67,7 +72,10 @@ export function createOtaUpdater(w: OtaWiring): OtaUpdater {
 }
 
 /** The shared attributes that are not the updater's (for remote configuration). */
-export function withoutOtaKeys(data: Record<string, unknown>, deleted: string[]): { data: Record<string, unknown>; deleted: string[] } {
+export function withoutOtaKeys(
+  data: Record<string, unknown>,
+  deleted: string[],
+): { data: Record<string, unknown>; deleted: string[] } {
   const rest: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(data)) if (!SW_KEYS.includes(k)) rest[k] = v;
   return { data: rest, deleted: deleted.filter((k) => !SW_KEYS.includes(k)) };

@@ -55,7 +55,10 @@ export class Credentials {
     } else if (d.passwordHash) {
       const parsed = parsePasswordHash(d.passwordHash);
       if (parsed.ok) c.#admin = parsed.value;
-      else log.error(`dashboard.passwordHash is not usable (${parsed.error}); falling back to the stored password or the setup step`);
+      else
+        log.error(
+          `dashboard.passwordHash is not usable (${parsed.error}); falling back to the stored password or the setup step`,
+        );
     }
     if (!c.#admin) c.#admin = await c.#readStoredHash();
     if (d.viewerPassword) {
@@ -66,7 +69,9 @@ export class Credentials {
       let code = "";
       for (let i = 0; i < 10; i++) code += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
       c.#setupCode = code;
-      log.warn(`dashboard: no password is set. Open the dashboard and enter this one-time setup code with a new password: ${formatCode(code)}`);
+      log.warn(
+        `dashboard: no password is set. Open the dashboard and enter this one-time setup code with a new password: ${formatCode(code)}`,
+      );
     }
     return c;
   }
@@ -94,11 +99,17 @@ export class Credentials {
 
   /** Sets the admin password from the setup page, proving console access with the one-time code. */
   async completeSetup(code: unknown, password: unknown): Promise<SetupResult> {
-    if (!this.#setupCode) return { ok: false, status: 409, error: this.#admin ? "a password is already set" : "the password is being set by another request" };
+    if (!this.#setupCode)
+      return {
+        ok: false,
+        status: 409,
+        error: this.#admin ? "a password is already set" : "the password is being set by another request",
+      };
     if (typeof code !== "string" || code.length > 64) return { ok: false, status: 400, error: "code must be a string" };
     const given = Buffer.from(normaliseCode(code));
     const expected = Buffer.from(this.#setupCode);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, status: 403, error: "wrong setup code" };
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      return { ok: false, status: 403, error: "wrong setup code" };
     const bad = validateNewPassword(password);
     if (bad) return { ok: false, status: 400, error: bad };
     // The code is claimed before the first await: of concurrent requests with the right code exactly
@@ -125,12 +136,14 @@ export class Credentials {
     try {
       text = await readFile(path, "utf8");
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") this.#log.error(`dashboard: cannot read ${path}: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT")
+        this.#log.error(`dashboard: cannot read ${path}: ${(err as Error).message}`);
       return null;
     }
     const json = parseJson(text);
     const hash = json.ok && isObject(json.value) ? json.value["passwordHash"] : undefined;
-    const parsed = typeof hash === "string" ? parsePasswordHash(hash) : { ok: false as const, error: "no passwordHash" };
+    const parsed =
+      typeof hash === "string" ? parsePasswordHash(hash) : { ok: false as const, error: "no passwordHash" };
     if (!parsed.ok) {
       this.#log.error(`dashboard: ${path} is corrupt (${parsed.error}); the setup step is needed again`);
       return null;

@@ -37,13 +37,19 @@ export function parsePasswordHash(encoded: string): { ok: true; value: ParsedHas
   if (parts.length !== 6 || parts[0] !== PREFIX) return { ok: false, error: 'expected "scrypt$N$r$p$salt$hash"' };
   const [N, r, p] = [Number(parts[1]), Number(parts[2]), Number(parts[3])];
   // N must be a power of two; bounds keep a hostile or mistyped hash from exhausting memory or CPU.
-  if (!Number.isInteger(N) || N < 1024 || N > 1 << 20 || (N & (N - 1)) !== 0) return { ok: false, error: "N must be a power of two 1024-1048576" };
+  if (!Number.isInteger(N) || N < 1024 || N > 1 << 20 || (N & (N - 1)) !== 0)
+    return { ok: false, error: "N must be a power of two 1024-1048576" };
   if (!Number.isInteger(r) || r < 1 || r > 32) return { ok: false, error: "r must be 1-32" };
   if (!Number.isInteger(p) || p < 1 || p > 16) return { ok: false, error: "p must be 1-16" };
   // Within those, what one login may cost: scrypt takes 128*N*r bytes (N=2^20, r=32 is 4 GiB, far
   // over the unit's MemoryMax=384M, issue 12) and time in proportion to N*r*p.
-  if (128 * N * r > MAX_SCRYPT_MEMORY) return { ok: false, error: `N*r too large: 128*N*r must be at most ${MAX_SCRYPT_MEMORY / 1048576} MiB` };
-  if (N * r * p > MAX_SCRYPT_WORK) return { ok: false, error: `N*r*p must be at most ${MAX_SCRYPT_WORK} (${MAX_SCRYPT_WORK / (DEFAULT.N * DEFAULT.r * DEFAULT.p)}x the default cost)` };
+  if (128 * N * r > MAX_SCRYPT_MEMORY)
+    return { ok: false, error: `N*r too large: 128*N*r must be at most ${MAX_SCRYPT_MEMORY / 1048576} MiB` };
+  if (N * r * p > MAX_SCRYPT_WORK)
+    return {
+      ok: false,
+      error: `N*r*p must be at most ${MAX_SCRYPT_WORK} (${MAX_SCRYPT_WORK / (DEFAULT.N * DEFAULT.r * DEFAULT.p)}x the default cost)`,
+    };
   const salt = Buffer.from(parts[4] ?? "", "base64url");
   const hash = Buffer.from(parts[5] ?? "", "base64url");
   if (salt.length < 8) return { ok: false, error: "salt too short" };

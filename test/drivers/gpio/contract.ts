@@ -34,7 +34,11 @@ export interface GpioContractOptions {
   noEdgeInterrupts?: string;
 }
 
-export function describeGpioContract(name: string, build: () => GpioHarness | Promise<GpioHarness>, options: GpioContractOptions = {}): void {
+export function describeGpioContract(
+  name: string,
+  build: () => GpioHarness | Promise<GpioHarness>,
+  options: GpioContractOptions = {},
+): void {
   /** A test that needs input edges delivered to watch(). */
   const edgeTest = (title: string, fn: () => Promise<void>): void => {
     test(title, { skip: options.noEdgeInterrupts ?? false }, fn);
@@ -119,8 +123,14 @@ export function describeGpioContract(name: string, build: () => GpioHarness | Pr
         for (const level of [1, 0, 1, 0] as const) {
           for (const p of [20, 21, 22]) h.setInput(p, level);
         }
-        assert.deepEqual(rising.reports.map((r) => r[0]), [1, 1]);
-        assert.deepEqual(falling.reports.map((r) => r[0]), [0, 0]);
+        assert.deepEqual(
+          rising.reports.map((r) => r[0]),
+          [1, 1],
+        );
+        assert.deepEqual(
+          falling.reports.map((r) => r[0]),
+          [0, 0],
+        );
         assert.deepEqual(none.reports, []);
       });
 
@@ -236,17 +246,27 @@ export function describeGpioContract(name: string, build: () => GpioHarness | Pr
 
       test("bad options and values throw synchronously with exact messages", async () => {
         const open = (o: unknown) => () => h.chip.open(o as GpioPinOptions);
-        assert.throws(open({ pin: 28, direction: "in" }), { message: "Invalid GPIO pin 28: expected a BCM number 0-27" });
-        assert.throws(open({ pin: 1.5, direction: "in" }), { message: "Invalid GPIO pin 1.5: expected a BCM number 0-27" });
-        assert.throws(open({ pin: "17", direction: "in" }), { message: 'Invalid GPIO pin "17": expected a BCM number 0-27' });
-        assert.throws(open({ pin: 17, direction: "up" }), { message: 'Invalid direction "up" for GPIO 17: expected "in" or "out"' });
+        assert.throws(open({ pin: 28, direction: "in" }), {
+          message: "Invalid GPIO pin 28: expected a BCM number 0-27",
+        });
+        assert.throws(open({ pin: 1.5, direction: "in" }), {
+          message: "Invalid GPIO pin 1.5: expected a BCM number 0-27",
+        });
+        assert.throws(open({ pin: "17", direction: "in" }), {
+          message: 'Invalid GPIO pin "17": expected a BCM number 0-27',
+        });
+        assert.throws(open({ pin: 17, direction: "up" }), {
+          message: 'Invalid direction "up" for GPIO 17: expected "in" or "out"',
+        });
         assert.throws(open({ pin: 17, direction: "in", edge: "up" }), {
           message: 'Invalid edge "up" for GPIO 17: expected "none", "rising", "falling" or "both"',
         });
         assert.throws(open({ pin: 17, direction: "in", debounceMs: -1 }), {
           message: "Invalid debounceMs -1 for GPIO 17: expected an integer 0-10000",
         });
-        assert.throws(open({ pin: 17, direction: "out", initial: 2 }), { message: "Invalid initial 2 for GPIO 17: expected 0 or 1" });
+        assert.throws(open({ pin: 17, direction: "out", initial: 2 }), {
+          message: "Invalid initial 2 for GPIO 17: expected 0 or 1",
+        });
         assert.throws(open(null), { message: "Invalid GPIO options null: expected an object" });
         const out = await h.chip.open({ pin: 17, direction: "out" });
         assert.throws(() => out.write(2 as BinaryValue), { message: "Invalid value 2 for GPIO 17: expected 0 or 1" });

@@ -42,7 +42,11 @@ const bit = (s: string) => (s.trim() === "1" ? 1 : 0);
  * outside world's view of the lines. With `lineState: false` direction and active_low keep the
  * text written to them (a test that checks what onoff wrote reads it back).
  */
-export function installFakeGpioKernel(root: string, chips: readonly FakeChip[], o: { lineState: boolean } = { lineState: true }): { events: KernelEvent[]; level(n: number): 0 | 1; setLevel(n: number, level: 0 | 1): void } {
+export function installFakeGpioKernel(
+  root: string,
+  chips: readonly FakeChip[],
+  o: { lineState: boolean } = { lineState: true },
+): { events: KernelEvent[]; level(n: number): 0 | 1; setLevel(n: number, level: 0 | 1): void } {
   const events: KernelEvent[] = [];
   const original = fs.writeFileSync;
   const read = (n: number, attr: string) => fs.readFileSync(path.join(root, `gpio${n}`, attr), "utf8");
@@ -57,7 +61,8 @@ export function installFakeGpioKernel(root: string, chips: readonly FakeChip[], 
         if (!chips.some((c) => n >= c.base && n < c.base + c.ngpio)) throw errno("EINVAL", "write");
         if (fs.existsSync(dir)) throw errno("EBUSY", "write");
         fs.mkdirSync(dir);
-        for (const [name, value] of Object.entries({ direction: "in", value: "0", active_low: "0", edge: "none" })) put(n, name, value);
+        for (const [name, value] of Object.entries({ direction: "in", value: "0", active_low: "0", edge: "none" }))
+          put(n, name, value);
         events.push({ op: "export", n });
       } else {
         if (!fs.existsSync(dir)) throw errno("EINVAL", "write");

@@ -18,18 +18,27 @@ export function namespaceUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return "needs root for unshare -m and mount --bind";
   const probeDir = makeTempDir("probe");
   fs.mkdirSync(path.join(probeDir, "gpio"));
-  const probe = spawnSync("unshare", ["-m", "sh", "-c", 'mount --bind "$1" "$2"', "sh", bindOverGpio ? path.join(probeDir, "gpio") : probeDir, target], {
-    encoding: "utf8",
-    timeout: 10_000,
-  });
+  const probe = spawnSync(
+    "unshare",
+    ["-m", "sh", "-c", 'mount --bind "$1" "$2"', "sh", bindOverGpio ? path.join(probeDir, "gpio") : probeDir, target],
+    {
+      encoding: "utf8",
+      timeout: 10_000,
+    },
+  );
   fs.rmSync(probeDir, { recursive: true, force: true });
   if (probe.error) return `unshare not usable: ${probe.error.message}`;
-  if (probe.status !== 0) return `cannot bind-mount in a private namespace: ${probe.stderr.trim() || `exit ${probe.status}`}`;
+  if (probe.status !== 0)
+    return `cannot bind-mount in a private namespace: ${probe.stderr.trim() || `exit ${probe.status}`}`;
   return undefined;
 }
 
 /** `classDir/gpio` is the fake tree; runs `node ...nodeArgs` with it at /sys/class/gpio. */
-export async function runInGpioNamespace(classDir: string, nodeArgs: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runInGpioNamespace(
+  classDir: string,
+  nodeArgs: string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const source = bindOverGpio ? path.join(classDir, "gpio") : classDir;
   const script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"';
   const child = spawn("unshare", ["-m", "sh", "-c", script, "sh", source, target, process.execPath, ...nodeArgs], {

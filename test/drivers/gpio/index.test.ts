@@ -49,14 +49,20 @@ describe("openGpioChip", () => {
     await assert.rejects(openGpioChip("pi", { sysfsRoot: root }), { name: "GpioChipNotFoundError" });
   });
 
-  test("pi with a known chip but no writable /sys/class/gpio/export rejects with the reason", { skip: fs.existsSync("/sys/class/gpio/export") && "this machine has real sysfs GPIO" }, async () => {
-    const root = writeGpioClassDir(path.join(tmp, "pi4"), BOARDS.pi4Kernel66);
-    await assert.rejects(openGpioChip("pi", { sysfsRoot: root }), {
-      message: "Cannot write /sys/class/gpio/export: run as root or add the service user to the gpio group",
-    });
-  });
+  test(
+    "pi with a known chip but no writable /sys/class/gpio/export rejects with the reason",
+    { skip: fs.existsSync("/sys/class/gpio/export") && "this machine has real sysfs GPIO" },
+    async () => {
+      const root = writeGpioClassDir(path.join(tmp, "pi4"), BOARDS.pi4Kernel66);
+      await assert.rejects(openGpioChip("pi", { sysfsRoot: root }), {
+        message: "Cannot write /sys/class/gpio/export: run as root or add the service user to the gpio group",
+      });
+    },
+  );
 
   test("an unknown kind rejects", async () => {
-    await assert.rejects(openGpioChip("usb" as "sim"), { message: 'Invalid GPIO chip kind usb: expected "sim", "pi" or "auto"' });
+    await assert.rejects(openGpioChip("usb" as "sim"), {
+      message: 'Invalid GPIO chip kind usb: expected "sim", "pi" or "auto"',
+    });
   });
 });

@@ -23,8 +23,13 @@ async function runBoard(name: string, chips: readonly FakeChip[], leftoverSysfs:
   // A pin a crashed run left exported, as the kernel shows it.
   const leftover = path.join(gpioDir, `gpio${leftoverSysfs}`);
   fs.mkdirSync(leftover);
-  for (const [f, v] of Object.entries({ direction: "in", value: "0", active_low: "0", edge: "none" })) fs.writeFileSync(path.join(leftover, f), `${v}\n`);
-  const { code, stdout, stderr } = await runInGpioNamespace(classDir, ["--import", "tsx", childScript], CHILD_TIMEOUT_MS);
+  for (const [f, v] of Object.entries({ direction: "in", value: "0", active_low: "0", edge: "none" }))
+    fs.writeFileSync(path.join(leftover, f), `${v}\n`);
+  const { code, stdout, stderr } = await runInGpioNamespace(
+    classDir,
+    ["--import", "tsx", childScript],
+    CHILD_TIMEOUT_MS,
+  );
   assert.equal(code, 0, `child for ${name} failed: ${stderr}`);
   const line = stdout.trim().split("\n").at(-1) ?? "";
   return JSON.parse(line) as ChildReport;
@@ -46,7 +51,10 @@ function checkBoard(r: ChildReport, label: string, base: number): void {
   // Button: input, kernel edge both (filtering happens in EdgeReporter), not inverted.
   assert.deepEqual(r.snapshots.buttonOpened, { active_low: "0", direction: "in", edge: "both", value: "0" });
   assert.equal(r.results.buttonRead, 1);
-  assert.match(String(r.results.watch), new RegExp(`^Cannot watch GPIO 4 \\(sysfs ${n(4)}\\): Operation not permitted$`));
+  assert.match(
+    String(r.results.watch),
+    new RegExp(`^Cannot watch GPIO 4 \\(sysfs ${n(4)}\\): Operation not permitted$`),
+  );
   assert.deepEqual(r.results.openTwice, { error: "GPIO 17 is already open" });
   // The leftover pin is reconfigured in place: output, initially high, edge untouched.
   assert.equal(r.snapshots.leftoverOpened?.direction, "high");
@@ -54,7 +62,10 @@ function checkBoard(r: ChildReport, label: string, base: number): void {
 
   // Closing unexports each pin once (the second relay.close() is a no-op), chip.close() the rest.
   assert.deepEqual(
-    r.events.filter((e) => e.op === "unexport").map((e) => e.n).sort((a, b) => a - b),
+    r.events
+      .filter((e) => e.op === "unexport")
+      .map((e) => e.n)
+      .sort((a, b) => a - b),
     [n(4), n(17), n(18)],
   );
   assert.deepEqual(r.results.readAfterClose, { error: "GPIO 17 is closed" });

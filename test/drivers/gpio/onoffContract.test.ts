@@ -14,14 +14,31 @@ const childScript = path.join(path.dirname(fileURLToPath(import.meta.url)), "ono
 const tmp = makeTempDir("onoff-contract");
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-test("GpioChip contract over the real onoff on a fake Pi 4 sysfs", { skip: namespaceUnavailable() ?? false, timeout: 120_000 }, async () => {
-  writeGpioClassDir(path.join(tmp, "gpio"), BOARDS.pi4Kernel66);
-  const { code, stdout, stderr } = await runInGpioNamespace(tmp, ["--import", "tsx", "--test", "--test-reporter=tap", childScript], 110_000);
-  const count = (what: string) => Number(new RegExp(`^# ${what} (\\d+)$`, "m").exec(stdout)?.[1] ?? NaN);
-  const skipped = [...stdout.matchAll(/^\s*ok \d+ - (.+) # SKIP/gm)].map((m) => m[1]);
-  console.log(`# onoff contract: ${count("pass")} passed, ${count("fail")} failed, ${count("skipped")} not run here (edge interrupts): ${skipped.join("; ")}`);
-  assert.equal(code, 0, `the contract failed over onoff:\n${stdout.split("\n").filter((l) => /not ok|Error|expected|actual/.test(l)).join("\n")}\n${stderr}`);
-  assert.equal(count("fail"), 0);
-  assert.equal(count("pass"), 10, "outputs, input reads, close and misuse all ran");
-  assert.equal(count("skipped"), 8, "exactly the watch() tests are left to a real kernel");
-});
+test(
+  "GpioChip contract over the real onoff on a fake Pi 4 sysfs",
+  { skip: namespaceUnavailable() ?? false, timeout: 120_000 },
+  async () => {
+    writeGpioClassDir(path.join(tmp, "gpio"), BOARDS.pi4Kernel66);
+    const { code, stdout, stderr } = await runInGpioNamespace(
+      tmp,
+      ["--import", "tsx", "--test", "--test-reporter=tap", childScript],
+      110_000,
+    );
+    const count = (what: string) => Number(new RegExp(`^# ${what} (\\d+)$`, "m").exec(stdout)?.[1] ?? NaN);
+    const skipped = [...stdout.matchAll(/^\s*ok \d+ - (.+) # SKIP/gm)].map((m) => m[1]);
+    console.log(
+      `# onoff contract: ${count("pass")} passed, ${count("fail")} failed, ${count("skipped")} not run here (edge interrupts): ${skipped.join("; ")}`,
+    );
+    assert.equal(
+      code,
+      0,
+      `the contract failed over onoff:\n${stdout
+        .split("\n")
+        .filter((l) => /not ok|Error|expected|actual/.test(l))
+        .join("\n")}\n${stderr}`,
+    );
+    assert.equal(count("fail"), 0);
+    assert.equal(count("pass"), 10, "outputs, input reads, close and misuse all ran");
+    assert.equal(count("skipped"), 8, "exactly the watch() tests are left to a real kernel");
+  },
+);

@@ -23,5 +23,8 @@ describeGpioContract(
       level: (pin) => kernel.level(n(pin)),
     };
   },
-  { noEdgeInterrupts: "onoff's epoll(EPOLLPRI) needs a real sysfs attribute; the virtual Pi (npm run test:vm) delivers real edges" },
+  {
+    noEdgeInterrupts:
+      "onoff's epoll(EPOLLPRI) needs a real sysfs attribute; the virtual Pi (npm run test:vm) delivers real edges",
+  },
 );

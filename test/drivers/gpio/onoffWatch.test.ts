@@ -129,7 +129,9 @@ describe("OnoffGpioChip watch and open glue", () => {
 
   test("pins beyond the chip and kernel refusals are explained", async () => {
     const small = new OnoffGpioChip(InterruptingGpio, { ...MAPPING, ngpio: 8 });
-    await assert.rejects(small.open({ pin: 9, direction: "in" }), { message: "Cannot open GPIO 9: chip pinctrl-bcm2711 has only 8 lines" });
+    await assert.rejects(small.open({ pin: 9, direction: "in" }), {
+      message: "Cannot open GPIO 9: chip pinctrl-bcm2711 has only 8 lines",
+    });
     const busy = Object.assign(new Error("EBUSY: resource busy or locked, write"), { code: "EBUSY" });
     assert.equal(
       explainOpenError(4, 516, busy).message,

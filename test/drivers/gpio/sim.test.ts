@@ -35,7 +35,9 @@ describe("SimGpioChip outside-world controls", () => {
   test("setInput and bounce refuse a pin open as an output, and bad arguments", async () => {
     const chip = new SimGpioChip();
     await chip.open({ pin: 17, direction: "out" });
-    assert.throws(() => chip.setInput(17, 1), { message: "GPIO 17 is open as an output; setInput() drives inputs only" });
+    assert.throws(() => chip.setInput(17, 1), {
+      message: "GPIO 17 is open as an output; setInput() drives inputs only",
+    });
     assert.throws(() => chip.bounce(17, 1, { transitions: 3, intervalMs: 1 }), {
       message: "GPIO 17 is open as an output; bounce() drives inputs only",
     });

@@ -71,14 +71,21 @@ describe("sysfs BCM mapping", () => {
 
   test("a configured base overrides the lookup, naming the chip there if any", async () => {
     const root = tree(BOARDS.pi4Kernel66);
-    assert.deepEqual(await findBcmMapping({ root, base: 512 }), { label: "pinctrl-bcm2711", base: 512, ngpio: 58, source: "configured" });
+    assert.deepEqual(await findBcmMapping({ root, base: 512 }), {
+      label: "pinctrl-bcm2711",
+      base: 512,
+      ngpio: 58,
+      source: "configured",
+    });
     assert.deepEqual(await findBcmMapping({ root: path.join(tmp, "absent"), base: 522 }), {
       label: "configured",
       base: 522,
       ngpio: 28,
       source: "configured",
     });
-    await assert.rejects(findBcmMapping({ root, base: -1 }), { message: "Invalid GPIO base -1: expected an integer >= 0" });
+    await assert.rejects(findBcmMapping({ root, base: -1 }), {
+      message: "Invalid GPIO base -1: expected an integer >= 0",
+    });
   });
 
   test("malformed chip entries are skipped, not fatal", async () => {
@@ -87,7 +94,10 @@ describe("sysfs BCM mapping", () => {
     fs.writeFileSync(path.join(root, "gpiochip9", "label"), "pinctrl-bcm2835\n");
     fs.writeFileSync(path.join(root, "gpiochip9", "base"), "nine\n");
     const chips = await listSysfsChips(root);
-    assert.deepEqual(chips.map((c) => c.name), ["gpiochip512", "gpiochip570"]);
+    assert.deepEqual(
+      chips.map((c) => c.name),
+      ["gpiochip512", "gpiochip570"],
+    );
     assert.equal((await findBcmMapping({ root })).base, 512);
   });
 

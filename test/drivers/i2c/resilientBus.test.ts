@@ -15,14 +15,20 @@ class RamModel extends RegisterDeviceModel {
   }
 }
 
-const hasCode = (code: string) => (err: unknown) => typeof err === "object" && err !== null && (err as { code?: unknown }).code === code;
+const hasCode = (code: string) => (err: unknown) =>
+  typeof err === "object" && err !== null && (err as { code?: unknown }).code === code;
 
 function setup(latencyMs = 0, opts: ConstructorParameters<typeof ResilientI2cBus>[1] = {}) {
   const sim = new SimI2cBus({ latencyMs });
   sim.attach(0x50, new RamModel());
   sim.attach(0x51, new RamModel());
   const delays: number[] = [];
-  const bus = new ResilientI2cBus(sim, { sleep: async (ms) => { delays.push(ms); }, ...opts });
+  const bus = new ResilientI2cBus(sim, {
+    sleep: async (ms) => {
+      delays.push(ms);
+    },
+    ...opts,
+  });
   return { sim, bus, delays };
 }
 
@@ -85,7 +91,11 @@ describe("ResilientI2cBus", () => {
       readByte: () => Promise.reject(Object.assign(new Error("EACCES, Permission denied"), { code: "EACCES" })),
     } as unknown as I2cBus;
     const delays: number[] = [];
-    const bus = new ResilientI2cBus(failing, { sleep: async (ms) => { delays.push(ms); } });
+    const bus = new ResilientI2cBus(failing, {
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+    });
     await assert.rejects(bus.readByte(0x50, 0), hasCode("EACCES"));
     assert.equal(bus.stats.retries, 0);
     assert.deepEqual(delays, []);
@@ -95,8 +105,12 @@ describe("ResilientI2cBus", () => {
     const { sim, bus } = setup();
     assert.throws(() => bus.readByte(200, 0), { message: "Invalid I2C address 200" });
     assert.throws(() => bus.writeByte(0x50, 0, 300), { message: "Invalid byte 300" });
-    assert.throws(() => bus.i2cWrite(0x50, 5, Buffer.alloc(1)), { message: "Buffer too small: length 5 > buffer.length 1" });
-    assert.throws(() => new ResilientI2cBus(sim, { attempts: 0 }), { message: "Invalid attempts 0: expected an integer 1-20" });
+    assert.throws(() => bus.i2cWrite(0x50, 5, Buffer.alloc(1)), {
+      message: "Buffer too small: length 5 > buffer.length 1",
+    });
+    assert.throws(() => new ResilientI2cBus(sim, { attempts: 0 }), {
+      message: "Invalid attempts 0: expected an integer 1-20",
+    });
     assert.equal(sim.stats.transfers, 0);
   });
 

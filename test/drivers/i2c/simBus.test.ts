@@ -26,7 +26,8 @@ class WireLog implements I2cDeviceModel {
   }
 }
 
-const hasCode = (code: string) => (err: unknown) => typeof err === "object" && err !== null && (err as { code?: unknown }).code === code;
+const hasCode = (code: string) => (err: unknown) =>
+  typeof err === "object" && err !== null && (err as { code?: unknown }).code === code;
 
 describe("SimI2cBus", () => {
   test("SMBus calls map onto pointer-register transactions", async () => {
@@ -71,7 +72,9 @@ describe("SimI2cBus", () => {
     assert.throws(() => bus.writeByte(0x40, 0, -1), { message: "Invalid byte -1" });
     assert.throws(() => bus.writeWord(0x40, 0, 0x10000), { message: "Invalid word 65536" });
     assert.throws(() => bus.readI2cBlock(0x40, 0, 33, Buffer.alloc(40)), { message: "Invalid buffer length 33" });
-    assert.throws(() => bus.i2cRead(0x40, 4, Buffer.alloc(2)), { message: "Buffer too small: length 4 > buffer.length 2" });
+    assert.throws(() => bus.i2cRead(0x40, 4, Buffer.alloc(2)), {
+      message: "Buffer too small: length 4 > buffer.length 2",
+    });
     assert.throws(() => bus.attach(0x80, new RamModel()), { message: "Invalid I2C address 128" });
   });
 
@@ -96,7 +99,10 @@ describe("SimI2cBus", () => {
     };
     const a = await reads(7);
     assert.deepEqual(a, await reads(7), "same seed, same noise");
-    assert.notDeepEqual(a, Array.from({ length: 16 }, () => 0));
+    assert.notDeepEqual(
+      a,
+      Array.from({ length: 16 }, () => 0),
+    );
     const bus = new SimI2cBus();
     bus.attach(0x50, new RamModel());
     bus.garbage(0x50, true);
@@ -108,7 +114,13 @@ describe("SimI2cBus", () => {
     const bus = new SimI2cBus();
     let resets = 0;
     const ram = new RamModel();
-    const model: I2cDeviceModel = { write: (d) => ram.write(d), read: (n) => ram.read(n), powerOnReset: () => { resets++; } };
+    const model: I2cDeviceModel = {
+      write: (d) => ram.write(d),
+      read: (n) => ram.read(n),
+      powerOnReset: () => {
+        resets++;
+      },
+    };
     bus.attach(0x50, model);
     const pending = bus.readByte(0x50, 0);
     bus.detach(0x50); // before the transfer reaches the wire

@@ -38,7 +38,13 @@ test("Pi 4: fe20c000.pwm is pwmchip0; GPIO 18 is channel 0 and GPIO 19 channel 1
 test("Pi 5: the RP1's 1f00098000.pwm is found as pwmchip2 behind another chip; GPIO 18 is channel 2", async () => {
   sim = await SimSysfs.create({ board: "pi5" });
   const chips = await listPwmChips(sim.io, sim.pwmClass);
-  assert.deepEqual(chips.map((c) => [c.name, c.device, c.npwm]), [["pwmchip0", "107d517a80.pwm", 2], ["pwmchip2", "1f00098000.pwm", 4]]);
+  assert.deepEqual(
+    chips.map((c) => [c.name, c.device, c.npwm]),
+    [
+      ["pwmchip0", "107d517a80.pwm", 2],
+      ["pwmchip2", "1f00098000.pwm", 4],
+    ],
+  );
   assert.equal(pickHeaderPwm(chips)?.chip.name, "pwmchip2");
   const pwm = await openSysfsPwm(sim.io, sim.pwmClass);
   const out12 = await pwm.open(12);

@@ -20,7 +20,14 @@ test("ADS1115 conversion register is big-endian two's complement", () => {
 });
 
 test("ADS1115 raw -> volts per gain: FS / 32768 per LSB (datasheet table 3)", () => {
-  const cases: Array<[gain: number, fs: number]> = [[2 / 3, 6.144], [1, 4.096], [2, 2.048], [4, 1.024], [8, 0.512], [16, 0.256]];
+  const cases: Array<[gain: number, fs: number]> = [
+    [2 / 3, 6.144],
+    [1, 4.096],
+    [2, 2.048],
+    [4, 1.024],
+    [8, 0.512],
+    [16, 0.256],
+  ];
   for (const [gain, fs] of cases) {
     const pga = PGA_BY_GAIN.get(gain)!;
     assert.equal(FULL_SCALE_BY_PGA[pga], fs);

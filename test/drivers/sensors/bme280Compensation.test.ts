@@ -16,13 +16,19 @@ import {
 import type { HumidityCalibration, TPCalibration } from "../../../drivers/sensors/bme280/bme280Compensation.ts";
 // The model's T/P coefficients are the BMP280 datasheet 3.12 example trimming values
 // ("Calculating pressure and temperature"), which the worked example below decodes with.
-import { BoschModel, EXAMPLE_H_CALIBRATION, EXAMPLE_TP_CALIBRATION as DATASHEET_TP } from "../../../drivers/sensors/bme280/bme280Model.ts";
+import {
+  BoschModel,
+  EXAMPLE_H_CALIBRATION,
+  EXAMPLE_TP_CALIBRATION as DATASHEET_TP,
+} from "../../../drivers/sensors/bme280/bme280Model.ts";
 import { maxMeasurementMs, oversampleFactor } from "../../../drivers/sensors/bme280/bme280Registers.ts";
 
 /** The datasheet's double-precision humidity formula (BME280 8.1), as an independent reference. */
 function humidityDouble(adcH: number, tFine: number, c: HumidityCalibration): number {
   let h = tFine - 76800;
-  h = (adcH - (c.H4 * 64 + (c.H5 / 16384) * h)) * ((c.H2 / 65536) * (1 + (c.H6 / 67108864) * h * (1 + (c.H3 / 67108864) * h)));
+  h =
+    (adcH - (c.H4 * 64 + (c.H5 / 16384) * h)) *
+    ((c.H2 / 65536) * (1 + (c.H6 / 67108864) * h * (1 + (c.H3 / 67108864) * h)));
   h = h * (1 - (c.H1 * h) / 524288);
   return Math.min(100, Math.max(0, h));
 }

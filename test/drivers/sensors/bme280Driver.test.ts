@@ -31,7 +31,12 @@ describe("BME280 driver init and measurement sequence", () => {
     const bus = new SimI2cBus();
     const rec = new RecordingModel(new BoschModel());
     bus.attach(0x76, rec);
-    const sensor = await openBme280(bus, 0x76, { humidityOversampling: 2, temperatureOversampling: 4, pressureOversampling: 8, filter: 4 });
+    const sensor = await openBme280(bus, 0x76, {
+      humidityOversampling: 2,
+      temperatureOversampling: 4,
+      pressureOversampling: 8,
+      filter: 4,
+    });
     const writes = rec.log.filter((l) => l.startsWith("W"));
     assert.equal(writes[0], "W d0"); // chip id pointer
     assert.equal(writes[1], "W e0 b6"); // soft reset (datasheet 5.4.2)
@@ -39,7 +44,10 @@ describe("BME280 driver init and measurement sequence", () => {
     const iHum = writes.indexOf("W f2 02"); // osrs_h x2
     const iMeas = writes.indexOf("W f4 70"); // osrs_t x4 (011 << 5) | osrs_p x8 (100 << 2) | sleep
     assert.ok(writes.includes("W 88") && writes.includes("W a1") && writes.includes("W e1"), "calibration blocks read");
-    assert.ok(iConfig > 0 && iConfig < iHum && iHum < iMeas, `config, then ctrl_hum before ctrl_meas (5.4.3): ${writes.join(" | ")}`);
+    assert.ok(
+      iConfig > 0 && iConfig < iHum && iHum < iMeas,
+      `config, then ctrl_hum before ctrl_meas (5.4.3): ${writes.join(" | ")}`,
+    );
 
     rec.log = [];
     await sensor.read();
@@ -95,9 +103,18 @@ describe("BME280 driver init and measurement sequence", () => {
 
   test("option validation messages", () => {
     const bus = new SimI2cBus();
-    assert.throws(() => openBme280(bus, 0x76, { filter: 3 }), { message: "Invalid option filter for bme280: expected one of 0, 2, 4, 8, 16, got 3" });
-    assert.throws(() => openBme280(bus, 0x76, { temperatureOversampling: "4" }), { message: 'Invalid option temperatureOversampling for bme280: expected one of 1, 2, 4, 8, 16, got "4"' });
-    assert.throws(() => openBmp280(bus, 0x76, { humidityOversampling: 1 }), { message: 'Unknown option "humidityOversampling" for bmp280; expected one of: temperatureOversampling, pressureOversampling, filter' });
-    assert.throws(() => openBme280(bus, 0x40), { message: "Invalid address 0x40 for bme280: expected one of 0x76, 0x77" });
+    assert.throws(() => openBme280(bus, 0x76, { filter: 3 }), {
+      message: "Invalid option filter for bme280: expected one of 0, 2, 4, 8, 16, got 3",
+    });
+    assert.throws(() => openBme280(bus, 0x76, { temperatureOversampling: "4" }), {
+      message: 'Invalid option temperatureOversampling for bme280: expected one of 1, 2, 4, 8, 16, got "4"',
+    });
+    assert.throws(() => openBmp280(bus, 0x76, { humidityOversampling: 1 }), {
+      message:
+        'Unknown option "humidityOversampling" for bmp280; expected one of: temperatureOversampling, pressureOversampling, filter',
+    });
+    assert.throws(() => openBme280(bus, 0x40), {
+      message: "Invalid address 0x40 for bme280: expected one of 0x76, 0x77",
+    });
   });
 });

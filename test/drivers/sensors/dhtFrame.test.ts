@@ -15,7 +15,11 @@ describe("DHT22 (AM2302) frame, datasheet section 7 example", () => {
 
 describe("the kernel's dht11_decode()", () => {
   test("decodes the datasheet frames to m°C and m%RH", () => {
-    assert.deepEqual(kernelDecode(Uint8Array.of(0x02, 0x8c, 0x01, 0x5f, 0xee)), { ok: true, milliCelsius: 35100, milliRh: 65200 });
+    assert.deepEqual(kernelDecode(Uint8Array.of(0x02, 0x8c, 0x01, 0x5f, 0xee)), {
+      ok: true,
+      milliCelsius: 35100,
+      milliRh: 65200,
+    });
     assert.deepEqual(kernelDecode(dht22Frame(-10.1, 65.2)), { ok: true, milliCelsius: -10100, milliRh: 65200 });
     assert.deepEqual(kernelDecode(dht22Frame(0, 100)), { ok: true, milliCelsius: 0, milliRh: 100000 });
   });
@@ -26,7 +30,10 @@ describe("the kernel's dht11_decode()", () => {
   });
 
   test("a bad checksum, or a frame in neither format, is refused (-EIO in the kernel)", () => {
-    assert.deepEqual(kernelDecode(Uint8Array.of(0x02, 0x8c, 0x01, 0x5f, 0xef)), { ok: false, reason: "invalid checksum" });
+    assert.deepEqual(kernelDecode(Uint8Array.of(0x02, 0x8c, 0x01, 0x5f, 0xef)), {
+      ok: false,
+      reason: "invalid checksum",
+    });
     const r = kernelDecode(Uint8Array.of(55, 3, 24, 0, 82));
     assert.equal(r.ok, false);
   });

@@ -18,7 +18,8 @@ beforeEach(async () => {
 });
 afterEach(async () => sim.remove());
 
-const isCode = (code: SensorError["code"], re?: RegExp) => (err: unknown) => err instanceof SensorError && err.code === code && (!re || re.test(err.message));
+const isCode = (code: SensorError["code"], re?: RegExp) => (err: unknown) =>
+  err instanceof SensorError && err.code === code && (!re || re.test(err.message));
 
 test("several probes on one pin: each is its own sensor, named by its ROM id", async () => {
   await sim.w1.addProbe(A, 4.5);
@@ -31,7 +32,10 @@ test("several probes on one pin: each is its own sensor, named by its ROM id", a
   assert.deepEqual((await a.read()).values, { temperature: 4.5 });
   assert.deepEqual((await b.read()).values, { temperature: 61.25 });
   // Without a ROM id, several probes are ambiguous: say which are there.
-  await assert.rejects(openKernelSensor("ds18b20", sim, {}), (err: unknown) => err instanceof SensorError && err.message.includes(A) && err.message.includes(B));
+  await assert.rejects(
+    openKernelSensor("ds18b20", sim, {}),
+    (err: unknown) => err instanceof SensorError && err.message.includes(A) && err.message.includes(B),
+  );
 });
 
 test("a single probe is found without a ROM id; none at all says to enable the overlay", async () => {
@@ -69,11 +73,17 @@ test("a shorted data line (all zeros, crc=00 YES, t=0) is BAD_DATA, not 0 °C", 
   const legacy = new W1Twin(sim.io, sim.w1Devices, { legacy: true });
   await legacy.addProbe(A, 22);
   const s = await openKernelSensor("ds18b20", sim, { romId: A });
-  sim.io.onRead(join(sim.w1Devices, A, "w1_slave"), () => "00 00 00 00 00 00 00 00 00 : crc=00 YES\n00 00 00 00 00 00 00 00 00 t=0\n");
+  sim.io.onRead(
+    join(sim.w1Devices, A, "w1_slave"),
+    () => "00 00 00 00 00 00 00 00 00 : crc=00 YES\n00 00 00 00 00 00 00 00 00 t=0\n",
+  );
   await assert.rejects(s.read(), isCode("BAD_DATA", /data line shorted/));
 });
 
 test("a malformed romId is refused with the expected form", async () => {
-  assert.throws(() => openKernelSensor("ds18b20", sim, { romId: "10-000802b5a1c3" }), /expected "28-" and 12 hex digits/);
+  assert.throws(
+    () => openKernelSensor("ds18b20", sim, { romId: "10-000802b5a1c3" }),
+    /expected "28-" and 12 hex digits/,
+  );
   assert.throws(() => openKernelSensor("ds18b20", sim, { pin: 40 }), /Invalid option pin for ds18b20/);
 });

@@ -58,7 +58,10 @@ describe("w1_therm's w1_slave format", () => {
   });
 
   test("a NO verdict, negative temperatures, and what the twin prints round-trip", () => {
-    assert.equal(parseW1Slave("ff ff ff ff ff ff ff ff ff : crc=c9 NO\nff ff ff ff ff ff ff ff ff t=-62\n").crcOk, false);
+    assert.equal(
+      parseW1Slave("ff ff ff ff ff ff ff ff ff : crc=c9 NO\nff ff ff ff ff ff ff ff ff t=-62\n").crcOk,
+      false,
+    );
     const pad = scratchpadFor(-10.125);
     const r = parseW1Slave(formatW1Slave(pad, -10125));
     assert.equal(r.crcOk, true);
@@ -68,7 +71,11 @@ describe("w1_therm's w1_slave format", () => {
   test("the configuration byte tells a real scratchpad from a shorted line's zeros (which pass the CRC)", () => {
     assert.equal(scratchpadLooksValid(scratchpadFor(21.5)), true);
     assert.equal(scratchpadLooksValid(Uint8Array.of(0x50, 0x05, 0x4b, 0x46, 0x7f, 0xff, 0x0c, 0x10, 0x1c)), true);
-    assert.equal(scratchpadLooksValid(Uint8Array.of(0x50, 0x05, 0x4b, 0x46, 0x1f, 0xff, 0x0c, 0x10, 0x1c)), true, "9-bit resolution");
+    assert.equal(
+      scratchpadLooksValid(Uint8Array.of(0x50, 0x05, 0x4b, 0x46, 0x1f, 0xff, 0x0c, 0x10, 0x1c)),
+      true,
+      "9-bit resolution",
+    );
     const zeros = new Uint8Array(9);
     assert.equal(w1Crc8(zeros), 0, "all zeros passes the CRC");
     assert.equal(scratchpadLooksValid(zeros), false);
@@ -76,14 +83,20 @@ describe("w1_therm's w1_slave format", () => {
 
   test("anything else is BAD_DATA", () => {
     for (const text of ["", "garbage", "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n"]) {
-      assert.throws(() => parseW1Slave(text), (err: unknown) => err instanceof SensorError && err.code === "BAD_DATA");
+      assert.throws(
+        () => parseW1Slave(text),
+        (err: unknown) => err instanceof SensorError && err.code === "BAD_DATA",
+      );
     }
   });
 });
 
 describe("what is not a measurement", () => {
   test("85.000 °C (the power-on value) and values outside -55..125 °C are refused", () => {
-    assert.throws(() => checkMillidegrees(85_000, "probe"), (err: unknown) => err instanceof SensorError && err.code === "BAD_DATA" && /power-on/.test(err.message));
+    assert.throws(
+      () => checkMillidegrees(85_000, "probe"),
+      (err: unknown) => err instanceof SensorError && err.code === "BAD_DATA" && /power-on/.test(err.message),
+    );
     assert.throws(() => checkMillidegrees(127_937, "probe"), /outside/);
     assert.equal(checkMillidegrees(84_937, "probe"), 84.937);
     assert.equal(checkMillidegrees(-55_000, "probe"), -55);

@@ -54,7 +54,10 @@ describe("INA219 register scaling", () => {
   test("bus voltage: bits 15-3 at 4 mV, OVF in bit 0", () => {
     assert.equal(decodeBus(0xfff8).volts, 8191 * 0.004);
     assert.equal(decodeBus(0x0001).overflow, true);
-    assert.throws(() => checkOverflow(decodeBus(0x0001), "ina219 at 0x40"), (err: unknown) => err instanceof SensorError && err.code === "RANGE");
+    assert.throws(
+      () => checkOverflow(decodeBus(0x0001), "ina219 at 0x40"),
+      (err: unknown) => err instanceof SensorError && err.code === "RANGE",
+    );
     assert.doesNotThrow(() => checkOverflow(decodeBus(0x0002), "ina219 at 0x40"));
   });
 
@@ -92,9 +95,15 @@ describe("INA219 options -> calibration", () => {
   });
 
   test("impossible or malformed options are refused with exact messages", () => {
-    assert.throws(() => parseIna219Options({ maxCurrentA: 5 }), { message: "Invalid option maxCurrentA for ina219: 5 A through 0.1 Ω is 500 mV, beyond the 320 mV shunt range" });
-    assert.throws(() => parseIna219Options({ shuntOhms: 0 }), { message: "Invalid option shuntOhms for ina219: expected a number > 0 and <= 100, got 0" });
-    assert.throws(() => parseIna219Options({ averaging: 3 }), { message: "Invalid option averaging for ina219: expected one of 1, 2, 4, 8, 16, 32, 64, 128, got 3" });
+    assert.throws(() => parseIna219Options({ maxCurrentA: 5 }), {
+      message: "Invalid option maxCurrentA for ina219: 5 A through 0.1 Ω is 500 mV, beyond the 320 mV shunt range",
+    });
+    assert.throws(() => parseIna219Options({ shuntOhms: 0 }), {
+      message: "Invalid option shuntOhms for ina219: expected a number > 0 and <= 100, got 0",
+    });
+    assert.throws(() => parseIna219Options({ averaging: 3 }), {
+      message: "Invalid option averaging for ina219: expected one of 1, 2, 4, 8, 16, 32, 64, 128, got 3",
+    });
     assert.throws(() => parseIna219Options({ shuntRangeMv: 40, maxCurrentA: 1 }), /beyond the 40 mV shunt range/);
   });
 });

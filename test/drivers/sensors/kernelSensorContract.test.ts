@@ -10,7 +10,9 @@ for (const legacy of [false, true]) {
     chip: "ds18b20",
     options: { romId: ROM, pin: 4 },
     async setup(sim) {
-      const w1 = new (await import("../../../drivers/sensors/ds18b20/w1Twin.ts")).W1Twin(sim.io, sim.w1Devices, { legacy });
+      const w1 = new (await import("../../../drivers/sensors/ds18b20/w1Twin.ts")).W1Twin(sim.io, sim.w1Devices, {
+        legacy,
+      });
       await w1.addProbe(ROM);
       return {
         set: (e) => w1.setTemperature(ROM, e.temperature),

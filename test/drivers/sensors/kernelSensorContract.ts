@@ -67,7 +67,8 @@ export function describeKernelSensorContract(s: KernelSensorContractSubject): vo
     const matches = (values: Record<string, number>, env: Environment) => {
       const want = s.expected(env);
       assert.deepEqual(Object.keys(values).sort(), Object.keys(want).sort());
-      for (const [k, v] of Object.entries(want)) assert.ok(Math.abs(values[k]! - v) <= (s.tolerance[k] ?? 0), `${k}: got ${values[k]}, expected ${v}`);
+      for (const [k, v] of Object.entries(want))
+        assert.ok(Math.abs(values[k]! - v) <= (s.tolerance[k] ?? 0), `${k}: got ${values[k]}, expected ${v}`);
     };
 
     test("reads the twin's environment within resolution, with units for every key", async () => {
@@ -120,7 +121,10 @@ export function describeKernelSensorContract(s: KernelSensorContractSubject): vo
     });
 
     test("invalid options throw synchronously; read after close is refused", async () => {
-      assert.throws(() => openKernelSensor(s.chip, sim, { ...s.options, noSuchOption: 1 }), /Unknown option "noSuchOption"/);
+      assert.throws(
+        () => openKernelSensor(s.chip, sim, { ...s.options, noSuchOption: 1 }),
+        /Unknown option "noSuchOption"/,
+      );
       const sen = await open();
       await sen.close();
       await assert.rejects(sen.read(), /is closed/);

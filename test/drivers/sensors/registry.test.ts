@@ -39,7 +39,9 @@ test("SENSOR_UNITS", () => {
 
 test("unknown chips are refused with the list of known ones", () => {
   const bus = new SimI2cBus();
-  const expected = { message: 'Unknown sensor chip "si7021"; expected one of bme280, bmp280, sht31, sht4x, bh1750, ads1115, ina219' };
+  const expected = {
+    message: 'Unknown sensor chip "si7021"; expected one of bme280, bmp280, sht31, sht4x, bh1750, ads1115, ina219',
+  };
   assert.throws(() => openSensor("si7021" as SensorChip, bus, 0x40), expected);
   assert.throws(() => createChipModel("si7021" as SensorChip), expected);
 });
@@ -48,28 +50,53 @@ test("checkSensorOptions reports the same messages as open, without hardware", (
   assert.equal(checkSensorOptions("ads1115", { channels: [0, 3], gain: 2 / 3, dataRate: 250 }), null);
   assert.equal(checkSensorOptions("ads1115", { gain: "2/3" }), null);
   assert.equal(checkSensorOptions("ads1115", { gain: 0.667 }), null, "YAML cannot spell 2/3 exactly");
-  assert.equal(checkSensorOptions("ads1115", { gain: 3 }), "Invalid option gain for ads1115: expected one of 2/3, 1, 2, 4, 8, 16, got 3");
+  assert.equal(
+    checkSensorOptions("ads1115", { gain: 3 }),
+    "Invalid option gain for ads1115: expected one of 2/3, 1, 2, 4, 8, 16, got 3",
+  );
   assert.equal(
     checkSensorOptions("ads1115", { channels: [1, 1] }),
     "Invalid option channels for ads1115: expected a non-empty list of distinct channels 0-3, got [1,1]",
   );
-  assert.equal(checkSensorOptions("ads1115", { channels: [] }), "Invalid option channels for ads1115: expected a non-empty list of distinct channels 0-3, got []");
-  assert.equal(checkSensorOptions("ads1115", { channels: [4] }), "Invalid option channels for ads1115: expected a non-empty list of distinct channels 0-3, got [4]");
-  assert.equal(checkSensorOptions("ads1115", { dataRate: 100 }), "Invalid option dataRate for ads1115: expected one of 8, 16, 32, 64, 128, 250, 475, 860, got 100");
-  assert.equal(checkSensorOptions("sht31", { repeatability: "ultra" }), 'Invalid option repeatability for sht31: expected one of high, medium, low, got "ultra"');
+  assert.equal(
+    checkSensorOptions("ads1115", { channels: [] }),
+    "Invalid option channels for ads1115: expected a non-empty list of distinct channels 0-3, got []",
+  );
+  assert.equal(
+    checkSensorOptions("ads1115", { channels: [4] }),
+    "Invalid option channels for ads1115: expected a non-empty list of distinct channels 0-3, got [4]",
+  );
+  assert.equal(
+    checkSensorOptions("ads1115", { dataRate: 100 }),
+    "Invalid option dataRate for ads1115: expected one of 8, 16, 32, 64, 128, 250, 475, 860, got 100",
+  );
+  assert.equal(
+    checkSensorOptions("sht31", { repeatability: "ultra" }),
+    'Invalid option repeatability for sht31: expected one of high, medium, low, got "ultra"',
+  );
   assert.equal(checkSensorOptions("bh1750", { mode: "low" }), null);
-  assert.equal(checkSensorOptions("bh1750", { mode: "fast" }), 'Invalid option mode for bh1750: expected one of high, high2, low, got "fast"');
+  assert.equal(
+    checkSensorOptions("bh1750", { mode: "fast" }),
+    'Invalid option mode for bh1750: expected one of high, high2, low, got "fast"',
+  );
   assert.equal(checkSensorOptions("bme280", { filter: 16, humidityOversampling: 16 }), null);
-  assert.equal(checkSensorOptions("bmp280", { gain: 1 }), 'Unknown option "gain" for bmp280; expected one of: temperatureOversampling, pressureOversampling, filter');
+  assert.equal(
+    checkSensorOptions("bmp280", { gain: 1 }),
+    'Unknown option "gain" for bmp280; expected one of: temperatureOversampling, pressureOversampling, filter',
+  );
 });
 
 test("chip models take an initial environment and validate updates", () => {
   const model = createChipModel("sht31", { environment: { temperature: 30 } });
   assert.equal(model.chip, "sht31");
   assert.equal(model.environment.temperature, 30);
-  assert.throws(() => model.set({ temperature: Number.NaN }), { message: "Invalid environment temperature: expected a finite number" });
+  assert.throws(() => model.set({ temperature: Number.NaN }), {
+    message: "Invalid environment temperature: expected a finite number",
+  });
   assert.throws(() => model.set({ colour: 1 } as never), { message: 'Unknown environment key "colour"' });
-  assert.throws(() => model.set({ volts: ["1"] } as never), { message: "Invalid environment volts: expected an array of finite numbers" });
+  assert.throws(() => model.set({ volts: ["1"] } as never), {
+    message: "Invalid environment volts: expected an array of finite numbers",
+  });
 });
 
 test("driver-specific modes read correctly: BH1750 low-res and H-res2, ADS1115 Â±0.256 V, SHT3x low repeatability", async () => {
@@ -101,5 +128,9 @@ test("driver-specific modes read correctly: BH1750 low-res and H-res2, ADS1115 Â
 test("a device at an ADS1115 address that is not one is refused at open", async () => {
   const bus = new SimI2cBus();
   bus.attach(0x48, createChipModel("bme280")); // reads 0x00 at 0x02/0x03
-  await assert.rejects(openSensor("ads1115", bus, 0x48), (err: unknown) => (err as { code?: string }).code === "BAD_DATA" && /does not look like an ADS1115/.test((err as Error).message));
+  await assert.rejects(
+    openSensor("ads1115", bus, 0x48),
+    (err: unknown) =>
+      (err as { code?: string }).code === "BAD_DATA" && /does not look like an ADS1115/.test((err as Error).message),
+  );
 });

@@ -89,7 +89,12 @@ describeSensorContract({
     { current: -0.75, busVoltage: 12.3 },
   ],
   // 2 A max through 0.1 Ω: 80 mV range, Current_LSB 100 µA (61 µA rounded up to 1-2-5), power LSB 2 mW.
-  expected: (e) => ({ busVoltage: e.busVoltage, shuntVoltage: e.current * 100, current: e.current, power: Math.abs(e.current) * e.busVoltage }),
+  expected: (e) => ({
+    busVoltage: e.busVoltage,
+    shuntVoltage: e.current * 100,
+    current: e.current,
+    power: Math.abs(e.current) * e.busVoltage,
+  }),
   tolerance: { busVoltage: 0.002, shuntVoltage: 0.0051, current: 0.0001, power: 0.004 },
   canTimeout: true,
 });

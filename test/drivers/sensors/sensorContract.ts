@@ -28,7 +28,11 @@ export interface SensorContractSubject {
   busyIsNack?: boolean;
 }
 
-function assertMatches(reading: SensorReading, expected: Record<string, number>, tolerance: Record<string, number>): void {
+function assertMatches(
+  reading: SensorReading,
+  expected: Record<string, number>,
+  tolerance: Record<string, number>,
+): void {
   assert.deepEqual(Object.keys(reading.values).sort(), Object.keys(expected).sort());
   for (const [key, want] of Object.entries(expected)) {
     const got = reading.values[key]!;
@@ -124,7 +128,10 @@ export function describeSensorContract(s: SensorContractSubject): void {
       const retriesBefore = bus.stats.retries;
       sim.fail(s.address, { code: "EREMOTEIO", times: 2 });
       assertMatches(await sen.read(), s.expected(model.environment), s.tolerance);
-      assert.ok(bus.stats.retries >= retriesBefore + 2, `expected at least 2 retries, got ${bus.stats.retries - retriesBefore}`);
+      assert.ok(
+        bus.stats.retries >= retriesBefore + 2,
+        `expected at least 2 retries, got ${bus.stats.retries - retriesBefore}`,
+      );
       assert.equal(sim.stats.injectedFaults, 2);
     });
 

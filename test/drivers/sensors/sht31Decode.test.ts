@@ -35,7 +35,8 @@ describe("SHT3x conversion (datasheet 4.13)", () => {
   test("mid-scale values and the inverse used by the chip model", () => {
     assert.ok(Math.abs(rawToCelsius(0x6666) - 25.0) < 0.003); // 26214 counts ~ 25.0 °C
     assert.ok(Math.abs(rawToHumidity(0x8000) - 50.0008) < 0.0001);
-    for (const t of [-45, -10.5, 0, 21.37, 129.99]) assert.ok(Math.abs(rawToCelsius(celsiusToRaw(t)) - t) <= 175 / 65535 / 2);
+    for (const t of [-45, -10.5, 0, 21.37, 129.99])
+      assert.ok(Math.abs(rawToCelsius(celsiusToRaw(t)) - t) <= 175 / 65535 / 2);
     for (const h of [0, 33.3, 100]) assert.ok(Math.abs(rawToHumidity(humidityToRaw(h)) - h) <= 100 / 65535 / 2);
     assert.equal(celsiusToRaw(200), 65535);
     assert.equal(humidityToRaw(-5), 0);
@@ -50,6 +51,9 @@ describe("SHT3x conversion (datasheet 4.13)", () => {
       () => decodeMeasurement(frame),
       (err: unknown) => err instanceof SensorError && err.code === "CRC" && /humidity/.test(err.message),
     );
-    assert.throws(() => decodeWord(Uint8Array.of(0xbe, 0xef), 0, "status"), (err: unknown) => err instanceof SensorError && err.code === "BAD_DATA");
+    assert.throws(
+      () => decodeWord(Uint8Array.of(0xbe, 0xef), 0, "status"),
+      (err: unknown) => err instanceof SensorError && err.code === "BAD_DATA",
+    );
   });
 });

@@ -34,8 +34,10 @@ describe("SHT4x conversion (datasheet 4.6)", () => {
   });
 
   test("the chip model's inverse round-trips within one count", () => {
-    for (const t of [-40, -10.5, 0, 21.37, 125]) assert.ok(Math.abs(sht4xRawToCelsius(sht4xCelsiusToRaw(t)) - t) <= 175 / 65535 / 2);
-    for (const h of [0, 33.3, 99.9]) assert.ok(Math.abs(sht4xRawToHumidity(sht4xHumidityToRaw(h)) - h) <= 125 / 65535 / 2);
+    for (const t of [-40, -10.5, 0, 21.37, 125])
+      assert.ok(Math.abs(sht4xRawToCelsius(sht4xCelsiusToRaw(t)) - t) <= 175 / 65535 / 2);
+    for (const h of [0, 33.3, 99.9])
+      assert.ok(Math.abs(sht4xRawToHumidity(sht4xHumidityToRaw(h)) - h) <= 125 / 65535 / 2);
   });
 
   test("a 6-byte frame decodes; a bad CRC is SensorError CRC", () => {
@@ -43,14 +45,23 @@ describe("SHT4x conversion (datasheet 4.6)", () => {
     const m = decodeSht4xMeasurement(frame);
     assert.ok(Math.abs(m.temperature - 25) < 0.003);
     frame[2] = frame[2]! ^ 0x80;
-    assert.throws(() => decodeSht4xMeasurement(frame), (err: unknown) => err instanceof SensorError && err.code === "CRC" && /temperature/.test(err.message));
+    assert.throws(
+      () => decodeSht4xMeasurement(frame),
+      (err: unknown) => err instanceof SensorError && err.code === "CRC" && /temperature/.test(err.message),
+    );
   });
 
   test("the serial number is two CRC-checked words, most significant first", () => {
     assert.equal(decodeSht4xSerial(Uint8Array.of(...encodeWord(0x0f8d), ...encodeWord(0x2e51))), 0x0f8d2e51);
     assert.equal(decodeSht4xSerial(Uint8Array.of(...encodeWord(0xbeef), ...encodeWord(0x0001))), 0xbeef0001);
-    assert.throws(() => decodeSht4xSerial(Uint8Array.of(...encodeWord(0xffff), ...encodeWord(0xffff))), (err: unknown) => err instanceof SensorError && err.code === "BAD_DATA");
+    assert.throws(
+      () => decodeSht4xSerial(Uint8Array.of(...encodeWord(0xffff), ...encodeWord(0xffff))),
+      (err: unknown) => err instanceof SensorError && err.code === "BAD_DATA",
+    );
     const bad = Uint8Array.of(...encodeWord(0x0f8d), 0x2e, 0x51, 0x00);
-    assert.throws(() => decodeSht4xSerial(bad), (err: unknown) => err instanceof SensorError && err.code === "CRC");
+    assert.throws(
+      () => decodeSht4xSerial(bad),
+      (err: unknown) => err instanceof SensorError && err.code === "CRC",
+    );
   });
 });

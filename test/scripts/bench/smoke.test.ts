@@ -7,17 +7,24 @@ import { formatTable, percentile, row } from "../../../scripts/bench/common.ts";
 import { runBench } from "../../../scripts/bench/run.ts";
 import { measureThroughput } from "../../../scripts/bench/throughput.ts";
 
-test("a tiny throughput run delivers and acknowledges readings through the real pipeline", { timeout: 60_000 }, async () => {
-  const r = await measureThroughput(5, 200, 400, 20_000);
-  assert.equal(r.devices, 5);
-  assert.ok(r.ackedPerSec > 0, "readings were acknowledged");
-  assert.ok(r.deliveredPerSec > 0, "the emulator counted delivered points");
-  assert.ok(r.bare.points > 0, "the bare client published the captured payloads");
-  assert.ok(Number.isFinite(r.bridgeCpuPer100k) && r.bridgeCpuPer100k > 0);
-});
+test(
+  "a tiny throughput run delivers and acknowledges readings through the real pipeline",
+  { timeout: 60_000 },
+  async () => {
+    const r = await measureThroughput(5, 200, 400, 20_000);
+    assert.equal(r.devices, 5);
+    assert.ok(r.ackedPerSec > 0, "readings were acknowledged");
+    assert.ok(r.deliveredPerSec > 0, "the emulator counted delivered points");
+    assert.ok(r.bare.points > 0, "the bare client published the captured payloads");
+    assert.ok(Number.isFinite(r.bridgeCpuPer100k) && r.bridgeCpuPer100k > 0);
+  },
+);
 
 test("the table lists every row with its target verdict", () => {
-  const text = formatTable([row("s", "m1", 123456.7, "dp/s", { target: ">= 100000", met: true }), row("s", "m2", 0.5, "x", { target: ">= 0.8", met: false })]);
+  const text = formatTable([
+    row("s", "m1", 123456.7, "dp/s", { target: ">= 100000", met: true }),
+    row("s", "m2", 0.5, "x", { target: ">= 0.8", met: false }),
+  ]);
   const lines = text.split("\n");
   assert.equal(lines.length, 4);
   assert.match(lines[2] as string, /m1\s+123457\s+dp\/s\s+>= 100000\s+yes/);
@@ -32,5 +39,8 @@ test("percentiles use the nearest rank", () => {
 });
 
 test("an unknown scenario name is refused before anything runs", async () => {
-  await assert.rejects(runBench(["nope"], true, () => {}), /unknown scenario nope; known: throughput, latency, rpc, backlog, footprint, dashboard/);
+  await assert.rejects(
+    runBench(["nope"], true, () => {}),
+    /unknown scenario nope; known: throughput, latency, rpc, backlog, footprint, dashboard/,
+  );
 });

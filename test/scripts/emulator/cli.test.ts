@@ -7,7 +7,10 @@ import { withTimeout } from "./helpers.ts";
 const root = new URL("../../../", import.meta.url).pathname;
 
 function runCli(args: string[]): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/emulator/cli.ts", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/emulator/cli.ts", ...args], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
@@ -36,12 +39,20 @@ describe("emulator: CLI", () => {
   test("prints its ports and login, serves the default gateway token, logs connects and stops on SIGTERM", async () => {
     const cli = runCli(["--mqtt-port", "0", "--http-port", "0"]);
     try {
-      const m = await waitForOutput(cli.child, cli.output, /MQTT on 127\.0\.0\.1:(\d+), REST on http:\/\/127\.0\.0\.1:(\d+)/);
+      const m = await waitForOutput(
+        cli.child,
+        cli.output,
+        /MQTT on 127\.0\.0\.1:(\d+), REST on http:\/\/127\.0\.0\.1:(\d+)/,
+      );
       // The banner ends with the curl example; wait for it before reading the rest.
       await waitForOutput(cli.child, cli.output, /curl -s -X POST/);
       assert.match(cli.output(), /gateway access token\(s\): demo-gateway-token/);
       assert.match(cli.output(), /REST login: tenant@thingsboard\.org \/ tenant/);
-      const gw = await mqtt.connectAsync(`mqtt://127.0.0.1:${m[1]}`, { username: "demo-gateway-token", reconnectPeriod: 0, connectTimeout: 3000 });
+      const gw = await mqtt.connectAsync(`mqtt://127.0.0.1:${m[1]}`, {
+        username: "demo-gateway-token",
+        reconnectPeriod: 0,
+        connectTimeout: 3000,
+      });
       await gw.publishAsync("v1/gateway/connect", JSON.stringify({ device: "Cli Dev" }), { qos: 1 });
       await waitForOutput(cli.child, cli.output, /device connected: Cli Dev/);
       await gw.endAsync();
@@ -53,21 +64,49 @@ describe("emulator: CLI", () => {
   });
 
   test("rehearsing a tenant: limit options are enforced, plain-device tokens and the device limit apply", async () => {
-    const cli = runCli(["--mqtt-port", "0", "--http-port", "0", "--gateway-telemetry-messages", "1:3600", "--max-devices", "3", "--device", "Meter=meter-token"]);
+    const cli = runCli([
+      "--mqtt-port",
+      "0",
+      "--http-port",
+      "0",
+      "--gateway-telemetry-messages",
+      "1:3600",
+      "--max-devices",
+      "3",
+      "--device",
+      "Meter=meter-token",
+    ]);
     try {
       const m = await waitForOutput(cli.child, cli.output, /MQTT on 127\.0\.0\.1:(\d+)/);
       await waitForOutput(cli.child, cli.output, /curl -s -X POST/);
       assert.match(cli.output(), /enforcing limits: gateway \{"telemetryMessages":"1:3600"\}/);
       assert.match(cli.output(), /device token\(s\): Meter=meter-token/);
-      const meter = await mqtt.connectAsync(`mqtt://127.0.0.1:${m[1]}`, { username: "meter-token", reconnectPeriod: 0, connectTimeout: 3000 });
+      const meter = await mqtt.connectAsync(`mqtt://127.0.0.1:${m[1]}`, {
+        username: "meter-token",
+        reconnectPeriod: 0,
+        connectTimeout: 3000,
+      });
       await meter.endAsync();
-      const gw = await mqtt.connectAsync(`mqtt://127.0.0.1:${m[1]}`, { username: "demo-gateway-token", reconnectPeriod: 0, connectTimeout: 3000, protocolVersion: 5 });
+      const gw = await mqtt.connectAsync(`mqtt://127.0.0.1:${m[1]}`, {
+        username: "demo-gateway-token",
+        reconnectPeriod: 0,
+        connectTimeout: 3000,
+        protocolVersion: 5,
+      });
       // Gateway + Meter + A = 3 devices: B is refused for the device limit, the connection stays.
       const codes: number[] = [];
       for (const body of [{ A: [{ t: 1 }] }, { B: [{ t: 1 }] }, { A: [{ t: 2 }] }]) {
-        codes.push(await new Promise<number>((resolve) => gw.publish("v1/gateway/telemetry", JSON.stringify(body), { qos: 1 }, (err, pkt) => {
-          resolve(err ? ((err as { code?: number }).code ?? -1) : ((pkt as { reasonCode?: number } | undefined)?.reasonCode ?? 0));
-        })));
+        codes.push(
+          await new Promise<number>((resolve) =>
+            gw.publish("v1/gateway/telemetry", JSON.stringify(body), { qos: 1 }, (err, pkt) => {
+              resolve(
+                err
+                  ? ((err as { code?: number }).code ?? -1)
+                  : ((pkt as { reasonCode?: number } | undefined)?.reasonCode ?? 0),
+              );
+            }),
+          ),
+        );
       }
       assert.deepEqual(codes, [0, 0x97, 0x97], "device limit, then the telemetry-message limit");
       await waitForOutput(cli.child, cli.output, /device refused \(Maximum number of devices reached!\): B/);

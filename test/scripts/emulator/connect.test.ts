@@ -4,7 +4,16 @@ import net from "node:net";
 import mqtt from "mqtt";
 import mqttPacket from "mqtt-packet";
 import type { Emulator } from "../../../scripts/emulator/index.ts";
-import { closed, connectClient, connectGateway, GW_TOKEN, publishRc, startTestEmulator, VERSIONS, withTimeout } from "./helpers.ts";
+import {
+  closed,
+  connectClient,
+  connectGateway,
+  GW_TOKEN,
+  publishRc,
+  startTestEmulator,
+  VERSIONS,
+  withTimeout,
+} from "./helpers.ts";
 
 /** The CONNACK error code MQTT.js reports for a refused connect. */
 async function refusedCode(p: Promise<unknown>): Promise<number> {
@@ -43,7 +52,12 @@ describe("emulator: CONNECT", () => {
   // §1.2: the refusal code depends on which credential fields were present.
   const cases = [
     { what: "wrong token", opts: { username: "nope" }, v5: 0x86, v3: 5 },
-    { what: "token with a wrong basic password", opts: { clientId: "gw-cid", username: "gw-user", password: "bad" }, v5: 0x86, v3: 5 },
+    {
+      what: "token with a wrong basic password",
+      opts: { clientId: "gw-cid", username: "gw-user", password: "bad" },
+      v5: 0x86,
+      v3: 5,
+    },
     { what: "unknown clientId, no credentials", opts: { clientId: "some-client" }, v5: 0x85, v3: 2 },
     { what: "no credentials, blank clientId", opts: { clientId: "" }, v5: 0x87, v3: 5 },
   ];
@@ -66,8 +80,16 @@ describe("emulator: CONNECT", () => {
 
   test("sessionPresent is !clean although nothing is kept", async () => {
     for (const clean of [false, true]) {
-      const c = mqtt.connect(`mqtt://127.0.0.1:${emu.mqttPort}`, { username: GW_TOKEN, clean, clientId: "persist-me", reconnectPeriod: 0 });
-      const connack = await withTimeout(new Promise<{ sessionPresent: boolean }>((resolve) => c.once("connect", resolve)), "CONNACK");
+      const c = mqtt.connect(`mqtt://127.0.0.1:${emu.mqttPort}`, {
+        username: GW_TOKEN,
+        clean,
+        clientId: "persist-me",
+        reconnectPeriod: 0,
+      });
+      const connack = await withTimeout(
+        new Promise<{ sessionPresent: boolean }>((resolve) => c.once("connect", resolve)),
+        "CONNACK",
+      );
       assert.equal(connack.sessionPresent, !clean);
       await c.endAsync();
     }

@@ -1,7 +1,17 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { Emulator } from "../../../scripts/emulator/index.ts";
-import { closed, connectClient, connectGateway, nextMessage, PLAIN_TOKEN, publishRc, startTestEmulator, VERSIONS, withTimeout } from "./helpers.ts";
+import {
+  closed,
+  connectClient,
+  connectGateway,
+  nextMessage,
+  PLAIN_TOKEN,
+  publishRc,
+  startTestEmulator,
+  VERSIONS,
+  withTimeout,
+} from "./helpers.ts";
 
 describe("emulator: gateway topics", () => {
   let emu: Emulator;
@@ -12,10 +22,15 @@ describe("emulator: gateway topics", () => {
 
   test("telemetry: ts form kept, plain items get server time, nulls dropped, numeric strings cast", async () => {
     const gw = await connectGateway(emu, 5);
-    const seen = new Promise<unknown[]>((resolve) => emu.events.once("telemetry", (_n: string, r: unknown[]) => resolve(r)));
+    const seen = new Promise<unknown[]>((resolve) =>
+      emu.events.once("telemetry", (_n: string, r: unknown[]) => resolve(r)),
+    );
     const t0 = Date.now();
     const rc = await publishRc(gw, "v1/gateway/telemetry", {
-      "Sensor T": [{ ts: 1000, values: { temp: 21.5, gone: null } }, { hum: "40.5", label: "on" }],
+      "Sensor T": [
+        { ts: 1000, values: { temp: 21.5, gone: null } },
+        { hum: "40.5", label: "on" },
+      ],
     });
     assert.equal(rc, 0);
     assert.equal((await withTimeout(seen, "telemetry event")).length, 2);
@@ -93,7 +108,14 @@ describe("emulator: gateway topics", () => {
 
   test("client attributes are stored per device with one PUBACK", async () => {
     const gw = await connectGateway(emu, 4);
-    assert.equal(await publishRc(gw, "v1/gateway/attributes", { "Attr A": { fw: "1.2", n: null }, "Attr B": { on: true }, skip: 3 }), 0);
+    assert.equal(
+      await publishRc(gw, "v1/gateway/attributes", {
+        "Attr A": { fw: "1.2", n: null },
+        "Attr B": { on: true },
+        skip: 3,
+      }),
+      0,
+    );
     assert.deepEqual(emu.clientAttributes("Attr A"), { fw: 1.2 });
     assert.deepEqual(emu.clientAttributes("Attr B"), { on: true });
     await gw.endAsync();
@@ -108,7 +130,10 @@ describe("emulator: gateway topics", () => {
     const ask = async (req: Record<string, unknown>): Promise<unknown> => {
       const rid = ++id;
       const answer = nextMessage(gw, "v1/gateway/attributes/response", (b) => (b as { id?: number }).id === rid);
-      assert.equal(await publishRc(gw, "v1/gateway/attributes/request", { id: rid, device: "Req", client: false, ...req }), 0);
+      assert.equal(
+        await publishRc(gw, "v1/gateway/attributes/request", { id: rid, device: "Req", client: false, ...req }),
+        0,
+      );
       return (await answer).body;
     };
     assert.deepEqual(await ask({ key: "a" }), { id: 1, device: "Req", value: 1 });
@@ -118,9 +143,18 @@ describe("emulator: gateway topics", () => {
     assert.deepEqual(await ask({ keys: ["missing"] }), { id: 5, device: "Req" });
     assert.deepEqual(await ask({ keys: ["m1", "m2"] }), { id: 6, device: "Req" });
     // keys:[] -> every client attribute (one: `value`) then every shared one (two: `values`).
-    assert.deepEqual(await ask({ keys: [] }), { id: 7, device: "Req", value: "client-one", values: { a: 1, b: "two" } });
+    assert.deepEqual(await ask({ keys: [] }), {
+      id: 7,
+      device: "Req",
+      value: "client-one",
+      values: { a: 1, b: "two" },
+    });
     // `key` takes precedence over `keys`; client:true reads the client scope.
-    assert.deepEqual(await ask({ key: "c1", keys: ["a", "b"], client: true }), { id: 8, device: "Req", value: "client-one" });
+    assert.deepEqual(await ask({ key: "c1", keys: ["a", "b"], client: true }), {
+      id: 8,
+      device: "Req",
+      value: "client-one",
+    });
     // Field order is id, device, then the values.
     const raw = nextMessage(gw, "v1/gateway/attributes/response");
     await publishRc(gw, "v1/gateway/attributes/request", { id: 9, device: "Req", client: false, key: "a" });
@@ -166,10 +200,16 @@ describe("emulator: gateway topics", () => {
   for (const v of VERSIONS) {
     test(`v${v === 5 ? 5 : "3.1.1"}: forbidden subscription filters are refused, exact ones granted at most QoS 1`, async () => {
       const gw = await connectGateway(emu, v);
-      const err = await gw.subscribeAsync({ "v1/gateway/#": { qos: 1 }, "v1/gateway/rpc": { qos: 2 }, "v1/gateway/disconnect": { qos: 0 } }).then(
-        () => assert.fail("a refused filter must fail the subscribe"),
-        (e: unknown) => e as { packet?: { granted?: unknown[] } },
-      );
+      const err = await gw
+        .subscribeAsync({
+          "v1/gateway/#": { qos: 1 },
+          "v1/gateway/rpc": { qos: 2 },
+          "v1/gateway/disconnect": { qos: 0 },
+        })
+        .then(
+          () => assert.fail("a refused filter must fail the subscribe"),
+          (e: unknown) => e as { packet?: { granted?: unknown[] } },
+        );
       // SUBACK codes in request order: refused, min(2, 1), refused.
       const refused = v === 5 ? 0x8f : 0x80;
       assert.deepEqual(err.packet?.granted, [refused, 1, refused]);

@@ -9,7 +9,10 @@ export const WAIT_MS = 3000;
 
 export function startTestEmulator(extra: EmulatorOptions = {}): Promise<Emulator> {
   return startEmulator({
-    gateways: [{ name: "GW", accessToken: GW_TOKEN }, { name: "GW-basic", clientId: "gw-cid", username: "gw-user", password: "gw-pass" }],
+    gateways: [
+      { name: "GW", accessToken: GW_TOKEN },
+      { name: "GW-basic", clientId: "gw-cid", username: "gw-user", password: "gw-pass" },
+    ],
     devices: [{ name: "Plain", accessToken: PLAIN_TOKEN }],
     provision: { key: "pkey", secret: "psecret" },
     ...extra,
@@ -100,7 +103,10 @@ export async function restLogin(emu: Emulator): Promise<RestClient> {
   const { token } = (await login.json()) as { token: string };
   return {
     async call(method, path, body) {
-      const init: RequestInit = { method, headers: { "x-authorization": `Bearer ${token}`, "content-type": "application/json" } };
+      const init: RequestInit = {
+        method,
+        headers: { "x-authorization": `Bearer ${token}`, "content-type": "application/json" },
+      };
       if (body !== undefined) init.body = typeof body === "string" ? body : JSON.stringify(body);
       const res = await fetch(`${base}${path}`, init);
       const text = await res.text();

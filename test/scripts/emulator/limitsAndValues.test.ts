@@ -39,7 +39,11 @@ describe("emulator: rate limits", () => {
   describe("enforced over MQTT", () => {
     let emu: Emulator;
     before(async () => {
-      emu = await startTestEmulator({ enforceRateLimits: true, gatewayRateLimits: { telemetryDataPoints: "3:3600" }, rateLimits: { telemetryDataPoints: "2:3600" } });
+      emu = await startTestEmulator({
+        enforceRateLimits: true,
+        gatewayRateLimits: { telemetryDataPoints: "3:3600" },
+        rateLimits: { telemetryDataPoints: "2:3600" },
+      });
     });
     after(() => emu.stop());
 
@@ -81,7 +85,10 @@ describe("emulator: value rules and topic matching", () => {
     assert.deepEqual(toTelemetryRecord({ values: { a: 1 } }, 7, false), { ts: 7, values: { values: { a: 1 } } });
     assert.deepEqual(toTelemetryRecord({ ts: "5", values: { a: 1 }, extra: 1 }, 7, false), { ts: 5, values: { a: 1 } });
     const md = { connector: "c", receivedTs: 1, publishedTs: 2 };
-    assert.deepEqual(toTelemetryRecord({ ts: 5, values: { a: 1 }, metadata: md }, 7, true), { ts: 5, values: { a: 1 } });
+    assert.deepEqual(toTelemetryRecord({ ts: 5, values: { a: 1 }, metadata: md }, 7, true), {
+      ts: 5,
+      values: { a: 1 },
+    });
     assert.throws(() => toTelemetryRecord({ a: 1, metadata: { connector: "c" } }, 7, true), ConversionError);
     assert.throws(() => toTelemetryRecord({ ts: "soon", values: {} }, 7, false), ConversionError);
   });

@@ -8,36 +8,57 @@ import assert from "node:assert/strict";
 import type { MqttClient } from "mqtt";
 import type { Emulator } from "../../../scripts/emulator/index.ts";
 import { generateChecksum } from "../../../scripts/emulator/otaChecksum.ts";
-import { closed, connectGateway, nextMessage, restLogin, startTestEmulator, withTimeout, type RestClient } from "./helpers.ts";
+import {
+  closed,
+  connectGateway,
+  nextMessage,
+  restLogin,
+  startTestEmulator,
+  withTimeout,
+  type RestClient,
+} from "./helpers.ts";
 
 const DATA = Buffer.from(Array.from({ length: 2500 }, (_, i) => (i * 7) & 0xff));
 
-async function upload(emu: Emulator, token: string, id: string, data: Buffer, query: string): Promise<{ status: number; body: unknown }> {
+async function upload(
+  emu: Emulator,
+  token: string,
+  id: string,
+  data: Buffer,
+  query: string,
+): Promise<{ status: number; body: unknown }> {
   const form = new FormData();
   form.append("file", new Blob([data], { type: "application/gzip" }), "app.tar.gz");
   const res = await fetch(`http://127.0.0.1:${emu.httpPort ?? 0}/api/otaPackage/${id}?${query}`, {
-    method: "POST", headers: { "x-authorization": `Bearer ${token}` }, body: form,
+    method: "POST",
+    headers: { "x-authorization": `Bearer ${token}` },
+    body: form,
   });
   return { status: res.status, body: await res.json() };
 }
 
 async function token(emu: Emulator): Promise<string> {
   const r = await fetch(`http://127.0.0.1:${emu.httpPort ?? 0}/api/auth/login`, {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "tenant@thingsboard.org", password: "tenant" }),
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "tenant@thingsboard.org", password: "tenant" }),
   });
   return ((await r.json()) as { token: string }).token;
 }
 
 /** Next raw message on a topic. */
 function nextRaw(c: MqttClient, topic: string): Promise<Buffer> {
-  return withTimeout(new Promise((resolve) => {
-    const on = (t: string, payload: Buffer): void => {
-      if (t !== topic) return;
-      c.off("message", on);
-      resolve(payload);
-    };
-    c.on("message", on);
-  }), `message on ${topic}`);
+  return withTimeout(
+    new Promise((resolve) => {
+      const on = (t: string, payload: Buffer): void => {
+        if (t !== topic) return;
+        c.off("message", on);
+        resolve(payload);
+      };
+      c.on("message", on);
+    }),
+    `message on ${topic}`,
+  );
 }
 
 describe("emulator: OTA packages (ThingsBoard OtaPackageController + MQTT chunk protocol)", () => {
@@ -56,12 +77,32 @@ describe("emulator: OTA packages (ThingsBoard OtaPackageController + MQTT chunk 
 
   test("a package is created, its data uploaded with a checked checksum, and refused when wrong", async () => {
     assert.equal((await rest.call("POST", "/api/otaPackage", { title: "app", type: "SOFTWARE" })).status, 400);
-    const bad = await rest.call("POST", "/api/otaPackage", { title: "app", version: "1", type: "SOFTWARE", deviceProfileId: { entityType: "DEVICE_PROFILE", id: "00000000-0000-0000-0000-000000000000" } });
+    const bad = await rest.call("POST", "/api/otaPackage", {
+      title: "app",
+      version: "1",
+      type: "SOFTWARE",
+      deviceProfileId: { entityType: "DEVICE_PROFILE", id: "00000000-0000-0000-0000-000000000000" },
+    });
     assert.equal(bad.status, 400);
-    const created = await rest.call("POST", "/api/otaPackage", { title: "app", version: "1.1.0", type: "SOFTWARE", deviceProfileId: gwDevice.deviceProfileId });
+    const created = await rest.call("POST", "/api/otaPackage", {
+      title: "app",
+      version: "1.1.0",
+      type: "SOFTWARE",
+      deviceProfileId: gwDevice.deviceProfileId,
+    });
     assert.equal(created.status, 200);
     pkgId = (created.body as { id: { id: string } }).id.id;
-    assert.equal((await rest.call("POST", "/api/otaPackage", { title: "app", version: "1.1.0", type: "SOFTWARE", deviceProfileId: gwDevice.deviceProfileId })).status, 400);
+    assert.equal(
+      (
+        await rest.call("POST", "/api/otaPackage", {
+          title: "app",
+          version: "1.1.0",
+          type: "SOFTWARE",
+          deviceProfileId: gwDevice.deviceProfileId,
+        })
+      ).status,
+      400,
+    );
     const wrong = await upload(emu, tok, pkgId, DATA, "checksumAlgorithm=SHA256&checksum=00");
     assert.deepEqual([wrong.status, (wrong.body as { message: string }).message], [400, "Wrong otaPackage file!"]);
     assert.equal((await upload(emu, tok, pkgId, DATA, "checksumAlgorithm=NOPE")).status, 400);
@@ -70,7 +111,9 @@ describe("emulator: OTA packages (ThingsBoard OtaPackageController + MQTT chunk 
     const info = ok.body as { checksum: string; checksumAlgorithm: string; dataSize: number; hasData: boolean };
     assert.deepEqual([info.checksumAlgorithm, info.dataSize, info.hasData], ["SHA256", DATA.length, true]);
     assert.equal(info.checksum, generateChecksum("SHA256", DATA));
-    const dl = await fetch(`http://127.0.0.1:${emu.httpPort ?? 0}/api/otaPackage/${pkgId}/download`, { headers: { "x-authorization": `Bearer ${tok}` } });
+    const dl = await fetch(`http://127.0.0.1:${emu.httpPort ?? 0}/api/otaPackage/${pkgId}/download`, {
+      headers: { "x-authorization": `Bearer ${tok}` },
+    });
     assert.deepEqual(Buffer.from(await dl.arrayBuffer()), DATA);
   });
 
@@ -88,13 +131,23 @@ describe("emulator: OTA packages (ThingsBoard OtaPackageController + MQTT chunk 
       await c.subscribeAsync("v1/devices/me/attributes", { qos: 1 });
       await c.subscribeAsync("v2/sw/response/+/chunk/+", { qos: 1 });
       const pushed = nextMessage(c, "v1/devices/me/attributes");
-      const saved = await rest.call("POST", "/api/device", { ...gwDevice, softwareId: { entityType: "OTA_PACKAGE", id: pkgId } });
+      const saved = await rest.call("POST", "/api/device", {
+        ...gwDevice,
+        softwareId: { entityType: "OTA_PACKAGE", id: pkgId },
+      });
       assert.equal(saved.status, 200);
       assert.deepEqual((await pushed).body, {
-        sw_title: "app", sw_version: "1.1.0", sw_tag: "app 1.1.0", sw_size: DATA.length,
-        sw_checksum_algorithm: "SHA256", sw_checksum: generateChecksum("SHA256", DATA),
+        sw_title: "app",
+        sw_version: "1.1.0",
+        sw_tag: "app 1.1.0",
+        sw_size: DATA.length,
+        sw_checksum_algorithm: "SHA256",
+        sw_checksum: generateChecksum("SHA256", DATA),
       });
-      const state = await rest.call("GET", `/api/plugins/telemetry/DEVICE/${gwDevice.id.id}/values/timeseries?keys=sw_state,target_sw_version`);
+      const state = await rest.call(
+        "GET",
+        `/api/plugins/telemetry/DEVICE/${gwDevice.id.id}/values/timeseries?keys=sw_state,target_sw_version`,
+      );
       const st = state.body as Record<string, Array<{ value: string }>>;
       assert.deepEqual([st["sw_state"]?.[0]?.value, st["target_sw_version"]?.[0]?.value], ["QUEUED", "1.1.0"]);
       const parts: Buffer[] = [];
@@ -106,7 +159,10 @@ describe("emulator: OTA packages (ThingsBoard OtaPackageController + MQTT chunk 
         if (part.length === 0) break;
         parts.push(part);
       }
-      assert.deepEqual(parts.map((p) => p.length), [1000, 1000, 500]);
+      assert.deepEqual(
+        parts.map((p) => p.length),
+        [1000, 1000, 500],
+      );
       assert.deepEqual(Buffer.concat(parts), DATA);
     } finally {
       await c.endAsync();
@@ -134,19 +190,40 @@ describe("emulator: OTA packages (ThingsBoard OtaPackageController + MQTT chunk 
   });
 
   test("assignment is refused for a firmware id used as software, a package without data, and another profile", async () => {
-    const empty = await rest.call("POST", "/api/otaPackage", { title: "app", version: "2", type: "SOFTWARE", deviceProfileId: gwDevice.deviceProfileId });
+    const empty = await rest.call("POST", "/api/otaPackage", {
+      title: "app",
+      version: "2",
+      type: "SOFTWARE",
+      deviceProfileId: gwDevice.deviceProfileId,
+    });
     const emptyId = (empty.body as { id: { id: string } }).id.id;
-    const r1 = await rest.call("POST", "/api/device", { ...gwDevice, softwareId: { entityType: "OTA_PACKAGE", id: emptyId } });
-    assert.deepEqual([r1.status, (r1.body as { message: string }).message], [400, "Can't assign software with empty data!"]);
-    const r2 = await rest.call("POST", "/api/device", { ...gwDevice, firmwareId: { entityType: "OTA_PACKAGE", id: pkgId } });
-    assert.deepEqual([r2.status, (r2.body as { message: string }).message], [400, "Can't assign firmware with type: SOFTWARE"]);
+    const r1 = await rest.call("POST", "/api/device", {
+      ...gwDevice,
+      softwareId: { entityType: "OTA_PACKAGE", id: emptyId },
+    });
+    assert.deepEqual(
+      [r1.status, (r1.body as { message: string }).message],
+      [400, "Can't assign software with empty data!"],
+    );
+    const r2 = await rest.call("POST", "/api/device", {
+      ...gwDevice,
+      firmwareId: { entityType: "OTA_PACKAGE", id: pkgId },
+    });
+    assert.deepEqual(
+      [r2.status, (r2.body as { message: string }).message],
+      [400, "Can't assign firmware with type: SOFTWARE"],
+    );
   });
 
   test("clearing the assignment deletes the sw_* shared attributes on the device", async () => {
     const c = await connectGateway(emu, 5);
     try {
       await c.subscribeAsync("v1/devices/me/attributes", { qos: 1 });
-      const pushed = nextMessage(c, "v1/devices/me/attributes", (b) => typeof b === "object" && b !== null && "deleted" in b);
+      const pushed = nextMessage(
+        c,
+        "v1/devices/me/attributes",
+        (b) => typeof b === "object" && b !== null && "deleted" in b,
+      );
       assert.equal((await rest.call("POST", "/api/device", { ...gwDevice, softwareId: null })).status, 200);
       const keys = ((await pushed).body as { deleted: string[] }).deleted.sort();
       assert.deepEqual(keys, ["sw_checksum", "sw_checksum_algorithm", "sw_size", "sw_tag", "sw_title", "sw_version"]);

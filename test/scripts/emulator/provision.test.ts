@@ -4,7 +4,11 @@ import type { MqttClient } from "mqtt";
 import type { Emulator } from "../../../scripts/emulator/index.ts";
 import { closed, connectClient, nextMessage, publishRc, startTestEmulator, VERSIONS } from "./helpers.ts";
 
-async function provision(emu: Emulator, v: 4 | 5, request: Record<string, unknown>): Promise<{ client: MqttClient; body: unknown }> {
+async function provision(
+  emu: Emulator,
+  v: 4 | 5,
+  request: Record<string, unknown>,
+): Promise<{ client: MqttClient; body: unknown }> {
   const client = await connectClient(emu, v, { username: "provision" });
   await client.subscribeAsync("/provision/response", { qos: 1 });
   const answer = nextMessage(client, "/provision/response");
@@ -22,7 +26,12 @@ describe("emulator: provisioning", () => {
   for (const v of VERSIONS) {
     test(`v${v === 5 ? 5 : "3.1.1"}: a good key creates a gateway device whose token then connects`, async () => {
       const name = `Provisioned GW ${v}`;
-      const { client, body } = await provision(emu, v, { provisionDeviceKey: "pkey", provisionDeviceSecret: "psecret", deviceName: ` ${name} `, gateway: true });
+      const { client, body } = await provision(emu, v, {
+        provisionDeviceKey: "pkey",
+        provisionDeviceSecret: "psecret",
+        deviceName: ` ${name} `,
+        gateway: true,
+      });
       const ans = body as { status: string; credentialsType: string; credentialsValue: string };
       assert.equal(ans.status, "SUCCESS");
       assert.equal(ans.credentialsType, "ACCESS_TOKEN");
@@ -38,24 +47,41 @@ describe("emulator: provisioning", () => {
   }
 
   test("a wrong key or secret answers NOT_FOUND", async () => {
-    const { client, body } = await provision(emu, 5, { provisionDeviceKey: "pkey", provisionDeviceSecret: "wrong", deviceName: "Nope" });
+    const { client, body } = await provision(emu, 5, {
+      provisionDeviceKey: "pkey",
+      provisionDeviceSecret: "wrong",
+      deviceName: "Nope",
+    });
     assert.deepEqual(body, { errorMsg: "Provision data was not found!", status: "NOT_FOUND" });
     assert.equal(emu.device("Nope"), undefined);
     await client.endAsync();
   });
 
   test("an existing name answers FAILURE", async () => {
-    const { client, body } = await provision(emu, 5, { provisionDeviceKey: "pkey", provisionDeviceSecret: "psecret", deviceName: "GW" });
+    const { client, body } = await provision(emu, 5, {
+      provisionDeviceKey: "pkey",
+      provisionDeviceSecret: "psecret",
+      deviceName: "GW",
+    });
     assert.deepEqual(body, { errorMsg: "Failed to provision device!", status: "FAILURE" });
     await client.endAsync();
   });
 
   test("MQTT_BASIC credentials come back as an object and authenticate", async () => {
     const { client, body } = await provision(emu, 5, {
-      provisionDeviceKey: "pkey", provisionDeviceSecret: "psecret", deviceName: "Basic Dev",
-      credentialsType: "MQTT_BASIC", clientId: "bd-cid", username: "bd-user", password: "bd-pass",
+      provisionDeviceKey: "pkey",
+      provisionDeviceSecret: "psecret",
+      deviceName: "Basic Dev",
+      credentialsType: "MQTT_BASIC",
+      clientId: "bd-cid",
+      username: "bd-user",
+      password: "bd-pass",
     });
-    assert.deepEqual(body, { credentialsValue: { clientId: "bd-cid", userName: "bd-user", password: "bd-pass" }, credentialsType: "MQTT_BASIC", status: "SUCCESS" });
+    assert.deepEqual(body, {
+      credentialsValue: { clientId: "bd-cid", userName: "bd-user", password: "bd-pass" },
+      credentialsType: "MQTT_BASIC",
+      status: "SUCCESS",
+    });
     await client.endAsync();
     const dev = await connectClient(emu, 4, { clientId: "bd-cid", username: "bd-user", password: "bd-pass" });
     assert.equal(await publishRc(dev, "v1/devices/me/telemetry", { t: 1 }), 0);

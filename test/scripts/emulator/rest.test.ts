@@ -16,7 +16,9 @@ describe("emulator: REST subset", () => {
 
   test("login refuses a wrong password; every other call needs the bearer token", async () => {
     const bad = await fetch(`${base}/api/auth/login`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "tenant@thingsboard.org", password: "x" }),
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "tenant@thingsboard.org", password: "x" }),
     });
     assert.equal(bad.status, 401);
     const anon = await fetch(`${base}/api/tenant/devices?deviceName=GW`);
@@ -26,7 +28,12 @@ describe("emulator: REST subset", () => {
   test("device by name (404 when absent) and the paged list", async () => {
     const gw = await rest.call("GET", "/api/tenant/devices?deviceName=GW");
     assert.equal(gw.status, 200);
-    const d = gw.body as { id: { entityType: string; id: string }; name: string; type: string; additionalInfo: { gateway: boolean } };
+    const d = gw.body as {
+      id: { entityType: string; id: string };
+      name: string;
+      type: string;
+      additionalInfo: { gateway: boolean };
+    };
     assert.deepEqual(d.id, { entityType: "DEVICE", id: emu.device("GW")?.id });
     assert.equal(d.additionalInfo.gateway, true);
     assert.equal((await rest.call("GET", "/api/tenant/devices?deviceName=Missing")).status, 404);
@@ -36,7 +43,10 @@ describe("emulator: REST subset", () => {
     assert.equal(p.totalElements, emu.devices().length);
     assert.equal(p.hasNext, p.totalPages > 1);
     const search = await rest.call("GET", "/api/tenant/devices?pageSize=10&page=0&textSearch=plain");
-    assert.deepEqual((search.body as { data: Array<{ name: string }> }).data.map((x) => x.name), ["Plain"]);
+    assert.deepEqual(
+      (search.body as { data: Array<{ name: string }> }).data.map((x) => x.name),
+      ["Plain"],
+    );
     assert.equal((await rest.call("GET", "/api/tenant/devices")).status, 400);
   });
 
@@ -45,16 +55,31 @@ describe("emulator: REST subset", () => {
     assert.equal(await publishRc(gw, "v1/gateway/connect", { device: "Rest Dev" }), 0);
     const id = emu.device("Rest Dev")?.id ?? "";
     const pushed = nextMessage(gw, "v1/gateway/attributes");
-    assert.equal((await rest.call("POST", `/api/plugins/telemetry/DEVICE/${id}/SHARED_SCOPE`, { mode: "eco" })).status, 200);
+    assert.equal(
+      (await rest.call("POST", `/api/plugins/telemetry/DEVICE/${id}/SHARED_SCOPE`, { mode: "eco" })).status,
+      200,
+    );
     assert.deepEqual((await pushed).body, { device: "Rest Dev", data: { mode: "eco" } });
-    assert.equal((await rest.call("POST", `/api/plugins/telemetry/DEVICE/${id}/attributes/SERVER_SCOPE`, { secret: 7 })).status, 200);
-    const shared = await rest.call("GET", `/api/plugins/telemetry/DEVICE/${id}/values/attributes/SHARED_SCOPE?keys=mode`);
+    assert.equal(
+      (await rest.call("POST", `/api/plugins/telemetry/DEVICE/${id}/attributes/SERVER_SCOPE`, { secret: 7 })).status,
+      200,
+    );
+    const shared = await rest.call(
+      "GET",
+      `/api/plugins/telemetry/DEVICE/${id}/values/attributes/SHARED_SCOPE?keys=mode`,
+    );
     const list = shared.body as Array<{ key: string; value: unknown; lastUpdateTs: number }>;
-    assert.deepEqual(list.map((e) => [e.key, e.value]), [["mode", "eco"]]);
+    assert.deepEqual(
+      list.map((e) => [e.key, e.value]),
+      [["mode", "eco"]],
+    );
     assert.equal(typeof list[0]?.lastUpdateTs, "number");
     const all = await rest.call("GET", `/api/plugins/telemetry/DEVICE/${id}/values/attributes`);
     assert.deepEqual((all.body as Array<{ key: string }>).map((e) => e.key).sort(), ["mode", "secret"]);
-    assert.equal((await rest.call("GET", `/api/plugins/telemetry/DEVICE/${id}/values/attributes/BOGUS_SCOPE`)).status, 400);
+    assert.equal(
+      (await rest.call("GET", `/api/plugins/telemetry/DEVICE/${id}/values/attributes/BOGUS_SCOPE`)).status,
+      400,
+    );
     await gw.endAsync();
   });
 
@@ -65,10 +90,21 @@ describe("emulator: REST subset", () => {
     const id = emu.device("Series Dev")?.id ?? "";
     const loose = await rest.call("GET", `/api/plugins/telemetry/DEVICE/${id}/values/timeseries?keys=temp,cfg`);
     assert.deepEqual(loose.body, { temp: [{ ts: 3000, value: "30" }], cfg: [{ ts: 3000, value: '{"a":1}' }] });
-    const strict = await rest.call("GET", `/api/plugins/telemetry/DEVICE/${id}/values/timeseries?keys=temp&useStrictDataTypes=true`);
+    const strict = await rest.call(
+      "GET",
+      `/api/plugins/telemetry/DEVICE/${id}/values/timeseries?keys=temp&useStrictDataTypes=true`,
+    );
     assert.deepEqual(strict.body, { temp: [{ ts: 3000, value: 30 }] });
-    const hist = await rest.call("GET", `/api/plugins/telemetry/DEVICE/${id}/values/timeseries?keys=temp&startTs=0&endTs=2500&limit=5&useStrictDataTypes=true`);
-    assert.deepEqual(hist.body, { temp: [{ ts: 2000, value: 20 }, { ts: 1000, value: 10 }] });
+    const hist = await rest.call(
+      "GET",
+      `/api/plugins/telemetry/DEVICE/${id}/values/timeseries?keys=temp&startTs=0&endTs=2500&limit=5&useStrictDataTypes=true`,
+    );
+    assert.deepEqual(hist.body, {
+      temp: [
+        { ts: 2000, value: 20 },
+        { ts: 1000, value: 10 },
+      ],
+    });
     await gw.endAsync();
   });
 
@@ -80,7 +116,10 @@ describe("emulator: REST subset", () => {
     const noMethod = await rest.call("POST", `/api/plugins/rpc/twoway/${id}`, { params: {} });
     assert.equal(noMethod.status, 400);
     const unknown = "00000000-0000-4000-8000-000000000000";
-    assert.equal((await rest.call("POST", `/api/plugins/rpc/oneway/${unknown}`, { method: "x", params: {} })).status, 404);
+    assert.equal(
+      (await rest.call("POST", `/api/plugins/rpc/oneway/${unknown}`, { method: "x", params: {} })).status,
+      404,
+    );
     assert.equal((await rest.call("GET", `/api/plugins/telemetry/DEVICE/${unknown}/values/timeseries`)).status, 404);
     assert.equal((await rest.call("GET", "/api/no/such/route")).status, 404);
   });
@@ -103,7 +142,10 @@ describe("emulator: REST subset", () => {
     const c = await connectGateway(emu, 5, { username: "made-token" });
     c.end(true);
     const dup = await rest.call("POST", "/api/device", { name: "Made" });
-    assert.deepEqual([dup.status, (dup.body as { message: string }).message], [400, "Device with such name already exists!"]);
+    assert.deepEqual(
+      [dup.status, (dup.body as { message: string }).message],
+      [400, "Device with such name already exists!"],
+    );
     assert.equal((await rest.call("POST", "/api/device", { type: "x" })).status, 400);
   });
 

@@ -2,7 +2,15 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { MqttClient } from "mqtt";
 import type { Emulator } from "../../../scripts/emulator/index.ts";
-import { connectGateway, nextMessage, publishRc, restLogin, startTestEmulator, withTimeout, type RestClient } from "./helpers.ts";
+import {
+  connectGateway,
+  nextMessage,
+  publishRc,
+  restLogin,
+  startTestEmulator,
+  withTimeout,
+  type RestClient,
+} from "./helpers.ts";
 
 interface GwRpc {
   device: string;
@@ -23,7 +31,12 @@ describe("emulator: server-side and client-side RPC", () => {
   let emu: Emulator;
   let rest: RestClient;
   before(async () => {
-    emu = await startTestEmulator({ clientRpcTimeoutMs: 100, minRpcTimeoutMs: 50, rateLimits: { messages: "20:1" }, gatewayRateLimits: { telemetryDataPoints: "100:60" } });
+    emu = await startTestEmulator({
+      clientRpcTimeoutMs: 100,
+      minRpcTimeoutMs: 50,
+      rateLimits: { messages: "20:1" },
+      gatewayRateLimits: { telemetryDataPoints: "100:60" },
+    });
     rest = await restLogin(emu);
   });
   after(() => emu.stop());
@@ -120,7 +133,11 @@ describe("emulator: server-side and client-side RPC", () => {
     const gw = await connectGateway(emu, 5);
     await gw.subscribeAsync("v1/devices/me/rpc/request/+", { qos: 1 });
     assert.equal(await publishRc(gw, "v1/gateway/connect", { device: "Old Name" }), 0);
-    const renamed = nextMessage(gw, "v1/devices/me/rpc/request/2", (b) => (b as { method?: string }).method === "gateway_device_renamed");
+    const renamed = nextMessage(
+      gw,
+      "v1/devices/me/rpc/request/2",
+      (b) => (b as { method?: string }).method === "gateway_device_renamed",
+    );
     emu.renameDevice("Old Name", "New Name");
     assert.deepEqual((await renamed).body, { method: "gateway_device_renamed", params: { "Old Name": "New Name" } });
     const deleted = nextMessage(gw, "v1/devices/me/rpc/request/3");
@@ -133,7 +150,10 @@ describe("emulator: server-side and client-side RPC", () => {
   test("getSessionLimits is answered locally with the gateway shape", async () => {
     const gw = await connectGateway(emu, 5);
     const answer = nextMessage(gw, "v1/devices/me/rpc/response/7");
-    assert.equal(await publishRc(gw, "v1/devices/me/rpc/request/7", { method: "getSessionLimits", params: { timeout: 5000 } }), 0);
+    assert.equal(
+      await publishRc(gw, "v1/devices/me/rpc/request/7", { method: "getSessionLimits", params: { timeout: 5000 } }),
+      0,
+    );
     assert.deepEqual((await answer).body, {
       maxPayloadSize: 65536,
       maxInflightMessages: 100,

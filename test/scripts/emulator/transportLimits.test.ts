@@ -137,7 +137,9 @@ describe("emulator: ThingsBoard's transport accounting", () => {
     assert.equal(c.connected, true, "the gateway is not told");
     // An RPC to the expired device now waits for the next message naming it.
     const rpc = e.rpc("Idle", "ping", {}, { timeoutMs: 5000 });
-    const got = new Promise<unknown>((r) => c.on("message", (t, p) => t === "v1/gateway/rpc" && r(JSON.parse(p.toString()))));
+    const got = new Promise<unknown>((r) =>
+      c.on("message", (t, p) => t === "v1/gateway/rpc" && r(JSON.parse(p.toString()))),
+    );
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(await publishRc(c, "v1/gateway/attributes", { Idle: { k: 1 } }), 0);
     const req = (await withTimeout(got, "RPC after the device came back")) as { device: string; data: { id: number } };
@@ -148,7 +150,9 @@ describe("emulator: ThingsBoard's transport accounting", () => {
 
   test("with overwriteActivityTime the gateway's own pings keep its sub-sessions alive (TransportActivityManager.updateState, AbstractGatewaySessionHandler.onGatewayPing)", async () => {
     const e = await start({
-      enforceRateLimits: false, sessionInactivityTimeoutMs: 1000, sessionReportTimeoutMs: 50,
+      enforceRateLimits: false,
+      sessionInactivityTimeoutMs: 1000,
+      sessionReportTimeoutMs: 50,
       gateways: [{ name: "GW", accessToken: GW_TOKEN, overwriteActivityTime: true }],
     });
     const c = await gw(e);

@@ -24,8 +24,15 @@ export interface BundledApp {
   cleanup(): void;
 }
 
-export function buildServer(outdir: string, extra: string[] = []): { status: number | null; stdout: string; stderr: string } {
-  const res = spawnSync(process.execPath, [path.join(REPO, "scripts", "build-server.mjs"), "--outdir", outdir, ...extra], { cwd: REPO, encoding: "utf8", timeout: 60_000 });
+export function buildServer(
+  outdir: string,
+  extra: string[] = [],
+): { status: number | null; stdout: string; stderr: string } {
+  const res = spawnSync(
+    process.execPath,
+    [path.join(REPO, "scripts", "build-server.mjs"), "--outdir", outdir, ...extra],
+    { cwd: REPO, encoding: "utf8", timeout: 60_000 },
+  );
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
@@ -55,7 +62,10 @@ export function bundledApp(): BundledApp {
  * Collects a child's stdout and stderr; `waitFor(re)` resolves on the first chunk that makes the
  * output match, rejects if the child exits first or after timeoutMs.
  */
-export function watchOutput(child: ChildProcess): { text(): string; waitFor(re: RegExp, timeoutMs: number): Promise<void> } {
+export function watchOutput(child: ChildProcess): {
+  text(): string;
+  waitFor(re: RegExp, timeoutMs: number): Promise<void>;
+} {
   let out = "";
   const listeners = new Set<() => void>();
   const onData = (b: Buffer) => {
@@ -76,10 +86,14 @@ export function watchOutput(child: ChildProcess): { text(): string; waitFor(re: 
           else resolve();
         };
         const check = () => {
-      if (re.test(out)) done();
-    };
-        const onExit = (code: number | null) => done(new Error(`child exited (${code}) before output matching ${re}:\n${out.slice(-3000)}`));
-        const timer = setTimeout(() => done(new Error(`no output matching ${re} within ${timeoutMs} ms:\n${out.slice(-3000)}`)), timeoutMs);
+          if (re.test(out)) done();
+        };
+        const onExit = (code: number | null) =>
+          done(new Error(`child exited (${code}) before output matching ${re}:\n${out.slice(-3000)}`));
+        const timer = setTimeout(
+          () => done(new Error(`no output matching ${re} within ${timeoutMs} ms:\n${out.slice(-3000)}`)),
+          timeoutMs,
+        );
         listeners.add(check);
         child.on("exit", onExit);
         check();

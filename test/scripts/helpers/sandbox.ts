@@ -61,7 +61,21 @@ esac
 exit 0
 `;
 
-export const DEFAULT_FAKES = ["systemctl", "useradd", "groupadd", "usermod", "userdel", "apt-get", "dpkg-query", "npm", "chown", "node", "ssh-keygen", "hostname", "uname"];
+export const DEFAULT_FAKES = [
+  "systemctl",
+  "useradd",
+  "groupadd",
+  "usermod",
+  "userdel",
+  "apt-get",
+  "dpkg-query",
+  "npm",
+  "chown",
+  "node",
+  "ssh-keygen",
+  "hostname",
+  "uname",
+];
 
 /**
  * What fake `npm ci` installs: JS stand-ins for the three native modules (enough for
@@ -71,7 +85,8 @@ export const DEFAULT_FAKES = ["systemctl", "useradd", "groupadd", "usermod", "us
  */
 const STAND_INS: Record<string, string> = {
   "ok/better-sqlite3/package.json": '{"name":"better-sqlite3","main":"index.js"}',
-  "ok/better-sqlite3/index.js": 'module.exports = class Database { prepare() { return { get: () => ({ v: "stand-in" }) }; } close() {} };\n',
+  "ok/better-sqlite3/index.js":
+    'module.exports = class Database { prepare() { return { get: () => ({ v: "stand-in" }) }; } close() {} };\n',
   "ok/better-sqlite3/build/Release/better_sqlite3.node": "built by npm ci\n",
   "ok/epoll/package.json": '{"name":"epoll","main":"index.js"}',
   "ok/epoll/index.js": "exports.Epoll = class Epoll {};\n",
@@ -149,7 +164,10 @@ export class Sandbox {
       encoding: "utf8",
       timeout: 60_000,
     });
-    const calls = fs.readFileSync(this.log, "utf8").split("\n").filter((l) => l.length > 0);
+    const calls = fs
+      .readFileSync(this.log, "utf8")
+      .split("\n")
+      .filter((l) => l.length > 0);
     return { status: res.status, stdout: res.stdout, stderr: res.stderr, calls };
   }
 
@@ -165,7 +183,10 @@ export class Sandbox {
 export function fakeCheckout(dir: string, opts: { example?: string | null; lock?: string } = {}): string {
   const src = path.join(dir, "checkout");
   fs.mkdirSync(path.join(src, "server"), { recursive: true });
-  fs.cpSync(path.join(REPO, "scripts"), path.join(src, "scripts"), { recursive: true, filter: (s) => !s.includes(`${path.sep}emulator`) });
+  fs.cpSync(path.join(REPO, "scripts"), path.join(src, "scripts"), {
+    recursive: true,
+    filter: (s) => !s.includes(`${path.sep}emulator`),
+  });
   fs.writeFileSync(path.join(src, "package.json"), JSON.stringify({ name: "rpi-tb-gateway", type: "module" }));
   fs.writeFileSync(path.join(src, "package-lock.json"), opts.lock ?? '{"lockfileVersion":3}');
   fs.writeFileSync(path.join(src, "server", "main.ts"), 'console.log("main");\n');
@@ -185,7 +206,8 @@ export function fakeCheckout(dir: string, opts: { example?: string | null; lock?
 }
 
 /** The stand-in checkout's example config: like the real one, it holds a placeholder. */
-export const EXAMPLE_CONFIG = "version: 1\n# example config\nthingsboard:\n  accessToken: REPLACE_WITH_GATEWAY_ACCESS_TOKEN\n";
+export const EXAMPLE_CONFIG =
+  "version: 1\n# example config\nthingsboard:\n  accessToken: REPLACE_WITH_GATEWAY_ACCESS_TOKEN\n";
 /** A config the user has edited: no placeholder left. */
 export const EDITED_CONFIG = "thingsboard:\n  host: tb.local # edited by the user\n  accessToken: A1B2C3\n";
 

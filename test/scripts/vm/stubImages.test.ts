@@ -26,7 +26,10 @@ describe("BME280 register image for i2c-stub", () => {
     const want = expectedReading();
     const v = r.values as { temperature: number; pressure: number; humidity: number };
     // The same tolerances as the VM check (scripts/vm/guest/checks.ts): the driver rounds to 0.01.
-    assert.ok(Math.abs(v.temperature - want.temperature) <= 0.011, `temperature ${v.temperature} vs ${want.temperature}`);
+    assert.ok(
+      Math.abs(v.temperature - want.temperature) <= 0.011,
+      `temperature ${v.temperature} vs ${want.temperature}`,
+    );
     assert.ok(Math.abs(v.pressure - want.pressure) <= 0.011, `pressure ${v.pressure} vs ${want.pressure}`);
     assert.ok(Math.abs(v.humidity - want.humidity) <= 0.05, `humidity ${v.humidity} vs ${want.humidity}`);
     await sensor.close();
@@ -38,7 +41,19 @@ describe("why the VM cannot stand in for an ADS1115", () => {
     // LO_THRESH (0x02) must read 0x8000 and HI_THRESH (0x03) 0x7FFF: byte 0x03 would have to be
     // 0x00 and 0x7F at once.
     const bus = new SimI2cBus();
-    bus.attach(0x48, new I2cStubModel(new Map([[0x02, 0x80], [0x03, 0x00], [0x04, 0xff]])));
-    await assert.rejects(openSensor("ads1115", bus, 0x48), (err: unknown) => err instanceof SensorError && /does not look like an ADS1115/.test(err.message));
+    bus.attach(
+      0x48,
+      new I2cStubModel(
+        new Map([
+          [0x02, 0x80],
+          [0x03, 0x00],
+          [0x04, 0xff],
+        ]),
+      ),
+    );
+    await assert.rejects(
+      openSensor("ads1115", bus, 0x48),
+      (err: unknown) => err instanceof SensorError && /does not look like an ADS1115/.test(err.message),
+    );
   });
 });

@@ -12,8 +12,14 @@ test("the VM's config for a gpio-sim header and an i2c-stub BME280 is valid", ()
   assert.equal(r.config.hardware, "pi");
   const gpio = r.config.devices.find((d) => d.kind === "gpio");
   assert.ok(gpio && gpio.kind === "gpio");
-  assert.deepEqual(gpio.outputs.map((o) => o.pin), [RELAY1, RELAY2]);
-  assert.deepEqual(gpio.inputs.map((i) => i.pin), [DOOR]);
+  assert.deepEqual(
+    gpio.outputs.map((o) => o.pin),
+    [RELAY1, RELAY2],
+  );
+  assert.deepEqual(
+    gpio.inputs.map((i) => i.pin),
+    [DOOR],
+  );
   const sensor = r.config.devices.find((d) => d.kind === "sensor");
   assert.ok(sensor && sensor.kind === "sensor" && sensor.bus === 0 && sensor.chip === "bme280");
 });

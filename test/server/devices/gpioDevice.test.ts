@@ -18,7 +18,10 @@ const cfg = (extra: Record<string, unknown> = {}) =>
   gpioDeviceSchema.parse({
     id: "io",
     kind: "gpio",
-    outputs: [{ pin: 17, label: "pump", safeState: 0 }, { pin: 27, label: "valve", activeLow: true, safeState: 1 }],
+    outputs: [
+      { pin: 17, label: "pump", safeState: 0 },
+      { pin: 27, label: "valve", activeLow: true, safeState: 1 },
+    ],
     inputs: [{ pin: 22, label: "door", debounceMs: 0 }],
     ...extra,
   });
@@ -53,7 +56,11 @@ describe("GpioDevice", () => {
     await d.start();
     assert.deepEqual(await d.rpc.toggle_gpio!({ pin: 17 }), { success: true, pin: 17, enabled: true });
     assert.equal(chip.level(17), 1);
-    assert.deepEqual(await d.rpc.setGpioStatus!({ pin: "27", enabled: false }), { "17": true, "27": false, "22": false });
+    assert.deepEqual(await d.rpc.setGpioStatus!({ pin: "27", enabled: false }), {
+      "17": true,
+      "27": false,
+      "22": false,
+    });
     assert.equal(chip.level(27), 1, "active-low: logical off = line high");
     assert.deepEqual(await d.rpc.getGpioStatus!(null), { "17": true, "27": false, "22": false });
     assert.deepEqual(telemetry.at(-1)?.values, { valve: false });
@@ -63,9 +70,16 @@ describe("GpioDevice", () => {
   test("only exposed outputs can be driven", async () => {
     const d = make();
     await d.start();
-    await assert.rejects(d.rpc.toggle_gpio!({ pin: 22 }), (e: RpcError) => e.code === "NOT_ALLOWED" && /input/.test(e.message));
-    await assert.rejects(d.rpc.toggle_gpio!({ pin: 4 }), (e: RpcError) => e.code === "NOT_ALLOWED" && /not exposed/.test(e.message));
-    for (const bad of [null, {}, { pin: 1.5 }, { pin: "seventeen" }, [17]]) await assert.rejects(d.rpc.toggle_gpio!(bad), (e: RpcError) => e.code === "BAD_PARAMS");
+    await assert.rejects(
+      d.rpc.toggle_gpio!({ pin: 22 }),
+      (e: RpcError) => e.code === "NOT_ALLOWED" && /input/.test(e.message),
+    );
+    await assert.rejects(
+      d.rpc.toggle_gpio!({ pin: 4 }),
+      (e: RpcError) => e.code === "NOT_ALLOWED" && /not exposed/.test(e.message),
+    );
+    for (const bad of [null, {}, { pin: 1.5 }, { pin: "seventeen" }, [17]])
+      await assert.rejects(d.rpc.toggle_gpio!(bad), (e: RpcError) => e.code === "BAD_PARAMS");
     await assert.rejects(d.rpc.setGpioStatus!({ pin: 17 }), (e: RpcError) => e.code === "BAD_PARAMS");
     assert.equal(chip.level(4), 0);
     await d.stop();
@@ -161,7 +175,10 @@ describe("GpioDevice", () => {
       await wasReported;
       const text = "pump (GPIO 17) could not be put in its safe state after 30 s offline: EIO: i/o error";
       assert.deepEqual(errors, [`Dev: ${text}`]);
-      assert.deepEqual(events.map((e) => [e.kind, e.device, e.text, e.ok]), [["error", "Dev", text, false]]);
+      assert.deepEqual(
+        events.map((e) => [e.kind, e.device, e.text, e.ok]),
+        [["error", "Dev", text, false]],
+      );
       assert.equal(chip.level(17), 1, "the relay is still on");
       assert.equal(d.snapshot().health, "degraded");
       assert.equal(d.snapshot().error, text);
@@ -183,7 +200,14 @@ describe("GpioDevice", () => {
       close: () => chip.close(),
       open: async (o) => {
         const pin = await chip.open(o);
-        return { pin: pin.pin, direction: pin.direction, read: () => pin.read(), watch: (cb) => pin.watch(cb), close: () => pin.close(), write: (v) => (failWrites ? Promise.reject(new Error("EIO: i/o error")) : pin.write(v)) };
+        return {
+          pin: pin.pin,
+          direction: pin.direction,
+          read: () => pin.read(),
+          watch: (cb) => pin.watch(cb),
+          close: () => pin.close(),
+          write: (v) => (failWrites ? Promise.reject(new Error("EIO: i/o error")) : pin.write(v)),
+        };
       },
     };
     const events: EventLogEntry[] = [];
@@ -193,7 +217,10 @@ describe("GpioDevice", () => {
     await d.rpc.toggle_gpio!({ pin: 17 });
     failWrites = true;
     await d.stop();
-    assert.deepEqual(events.map((e) => e.text), ["pump (GPIO 17) could not be put in its safe state at shutdown: EIO: i/o error"]);
+    assert.deepEqual(
+      events.map((e) => e.text),
+      ["pump (GPIO 17) could not be put in its safe state at shutdown: EIO: i/o error"],
+    );
   });
 
   test("a pin that cannot be opened marks the device offline instead of throwing", async () => {

@@ -19,8 +19,21 @@ function setup(extra: Record<string, unknown> = {}) {
   bus.on({}, "telemetry", (_d, r) => {
     for (const k of Object.keys(r.values)) switches[k] = (switches[k] ?? 0) + 1;
   });
-  const cfg = gpioDeviceSchema.parse({ id: "io", kind: "gpio", outputs: [{ pin: 17, label: "pump" }, { pin: 27, label: "fan" }], ...extra });
-  const device = new GpioDevice(cfg, "Dev", chip, { bus, log: silentLogger(), memory: new MemoryDeviceMemory(), now: () => now });
+  const cfg = gpioDeviceSchema.parse({
+    id: "io",
+    kind: "gpio",
+    outputs: [
+      { pin: 17, label: "pump" },
+      { pin: 27, label: "fan" },
+    ],
+    ...extra,
+  });
+  const device = new GpioDevice(cfg, "Dev", chip, {
+    bus,
+    log: silentLogger(),
+    memory: new MemoryDeviceMemory(),
+    now: () => now,
+  });
   return { device, chip, switches, advance: (ms: number) => (now += ms) };
 }
 
@@ -80,5 +93,8 @@ test("shared attributes are limited too; safe state is not", async () => {
 test("the limit is configurable and validated", () => {
   assert.deepEqual(gpioDeviceSchema.parse({ id: "a", kind: "gpio" }).outputRateLimit, { burst: 10, perSecond: 5 });
   assert.equal(gpioDeviceSchema.safeParse({ id: "a", kind: "gpio", outputRateLimit: { burst: 0 } }).success, false);
-  assert.equal(gpioDeviceSchema.safeParse({ id: "a", kind: "gpio", outputRateLimit: { perSecond: -1 } }).success, false);
+  assert.equal(
+    gpioDeviceSchema.safeParse({ id: "a", kind: "gpio", outputRateLimit: { perSecond: -1 } }).success,
+    false,
+  );
 });

@@ -71,12 +71,22 @@ describe("PwmDevice", () => {
 
   test("setPwm sets duty and frequency, reported as telemetry and attribute", async () => {
     const d = await make();
-    assert.deepEqual(await d.rpc.setPwm!({ pin: 18, duty: 0.4 }), { success: true, pin: 18, label: "fan", frequencyHz: 25_000, duty: 0.4 });
+    assert.deepEqual(await d.rpc.setPwm!({ pin: 18, duty: 0.4 }), {
+      success: true,
+      pin: 18,
+      label: "fan",
+      frequencyHz: 25_000,
+      duty: 0.4,
+    });
     assert.deepEqual(sim.pwm.channel(0), { periodNs: 40_000, dutyNs: 16_000, enabled: true });
     assert.deepEqual(telemetry.at(-1)?.values, { fan: 0.4 });
     assert.deepEqual(attributes.at(-1), { fan: 0.4 });
     await d.rpc.setPwm!({ pin: "18", frequencyHz: 100 });
-    assert.deepEqual(sim.pwm.channel(0), { periodNs: 10_000_000, dutyNs: 4_000_000, enabled: true }, "duty kept, period changed");
+    assert.deepEqual(
+      sim.pwm.channel(0),
+      { periodNs: 10_000_000, dutyNs: 4_000_000, enabled: true },
+      "duty kept, period changed",
+    );
     assert.deepEqual(attributes.at(-1), { fanFrequencyHz: 100 });
   });
 
@@ -84,7 +94,10 @@ describe("PwmDevice", () => {
     const d = await make();
     await d.rpc.setPwm!({ pin: 13, pulseUs: 1750 });
     assert.equal(sim.pwm.channel(1)?.dutyNs, 1_750_000);
-    await assert.rejects(d.rpc.setPwm!({ pin: 13, pulseUs: 2500 }), { code: "BAD_PARAMS", message: "params.pulseUs 2500 is outside valve's limits 1000-2000 µs" });
+    await assert.rejects(d.rpc.setPwm!({ pin: 13, pulseUs: 2500 }), {
+      code: "BAD_PARAMS",
+      message: "params.pulseUs 2500 is outside valve's limits 1000-2000 µs",
+    });
     await assert.rejects(d.rpc.setPwm!({ pin: 13, duty: 0.5 }), /params.pulseUs must be a number 1000-2000/);
     await assert.rejects(d.rpc.setPwm!({ pin: 13, pulseUs: 1500, frequencyHz: 60 }), /its frequency is fixed/);
     await assert.rejects(d.rpc.setPwm!({ pin: 18, duty: 1.5 }), /params.duty must be a number 0-1/);
@@ -108,7 +121,11 @@ describe("PwmDevice", () => {
     await d.stop();
     dev = null;
     assert.equal(sim.pwm.channel(0), undefined, "safe duty 0: stopped and unexported");
-    assert.deepEqual(sim.pwm.channel(1), { periodNs: 20_000_000, dutyNs: 1_200_000, enabled: true }, "the servo holds its safe pulse");
+    assert.deepEqual(
+      sim.pwm.channel(1),
+      { periodNs: 20_000_000, dutyNs: 1_200_000, enabled: true },
+      "the servo holds its safe pulse",
+    );
     assert.deepEqual(telemetry.at(-1)?.values, { fan: 0, valve: 1200 });
   });
 
@@ -116,12 +133,19 @@ describe("PwmDevice", () => {
     const parsed = pwmDeviceSchema.parse(CONFIG);
     const empty = await SimSysfs.create();
     await empty.remove(); // no /sys/class/pwm at all
-    dev = new PwmDevice(parsed, "Pwm", () => openSysfsPwm(empty.io, empty.pwmClass), { bus, log: silentLogger(), memory });
+    dev = new PwmDevice(parsed, "Pwm", () => openSysfsPwm(empty.io, empty.pwmClass), {
+      bus,
+      log: silentLogger(),
+      memory,
+    });
     await dev.start();
     const snap = dev.snapshot();
     assert.equal(snap.health, "offline");
     assert.match(snap.error ?? "", /dtoverlay=pwm-2chan/);
-    await assert.rejects(dev.rpc.setPwm!({ pin: 18, duty: 0.5 }), { code: "DEVICE_ERROR", message: "PWM GPIO 18 is not open" });
+    await assert.rejects(dev.rpc.setPwm!({ pin: 18, duty: 0.5 }), {
+      code: "DEVICE_ERROR",
+      message: "PWM GPIO 18 is not open",
+    });
   });
 
   test("after safeStateAfterOfflineSec without ThingsBoard the outputs go to their safe value; back online cancels", async (t) => {
@@ -151,7 +175,13 @@ describe("PwmDevice", () => {
         open: async (pin) => {
           const out = await c.open(pin);
           const refuse = () => Promise.reject(new Error("EIO: i/o error"));
-          return { pin: out.pin, channel: out.channel, set: (p, d) => (failWrites ? refuse() : out.set(p, d)), enable: (on) => (failWrites ? refuse() : out.enable(on)), close: () => out.close() };
+          return {
+            pin: out.pin,
+            channel: out.channel,
+            set: (p, d) => (failWrites ? refuse() : out.set(p, d)),
+            enable: (on) => (failWrites ? refuse() : out.enable(on)),
+            close: () => out.close(),
+          };
         },
       };
     };
@@ -160,7 +190,11 @@ describe("PwmDevice", () => {
     log.root.sinks.set((r) => errors.push(r.msg), "error");
     const events: EventLogEntry[] = [];
     bus.on({}, "eventLog", (e) => events.push(e));
-    const d = new PwmDevice(pwmDeviceSchema.parse({ ...CONFIG, safeStateAfterOfflineSec: 30 }), "Pwm", flaky, { bus, log, memory });
+    const d = new PwmDevice(pwmDeviceSchema.parse({ ...CONFIG, safeStateAfterOfflineSec: 30 }), "Pwm", flaky, {
+      bus,
+      log,
+      memory,
+    });
     dev = d;
     await d.start();
     await d.rpc.setPwm!({ pin: 18, duty: 0.9 });
@@ -172,7 +206,10 @@ describe("PwmDevice", () => {
     await until(() => events.length > 0, "the failure in the event log");
     const text = "fan (GPIO 18) could not be set to its safe value after 30 s offline: EIO: i/o error";
     assert.deepEqual(errors, [`Pwm: ${text}`]);
-    assert.deepEqual(events.map((e) => [e.kind, e.device, e.text, e.ok]), [["error", "Pwm", text, false]]);
+    assert.deepEqual(
+      events.map((e) => [e.kind, e.device, e.text, e.ok]),
+      [["error", "Pwm", text, false]],
+    );
     assert.equal(sim.pwm.channel(0)?.dutyNs, 36_000, "the fan still runs at 0.9");
     assert.equal(d.snapshot().health, "degraded");
     assert.equal(d.snapshot().error, text);
@@ -199,12 +236,31 @@ describe("PwmDevice", () => {
     await runtime.start();
     try {
       const dispatcher = new DeviceRpcDispatcher(runtime, bus, silentLogger());
-      const ok = await dispatcher.dispatch({ device: "unit pwm", method: "setPwm", params: { pin: 18, duty: 0.5 }, source: "thingsboard" });
-      assert.deepEqual(ok, { ok: true, data: { success: true, pin: 18, label: "fan", frequencyHz: 25_000, duty: 0.5 } });
-      const bad = await dispatcher.dispatch({ device: "pwm", method: "setPwm", params: { pin: 18 }, source: "dashboard" });
-      assert.deepEqual(bad, { ok: false, data: { success: false, error: "params.duty must be a number 0-1", code: "BAD_PARAMS" } });
+      const ok = await dispatcher.dispatch({
+        device: "unit pwm",
+        method: "setPwm",
+        params: { pin: 18, duty: 0.5 },
+        source: "thingsboard",
+      });
+      assert.deepEqual(ok, {
+        ok: true,
+        data: { success: true, pin: 18, label: "fan", frequencyHz: 25_000, duty: 0.5 },
+      });
+      const bad = await dispatcher.dispatch({
+        device: "pwm",
+        method: "setPwm",
+        params: { pin: 18 },
+        source: "dashboard",
+      });
+      assert.deepEqual(bad, {
+        ok: false,
+        data: { success: false, error: "params.duty must be a number 0-1", code: "BAD_PARAMS" },
+      });
       const status = await dispatcher.dispatch({ device: "pwm", method: "getPwm", params: {}, source: "dashboard" });
-      assert.deepEqual(status.data, { "18": { pin: 18, label: "fan", frequencyHz: 25_000, duty: 0.5 }, "13": { pin: 13, label: "valve", frequencyHz: 50, pulseUs: 1200 } });
+      assert.deepEqual(status.data, {
+        "18": { pin: 18, label: "fan", frequencyHz: 25_000, duty: 0.5 },
+        "13": { pin: 13, label: "valve", frequencyHz: 50, pulseUs: 1200 },
+      });
     } finally {
       await runtime.stop();
     }
@@ -215,10 +271,18 @@ describe("PwmDevice", () => {
       const r = pwmDeviceSchema.safeParse(cfg);
       return r.success ? [] : r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
     };
-    assert.deepEqual(err({ id: "p", kind: "pwm", outputs: [{ pin: 17 }] }), ["outputs.0.pin: expected a hardware PWM pin: 12, 13, 18 or 19"]);
-    assert.deepEqual(err({ id: "p", kind: "pwm", outputs: [{ pin: 18, servo: { minUs: 2000, maxUs: 1000 } }] }), ["outputs.0.servo.maxUs: must be above minUs"]);
-    assert.deepEqual(err({ id: "p", kind: "pwm", outputs: [{ pin: 18, servo: { safeUs: 500 } }] }), ["outputs.0.servo.safeUs: must be within minUs-maxUs"]);
-    assert.deepEqual(err({ id: "p", kind: "pwm", outputs: [{ pin: 18, frequencyHz: 1000, servo: {} }] }), ["outputs.0.frequencyHz: a 2000 µs pulse does not fit a 1000 µs period"]);
+    assert.deepEqual(err({ id: "p", kind: "pwm", outputs: [{ pin: 17 }] }), [
+      "outputs.0.pin: expected a hardware PWM pin: 12, 13, 18 or 19",
+    ]);
+    assert.deepEqual(err({ id: "p", kind: "pwm", outputs: [{ pin: 18, servo: { minUs: 2000, maxUs: 1000 } }] }), [
+      "outputs.0.servo.maxUs: must be above minUs",
+    ]);
+    assert.deepEqual(err({ id: "p", kind: "pwm", outputs: [{ pin: 18, servo: { safeUs: 500 } }] }), [
+      "outputs.0.servo.safeUs: must be within minUs-maxUs",
+    ]);
+    assert.deepEqual(err({ id: "p", kind: "pwm", outputs: [{ pin: 18, frequencyHz: 1000, servo: {} }] }), [
+      "outputs.0.frequencyHz: a 2000 µs pulse does not fit a 1000 µs period",
+    ]);
     assert.deepEqual(err({ id: "p", kind: "pwm", outputs: [] }), ["outputs: expected at least one output"]);
   });
 });

@@ -12,7 +12,12 @@ async function runtime() {
   const bus = new EventBus();
   const chip = new SimGpioChip();
   const rt = new DeviceRuntime({ bus, log: silentLogger(), memory: new MemoryDeviceMemory() });
-  await rt.build([deviceSchema.parse({ id: "io", kind: "gpio", outputs: [{ pin: 5, label: "lamp" }] })], "u1", { gpio: async () => chip, openSensor: async () => { throw new Error("none"); } });
+  await rt.build([deviceSchema.parse({ id: "io", kind: "gpio", outputs: [{ pin: 5, label: "lamp" }] })], "u1", {
+    gpio: async () => chip,
+    openSensor: async () => {
+      throw new Error("none");
+    },
+  });
   await rt.start();
   return { bus, chip, rt };
 }

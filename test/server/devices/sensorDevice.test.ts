@@ -70,12 +70,22 @@ describe("SensorDevice (BME280 model on the simulated bus)", () => {
     // fixed sleep, a healthy twin at 0x77 sampling at the same 0.1 s interval on the same bus takes
     // three readings: without backoff the failing device would have had three tries meanwhile.
     sim.attach(0x77, createChipModel("bme280"));
-    const cfg = sensorDeviceSchema.parse({ id: "twin", kind: "sensor", chip: "bme280", intervalSec: 0.1, report: { strategy: "every" } });
+    const cfg = sensorDeviceSchema.parse({
+      id: "twin",
+      kind: "sensor",
+      chip: "bme280",
+      intervalSec: 0.1,
+      report: { strategy: "every" },
+    });
     const twinBus = new EventBus();
     let twinReadings = 0;
     twinBus.on({}, "telemetry", () => twinReadings++);
     const i2c = new ResilientI2cBus(sim, { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 });
-    const twin = new SensorDevice(cfg, "Twin", () => openSensor("bme280", i2c, 0x77), { bus: twinBus, log: silentLogger(), memory: new MemoryDeviceMemory() });
+    const twin = new SensorDevice(cfg, "Twin", () => openSensor("bme280", i2c, 0x77), {
+      bus: twinBus,
+      log: silentLogger(),
+      memory: new MemoryDeviceMemory(),
+    });
     try {
       await twin.start();
       await until(() => twinReadings >= 3, "three readings of the healthy twin");
@@ -129,10 +139,17 @@ describe("SensorDevice (BME280 model on the simulated bus)", () => {
   test("a chip that names itself (SHT4x serial number) reports it as a client attribute at open", async () => {
     sim.attach(0x44, createChipModel("sht4x"));
     const cfg = sensorDeviceSchema.parse({ id: "sht", kind: "sensor", chip: "sht4x", intervalSec: 3600 });
-    dev = new SensorDevice(cfg, "Sht", () => openSensor("sht4x", new ResilientI2cBus(sim), 0x44), { bus, log: silentLogger(), memory });
+    dev = new SensorDevice(cfg, "Sht", () => openSensor("sht4x", new ResilientI2cBus(sim), 0x44), {
+      bus,
+      log: silentLogger(),
+      memory,
+    });
     await dev.start();
     await until(() => telemetry.length >= 1, "first reading");
-    assert.deepEqual(attributes.find((a) => "serialNumber" in a), { serialNumber: "0f8d2e51" });
+    assert.deepEqual(
+      attributes.find((a) => "serialNumber" in a),
+      { serialNumber: "0f8d2e51" },
+    );
     assert.deepEqual(dev.info.units, { temperature: "°C", humidity: "%" });
   });
 });

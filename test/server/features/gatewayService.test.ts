@@ -33,7 +33,15 @@ describe("gateway service", () => {
       ],
     });
     if (!r.ok) throw new Error(r.errors.join("; "));
-    c = new Controller({ config: r.config, log: createLogger("error", () => {}), unit: "u", version: "9.9.9", demo: true, embeddedThingsBoard: startDemoThingsBoard, dashboard: false });
+    c = new Controller({
+      config: r.config,
+      log: createLogger("error", () => {}),
+      unit: "u",
+      version: "9.9.9",
+      demo: true,
+      embeddedThingsBoard: startDemoThingsBoard,
+      dashboard: false,
+    });
     await c.start();
     emu = c.emulator!;
     await until(() => c.connection?.status().state === "connected", "connected");
@@ -44,7 +52,8 @@ describe("gateway service", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const rpc = async (method: string, params: unknown = null) => (await emu.gatewayRpc(GW, method, params, { twoWay: true, timeoutMs: 3000 })).body as Record<string, unknown>;
+  const rpc = async (method: string, params: unknown = null) =>
+    (await emu.gatewayRpc(GW, method, params, { twoWay: true, timeoutMs: 3000 })).body as Record<string, unknown>;
 
   test("service RPCs: ping, devices, version, stats, i2c_scan, sensor_scan; reboot refused unless allowed", async () => {
     assert.deepEqual(await rpc("gateway_ping"), { code: 200, resp: "pong" });
@@ -53,8 +62,13 @@ describe("gateway service", () => {
     const stats = await rpc("gateway_stats");
     assert.equal(typeof stats.processRss, "number");
     assert.equal(typeof stats.outboxQueued, "number");
-    const scan = (await rpc("i2c_scan")) as { devices: Array<{ address: string; chip: string | null; configured: boolean }> };
-    assert.ok(scan.devices.some((d) => d.address === "0x76" && d.chip === "bme280" && d.configured), JSON.stringify(scan));
+    const scan = (await rpc("i2c_scan")) as {
+      devices: Array<{ address: string; chip: string | null; configured: boolean }>;
+    };
+    assert.ok(
+      scan.devices.some((d) => d.address === "0x76" && d.chip === "bme280" && d.configured),
+      JSON.stringify(scan),
+    );
     // No 1-Wire probe or DHT in this config: the kernel's (simulated) lists are empty.
     assert.deepEqual(await rpc("sensor_scan"), { w1: [], dht: [] });
     assert.match(JSON.stringify(await rpc("gateway_reboot", { seconds: 5 })), /not allowed/);
@@ -78,11 +92,20 @@ describe("gateway service", () => {
 
   test("remote logs: warnings go to ThingsBoard as gateway telemetry", async () => {
     c.log.child("test").warn("remote log probe 42");
-    await until(() => emu.telemetry(GW, "LOGS").some((r) => String(r.values.LOGS).includes("remote log probe 42")), "remote log line", 8000);
+    await until(
+      () => emu.telemetry(GW, "LOGS").some((r) => String(r.values.LOGS).includes("remote log probe 42")),
+      "remote log line",
+      8000,
+    );
   });
 
   test("holding the claim button opens the claim window for devices with a claim section", async () => {
-    const claimed = nextEvent<[string, { secretKey: string; durationMs: number }]>(emu.events, "claim", (name) => name === "u io", 5000);
+    const claimed = nextEvent<[string, { secretKey: string; durationMs: number }]>(
+      emu.events,
+      "claim",
+      (name) => name === "u io",
+      5000,
+    );
     const sim = c.hardware.sim!;
     sim.gpio.setInput(26, 0); // active-low: pressed
     const [, info] = await claimed;

@@ -5,10 +5,18 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EventBus } from "../../../server/eventBus.ts";
 import type { AppInfo } from "../../../server/events.ts";
-import { GatewayService, type GatewayServiceBridge, type GatewayServiceHost } from "../../../server/features/gatewayService.ts";
+import {
+  GatewayService,
+  type GatewayServiceBridge,
+  type GatewayServiceHost,
+} from "../../../server/features/gatewayService.ts";
 import { configFrom, rawConfig, recordingLogger, tempDir } from "../../fakes/appHarness.ts";
 
-function fakes(appInfo: () => AppInfo): { host: GatewayServiceHost; bridge: GatewayServiceBridge; connect: () => void } {
+function fakes(appInfo: () => AppInfo): {
+  host: GatewayServiceHost;
+  bridge: GatewayServiceBridge;
+  connect: () => void;
+} {
   const ready: Array<() => void> = [];
   const config = configFrom(rawConfig(1, tempDir("gwsvc-")));
   const host: GatewayServiceHost = {

@@ -26,10 +26,24 @@ async function open(file: string, cfg: Config) {
   const runtime = new DeviceRuntime({ bus, log: silentLogger(), memory: new MemoryDeviceMemory() });
   const chip = new SimGpioChip();
   const disconnected: string[] = [];
-  const pd = await PageDevices.open({ file, config: cfg, runtime, bus, log: silentLogger(), disconnect: async (n) => {
-    disconnected.push(n);
-  }, forgetHistory: () => {}, onChanged: () => {} });
-  await runtime.build(pd.merged(), "u", { gpio: async () => chip, openSensor: async () => { throw new Error("no sensors here"); } });
+  const pd = await PageDevices.open({
+    file,
+    config: cfg,
+    runtime,
+    bus,
+    log: silentLogger(),
+    disconnect: async (n) => {
+      disconnected.push(n);
+    },
+    forgetHistory: () => {},
+    onChanged: () => {},
+  });
+  await runtime.build(pd.merged(), "u", {
+    gpio: async () => chip,
+    openSensor: async () => {
+      throw new Error("no sensors here");
+    },
+  });
   await runtime.start();
   return { pd, runtime, chip, disconnected };
 }
@@ -40,20 +54,41 @@ describe("PageDevices", () => {
     const main = config([{ id: "relays", kind: "gpio", outputs: [{ pin: 17 }] }]);
     const first = await open(file, main);
     const clash = await first.pd.add({ id: "fan", kind: "gpio", outputs: [{ pin: 17 }] });
-    assert.deepEqual(clash, { ok: false, errors: ["device.outputs[0].pin: GPIO 17 (physical pin 11) is already used by devices[0].outputs[0].pin"] });
-    assert.deepEqual(await first.pd.add({ id: "relays", kind: "gpio" }), { ok: false, errors: ['device.id: "relays" is already used by devices[0]'] });
-    assert.deepEqual(await first.pd.add({ id: "fan", kind: "gpio", outputs: [{ pin: 5, label: "fan" }] }), { ok: true, id: "fan" });
-    assert.deepEqual(first.runtime.list().map((d) => d.info.name), ["u relays", "u fan"]);
-    assert.deepEqual(await first.pd.remove("relays"), { ok: false, errors: ["device relays is in the main config file, which the appliance cannot change: edit it there"] });
+    assert.deepEqual(clash, {
+      ok: false,
+      errors: ["device.outputs[0].pin: GPIO 17 (physical pin 11) is already used by devices[0].outputs[0].pin"],
+    });
+    assert.deepEqual(await first.pd.add({ id: "relays", kind: "gpio" }), {
+      ok: false,
+      errors: ['device.id: "relays" is already used by devices[0]'],
+    });
+    assert.deepEqual(await first.pd.add({ id: "fan", kind: "gpio", outputs: [{ pin: 5, label: "fan" }] }), {
+      ok: true,
+      id: "fan",
+    });
+    assert.deepEqual(
+      first.runtime.list().map((d) => d.info.name),
+      ["u relays", "u fan"],
+    );
+    assert.deepEqual(await first.pd.remove("relays"), {
+      ok: false,
+      errors: ["device relays is in the main config file, which the appliance cannot change: edit it there"],
+    });
     await first.runtime.stop();
     await first.pd.close();
 
     const second = await open(file, main);
-    assert.deepEqual(second.runtime.list().map((d) => d.info.id), ["relays", "fan"]);
+    assert.deepEqual(
+      second.runtime.list().map((d) => d.info.id),
+      ["relays", "fan"],
+    );
     assert.match(second.pd.exportYaml(), /^- id: fan\n {2}kind: gpio\n {2}outputs:\n {4}- pin: 5\n {6}label: fan\n/m);
     assert.deepEqual(await second.pd.remove("fan"), { ok: true, id: "fan" });
     assert.deepEqual(second.disconnected, ["u fan"]);
-    assert.deepEqual(second.runtime.list().map((d) => d.info.id), ["relays"]);
+    assert.deepEqual(
+      second.runtime.list().map((d) => d.info.id),
+      ["relays"],
+    );
     await second.runtime.stop();
     await second.pd.close();
   });
@@ -66,10 +101,17 @@ describe("PageDevices", () => {
     await first.pd.close();
     // The main config took GPIO 5 since.
     const second = await open(file, config([{ id: "door", kind: "gpio", inputs: [{ pin: 5 }] }]));
-    assert.deepEqual(second.runtime.list().map((d) => d.info.id), ["door"]);
+    assert.deepEqual(
+      second.runtime.list().map((d) => d.info.id),
+      ["door"],
+    );
     assert.equal((await second.pd.add({ id: "lamp", kind: "gpio", outputs: [{ pin: 6 }] })).ok, true);
     const stored = JSON.parse(readFileSync(file, "utf8")) as { devices: Array<{ id: string }> };
-    assert.deepEqual(stored.devices.map((d) => d.id), ["lamp", "fan"], "the clashing entry is kept for a human to fix");
+    assert.deepEqual(
+      stored.devices.map((d) => d.id),
+      ["lamp", "fan"],
+      "the clashing entry is kept for a human to fix",
+    );
     await second.runtime.stop();
     await second.pd.close();
   });

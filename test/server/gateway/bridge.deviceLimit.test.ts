@@ -61,7 +61,10 @@ describe("tenant device limit: one device refused, the others keep flowing", () 
   test("once there is room, the next retry is accepted and everything held is delivered in order", async () => {
     emu.deleteDevice("Spare");
     await until(() => emu.telemetry("Lim D", "i").length === 20, "Lim D's held readings delivered", 15_000);
-    assert.deepEqual(emu.telemetry("Lim D", "i").map((r) => r.values.i), [...Array(20).keys()]);
+    assert.deepEqual(
+      emu.telemetry("Lim D", "i").map((r) => r.values.i),
+      [...Array(20).keys()],
+    );
     await until(() => h.bridge.parked.length === 0, "nothing parked");
     assert.equal(h.runtime.snapshots().find((s) => s.name === "Lim D")?.parked, undefined);
     assert.equal(emu.stats.closedForError, 0);

@@ -17,12 +17,21 @@ for (const mqttVersion of [4, 5] as const) {
     const connects: string[] = [];
 
     before(async () => {
-      emu = await startEmulator({ gateways: [{ name: GW, accessToken: "gw-token" }], gatewayRateLimits: { messages: "1000:1" }, maxInflightMessages: 40, rpcTimeoutMs: 3000, minRpcTimeoutMs: 100 });
+      emu = await startEmulator({
+        gateways: [{ name: GW, accessToken: "gw-token" }],
+        gatewayRateLimits: { messages: "1000:1" },
+        maxInflightMessages: 40,
+        rpcTimeoutMs: 3000,
+        minRpcTimeoutMs: 100,
+      });
       emu.events.on("connect", (name: string) => connects.push(name));
       h = await startBridgeHarness({
         port: emu.mqttPort,
         mqttVersion,
-        gatewayRpc: async (method) => (method === "gateway_ping" ? { ok: true, data: { code: 200, resp: "pong" } } : { ok: false, data: { error: `unknown gateway method ${method}` } }),
+        gatewayRpc: async (method) =>
+          method === "gateway_ping"
+            ? { ok: true, data: { code: 200, resp: "pong" } }
+            : { ok: false, data: { error: `unknown gateway method ${method}` } },
       });
       await h.ready();
     });
@@ -48,8 +57,14 @@ for (const mqttVersion of [4, 5] as const) {
         const r = emu.telemetry(DEV, "seq");
         return r.length >= 20 ? r : null;
       }, "20 telemetry records");
-      assert.deepEqual(recs.map((r) => r.values.seq), [...Array(20).keys()]);
-      assert.deepEqual(recs.map((r) => r.ts), [...Array(20).keys()].map((i) => ts0 + i));
+      assert.deepEqual(
+        recs.map((r) => r.values.seq),
+        [...Array(20).keys()],
+      );
+      assert.deepEqual(
+        recs.map((r) => r.ts),
+        [...Array(20).keys()].map((i) => ts0 + i),
+      );
     });
 
     test("client attributes reach the device", async () => {
@@ -76,7 +91,10 @@ for (const mqttVersion of [4, 5] as const) {
       assert.deepEqual(await h.bridge.requestAttributes(DEV, ["s1", "s2", "missing"], false), { s1: 11, s2: "two" });
       assert.deepEqual(await h.bridge.requestAttributes(DEV, ["missing"], false), {});
       assert.deepEqual(await h.bridge.requestAttributes(DEV, ["firmware"], true, "key"), { firmware: "1.2.3" });
-      assert.deepEqual(await h.bridge.requestAttributes(DEV, ["firmware", "channels"], true, "keys"), { firmware: "1.2.3", channels: 2 });
+      assert.deepEqual(await h.bridge.requestAttributes(DEV, ["firmware", "channels"], true, "keys"), {
+        firmware: "1.2.3",
+        channels: 2,
+      });
     });
 
     test("toggle_gpio through the REST API flips the pin and answers success", async () => {
@@ -112,7 +130,11 @@ for (const mqttVersion of [4, 5] as const) {
     });
 
     test("claiming goes out on v1/gateway/claim", async () => {
-      const claimed = nextEvent<[string, { secretKey: string; durationMs: number }]>(emu.events, "claim", (name) => name === DEV);
+      const claimed = nextEvent<[string, { secretKey: string; durationMs: number }]>(
+        emu.events,
+        "claim",
+        (name) => name === DEV,
+      );
       await h.bridge.claim({ [DEV]: { secretKey: "s3cret", durationMs: 60_000 } });
       const [, info] = await claimed;
       assert.equal(info.secretKey, "s3cret");

@@ -65,12 +65,23 @@ for (const version of [5, 4] as const) {
       await emu.resume();
       await h.ready(1, 30_000);
       const total = READINGS * DEVICES.length;
-      await until(() => arrivals.reduce((n, a) => n + a.points, 0) >= total, `all ${total} readings`, 60_000).catch((e: unknown) => {
-        process.stdout.write(`# arrived ${arrivals.reduce((n, a) => n + a.points, 0)} stats ${JSON.stringify(h.bridge.sender.stats)} pending ${h.outbox.pending} inflight ${h.outbox.inFlight} emu ${JSON.stringify(emu.stats)}\n`);
-        throw e;
-      });
+      await until(() => arrivals.reduce((n, a) => n + a.points, 0) >= total, `all ${total} readings`, 60_000).catch(
+        (e: unknown) => {
+          process.stdout.write(
+            `# arrived ${arrivals.reduce((n, a) => n + a.points, 0)} stats ${JSON.stringify(h.bridge.sender.stats)} pending ${h.outbox.pending} inflight ${h.outbox.inFlight} emu ${JSON.stringify(emu.stats)}\n`,
+          );
+          throw e;
+        },
+      );
       for (const d of [DEVICES[0]!, DEVICES[199]!]) {
-        assert.deepEqual(emu.telemetry(d, "v").map((x) => x.values.v).sort((a, b) => (a as number) - (b as number)), [...Array(READINGS).keys()], d);
+        assert.deepEqual(
+          emu
+            .telemetry(d, "v")
+            .map((x) => x.values.v)
+            .sort((a, b) => (a as number) - (b as number)),
+          [...Array(READINGS).keys()],
+          d,
+        );
       }
       assert.equal(emu.devices().filter((d) => d.name.startsWith("Fleet")).length, 200);
       assert.equal(emu.stats.rateLimitBreaches, 0, "no call refused for rate");
@@ -86,7 +97,9 @@ for (const version of [5, 4] as const) {
       const last = arrivals[arrivals.length - 1]!.at;
       const burst = arrivals.filter((a) => a.at === first).reduce((n, a) => n + a.points, 0);
       const rate = (total - burst) / ((last - first) / 1000);
-      process.stdout.write(`# MQTT ${version === 5 ? "5" : "3.1.1"}: ${total} points in ${((last - first) / 1000).toFixed(2)} s; after the first publish (${burst} points) ${rate.toFixed(0)} points/s = ${(rate / DP_PER_SECOND).toFixed(3)} of the ${DP_PER_SECOND}/s the limits allow\n`);
+      process.stdout.write(
+        `# MQTT ${version === 5 ? "5" : "3.1.1"}: ${total} points in ${((last - first) / 1000).toFixed(2)} s; after the first publish (${burst} points) ${rate.toFixed(0)} points/s = ${(rate / DP_PER_SECOND).toFixed(3)} of the ${DP_PER_SECOND}/s the limits allow\n`,
+      );
       assert.ok(rate <= DP_PER_SECOND * 1.001, "never faster than the server allows");
     });
 

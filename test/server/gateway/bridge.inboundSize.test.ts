@@ -27,7 +27,11 @@ const RSS_GROWTH_LIMIT = 96 * 1024 * 1024;
 
 /** A JSON RPC of `bytes` bytes: {"device":..,"data":{"id":..,"method":..,"params":"xxx…"}}. */
 function bigRpc(id: number, bytes: number) {
-  return { prefix: JSON.stringify({ device: DEV, data: { id, method: "getGpioStatus", params: "" } }).slice(0, -3), suffix: '"}}', bytes };
+  return {
+    prefix: JSON.stringify({ device: DEV, data: { id, method: "getGpioStatus", params: "" } }).slice(0, -3),
+    suffix: '"}}',
+    bytes,
+  };
 }
 
 function maxRssBytes(): number {
@@ -46,7 +50,13 @@ for (const version of [4, 5] as const) {
       // The test's client plays the server and reads the replies; the big messages are sent by a child
       // process (bigPublisher.ts), and Mosquitto holds them back from this client by its Maximum
       // Packet Size: this process's RSS is the gateway's alone.
-      server = await mqtt.connectAsync({ host: "127.0.0.1", port: broker.port, protocolVersion: 5, clientId: "tb-server", properties: { maximumPacketSize: 1024 * 1024 } });
+      server = await mqtt.connectAsync({
+        host: "127.0.0.1",
+        port: broker.port,
+        protocolVersion: 5,
+        clientId: "tb-server",
+        properties: { maximumPacketSize: 1024 * 1024 },
+      });
       server.on("message", (topic, payload) => replies.push({ topic, payload: payload.toString() }));
       await server.subscribeAsync(["v1/gateway/rpc", "v1/devices/me/rpc/response/+"], { qos: 1, nl: true });
       h = await startBridgeHarness({ port: broker.port, mqttVersion: version, maxInboundBytes: LIMIT });
@@ -58,33 +68,45 @@ for (const version of [4, 5] as const) {
       await broker?.stop();
     });
 
-    const replyTo = (id: number) => replies.find((r) => r.topic === "v1/gateway/rpc" && JSON.parse(r.payload).id === id);
+    const replyTo = (id: number) =>
+      replies.find((r) => r.topic === "v1/gateway/rpc" && JSON.parse(r.payload).id === id);
 
-    test("100 MB RPC, shared attribute and unmatched response: refused, connection kept, memory bounded", { timeout: 90_000 }, async () => {
-      await publishFromChild(broker.port, [{ topic: "v1/gateway/attributes", bytes: 2 * LIMIT }]);
-      await until(() => version === 5 || h.bridge.stats.oversized === 1, "warm-up message refused");
-      const oversizedBefore = h.bridge.stats.oversized;
-      const baseline = maxRssBytes();
-      await publishFromChild(broker.port, [
-        { topic: "v1/gateway/rpc", ...bigRpc(1, BIG) },
-        { topic: "v1/gateway/attributes", bytes: BIG, prefix: `{"device":"${DEV}","data":{"huge":"`, suffix: '"}}' },
-        { topic: "v1/devices/me/rpc/response/999999", bytes: BIG, prefix: '{"x":"', suffix: '"}' },
-      ]);
-      // A normal RPC right after is answered on the same connection; the broker delivers in order,
-      // so the three big ones have been dealt with by then.
-      await server.publishAsync("v1/gateway/rpc", JSON.stringify({ device: DEV, data: { id: 2, method: "getGpioStatus", params: {} } }), { qos: 1 });
-      const reply = await until(() => replyTo(2), "reply to the next RPC", 30_000);
-      assert.equal(JSON.parse(reply.payload).device, DEV);
-      const growth = maxRssBytes() - baseline;
-      assert.ok(growth < RSS_GROWTH_LIMIT, `peak RSS grew by ${(growth / 1048576).toFixed(1)} MB for 3 x 100 MB messages`);
-      // On 3.1.1 the guard dropped and counted them; on 5 the broker never sent them.
-      assert.equal(h.bridge.stats.oversized - oversizedBefore, version === 4 ? 3 : 0);
-      assert.equal(replyTo(1), undefined, "the oversized RPC was never parsed or answered");
-      assert.equal(h.bridge.stats.rpcReceived, 1);
-      assert.equal(h.bridge.stats.malformed, 0);
-      assert.equal(h.connection.status().reconnects, 0, "the connection was kept");
-      assert.equal(h.connection.mqttVersion, version);
-    });
+    test(
+      "100 MB RPC, shared attribute and unmatched response: refused, connection kept, memory bounded",
+      { timeout: 90_000 },
+      async () => {
+        await publishFromChild(broker.port, [{ topic: "v1/gateway/attributes", bytes: 2 * LIMIT }]);
+        await until(() => version === 5 || h.bridge.stats.oversized === 1, "warm-up message refused");
+        const oversizedBefore = h.bridge.stats.oversized;
+        const baseline = maxRssBytes();
+        await publishFromChild(broker.port, [
+          { topic: "v1/gateway/rpc", ...bigRpc(1, BIG) },
+          { topic: "v1/gateway/attributes", bytes: BIG, prefix: `{"device":"${DEV}","data":{"huge":"`, suffix: '"}}' },
+          { topic: "v1/devices/me/rpc/response/999999", bytes: BIG, prefix: '{"x":"', suffix: '"}' },
+        ]);
+        // A normal RPC right after is answered on the same connection; the broker delivers in order,
+        // so the three big ones have been dealt with by then.
+        await server.publishAsync(
+          "v1/gateway/rpc",
+          JSON.stringify({ device: DEV, data: { id: 2, method: "getGpioStatus", params: {} } }),
+          { qos: 1 },
+        );
+        const reply = await until(() => replyTo(2), "reply to the next RPC", 30_000);
+        assert.equal(JSON.parse(reply.payload).device, DEV);
+        const growth = maxRssBytes() - baseline;
+        assert.ok(
+          growth < RSS_GROWTH_LIMIT,
+          `peak RSS grew by ${(growth / 1048576).toFixed(1)} MB for 3 x 100 MB messages`,
+        );
+        // On 3.1.1 the guard dropped and counted them; on 5 the broker never sent them.
+        assert.equal(h.bridge.stats.oversized - oversizedBefore, version === 4 ? 3 : 0);
+        assert.equal(replyTo(1), undefined, "the oversized RPC was never parsed or answered");
+        assert.equal(h.bridge.stats.rpcReceived, 1);
+        assert.equal(h.bridge.stats.malformed, 0);
+        assert.equal(h.connection.status().reconnects, 0, "the connection was kept");
+        assert.equal(h.connection.mqttVersion, version);
+      },
+    );
 
     test("a message just under the limit still goes through", { timeout: 30_000 }, async () => {
       await publishFromChild(broker.port, [{ topic: "v1/gateway/rpc", ...bigRpc(3, LIMIT - 200) }]);
@@ -92,12 +114,19 @@ for (const version of [4, 5] as const) {
     });
 
     if (version === 4) {
-      test("an oversized RPC to the gateway itself gets an error reply (its id is in the topic)", { timeout: 30_000 }, async () => {
-        await server.publishAsync("v1/devices/me/rpc/request/42", Buffer.alloc(LIMIT + 10, 0x20), { qos: 1 });
-        const reply = await until(() => replies.find((r) => r.topic === "v1/devices/me/rpc/response/42"), "error reply to request 42");
-        assert.equal(JSON.parse(reply.payload).code, "TOO_LARGE");
-        assert.equal(h.connection.status().reconnects, 0);
-      });
+      test(
+        "an oversized RPC to the gateway itself gets an error reply (its id is in the topic)",
+        { timeout: 30_000 },
+        async () => {
+          await server.publishAsync("v1/devices/me/rpc/request/42", Buffer.alloc(LIMIT + 10, 0x20), { qos: 1 });
+          const reply = await until(
+            () => replies.find((r) => r.topic === "v1/devices/me/rpc/response/42"),
+            "error reply to request 42",
+          );
+          assert.equal(JSON.parse(reply.payload).code, "TOO_LARGE");
+          assert.equal(h.connection.status().reconnects, 0);
+        },
+      );
     }
   });
 }

@@ -11,11 +11,15 @@ describe("keepalive of idle sub-devices", () => {
   let h: BridgeHarness;
   before(async () => {
     emu = await startEmulator({ httpPort: null, gateways: [{ name: "GW", accessToken: "gw-token" }] });
-    h = await startBridgeHarness({ port: emu.mqttPort, keepaliveIdleMs: 300, devices: [
-      { id: "quiet", kind: "gpio", name: "Quiet", outputs: [{ pin: 5 }], report: { strategy: "onChange" } },
-      // Stays idle throughout: its renewed keepalives prove the keepalive timer ran meanwhile.
-      { id: "idle", kind: "gpio", name: "Idle", outputs: [{ pin: 6 }], report: { strategy: "onChange" } },
-    ] });
+    h = await startBridgeHarness({
+      port: emu.mqttPort,
+      keepaliveIdleMs: 300,
+      devices: [
+        { id: "quiet", kind: "gpio", name: "Quiet", outputs: [{ pin: 5 }], report: { strategy: "onChange" } },
+        // Stays idle throughout: its renewed keepalives prove the keepalive timer ran meanwhile.
+        { id: "idle", kind: "gpio", name: "Idle", outputs: [{ pin: 6 }], report: { strategy: "onChange" } },
+      ],
+    });
     await h.ready();
   });
   after(async () => {
@@ -52,10 +56,28 @@ describe("keepalive of idle sub-devices", () => {
 describe("a sub-device session that expires, and the keepalive that prevents it", () => {
   const INACTIVITY_MS = 1500;
   async function rig(keepaliveIdleMs: number): Promise<{ emu: Emulator; h: BridgeHarness; expired: string[] }> {
-    const emu = await startEmulator({ httpPort: null, gateways: [{ name: "GW", accessToken: "gw-token" }], sessionInactivityTimeoutMs: INACTIVITY_MS, sessionReportTimeoutMs: 50, minRpcTimeoutMs: 100 });
+    const emu = await startEmulator({
+      httpPort: null,
+      gateways: [{ name: "GW", accessToken: "gw-token" }],
+      sessionInactivityTimeoutMs: INACTIVITY_MS,
+      sessionReportTimeoutMs: 50,
+      minRpcTimeoutMs: 100,
+    });
     const expired: string[] = [];
     emu.events.on("subSessionExpired", (name: string) => expired.push(name));
-    const h = await startBridgeHarness({ port: emu.mqttPort, keepaliveIdleMs, devices: [{ id: "quiet", kind: "gpio", name: "Quiet", outputs: [{ pin: 5, label: "relay" }], report: { strategy: "onChange" } }] });
+    const h = await startBridgeHarness({
+      port: emu.mqttPort,
+      keepaliveIdleMs,
+      devices: [
+        {
+          id: "quiet",
+          kind: "gpio",
+          name: "Quiet",
+          outputs: [{ pin: 5, label: "relay" }],
+          report: { strategy: "onChange" },
+        },
+      ],
+    });
     await h.ready();
     return { emu, h, expired };
   }

@@ -18,9 +18,23 @@ describe("bridge <-> Mosquitto (the test plays the server)", () => {
 
   before(async () => {
     broker = await startMosquitto();
-    server = await mqtt.connectAsync({ host: "127.0.0.1", port: broker.port, protocolVersion: 5, clientId: "tb-server" });
+    server = await mqtt.connectAsync({
+      host: "127.0.0.1",
+      port: broker.port,
+      protocolVersion: 5,
+      clientId: "tb-server",
+    });
     server.on("message", (topic, payload) => seen.push({ topic, payload: payload.toString() }));
-    await server.subscribeAsync(["v1/gateway/connect", "v1/gateway/telemetry", "v1/gateway/attributes", "v1/gateway/rpc", "v1/devices/me/rpc/request/+"], { qos: 1 });
+    await server.subscribeAsync(
+      [
+        "v1/gateway/connect",
+        "v1/gateway/telemetry",
+        "v1/gateway/attributes",
+        "v1/gateway/rpc",
+        "v1/devices/me/rpc/request/+",
+      ],
+      { qos: 1 },
+    );
     h = await startBridgeHarness({ port: broker.port, mqttVersion: 5 });
     await h.ready(1, 8000);
   });
@@ -33,8 +47,13 @@ describe("bridge <-> Mosquitto (the test plays the server)", () => {
 
   test("v1/gateway/connect for the device precedes any of its telemetry", async () => {
     h.bus.emit("telemetry", DEV, { ts: Date.now(), values: { probe: 1 } });
-    await until(() => seen.some((m) => m.topic === "v1/gateway/telemetry" && m.payload.includes("probe")), "telemetry through mosquitto");
-    const firstConnect = seen.findIndex((m) => m.topic === "v1/gateway/connect" && JSON.parse(m.payload).device === DEV);
+    await until(
+      () => seen.some((m) => m.topic === "v1/gateway/telemetry" && m.payload.includes("probe")),
+      "telemetry through mosquitto",
+    );
+    const firstConnect = seen.findIndex(
+      (m) => m.topic === "v1/gateway/connect" && JSON.parse(m.payload).device === DEV,
+    );
     const firstTelemetry = seen.findIndex((m) => m.topic === "v1/gateway/telemetry" && DEV in JSON.parse(m.payload));
     assert.ok(firstConnect >= 0, "connect seen");
     assert.ok(firstConnect < firstTelemetry, `connect (#${firstConnect}) before telemetry (#${firstTelemetry})`);
@@ -48,9 +67,20 @@ describe("bridge <-> Mosquitto (the test plays the server)", () => {
     const malformedBefore = h.bridge.stats.malformed;
     const echoesBefore = h.bridge.stats.echoes;
     const level = h.gpio.level(17);
-    await server.publishAsync("v1/gateway/rpc", JSON.stringify({ device: DEV, data: { id: 7, method: "toggle_gpio", params: { pin: 17 } } }), { qos: 1 });
-    const reply = await until(() => seen.find((m) => m.topic === "v1/gateway/rpc" && JSON.parse(m.payload).id === 7), "RPC reply");
-    assert.deepEqual(JSON.parse(reply.payload), { device: DEV, id: 7, data: { success: true, pin: 17, enabled: level === 0 } });
+    await server.publishAsync(
+      "v1/gateway/rpc",
+      JSON.stringify({ device: DEV, data: { id: 7, method: "toggle_gpio", params: { pin: 17 } } }),
+      { qos: 1 },
+    );
+    const reply = await until(
+      () => seen.find((m) => m.topic === "v1/gateway/rpc" && JSON.parse(m.payload).id === 7),
+      "RPC reply",
+    );
+    assert.deepEqual(JSON.parse(reply.payload), {
+      device: DEV,
+      id: 7,
+      data: { success: true, pin: 17, enabled: level === 0 },
+    });
     assert.equal(h.gpio.level(17), level === 0 ? 1 : 0);
     // Mosquitto delivers our reply (and our request's echo of nothing else) back to the bridge.
     await until(() => h.bridge.stats.echoes > echoesBefore, "echo recognised");

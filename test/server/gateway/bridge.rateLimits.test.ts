@@ -26,7 +26,11 @@ describe("backlog replay within enforced server rate limits", () => {
     emu.events.on("publish", (topic: string, payload: Buffer) => {
       if (topic !== "v1/gateway/telemetry") return;
       const v = JSON.parse(payload.toString()) as Record<string, Array<{ values: Record<string, unknown> }>>;
-      publishPoints.push(Object.values(v).flat().reduce((n, r) => n + Object.keys(r.values).length, 0));
+      publishPoints.push(
+        Object.values(v)
+          .flat()
+          .reduce((n, r) => n + Object.keys(r.values).length, 0),
+      );
     });
     // Offline from the start: the first backlog is built before any limits are known.
     await emu.pause();
@@ -41,12 +45,16 @@ describe("backlog replay within enforced server rate limits", () => {
   test("a backlog built before the limits were known is re-split and delivered without a breach", async () => {
     const t0 = Date.now() - 100_000;
     // 400 readings of 4 points in one flush: one message of 1600 points, far above the bucket (300).
-    for (let i = 0; i < 400; i++) h.bus.emit("telemetry", DEVICES[0]!, { ts: t0 + i, values: { seq: i, a: i, b: i, c: i } });
+    for (let i = 0; i < 400; i++)
+      h.bus.emit("telemetry", DEVICES[0]!, { ts: t0 + i, values: { seq: i, a: i, b: i, c: i } });
     h.bridge.flush();
     await emu.resume();
     await until(() => emu.telemetry(DEVICES[0]!, "seq").length >= 400, "all 400 readings", 20_000);
     const seqs = emu.telemetry(DEVICES[0]!, "seq").map((r) => r.values.seq as number);
-    assert.deepEqual([...new Set(seqs)].sort((a, b) => a - b), [...Array(400).keys()]);
+    assert.deepEqual(
+      [...new Set(seqs)].sort((a, b) => a - b),
+      [...Array(400).keys()],
+    );
     assert.ok(h.bridge.sender.stats.resplit > 0, "re-split");
     assert.ok(Math.max(...publishPoints) <= 300, `largest publish ${Math.max(...publishPoints)} points`);
     assert.equal(emu.stats.closedForError, 0, "never closed for a rate-limit breach");

@@ -22,13 +22,17 @@ after(async () => {
   await emu?.stop();
 });
 
-test("a 100 KB single value is refused at once; the rest of the reading and later ones are delivered, no reconnect", { timeout: 30_000 }, async () => {
-  const ts = Date.now();
-  h.bus.emit("telemetry", DEV, { ts, values: { blob: "x".repeat(100 * 1024), small: 1 } });
-  for (let i = 1; i <= 5; i++) h.bus.emit("telemetry", DEV, { ts: ts + i, values: { small: 1 + i } });
-  await until(() => emu.telemetry(DEV, "small").length >= 6, "every small value delivered", 10_000);
-  assert.equal(emu.telemetry(DEV, "blob").length, 0);
-  assert.equal(h.bridge.unsendableValues, 1, "counted");
-  assert.equal(h.connection.status().reconnects, 0, "the server never had a reason to close the connection");
-  assert.equal(h.outbox.status().queued, 0, "nothing stuck in the outbox");
-});
+test(
+  "a 100 KB single value is refused at once; the rest of the reading and later ones are delivered, no reconnect",
+  { timeout: 30_000 },
+  async () => {
+    const ts = Date.now();
+    h.bus.emit("telemetry", DEV, { ts, values: { blob: "x".repeat(100 * 1024), small: 1 } });
+    for (let i = 1; i <= 5; i++) h.bus.emit("telemetry", DEV, { ts: ts + i, values: { small: 1 + i } });
+    await until(() => emu.telemetry(DEV, "small").length >= 6, "every small value delivered", 10_000);
+    assert.equal(emu.telemetry(DEV, "blob").length, 0);
+    assert.equal(h.bridge.unsendableValues, 1, "counted");
+    assert.equal(h.connection.status().reconnects, 0, "the server never had a reason to close the connection");
+    assert.equal(h.outbox.status().queued, 0, "nothing stuck in the outbox");
+  },
+);

@@ -10,14 +10,33 @@ import { clientOptions } from "../../../server/gateway/clientOptions.ts";
 import { silentLogger } from "../../../server/util/logger.ts";
 
 test("a client built with our options writes MQTT packets without a number cache, and the bytes are unchanged", async () => {
-  const opts = clientOptions({ host: "127.0.0.1", port: 1, mqttVersion: 5, keepaliveSec: 30, reconnectMinMs: 1000, reconnectMaxMs: 2000, log: silentLogger() }, 5);
+  const opts = clientOptions(
+    {
+      host: "127.0.0.1",
+      port: 1,
+      mqttVersion: 5,
+      keepaliveSec: 30,
+      reconnectMinMs: 1000,
+      reconnectMaxMs: 2000,
+      log: silentLogger(),
+    },
+    5,
+  );
   assert.equal(opts.writeCache, false);
   // manualConnect: the client applies its options but opens no socket (nothing to close).
   mqtt.connect({ ...opts, manualConnect: true });
   assert.equal(mqttPacket.writeToStream.cacheNumbers, false);
   const chunks: Buffer[] = [];
   const sink = new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) });
-  const packet = { cmd: "publish", topic: "v1/gateway/telemetry", payload: "{}", qos: 1, messageId: 0x1234, retain: false, dup: false } as const;
+  const packet = {
+    cmd: "publish",
+    topic: "v1/gateway/telemetry",
+    payload: "{}",
+    qos: 1,
+    messageId: 0x1234,
+    retain: false,
+    dup: false,
+  } as const;
   assert.equal(mqttPacket.writeToStream(packet, sink), true);
   // writeToStream corks the stream and uncorks it on the next tick.
   await new Promise<void>((resolve) => setImmediate(resolve));

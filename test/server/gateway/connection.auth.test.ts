@@ -12,7 +12,13 @@ describe("TbConnection credentials", () => {
   let emu: Emulator;
   const conns: TbConnection[] = [];
   before(async () => {
-    emu = await startEmulator({ httpPort: null, gateways: [{ name: "Tok GW", accessToken: "tok-123" }, { name: "Basic GW", clientId: "pi-7", username: "pi-user", password: "pi-pass" }] });
+    emu = await startEmulator({
+      httpPort: null,
+      gateways: [
+        { name: "Tok GW", accessToken: "tok-123" },
+        { name: "Basic GW", clientId: "pi-7", username: "pi-user", password: "pi-pass" },
+      ],
+    });
   });
   after(async () => {
     for (const c of conns) await c.stop();
@@ -20,7 +26,16 @@ describe("TbConnection credentials", () => {
   });
 
   const open = (o: Partial<ConnectionOptions>, mqttVersion: 4 | 5 = 5) => {
-    const c = new TbConnection({ host: "127.0.0.1", port: emu.mqttPort, mqttVersion, keepaliveSec: 30, reconnectMinMs: 100, reconnectMaxMs: 1000, log: silentLogger(), ...o });
+    const c = new TbConnection({
+      host: "127.0.0.1",
+      port: emu.mqttPort,
+      mqttVersion,
+      keepaliveSec: 30,
+      reconnectMinMs: 100,
+      reconnectMaxMs: 1000,
+      log: silentLogger(),
+      ...o,
+    });
     conns.push(c);
     c.start();
     return c;
@@ -41,7 +56,10 @@ describe("TbConnection credentials", () => {
       assert.match(a.status().lastError ?? "", v === 5 ? /CONNACK 134/ : /CONNACK 5/);
       await until(() => a.status().reconnects >= 2, "still retrying");
       // Between attempts the status says when the next one is due.
-      await until(() => a.status().state === "authFailed" && (a.status().nextRetryAt ?? 0) > Date.now() - 1000, "next retry announced");
+      await until(
+        () => a.status().state === "authFailed" && (a.status().nextRetryAt ?? 0) > Date.now() - 1000,
+        "next retry announced",
+      );
       assert.equal(a.connected, false);
     });
   }

@@ -34,7 +34,11 @@ describe("MQTT 5 -> 3.1.1 fallback (Aedes)", () => {
     await h.ready(1, 8000);
     assert.equal(h.connection.mqttVersion, 4);
     assert.equal(h.connection.status().mqttVersion, 4);
-    await server.publishAsync("v1/gateway/rpc", JSON.stringify({ device: "Test Relays", data: { id: 3, method: "getGpioStatus", params: null } }), { qos: 1 });
+    await server.publishAsync(
+      "v1/gateway/rpc",
+      JSON.stringify({ device: "Test Relays", data: { id: 3, method: "getGpioStatus", params: null } }),
+      { qos: 1 },
+    );
     await until(() => replies.length > 0, "RPC reply over 3.1.1");
     assert.deepEqual(replies[0], { device: "Test Relays", id: 3, data: { "17": false, "27": false, "22": false } });
   });

@@ -3,7 +3,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MAX_ATTEMPTS } from "../../../server/gateway/deliveryAttempts.ts";
-import { SessionFlapDetector, SHORT_SESSION_MS, SHORT_SESSIONS_BEFORE_WARNING } from "../../../server/gateway/flapDetector.ts";
+import {
+  SessionFlapDetector,
+  SHORT_SESSION_MS,
+  SHORT_SESSIONS_BEFORE_WARNING,
+} from "../../../server/gateway/flapDetector.ts";
 
 const SERVER = "tb.local:1883";
 
@@ -24,9 +28,13 @@ function detector(): { d: SessionFlapDetector; session: (lastMs: number, reason?
 
 test("short sessions in a row: one warning naming shared credentials, once per run", () => {
   const { d, session } = detector();
-  for (let i = 1; i < SHORT_SESSIONS_BEFORE_WARNING; i++) assert.equal(session(1500), null, `short session ${i} alone is not a pattern`);
+  for (let i = 1; i < SHORT_SESSIONS_BEFORE_WARNING; i++)
+    assert.equal(session(1500), null, `short session ${i} alone is not a pattern`);
   const warning = session(1500);
-  assert.equal(warning, `ThingsBoard at ${SERVER} closes the session right after it opens (${SHORT_SESSIONS_BEFORE_WARNING} times in a row): another client may be using the same credentials: a second gateway with this access token, or this one running twice (each takes the session over when it reconnects). Give each gateway its own device and access token.`);
+  assert.equal(
+    warning,
+    `ThingsBoard at ${SERVER} closes the session right after it opens (${SHORT_SESSIONS_BEFORE_WARNING} times in a row): another client may be using the same credentials: a second gateway with this access token, or this one running twice (each takes the session over when it reconnects). Give each gateway its own device and access token.`,
+  );
   assert.equal(d.active, true);
   assert.equal(session(1500), null, "not repeated while the pattern lasts");
   assert.equal(d.active, true);
@@ -59,12 +67,18 @@ test("ordinary outages (long sessions, now and then) never warn", () => {
 
 test("MQTT 5 SESSION_TAKEN_OVER names the cause at once, even after a long session", () => {
   const { session } = detector();
-  assert.equal(session(SHORT_SESSION_MS * 100, 0x8e), `ThingsBoard at ${SERVER} closed the session with DISCONNECT SESSION_TAKEN_OVER 0x8e: another client is connected with the same credentials: a second gateway with this access token, or this one running twice (each takes the session over when it reconnects). Give each gateway its own device and access token.`);
+  assert.equal(
+    session(SHORT_SESSION_MS * 100, 0x8e),
+    `ThingsBoard at ${SERVER} closed the session with DISCONNECT SESSION_TAKEN_OVER 0x8e: another client is connected with the same credentials: a second gateway with this access token, or this one running twice (each takes the session over when it reconnects). Give each gateway its own device and access token.`,
+  );
   assert.equal(session(500, 0x8e), null, "once per run");
 });
 
 test("another DISCONNECT reason repeated: named, without blaming credentials", () => {
   const { session } = detector();
   for (let i = 1; i < SHORT_SESSIONS_BEFORE_WARNING; i++) assert.equal(session(200, 0x97), null);
-  assert.equal(session(200, 0x97), `ThingsBoard at ${SERVER} closes the session right after it opens (${SHORT_SESSIONS_BEFORE_WARNING} times in a row), with DISCONNECT QUOTA_EXCEEDED 0x97.`);
+  assert.equal(
+    session(200, 0x97),
+    `ThingsBoard at ${SERVER} closes the session right after it opens (${SHORT_SESSIONS_BEFORE_WARNING} times in a row), with DISCONNECT QUOTA_EXCEEDED 0x97.`,
+  );
 });

@@ -4,24 +4,40 @@ import { PayloadBuilder } from "../../../server/gateway/payloadBuilder.ts";
 import type { KeyValues, TsRecord } from "../../../server/gateway/protocol.ts";
 import { rng } from "../../fakes/rng.ts";
 
-
 describe("PayloadBuilder", () => {
   test("coalesces many devices into one gateway telemetry message", () => {
     const b = new PayloadBuilder(65536);
     const m = new Map<string, TsRecord[]>([
-      ["A", [{ ts: 1, values: { t: 1 } }, { ts: 2, values: { t: 2, h: 3 } }]],
+      [
+        "A",
+        [
+          { ts: 1, values: { t: 1 } },
+          { ts: 2, values: { t: 2, h: 3 } },
+        ],
+      ],
       ["B", [{ ts: 1, values: { x: "y" } }]],
     ]);
     const out = b.telemetry(m);
     assert.equal(out.length, 1);
     assert.equal(out[0]?.topic, "v1/gateway/telemetry");
     assert.equal(out[0]?.points, 4);
-    assert.deepEqual(JSON.parse(out[0]!.payload), { A: [{ ts: 1, values: { t: 1 } }, { ts: 2, values: { t: 2, h: 3 } }], B: [{ ts: 1, values: { x: "y" } }] });
+    assert.deepEqual(JSON.parse(out[0]!.payload), {
+      A: [
+        { ts: 1, values: { t: 1 } },
+        { ts: 2, values: { t: 2, h: 3 } },
+      ],
+      B: [{ ts: 1, values: { x: "y" } }],
+    });
   });
 
   test("never emits an empty array or an empty record", () => {
     const b = new PayloadBuilder(65536);
-    const out = b.telemetry(new Map([["A", [{ ts: 1, values: {} }]], ["B", []]]));
+    const out = b.telemetry(
+      new Map([
+        ["A", [{ ts: 1, values: {} }]],
+        ["B", []],
+      ]),
+    );
     assert.deepEqual(out, []);
   });
 
@@ -37,7 +53,8 @@ describe("PayloadBuilder", () => {
         const recs: TsRecord[] = [];
         for (let i = 0; i < Math.floor(r() * 40); i++) {
           const values: KeyValues = {};
-          for (let k = 0; k < 1 + Math.floor(r() * (r() < 0.05 ? 200 : 6)); k++) values[`k${k}`] = r() < 0.3 ? "x".repeat(Math.floor(r() * 40)) : Math.round(r() * 1e6) / 100;
+          for (let k = 0; k < 1 + Math.floor(r() * (r() < 0.05 ? 200 : 6)); k++)
+            values[`k${k}`] = r() < 0.3 ? "x".repeat(Math.floor(r() * 40)) : Math.round(r() * 1e6) / 100;
           points += Object.keys(values).length;
           recs.push({ ts: 1000 + i, values });
         }
@@ -47,7 +64,10 @@ describe("PayloadBuilder", () => {
       const got = new Map<string, TsRecord[]>();
       let gotPoints = 0;
       for (const m of out) {
-        assert.ok(Buffer.byteLength(m.payload) <= limit - 64, `seed ${seed}: ${Buffer.byteLength(m.payload)} > ${limit - 64}`);
+        assert.ok(
+          Buffer.byteLength(m.payload) <= limit - 64,
+          `seed ${seed}: ${Buffer.byteLength(m.payload)} > ${limit - 64}`,
+        );
         const obj = JSON.parse(m.payload) as Record<string, TsRecord[]>;
         let pts = 0;
         for (const [dev, recs] of Object.entries(obj)) {
@@ -70,7 +90,11 @@ describe("PayloadBuilder", () => {
           if (last && last.ts === rec.ts) Object.assign(last.values, rec.values);
           else merged.push({ ts: rec.ts, values: { ...rec.values } });
         }
-        assert.deepEqual(merged, recs.filter((x) => Object.keys(x.values).length > 0), `seed ${seed}: ${dev}`);
+        assert.deepEqual(
+          merged,
+          recs.filter((x) => Object.keys(x.values).length > 0),
+          `seed ${seed}: ${dev}`,
+        );
       }
     }
   });
@@ -79,7 +103,12 @@ describe("PayloadBuilder", () => {
     const b = new PayloadBuilder(300);
     const big: KeyValues = {};
     for (let i = 0; i < 40; i++) big[`key${i}`] = i;
-    const out = b.attributes(new Map<string, KeyValues>([["", { version: "1" }], ["Dev", big]]));
+    const out = b.attributes(
+      new Map<string, KeyValues>([
+        ["", { version: "1" }],
+        ["Dev", big],
+      ]),
+    );
     assert.equal(out[0]?.topic, "v1/devices/me/attributes");
     assert.deepEqual(JSON.parse(out[0]!.payload), { version: "1" });
     const rest = out.slice(1);
@@ -94,8 +123,14 @@ describe("PayloadBuilder", () => {
   });
 
   test("own telemetry is an array of {ts, values}", () => {
-    const out = new PayloadBuilder(65536).ownTelemetry([{ ts: 5, values: { cpu: 1 } }, { ts: 6, values: { cpu: 2 } }]);
+    const out = new PayloadBuilder(65536).ownTelemetry([
+      { ts: 5, values: { cpu: 1 } },
+      { ts: 6, values: { cpu: 2 } },
+    ]);
     assert.equal(out[0]?.topic, "v1/devices/me/telemetry");
-    assert.deepEqual(JSON.parse(out[0]!.payload), [{ ts: 5, values: { cpu: 1 } }, { ts: 6, values: { cpu: 2 } }]);
+    assert.deepEqual(JSON.parse(out[0]!.payload), [
+      { ts: 5, values: { cpu: 1 } },
+      { ts: 6, values: { cpu: 2 } },
+    ]);
   });
 });

@@ -5,14 +5,20 @@ import { PendingRequests, RequestTimeoutError } from "../../../server/gateway/pe
 describe("PendingRequests", () => {
   test("attribute requests are matched by device AND id (ids are not unique across devices)", async () => {
     const sent: Array<[string, unknown]> = [];
-    const p = new PendingRequests(async (t, payload) => { sent.push([t, JSON.parse(payload)]); }, 1000);
+    const p = new PendingRequests(async (t, payload) => {
+      sent.push([t, JSON.parse(payload)]);
+    }, 1000);
     const a = p.attributes("A", ["k"], true);
     const b = p.attributes("B", ["k", "j"], false);
     assert.deepEqual(sent, [
       ["v1/gateway/attributes/request", { id: 1, device: "A", client: true, key: "k" }],
       ["v1/gateway/attributes/request", { id: 2, device: "B", client: false, keys: ["k", "j"] }],
     ]);
-    assert.equal(p.resolveAttributes({ id: 1, device: "B", hasValue: true, hasValues: false, value: 9 }), false, "wrong device");
+    assert.equal(
+      p.resolveAttributes({ id: 1, device: "B", hasValue: true, hasValues: false, value: 9 }),
+      false,
+      "wrong device",
+    );
     assert.ok(p.resolveAttributes({ id: 2, device: "B", hasValue: false, hasValues: true, values: { k: 1 } }));
     assert.ok(p.resolveAttributes({ id: 1, device: "A", hasValue: true, hasValues: false, value: "v" }));
     assert.deepEqual(await a, { k: "v" });

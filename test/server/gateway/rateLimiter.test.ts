@@ -5,7 +5,10 @@ import { parseSessionLimits } from "../../../server/gateway/sessionLimits.ts";
 
 describe("RateLimiter (ThingsBoard capacity:seconds notation)", () => {
   test("parses limit strings and ignores junk", () => {
-    assert.deepEqual(parseLimits("10:1,300:60"), [{ capacity: 10, seconds: 1 }, { capacity: 300, seconds: 60 }]);
+    assert.deepEqual(parseLimits("10:1,300:60"), [
+      { capacity: 10, seconds: 1 },
+      { capacity: 300, seconds: 60 },
+    ]);
     assert.deepEqual(parseLimits(" 5 : 2 ,x:y,0:1"), [{ capacity: 5, seconds: 2 }]);
     assert.deepEqual(parseLimits(null), []);
   });
@@ -38,8 +41,18 @@ describe("RateLimiter (ThingsBoard capacity:seconds notation)", () => {
   });
 
   test("getSessionLimits answers are parsed; error answers are not limits", () => {
-    const s = parseSessionLimits({ maxPayloadSize: 65536, maxInflightMessages: 100, rateLimits: { messages: "20:1" }, gatewayRateLimits: { telemetryDataPoints: "100:1", messages: null } });
-    assert.deepEqual(s, { maxPayloadSize: 65536, maxInflightMessages: 100, rateLimits: { messages: "20:1" }, gatewayRateLimits: { telemetryDataPoints: "100:1" } });
+    const s = parseSessionLimits({
+      maxPayloadSize: 65536,
+      maxInflightMessages: 100,
+      rateLimits: { messages: "20:1" },
+      gatewayRateLimits: { telemetryDataPoints: "100:1", messages: null },
+    });
+    assert.deepEqual(s, {
+      maxPayloadSize: 65536,
+      maxInflightMessages: 100,
+      rateLimits: { messages: "20:1" },
+      gatewayRateLimits: { telemetryDataPoints: "100:1" },
+    });
     assert.equal(parseSessionLimits({ error: "timeout" }), null);
     assert.equal(parseSessionLimits("nope"), null);
   });

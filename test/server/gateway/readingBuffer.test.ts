@@ -26,7 +26,9 @@ function fill(buf: ReadingBuffer, m: Map<string, TsRecord[]>): void {
 
 function delivered(messages: Array<{ payload: string }>): Map<string, TsRecord[]> {
   const out = new Map<string, TsRecord[]>();
-  for (const msg of messages) for (const [d, recs] of Object.entries(JSON.parse(msg.payload) as Record<string, TsRecord[]>)) out.set(d, [...(out.get(d) ?? []), ...recs]);
+  for (const msg of messages)
+    for (const [d, recs] of Object.entries(JSON.parse(msg.payload) as Record<string, TsRecord[]>))
+      out.set(d, [...(out.get(d) ?? []), ...recs]);
   return out;
 }
 
@@ -62,6 +64,9 @@ describe("ReadingBuffer", () => {
       for (const r of recs) want.set(r.ts, { ...want.get(r.ts), ...r.values });
       assert.deepEqual(merged, want, d);
     }
-    assert.equal(drained.reduce((n, m) => n + m.points, 0), 3 * 10 * 12);
+    assert.equal(
+      drained.reduce((n, m) => n + m.points, 0),
+      3 * 10 * 12,
+    );
   });
 });

@@ -13,7 +13,8 @@ import { silentLogger } from "../../../server/util/logger.ts";
 import { until } from "../../fakes/waitFor.ts";
 
 const tel = (seq: number) => JSON.stringify({ D: [{ ts: seq, values: { seq } }] });
-const seqsOf = (payload: string) => (JSON.parse(payload) as { D: Array<{ values: { seq: number } }> }).D.map((r) => r.values.seq);
+const seqsOf = (payload: string) =>
+  (JSON.parse(payload) as { D: Array<{ values: { seq: number } }> }).D.map((r) => r.values.seq);
 
 describe("Sender", () => {
   let dir: string;
@@ -30,7 +31,15 @@ describe("Sender", () => {
   test("a backlog is replayed merged into few publishes, every reading exactly once, history in order", async () => {
     for (let i = 0; i < 3000; i++) outbox.enqueue("v1/gateway/telemetry", tel(i), 1);
     const published: number[][] = [];
-    const s = new Sender(outbox, async (_t, p) => { published.push(seqsOf(p)); }, silentLogger(), { window: 4 }, () => 16_384);
+    const s = new Sender(
+      outbox,
+      async (_t, p) => {
+        published.push(seqsOf(p));
+      },
+      silentLogger(),
+      { window: 4 },
+      () => 16_384,
+    );
     s.resume();
     await until(() => outbox.pending === 0 && outbox.inFlight === 0, "drained");
     const all = published.flat();
@@ -41,21 +50,35 @@ describe("Sender", () => {
     const firstNewest = published.findIndex((p) => p.includes(2999));
     assert.ok(firstNewest >= 0 && firstNewest < 4, `newest reading in publish #${firstNewest}`);
     // Backlog publishes (from the head) are in order among themselves.
-    const heads = published.filter((p) => p[0]! < 1500).flat().filter((x) => x < 1500);
-    assert.deepEqual(heads, [...heads].sort((a, b) => a - b));
+    const heads = published
+      .filter((p) => p[0]! < 1500)
+      .flat()
+      .filter((x) => x < 1500);
+    assert.deepEqual(
+      heads,
+      [...heads].sort((a, b) => a - b),
+    );
   });
 
   test("a failed publish goes back and is retried; at-least-once", async () => {
     for (let i = 0; i < 10; i++) outbox.enqueue("v1/gateway/telemetry", tel(i), 1);
     let fail = 2;
     const got: number[] = [];
-    const s = new Sender(outbox, async (_t, p) => {
-      if (fail-- > 0) throw new PublishError("connection closed");
-      got.push(...seqsOf(p));
-    }, silentLogger(), { window: 1 });
+    const s = new Sender(
+      outbox,
+      async (_t, p) => {
+        if (fail-- > 0) throw new PublishError("connection closed");
+        got.push(...seqsOf(p));
+      },
+      silentLogger(),
+      { window: 1 },
+    );
     s.resume();
     await until(() => outbox.pending === 0 && outbox.inFlight === 0, "drained after retries");
-    assert.deepEqual([...new Set(got)].sort((a, b) => a - b), [...Array(10).keys()]);
+    assert.deepEqual(
+      [...new Set(got)].sort((a, b) => a - b),
+      [...Array(10).keys()],
+    );
     assert.equal(s.stats.retried, 2);
   });
 
@@ -72,7 +95,14 @@ describe("Sender", () => {
   test("rate limits pace the drain (messages per second)", async () => {
     for (let i = 0; i < 6; i++) outbox.enqueue("v1/gateway/rpc", JSON.stringify({ device: "D", id: i, data: {} }), 0);
     const at: number[] = [];
-    const s = new Sender(outbox, async () => { at.push(Date.now()); }, silentLogger(), { window: 10, gwMessages: "3:1" });
+    const s = new Sender(
+      outbox,
+      async () => {
+        at.push(Date.now());
+      },
+      silentLogger(),
+      { window: 10, gwMessages: "3:1" },
+    );
     s.resume();
     await until(() => at.length === 6, "all sent", 5000);
     assert.ok(at[5]! - at[0]! >= 900, `6 messages at 3/s took ${at[5]! - at[0]!} ms`);
@@ -83,12 +113,17 @@ describe("Sender", () => {
     for (let i = 0; i < 50; i++) outbox.enqueue("v1/gateway/rpc", JSON.stringify({ device: "D", id: i, data: {} }), 0);
     let open = 0;
     let max = 0;
-    const s = new Sender(outbox, async () => {
-      open++;
-      max = Math.max(max, open);
-      await new Promise((r) => setTimeout(r, 2));
-      open--;
-    }, silentLogger(), { window: 5 });
+    const s = new Sender(
+      outbox,
+      async () => {
+        open++;
+        max = Math.max(max, open);
+        await new Promise((r) => setTimeout(r, 2));
+        open--;
+      },
+      silentLogger(),
+      { window: 5 },
+    );
     s.resume();
     await until(() => outbox.pending === 0 && outbox.inFlight === 0, "drained");
     assert.ok(max <= 5, `max in flight ${max}`);
@@ -98,10 +133,15 @@ describe("Sender", () => {
     outbox.enqueue("v1/gateway/rpc", "{bad", 0);
     outbox.enqueue("v1/gateway/rpc", JSON.stringify({ device: "D", id: 1, data: {} }), 0);
     const ok: string[] = [];
-    const s = new Sender(outbox, async (_t, p) => {
-      if (p === "{bad") throw new PublishError("Publish error: Payload format invalid", 0x99);
-      ok.push(p);
-    }, silentLogger(), { window: 1 });
+    const s = new Sender(
+      outbox,
+      async (_t, p) => {
+        if (p === "{bad") throw new PublishError("Publish error: Payload format invalid", 0x99);
+        ok.push(p);
+      },
+      silentLogger(),
+      { window: 1 },
+    );
     s.resume();
     await until(() => outbox.pending === 0 && outbox.inFlight === 0, "drained");
     assert.equal(s.stats.rejected, 1);
@@ -114,10 +154,15 @@ describe("Sender", () => {
   test("a 0x97 followed by the close is a breach: the sender slows down instead of retrying at the same pace", async () => {
     outbox.enqueue("v1/gateway/telemetry", tel(1), 1);
     let calls = 0;
-    const s = new Sender(outbox, async () => {
-      calls++;
-      throw new PublishError("quota", 0x97);
-    }, silentLogger(), { window: 1, gwTelemetryMessages: "100:1" });
+    const s = new Sender(
+      outbox,
+      async () => {
+        calls++;
+        throw new PublishError("quota", 0x97);
+      },
+      silentLogger(),
+      { window: 1, gwTelemetryMessages: "100:1" },
+    );
     s.resume();
     await until(() => calls === 1, "published");
     s.pause(); // the server closed the connection right after the PUBACK
@@ -129,9 +174,14 @@ describe("Sender", () => {
   test("a 0x97 with the connection kept is the device limit: the devices it had to look up are reported", async () => {
     outbox.enqueue("v1/gateway/telemetry", JSON.stringify({ New: [{ ts: 1, values: { a: 1 } }] }), 1);
     const refused: string[][] = [];
-    const s = new Sender(outbox, async () => {
-      throw new PublishError("quota", 0x97);
-    }, silentLogger(), { window: 1 });
+    const s = new Sender(
+      outbox,
+      async () => {
+        throw new PublishError("quota", 0x97);
+      },
+      silentLogger(),
+      { window: 1 },
+    );
     s.onDeviceLimit = (d) => refused.push(d);
     s.resume();
     await until(() => refused.length === 1, "device limit verdict", 5000);

@@ -21,7 +21,14 @@ function snap(id: string, values: DeviceSnapshot["values"], updatedAt: number): 
 function rig(file = join(mkdtempSync(join(tmpdir(), "tbgw-hist-")), "history.db"), now = T0) {
   const clock = { now };
   const bus = new EventBus(silentLogger());
-  const rec = new HistoryRecorder({ bus, log: silentLogger(), file, now: () => clock.now, flushMs: 3_600_000, pruneMs: 3_600_000 });
+  const rec = new HistoryRecorder({
+    bus,
+    log: silentLogger(),
+    file,
+    now: () => clock.now,
+    flushMs: 3_600_000,
+    pruneMs: 3_600_000,
+  });
   rec.start();
   return { rec, bus, clock, file };
 }
@@ -36,7 +43,8 @@ describe("HistoryRecorder", () => {
   test("numeric values from the bus become bucket averages; other values and repeats are not counted", () => {
     const { rec, bus, clock } = rig();
     // 30 s of readings every 2 s: three 10 s buckets.
-    for (let i = 0; i < 15; i++) bus.emit("deviceUpdated", snap("env", { temperature: 20 + i, label: "x", ok: true }, T0 + i * 2000));
+    for (let i = 0; i < 15; i++)
+      bus.emit("deviceUpdated", snap("env", { temperature: 20 + i, label: "x", ok: true }, T0 + i * 2000));
     // The same snapshot again (a health change re-emits it): no new reading.
     bus.emit("deviceUpdated", snap("env", { temperature: 99 }, T0 + 14 * 2000));
     clock.now = T0 + 60_000;
@@ -75,7 +83,10 @@ describe("HistoryRecorder", () => {
     clock.now = T0 + 40 * 24 * 3_600_000;
     rec.flush();
     const week = rec.query("env", "7d").series["lux"]!;
-    assert.ok(week.ts.every((ts) => ts >= clock.now - 7 * 24 * 3_600_000), "7 d view starts 7 d ago");
+    assert.ok(
+      week.ts.every((ts) => ts >= clock.now - 7 * 24 * 3_600_000),
+      "7 d view starts 7 d ago",
+    );
     assert.equal(week.ts.length, 28); // every 6 h from 33 d to 39.75 d
     assert.equal(rec.query("env", "1h").series["lux"], undefined, "nothing in the last hour");
     rec.stop();

@@ -24,10 +24,11 @@ describe("dashboard fan-out", () => {
     for (let i = 0; i < CLIENTS; i++) {
       const { socket } = await connectAuthed(run, cookie);
       socket.on("device", (batch: DeviceSnapshot[]) => {
-        for (const d of batch) if (d.id === "env") {
-          received[i] = (received[i] ?? 0) + 1;
-          last[i] = d.values["temperature"] as number;
-        }
+        for (const d of batch)
+          if (d.id === "env") {
+            received[i] = (received[i] ?? 0) + 1;
+            last[i] = d.values["temperature"] as number;
+          }
       });
     }
     const total = RATE * SECONDS;
@@ -47,8 +48,13 @@ describe("dashboard fan-out", () => {
     const deadline = Date.now() + 3000;
     while (Date.now() < deadline && !last.every((v) => v === total - 1)) await new Promise((r) => setTimeout(r, 20));
     const maxPerClient = Math.max(...received);
-    console.log(`[dashboard fan-out] ${CLIENTS} clients, ${total} updates in ${SECONDS} s -> ${Math.min(...received)}-${maxPerClient} per client`);
-    assert.ok(last.every((v) => v === total - 1), "every client got the final value");
+    console.log(
+      `[dashboard fan-out] ${CLIENTS} clients, ${total} updates in ${SECONDS} s -> ${Math.min(...received)}-${maxPerClient} per client`,
+    );
+    assert.ok(
+      last.every((v) => v === total - 1),
+      "every client got the final value",
+    );
     assert.ok(maxPerClient <= SECONDS * 10 + 3, `at most ~10 updates/s per client, got ${maxPerClient}`);
   });
 });

@@ -15,7 +15,10 @@ export interface Running {
   close(): Promise<void>;
 }
 
-export async function startDashboard(opts: FakeDashboardOptions = {}, serverOpts: DashboardOptions = {}): Promise<Running> {
+export async function startDashboard(
+  opts: FakeDashboardOptions = {},
+  serverOpts: DashboardOptions = {},
+): Promise<Running> {
   const fake = createFakeDashboard(opts);
   const server = new DashboardServer(fake.ctx, { coalesceMs: 20, ...serverOpts });
   await server.start();
@@ -33,7 +36,11 @@ export async function startDashboard(opts: FakeDashboardOptions = {}, serverOpts
 }
 
 /** POST JSON; returns status, headers and parsed body. */
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: unknown }> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: unknown }> {
   const res = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },

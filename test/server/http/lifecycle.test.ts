@@ -16,7 +16,8 @@ describe("DashboardServer lifecycle", () => {
     const gone = nextEvent(socket, "disconnect");
     await run.server.stop();
     await gone;
-    for (const e of ["deviceUpdated", "connection", "outbox", "eventLog", "devicesChanged", "claimWindow"] as const) assert.equal(bus.listenerCount(e), 0, e);
+    for (const e of ["deviceUpdated", "connection", "outbox", "eventLog", "devicesChanged", "claimWindow"] as const)
+      assert.equal(bus.listenerCount(e), 0, e);
     await assert.rejects(fetch(`${run.base}/api/health`));
     await run.server.stop(); // idempotent
     await assert.rejects(run.server.start(), { message: "DashboardServer cannot start: it is stopped" });
@@ -28,12 +29,21 @@ describe("DashboardServer lifecycle", () => {
     fake.ctx.config.http.port = first.server.port;
     const second = new DashboardServer(fake.ctx);
     const port = first.server.port;
-    await assert.rejects(second.start(), (err: Error) => err instanceof StartupError && err.message === `The dashboard cannot listen on port ${port} (127.0.0.1:${port}): another program is already using it. Choose a free port with HTTP_PORT (e.g. HTTP_PORT=8080) or http.port in the config file.` && (err.cause as NodeJS.ErrnoException).code === "EADDRINUSE");
+    await assert.rejects(
+      second.start(),
+      (err: Error) =>
+        err instanceof StartupError &&
+        err.message ===
+          `The dashboard cannot listen on port ${port} (127.0.0.1:${port}): another program is already using it. Choose a free port with HTTP_PORT (e.g. HTTP_PORT=8080) or http.port in the config file.` &&
+        (err.cause as NodeJS.ErrnoException).code === "EADDRINUSE",
+    );
     assert.equal(fake.bus.listenerCount("deviceUpdated"), 0);
     await first.close();
   });
 
   test("a missing context is a programmer error", () => {
-    assert.throws(() => new DashboardServer(undefined as never), { message: "DashboardServer needs a DashboardContext" });
+    assert.throws(() => new DashboardServer(undefined as never), {
+      message: "DashboardServer needs a DashboardContext",
+    });
   });
 });

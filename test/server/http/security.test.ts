@@ -2,7 +2,16 @@
 // security headers on every response; logout that really ends the session.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { connectAuthed, EXPECTED_SECURITY_HEADERS, login, nextEvent, openSocket, postJson, startDashboard, type Running } from "./harness.ts";
+import {
+  connectAuthed,
+  EXPECTED_SECURITY_HEADERS,
+  login,
+  nextEvent,
+  openSocket,
+  postJson,
+  startDashboard,
+  type Running,
+} from "./harness.ts";
 
 function assertSecurityHeaders(headers: Headers, where: string): void {
   for (const [k, v] of Object.entries(EXPECTED_SECURITY_HEADERS)) assert.equal(headers.get(k), v, `${k} on ${where}`);
@@ -27,7 +36,9 @@ describe("dashboard security", () => {
   let run: Running;
   let cookie: string;
   before(async () => {
-    run = await startDashboard({ dashboard: { password: "correct horse", allowedOrigins: ["https://ops.example.org"] } });
+    run = await startDashboard({
+      dashboard: { password: "correct horse", allowedOrigins: ["https://ops.example.org"] },
+    });
     cookie = await login(run.base);
   });
   after(() => run.close());
@@ -38,7 +49,10 @@ describe("dashboard security", () => {
       await res.arrayBuffer();
       assertSecurityHeaders(res.headers, path);
     }
-    const polling = await fetch(`${run.base}/socket.io/?EIO=4&transport=polling`, { headers: { cookie, origin: run.base }, signal: AbortSignal.timeout(3000) });
+    const polling = await fetch(`${run.base}/socket.io/?EIO=4&transport=polling`, {
+      headers: { cookie, origin: run.base },
+      signal: AbortSignal.timeout(3000),
+    });
     await polling.text();
     assert.equal(polling.status, 200);
     assertSecurityHeaders(polling.headers, "socket.io polling");
@@ -120,7 +134,8 @@ describe("login rate limit", () => {
 
   test("5 attempts per minute per address, then 429 with Retry-After", async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await postJson(`${run.base}/api/login`, { password: `wrong-${i}` })).status);
+    for (let i = 0; i < 5; i++)
+      statuses.push((await postJson(`${run.base}/api/login`, { password: `wrong-${i}` })).status);
     assert.deepEqual(statuses, [401, 401, 401, 401, 401]);
     const limited = await postJson(`${run.base}/api/login`, { password: "correct horse" });
     assert.equal(limited.status, 429);

@@ -23,7 +23,10 @@ function setupCodeFrom(lines: string[]): string {
   throw new Error("no setup code in the log");
 }
 
-async function sessionInfo(run: Running, cookie?: string): Promise<{ authenticated: boolean; role: string | null; setupRequired: boolean }> {
+async function sessionInfo(
+  run: Running,
+  cookie?: string,
+): Promise<{ authenticated: boolean; role: string | null; setupRequired: boolean }> {
   const res = await fetch(`${run.base}/api/session`, { headers: cookie ? { cookie } : {} });
   return (await res.json()) as { authenticated: boolean; role: string | null; setupRequired: boolean };
 }
@@ -39,11 +42,23 @@ describe("setup step", () => {
     const { log, lines } = capturingLogger();
     const run = await startDashboard({ dashboard: {}, dataDir, log });
     runs.push(run);
-    assert.deepEqual(await sessionInfo(run), { authenticated: false, role: null, setupRequired: true, viewerEnabled: false });
+    assert.deepEqual(await sessionInfo(run), {
+      authenticated: false,
+      role: null,
+      setupRequired: true,
+      viewerEnabled: false,
+    });
     const code = setupCodeFrom(lines);
-    assert.ok(lines.some((l) => l.includes('"level":"warn"') && l.includes(code)), "code printed at warn level");
+    assert.ok(
+      lines.some((l) => l.includes('"level":"warn"') && l.includes(code)),
+      "code printed at warn level",
+    );
 
-    assert.equal((await postJson(`${run.base}/api/login`, { password: "anything-at-all" })).status, 409, "no login before setup");
+    assert.equal(
+      (await postJson(`${run.base}/api/login`, { password: "anything-at-all" })).status,
+      409,
+      "no login before setup",
+    );
     const wrong = await postJson(`${run.base}/api/setup`, { code: "AAAAA-AAAAA", password: "brand new pass" });
     assert.equal(wrong.status, 403);
     const short = await postJson(`${run.base}/api/setup`, { code, password: "short" });
@@ -51,7 +66,10 @@ describe("setup step", () => {
     assert.match((short.body as { error: string }).error, /at least 8 characters/);
 
     // Lower case and without the dash is accepted: people type what they read.
-    const ok = await postJson(`${run.base}/api/setup`, { code: code.toLowerCase().replace("-", ""), password: "brand new pass" });
+    const ok = await postJson(`${run.base}/api/setup`, {
+      code: code.toLowerCase().replace("-", ""),
+      password: "brand new pass",
+    });
     assert.equal(ok.status, 200);
     const cookie = (ok.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
     assert.equal((await sessionInfo(run, cookie)).role, "admin");
@@ -61,7 +79,11 @@ describe("setup step", () => {
     const stored = readFileSync(file, "utf8");
     assert.doesNotMatch(stored, /brand new pass/);
     assert.match(stored, /"passwordHash":"scrypt\$16384\$8\$1\$/);
-    assert.equal((await postJson(`${run.base}/api/setup`, { code, password: "another pass!" })).status, 409, "one-time");
+    assert.equal(
+      (await postJson(`${run.base}/api/setup`, { code, password: "another pass!" })).status,
+      409,
+      "one-time",
+    );
     assert.ok(!lines.some((l) => l.includes("brand new pass")), "password never logged");
 
     // A restart reads the stored hash: no setup step, the new password works.
@@ -79,7 +101,10 @@ describe("setup step", () => {
     const run = await startDashboard({ dashboard: {} });
     runs.push(run);
     const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) statuses.push((await postJson(`${run.base}/api/setup`, { code: "BBBBB-BBBBB", password: "brand new pass" })).status);
+    for (let i = 0; i < 6; i++)
+      statuses.push(
+        (await postJson(`${run.base}/api/setup`, { code: "BBBBB-BBBBB", password: "brand new pass" })).status,
+      );
     assert.deepEqual(statuses, [403, 403, 403, 403, 403, 429]);
   });
 
@@ -107,15 +132,26 @@ describe("setup step", () => {
     runs.push(run);
     const code = setupCodeFrom(lines);
     const passwords = [1, 2, 3, 4, 5].map((i) => `racing password ${i}`);
-    const results = await Promise.all(passwords.map((password) => postJson(`${run.base}/api/setup`, { code, password })));
+    const results = await Promise.all(
+      passwords.map((password) => postJson(`${run.base}/api/setup`, { code, password })),
+    );
     const statuses = results.map((r) => r.status);
-    assert.deepEqual([...statuses].sort((a, b) => a - b), [200, 409, 409, 409, 409], `statuses ${statuses.join(",")}`);
+    assert.deepEqual(
+      [...statuses].sort((a, b) => a - b),
+      [200, 409, 409, 409, 409],
+      `statuses ${statuses.join(",")}`,
+    );
     const winner = passwords[statuses.indexOf(200)] as string;
     assert.ok(!readdirSync(dataDir).some((f) => f.endsWith(".tmp")), "no temporary file left behind");
     await run.close();
     const again = await startDashboard({ dashboard: {}, dataDir, log: capturingLogger().log });
     runs.push(again);
     assert.ok(await login(again.base, winner), "after a restart the winner's password works");
-    for (const p of passwords.filter((x) => x !== winner)) assert.equal((await postJson(`${again.base}/api/login`, { password: p })).status, 401, `${p} was refused, so it must not work`);
+    for (const p of passwords.filter((x) => x !== winner))
+      assert.equal(
+        (await postJson(`${again.base}/api/login`, { password: p })).status,
+        401,
+        `${p} was refused, so it must not work`,
+      );
   });
 });

@@ -18,37 +18,52 @@ interface Report {
   ordered?: boolean;
 }
 
-test("a really full filesystem (ENOSPC on tmpfs) sets diskFull without crashing, and recovers when space returns", { timeout: 30_000 }, async (t) => {
-  const dir = tempDir();
-  const args = ["-m", "sh", "-c", 'mount -t tmpfs -o size=1m tmpfs "$0" && exec "$1" --import tsx "$2" "$0"', dir, process.execPath, CHILD];
-  const child = spawn("unshare", args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
-  child.stderr.on("data", (c: Buffer) => (err += c.toString("utf8")));
-  const code = await new Promise<number | null>((resolve) => {
-    child.on("error", (e) => {
-      err += `spawn unshare: ${e.message}`;
-      resolve(-1);
+test(
+  "a really full filesystem (ENOSPC on tmpfs) sets diskFull without crashing, and recovers when space returns",
+  { timeout: 30_000 },
+  async (t) => {
+    const dir = tempDir();
+    const args = [
+      "-m",
+      "sh",
+      "-c",
+      'mount -t tmpfs -o size=1m tmpfs "$0" && exec "$1" --import tsx "$2" "$0"',
+      dir,
+      process.execPath,
+      CHILD,
+    ];
+    const child = spawn("unshare", args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
+    child.stderr.on("data", (c: Buffer) => (err += c.toString("utf8")));
+    const code = await new Promise<number | null>((resolve) => {
+      child.on("error", (e) => {
+        err += `spawn unshare: ${e.message}`;
+        resolve(-1);
+      });
+      child.on("exit", (c) => resolve(c));
     });
-    child.on("exit", (c) => resolve(c));
-  });
-  // Only the sandbox's refusals are skipped (they happen before node starts); any failure of ours fails.
-  if (code !== 0 && out === "" && /^(unshare|mount)|spawn unshare|not permitted|permission denied/im.test(err)) {
-    t.skip(`cannot mount a tmpfs here: ${err.trim().split("\n")[0] ?? code}`);
-    return;
-  }
-  const reports = out.trim().split("\n").map((l) => JSON.parse(l) as Report);
-  t.diagnostic(out.trim());
-  assert.equal(code, 0, `child failed: ${err}`);
-  const full = reports.find((r) => r.what === "full");
-  const recovered = reports.find((r) => r.what === "recovered");
-  const reopened = reports.find((r) => r.what === "reopened");
-  assert.ok(full?.status && recovered?.status && reopened, "full, then recovered, then reopened");
-  assert.equal(full.status.diskFull, true);
-  assert.ok(full.status.queued > 0);
-  assert.equal(recovered.status.diskFull, false);
-  assert.equal(recovered.status.dropped + recovered.status.queued, recovered.produced, "nothing vanished uncounted");
-  assert.equal(reopened.queued, recovered.status.queued, "after close, everything still queued is on disk");
-  assert.equal(reopened.ordered, true);
-});
+    // Only the sandbox's refusals are skipped (they happen before node starts); any failure of ours fails.
+    if (code !== 0 && out === "" && /^(unshare|mount)|spawn unshare|not permitted|permission denied/im.test(err)) {
+      t.skip(`cannot mount a tmpfs here: ${err.trim().split("\n")[0] ?? code}`);
+      return;
+    }
+    const reports = out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Report);
+    t.diagnostic(out.trim());
+    assert.equal(code, 0, `child failed: ${err}`);
+    const full = reports.find((r) => r.what === "full");
+    const recovered = reports.find((r) => r.what === "recovered");
+    const reopened = reports.find((r) => r.what === "reopened");
+    assert.ok(full?.status && recovered?.status && reopened, "full, then recovered, then reopened");
+    assert.equal(full.status.diskFull, true);
+    assert.ok(full.status.queued > 0);
+    assert.equal(recovered.status.diskFull, false);
+    assert.equal(recovered.status.dropped + recovered.status.queued, recovered.produced, "nothing vanished uncounted");
+    assert.equal(reopened.queued, recovered.status.queued, "after close, everything still queued is on disk");
+    assert.equal(reopened.ordered, true);
+  },
+);

@@ -10,7 +10,9 @@ const CHILD = fileURLToPath(new URL("./fixtures/outboxChild.ts", import.meta.url
 
 test("kill -9 loses nothing that was reported flushed, and leaves no gaps", { timeout: 20_000 }, async (t) => {
   const dir = tempDir();
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD, dir, "40"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", CHILD, dir, "40"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   // If the test fails before its own SIGKILL, the child would run on and keep the test file's
   // process (and the whole run) alive forever through its stdout pipe.
   t.after(() => child.kill("SIGKILL"));
@@ -18,7 +20,10 @@ test("kill -9 loses nothing that was reported flushed, and leaves no gaps", { ti
   let last = { flushed: 0, produced: 0 };
   let buffered = "";
   const reached = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`child did not flush ${target} messages in time (last ${JSON.stringify(last)})`)), 15_000);
+    const timer = setTimeout(
+      () => reject(new Error(`child did not flush ${target} messages in time (last ${JSON.stringify(last)})`)),
+      15_000,
+    );
     child.stdout.on("data", (chunk: Buffer) => {
       buffered += chunk.toString("utf8");
       let nl: number;
@@ -43,5 +48,9 @@ test("kill -9 loses nothing that was reported flushed, and leaves no gaps", { ti
   ob.close();
   t.diagnostic(`produced >= ${last.produced}, reported flushed ${last.flushed}, recovered ${recovered.length}`);
   assert.ok(recovered.length >= last.flushed, "every message reported as flushed survived");
-  assert.deepEqual(recovered, range(0, recovered.length - 1), "recovered messages are the oldest, in order, with no gaps");
+  assert.deepEqual(
+    recovered,
+    range(0, recovered.length - 1),
+    "recovered messages are the oldest, in order, with no gaps",
+  );
 });

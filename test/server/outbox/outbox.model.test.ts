@@ -6,7 +6,6 @@ import { Outbox } from "../../../server/outbox/outbox.ts";
 import { Clock, TOPIC, indexOf, payloadFor, tempDir } from "./helpers.ts";
 import { rng } from "../../fakes/rng.ts";
 
-
 for (const seed of [1, 2, 3]) {
   test(`random operations keep strict order (seed ${seed})`, (t) => {
     t.mock.timers.enable({ apis: ["setInterval"] });
@@ -31,7 +30,11 @@ for (const seed of [1, 2, 3]) {
         const n = 1 + Math.floor(rand() * 5);
         const got = ob.take(n);
         const expected = queued.filter((i) => !inFlight.has(i)).slice(0, n);
-        assert.deepEqual(got.map((m) => indexOf(m.payload)), expected, `step ${step}`);
+        assert.deepEqual(
+          got.map((m) => indexOf(m.payload)),
+          expected,
+          `step ${step}`,
+        );
         for (const m of got) inFlight.set(indexOf(m.payload), m.seq);
       } else if (r < 0.75) {
         for (const [i, seq] of inFlight) {
@@ -58,7 +61,10 @@ for (const seed of [1, 2, 3]) {
     }
     assert.ok(maxOnDisk > 2 * opts.memoryMaxMessages, `the run exercised spilling (max on disk ${maxOnDisk})`);
     ob.release();
-    assert.deepEqual(ob.take(100_000).map((m) => indexOf(m.payload)), queued);
+    assert.deepEqual(
+      ob.take(100_000).map((m) => indexOf(m.payload)),
+      queued,
+    );
     ob.close();
   });
 }

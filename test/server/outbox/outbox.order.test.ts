@@ -17,25 +17,41 @@ describe("Outbox order", () => {
     assert.ok(ob.status().onDisk >= 40, "all but memoryMaxMessages spilled");
 
     const first = ob.take(7);
-    assert.deepEqual(first.map((m) => indexOf(m.payload)), range(0, 6), "disk pages come back first");
+    assert.deepEqual(
+      first.map((m) => indexOf(m.payload)),
+      range(0, 6),
+      "disk pages come back first",
+    );
     assert.equal(ob.inFlight, 7);
     // While those are in flight, more arrive and memory spills again.
     for (let i = 50; i < 80; i++) ob.enqueue(TOPIC, payloadFor(i), 1);
     clock.t += 50;
     t.mock.timers.tick(50);
     const next = ob.take(5);
-    assert.deepEqual(next.map((m) => indexOf(m.payload)), range(7, 11), "take skips in-flight messages");
+    assert.deepEqual(
+      next.map((m) => indexOf(m.payload)),
+      range(7, 11),
+      "take skips in-flight messages",
+    );
     ob.release(first.slice(3).map((m) => m.seq)); // 3..6 back to pending, before 12
     for (const m of first.slice(0, 3)) ob.ack(m.seq);
     assert.equal(ob.inFlight, 5);
-    assert.deepEqual(ob.take(6).map((m) => indexOf(m.payload)), [3, 4, 5, 6, 12, 13], "released ones come back in order");
+    assert.deepEqual(
+      ob.take(6).map((m) => indexOf(m.payload)),
+      [3, 4, 5, 6, 12, 13],
+      "released ones come back in order",
+    );
     ob.release();
     assert.equal(ob.inFlight, 0);
     ob.close();
 
     const again = Outbox.open({ dir, diskFlushMs: 100, memoryMaxMessages: 10, now: clock.now });
     const all = again.take(1000);
-    assert.deepEqual(all.map((m) => indexOf(m.payload)), range(3, 79), "restart keeps every unacked message in order");
+    assert.deepEqual(
+      all.map((m) => indexOf(m.payload)),
+      range(3, 79),
+      "restart keeps every unacked message in order",
+    );
     assert.ok((all[0] as { seq: number }).seq < (all[all.length - 1] as { seq: number }).seq);
     const newSeq = again.enqueue(TOPIC, payloadFor(80), 1);
     assert.ok(newSeq > Math.max(...all.map((m) => m.seq)), "seq keeps growing across restarts");
@@ -69,7 +85,10 @@ describe("Outbox order", () => {
     assert.equal(committedSeqs(dir).length, 20, "deletes wait for the batch");
     clock.t += 50;
     t.mock.timers.tick(50);
-    assert.deepEqual(committedSeqs(dir), taken.map((m) => m.seq + 8).concat(range(taken[0]!.seq + 16, taken[0]!.seq + 19)));
+    assert.deepEqual(
+      committedSeqs(dir),
+      taken.map((m) => m.seq + 8).concat(range(taken[0]!.seq + 16, taken[0]!.seq + 19)),
+    );
     assert.equal(ob.status().queued, 12);
     ob.close();
   });
@@ -117,7 +136,10 @@ describe("Outbox order", () => {
     assert.equal(again.status().queued, 30);
     assert.equal(again.status().points, 150);
     assert.equal(again.status().oldestTs, clock.t - 600);
-    assert.deepEqual(again.take(100).map((m) => indexOf(m.payload)), range(0, 29));
+    assert.deepEqual(
+      again.take(100).map((m) => indexOf(m.payload)),
+      range(0, 29),
+    );
     again.close();
   });
 
@@ -145,9 +167,13 @@ describe("Outbox order", () => {
     t.mock.timers.enable({ apis: ["setInterval"] });
     const ob = Outbox.open({ dir: tempDir() });
     assert.throws(() => ob.enqueue("", "{}", 1), { message: "Outbox.enqueue: topic must be a non-empty string" });
-    assert.throws(() => ob.enqueue(TOPIC, "{}", -1), { message: "Outbox.enqueue: points must be a non-negative integer" });
+    assert.throws(() => ob.enqueue(TOPIC, "{}", -1), {
+      message: "Outbox.enqueue: points must be a non-negative integer",
+    });
     assert.throws(() => ob.take(0), { message: "Outbox.take: maxMessages must be a positive integer" });
-    assert.throws(() => Outbox.open({ dir: tempDir(), diskFlushMs: 0 }), { message: "Outbox.open: diskFlushMs must be a positive number" });
+    assert.throws(() => Outbox.open({ dir: tempDir(), diskFlushMs: 0 }), {
+      message: "Outbox.open: diskFlushMs must be a positive number",
+    });
     ob.ack(123456);
     ob.release([999]);
     assert.equal(ob.status().queued, 0);

@@ -1,7 +1,17 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { Outbox } from "../../../server/outbox/outbox.ts";
-import { Clock, TOPIC, capturingLogger, committedSeqs, databaseBytes, indexOf, payloadFor, range, tempDir } from "./helpers.ts";
+import {
+  Clock,
+  TOPIC,
+  capturingLogger,
+  committedSeqs,
+  databaseBytes,
+  indexOf,
+  payloadFor,
+  range,
+  tempDir,
+} from "./helpers.ts";
 
 describe("Outbox bounds", () => {
   test("memory holds at most memoryMaxMessages pending after a tick; the rest is on disk", (t) => {
@@ -17,7 +27,10 @@ describe("Outbox bounds", () => {
     const s = ob.status();
     assert.equal(s.queued, 1000);
     assert.ok(s.queued - s.onDisk <= 100, "after the tick memory is back within its bound");
-    assert.deepEqual(ob.take(2000).map((m) => indexOf(m.payload)), range(0, 999));
+    assert.deepEqual(
+      ob.take(2000).map((m) => indexOf(m.payload)),
+      range(0, 999),
+    );
     ob.close();
   });
 
@@ -42,8 +55,13 @@ describe("Outbox bounds", () => {
     assert.equal(s.dropped + s.queued, total, "every message is either queued or counted as dropped");
     // In WAL mode the newest pages sit in the -wal until a checkpoint: measure the logical database size.
     const dbBytes = databaseBytes(dir);
-    assert.ok(dbBytes <= maxDiskBytes * 1.1 + 4 * 4096, `database ${dbBytes} B stays within the budget ${maxDiskBytes} B`);
-    t.diagnostic(`database ${dbBytes} B (budget ${maxDiskBytes} B), file+wal ${s.diskBytes} B, dropped ${s.dropped}, queued ${s.queued}`);
+    assert.ok(
+      dbBytes <= maxDiskBytes * 1.1 + 4 * 4096,
+      `database ${dbBytes} B stays within the budget ${maxDiskBytes} B`,
+    );
+    t.diagnostic(
+      `database ${dbBytes} B (budget ${maxDiskBytes} B), file+wal ${s.diskBytes} B, dropped ${s.dropped}, queued ${s.queued}`,
+    );
     const kept = ob.take(total).map((m) => indexOf(m.payload));
     assert.deepEqual(kept, range(total - kept.length, total - 1), "the newest survive, contiguous and in order");
     assert.equal(committedSeqs(dir).length, kept.length);

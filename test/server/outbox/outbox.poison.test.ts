@@ -11,7 +11,9 @@ import { Outbox } from "../../../server/outbox/outbox.ts";
 import { TOPIC, capturingLogger, indexOf, payloadFor, range, tempDir } from "./helpers.ts";
 
 function asideFiles(dir: string): string[] {
-  return fs.readdirSync(dir).filter((f) => f.startsWith("outbox.sqlite.corrupt-") && !f.endsWith("-wal") && !f.endsWith("-shm"));
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith("outbox.sqlite.corrupt-") && !f.endsWith("-wal") && !f.endsWith("-shm"));
 }
 
 function drain(ob: Outbox): number[] {
@@ -29,7 +31,9 @@ describe("poison outbox files", () => {
     t.mock.timers.enable({ apis: ["setInterval"] });
     const dir = tempDir();
     const db = new Database(path.join(dir, "outbox.sqlite"));
-    db.exec("CREATE TABLE messages (seq INTEGER PRIMARY KEY, ts, points, topic, payload); CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;");
+    db.exec(
+      "CREATE TABLE messages (seq INTEGER PRIMARY KEY, ts, points, topic, payload); CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;",
+    );
     const insert = db.prepare("INSERT INTO messages VALUES (?, ?, ?, ?, ?)");
     for (let i = 1; i <= 20; i++) insert.run(i, 1_700_000_000_000 + i, 1, TOPIC, payloadFor(i));
     insert.run(21, 1_700_000_000_021, 1, TOPIC, 12345);
@@ -43,7 +47,10 @@ describe("poison outbox files", () => {
     const error = lines.find((l) => l.level === "error" && l.msg.includes("moved it aside"));
     assert.ok(error, "reported");
     assert.match(error.msg, /foreign layout/);
-    assert.match(error.msg, /27 messages recovered from it, 0 lost in unreadable pages, 3 with values that do not fit left in it/);
+    assert.match(
+      error.msg,
+      /27 messages recovered from it, 0 lost in unreadable pages, 3 with values that do not fit left in it/,
+    );
     assert.equal(asideFiles(dir).length, 1, "the original is kept for inspection");
     ob.enqueue(TOPIC, payloadFor(99), 1);
     ob.flush();
@@ -62,7 +69,9 @@ describe("poison outbox files", () => {
     ob.close();
     const db = new Database(path.join(dir, "outbox.sqlite"));
     // INTEGER affinity keeps a text that is not a number as text; NOT NULL holds.
-    db.prepare("UPDATE messages SET ts = 'soon' WHERE seq = (SELECT seq FROM messages ORDER BY seq LIMIT 1 OFFSET 4)").run();
+    db.prepare(
+      "UPDATE messages SET ts = 'soon' WHERE seq = (SELECT seq FROM messages ORDER BY seq LIMIT 1 OFFSET 4)",
+    ).run();
     db.close();
     const { log } = capturingLogger();
     const again = Outbox.open({ dir, log });
@@ -70,7 +79,11 @@ describe("poison outbox files", () => {
     assert.equal(again.status().dropped, 1, "counted");
     again.close();
     const check = new Database(path.join(dir, "outbox.sqlite"), { readonly: true });
-    assert.equal((check.prepare("SELECT count(*) AS n FROM quarantine WHERE ts = 'soon'").get() as { n: number }).n, 1, "kept in the quarantine table");
+    assert.equal(
+      (check.prepare("SELECT count(*) AS n FROM quarantine WHERE ts = 'soon'").get() as { n: number }).n,
+      1,
+      "kept in the quarantine table",
+    );
     check.close();
   });
 
@@ -100,7 +113,11 @@ describe("poison outbox files", () => {
     assert.equal(got.length, salvaged);
     assert.equal(salvaged + lost, 3000, "every message is either salvaged or counted as lost");
     assert.ok(lost > 0 && lost < 100, `one page's worth lost (${lost})`);
-    assert.deepEqual(got, [...got].sort((a, b) => a - b), "in order");
+    assert.deepEqual(
+      got,
+      [...got].sort((a, b) => a - b),
+      "in order",
+    );
     again.close();
   });
 });

@@ -23,7 +23,11 @@ describe("Outbox recovery", () => {
     assert.match(errors[0]!.msg, /unreadable .*moved it aside to .*outbox\.sqlite\.corrupt-\d+/);
     const aside = asideFiles(dir);
     assert.equal(aside.length, 1);
-    assert.equal(fs.readFileSync(path.join(dir, aside[0]!), "utf8"), garbage, "the corrupt file is kept for inspection");
+    assert.equal(
+      fs.readFileSync(path.join(dir, aside[0]!), "utf8"),
+      garbage,
+      "the corrupt file is kept for inspection",
+    );
     assert.equal(ob.status().queued, 0);
     ob.enqueue(TOPIC, payloadFor(1), 1);
     ob.flush();
@@ -58,7 +62,14 @@ describe("Outbox recovery", () => {
     const dir = tempDir();
     let db: Database.Database | undefined;
     const { log, lines } = capturingLogger();
-    const ob = Outbox.open({ dir, diskFlushMs: 100, memoryMaxMessages: 50, now: clock.now, log, onDbOpen: (d) => (db = d) });
+    const ob = Outbox.open({
+      dir,
+      diskFlushMs: 100,
+      memoryMaxMessages: 50,
+      now: clock.now,
+      log,
+      onDbOpen: (d) => (db = d),
+    });
     assert.ok(db);
     // SQLite's own quota: the file may not grow by a single page, as on a full partition (SQLITE_FULL).
     db.pragma(`max_page_count = ${db.pragma("page_count", { simple: true }) as number}`);
@@ -77,7 +88,11 @@ describe("Outbox recovery", () => {
     assert.equal(s.onDisk, 0);
     assert.ok(s.queued <= 50, `memory bounded: ${s.queued}`);
     assert.equal(s.dropped + s.queued, 200, "drops are counted");
-    assert.equal(lines.filter((l) => l.level === "error" && l.msg.includes("SQLITE_FULL")).length, 1, "one loud error, not one per tick");
+    assert.equal(
+      lines.filter((l) => l.level === "error" && l.msg.includes("SQLITE_FULL")).length,
+      1,
+      "one loud error, not one per tick",
+    );
 
     // Space comes back: the next retry writes the backlog and clears the flag.
     db.pragma("max_page_count = 1073741823");
@@ -111,7 +126,10 @@ describe("Outbox recovery", () => {
     for (let i = 0; i < 30; i++) ob.enqueue(TOPIC, payloadFor(i), 1);
     assert.equal(ob.status().queued, 10);
     assert.equal(ob.status().dropped, 20);
-    assert.deepEqual(ob.take(100).map((m) => indexOf(m.payload)), range(20, 29));
+    assert.deepEqual(
+      ob.take(100).map((m) => indexOf(m.payload)),
+      range(20, 29),
+    );
     ob.close();
   });
 });

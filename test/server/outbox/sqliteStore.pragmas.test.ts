@@ -18,7 +18,10 @@ test("the outbox database runs with a 1 MiB page cache, not better-sqlite3's 16 
   assert.equal(first.store.db.pragma("cache_size", { simple: true }), -1024);
   // A plain connection shows the build's default, so the setting above is ours and not SQLite's.
   first.store.close();
-  const Database = first.store.db.constructor as new (f: string) => { pragma(s: string, o: { simple: true }): unknown; close(): void };
+  const Database = first.store.db.constructor as new (f: string) => {
+    pragma(s: string, o: { simple: true }): unknown;
+    close(): void;
+  };
   const plain = new Database(file);
   assert.equal(plain.pragma("cache_size", { simple: true }), -16000);
   plain.close();

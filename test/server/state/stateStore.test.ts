@@ -28,7 +28,9 @@ function capture(): { log: Logger; errors: string[] } {
 
 function asideOf(file: string): string[] {
   const base = path.basename(file);
-  return fs.readdirSync(path.dirname(file)).filter((f) => f.startsWith(`${base}.corrupt-`) || f.startsWith(`${base}.bak.corrupt-`));
+  return fs
+    .readdirSync(path.dirname(file))
+    .filter((f) => f.startsWith(`${base}.corrupt-`) || f.startsWith(`${base}.bak.corrupt-`));
 }
 
 describe("StateStore", () => {
@@ -42,10 +44,21 @@ describe("StateStore", () => {
       d.counter = 7;
     });
     await s.close();
-    assert.throws(() => s.update((d) => { d.counter = 8; }), { message: "StateStore is closed" });
+    assert.throws(
+      () =>
+        s.update((d) => {
+          d.counter = 8;
+        }),
+      { message: "StateStore is closed" },
+    );
     const again = await StateStore.open(file, { ...DEFAULTS, extra: "new key" } as Demo & { extra: string }, {});
     assert.equal(again.recovered, null);
-    assert.deepEqual(again.data, { devices: { relay1: { relay: true } }, password: null, counter: 7, extra: "new key" });
+    assert.deepEqual(again.data, {
+      devices: { relay1: { relay: true } },
+      password: null,
+      counter: 7,
+      extra: "new key",
+    });
     assert.equal(DEFAULTS.counter, 0, "defaults are never mutated");
     await again.close();
   });
@@ -55,7 +68,9 @@ describe("StateStore", () => {
     const file = tempFile();
     const s = await StateStore.open(file, DEFAULTS, { writeDelayMs: 2000 });
     for (let i = 1; i <= 5; i++) {
-      s.update((d) => { d.counter = i; });
+      s.update((d) => {
+        d.counter = i;
+      });
       t.mock.timers.tick(300);
     }
     assert.equal(fs.existsSync(file), false, "nothing written before the window closes");
@@ -63,10 +78,16 @@ describe("StateStore", () => {
     await s.flush(); // waits for the timer's write; nothing left to write
     assert.equal((JSON.parse(fs.readFileSync(file, "utf8")) as Demo).counter, 5);
     assert.equal(fs.existsSync(`${file}.bak`), false, "exactly one write happened (a second would have made a .bak)");
-    s.update((d) => { d.counter = 6; });
+    s.update((d) => {
+      d.counter = 6;
+    });
     t.mock.timers.tick(2000);
     await s.flush();
-    assert.equal((JSON.parse(fs.readFileSync(`${file}.bak`, "utf8")) as Demo).counter, 5, ".bak holds the previous version");
+    assert.equal(
+      (JSON.parse(fs.readFileSync(`${file}.bak`, "utf8")) as Demo).counter,
+      5,
+      ".bak holds the previous version",
+    );
     assert.equal((JSON.parse(fs.readFileSync(file, "utf8")) as Demo).counter, 6);
     await s.close();
   });
@@ -74,9 +95,13 @@ describe("StateStore", () => {
   test("a corrupt file falls back to the .bak, loudly, and keeps the corrupt file aside", async () => {
     const file = tempFile();
     const s = await StateStore.open(file, DEFAULTS, { writeDelayMs: 0 });
-    s.update((d) => { d.counter = 1; });
+    s.update((d) => {
+      d.counter = 1;
+    });
     await s.flush();
-    s.update((d) => { d.counter = 2; });
+    s.update((d) => {
+      d.counter = 2;
+    });
     await s.close();
     // A power cut on a filesystem that lost the data blocks: zero-filled file.
     fs.writeFileSync(file, Buffer.alloc(64));
@@ -87,7 +112,9 @@ describe("StateStore", () => {
     assert.ok(errors.some((m) => m.includes("last known good")));
     assert.equal(asideOf(file).length, 1);
     // The next write must not rotate the corrupt file into .bak.
-    again.update((d) => { d.counter = 3; });
+    again.update((d) => {
+      d.counter = 3;
+    });
     await again.flush();
     assert.equal((JSON.parse(fs.readFileSync(`${file}.bak`, "utf8")) as Demo).counter, 1);
     await again.close();
@@ -115,7 +142,7 @@ describe("StateStore", () => {
     const aside = asideOf(file);
     assert.equal(aside.length, 2);
     const contents = aside.map((f) => fs.readFileSync(path.join(path.dirname(file), f), "utf8")).sort();
-    assert.deepEqual(contents, ['[1, 2, 3]', '{"counter": 4, "devi']);
+    assert.deepEqual(contents, ["[1, 2, 3]", '{"counter": 4, "devi']);
     assert.ok(errors.some((m) => m.includes("reset to defaults")));
     await s.close();
   });
@@ -135,9 +162,13 @@ describe("StateStore", () => {
     fs.chmodSync(file, 0o644);
     const s = await StateStore.open(file, DEFAULTS, { mode: 0o600, writeDelayMs: 0 });
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
-    s.update((d) => { d.password = "hash"; });
+    s.update((d) => {
+      d.password = "hash";
+    });
     await s.flush();
-    s.update((d) => { d.counter = 1; });
+    s.update((d) => {
+      d.counter = 1;
+    });
     await s.close();
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
     assert.equal(fs.statSync(`${file}.bak`).mode & 0o777, 0o600);
@@ -148,7 +179,9 @@ describe("StateStore", () => {
     const file = path.join(dir, "sub", "state.json");
     const { log, errors } = capture();
     const s = await StateStore.open(file, DEFAULTS, { log, writeDelayMs: 60_000 });
-    s.update((d) => { d.counter = 5; });
+    s.update((d) => {
+      d.counter = 5;
+    });
     await assert.rejects(s.flush(), { code: "ENOENT" });
     assert.equal(s.data.counter, 5);
     assert.ok(errors.some((m) => m.includes("state write")));

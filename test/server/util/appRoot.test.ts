@@ -35,9 +35,15 @@ describe("appRoot", () => {
   });
 
   const strayAbove = ancestors(tmp).find((d) => fs.existsSync(path.join(d, "package.json")));
-  test("no package.json up to the root is a clear error", { skip: strayAbove ? `${strayAbove} holds a package.json` : false }, () => {
-    const lone = path.join(tmp, "lone", "dist");
-    fs.mkdirSync(lone, { recursive: true });
-    assert.throws(() => findAppRoot(path.join(lone, "bundle.mjs")), { message: `no package.json in any directory above ${path.join(lone, "bundle.mjs")}: run the app from its installed directory` });
-  });
+  test(
+    "no package.json up to the root is a clear error",
+    { skip: strayAbove ? `${strayAbove} holds a package.json` : false },
+    () => {
+      const lone = path.join(tmp, "lone", "dist");
+      fs.mkdirSync(lone, { recursive: true });
+      assert.throws(() => findAppRoot(path.join(lone, "bundle.mjs")), {
+        message: `no package.json in any directory above ${path.join(lone, "bundle.mjs")}: run the app from its installed directory`,
+      });
+    },
+  );
 });

@@ -44,7 +44,12 @@ describe("unitIdentity", () => {
       cpuinfo: PI4_CPUINFO,
     });
     const id = unitIdentity({ procRoot, hostname: "raspberrypi" });
-    assert.deepEqual(id, { unit: "rpi-deadbeef", serial: "00000000deadbeef", hostname: "raspberrypi", model: "Raspberry Pi 5 Model B Rev 1.0" });
+    assert.deepEqual(id, {
+      unit: "rpi-deadbeef",
+      serial: "00000000deadbeef",
+      hostname: "raspberrypi",
+      model: "Raspberry Pi 5 Model B Rev 1.0",
+    });
   });
 
   test("falls back to the Serial line of /proc/cpuinfo, lower-cased", () => {
@@ -56,7 +61,10 @@ describe("unitIdentity", () => {
   });
 
   test("an all-zero serial identifies nothing: the sanitised hostname is used", () => {
-    const procRoot = mk({ "device-tree/serial-number": "0000000000000000\0", cpuinfo: "Serial\t\t: 0000000000000000\n" });
+    const procRoot = mk({
+      "device-tree/serial-number": "0000000000000000\0",
+      cpuinfo: "Serial\t\t: 0000000000000000\n",
+    });
     const id = unitIdentity({ procRoot, hostname: "shed pi #2" });
     assert.equal(id.serial, null);
     assert.equal(id.unit, "shed-pi-2");
@@ -64,7 +72,10 @@ describe("unitIdentity", () => {
   });
 
   test("no proc tree at all (container, macOS) never throws", () => {
-    const id = unitIdentity({ procRoot: path.join(os.tmpdir(), "does-not-exist-identity"), hostname: "build-box.local" });
+    const id = unitIdentity({
+      procRoot: path.join(os.tmpdir(), "does-not-exist-identity"),
+      hostname: "build-box.local",
+    });
     assert.deepEqual(id, { unit: "build-box.local", serial: null, hostname: "build-box.local", model: null });
   });
 

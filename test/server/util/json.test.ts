@@ -21,14 +21,25 @@ test("preview does work bounded by its output, not by the size of the value (iss
   // Every value read is counted: the old preview stringified all 100,000 before cutting.
   let reads = 0;
   const wide: Record<string, unknown> = {};
-  for (let i = 0; i < 100_000; i++) Object.defineProperty(wide, `k${i}`, { enumerable: true, get: () => { reads++; return i; } });
+  for (let i = 0; i < 100_000; i++)
+    Object.defineProperty(wide, `k${i}`, {
+      enumerable: true,
+      get: () => {
+        reads++;
+        return i;
+      },
+    });
   const text = preview(wide, 200);
   assert.ok(text.length <= 201, text);
   assert.ok(reads < 100, `${reads} values read for a 200-character preview`);
   reads = 0;
   const deep: unknown[] = [];
   let at = deep;
-  for (let i = 0; i < 100_000; i++) { const next: unknown[] = []; at.push(next); at = next; }
+  for (let i = 0; i < 100_000; i++) {
+    const next: unknown[] = [];
+    at.push(next);
+    at = next;
+  }
   assert.ok(preview(deep, 50).length <= 51);
   // Same rendering as JSON where it fits.
   const v = { a: 1, b: [true, null, "x"], c: { d: -2.5 }, e: undefined };

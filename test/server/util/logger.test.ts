@@ -10,7 +10,10 @@ describe("logger", () => {
     log.child("mqtt").debug(() => `expensive ${++built}`);
     assert.equal(built, 0);
     log.root.nsLevels.set("gw:mqtt", "debug");
-    log.child("mqtt").child("x").debug(() => `expensive ${++built}`);
+    log
+      .child("mqtt")
+      .child("x")
+      .debug(() => `expensive ${++built}`);
     assert.equal(built, 1);
     const rec = JSON.parse(lines[0]!) as Record<string, unknown>;
     assert.equal(rec.level, "debug");
@@ -22,7 +25,11 @@ describe("logger", () => {
     const lines: string[] = [];
     const log = createLogger("info", (l) => lines.push(l));
     log.root.addSecret("s3cr3t-token-value");
-    log.info("connecting with s3cr3t-token-value", { accessToken: "abc123", password: "hunter22", nested: { provisionDeviceSecret: "zzz", ok: 1 } });
+    log.info("connecting with s3cr3t-token-value", {
+      accessToken: "abc123",
+      password: "hunter22",
+      nested: { provisionDeviceSecret: "zzz", ok: 1 },
+    });
     const out = lines.join("\n");
     assert.doesNotMatch(out, /s3cr3t-token-value|abc123|hunter22|zzz/);
     assert.match(out, /"ok":1/);

@@ -82,7 +82,10 @@ async function nextMessage(r: Receiver): Promise<string> {
 
 async function exercise(sender: NotifySender, address: string): Promise<void> {
   const rx = await startReceiver(address);
-  const n: SdNotifier = createSdNotifier({ NOTIFY_SOCKET: address, PATH: process.env.PATH, WATCHDOG_USEC: "30000000" }, { sender });
+  const n: SdNotifier = createSdNotifier(
+    { NOTIFY_SOCKET: address, PATH: process.env.PATH, WATCHDOG_USEC: "30000000" },
+    { sender },
+  );
   assert.equal(n.enabled, true);
   assert.equal(n.sender, sender);
   assert.equal(n.watchdogIntervalMs, 15_000);
@@ -100,12 +103,20 @@ async function exercise(sender: NotifySender, address: string): Promise<void> {
 
 describe("sd_notify delivery to a real AF_UNIX datagram socket", () => {
   const noPython = python ? false : "python3 not installed: no receiver for the test";
-  test("systemd-notify, socket path", { skip: noPython || (systemdNotify ? false : "systemd-notify not installed") }, async () => {
-    await exercise("systemd-notify", path.join(tmp, "notify-a.sock"));
-  });
-  test("systemd-notify, abstract socket (@name)", { skip: noPython || (systemdNotify ? false : "systemd-notify not installed") }, async () => {
-    await exercise("systemd-notify", `@rpi-tb-gw-test-${process.pid}-a`);
-  });
+  test(
+    "systemd-notify, socket path",
+    { skip: noPython || (systemdNotify ? false : "systemd-notify not installed") },
+    async () => {
+      await exercise("systemd-notify", path.join(tmp, "notify-a.sock"));
+    },
+  );
+  test(
+    "systemd-notify, abstract socket (@name)",
+    { skip: noPython || (systemdNotify ? false : "systemd-notify not installed") },
+    async () => {
+      await exercise("systemd-notify", `@rpi-tb-gw-test-${process.pid}-a`);
+    },
+  );
   test("python3 fallback, socket path", { skip: noPython }, async () => {
     await exercise("python3", path.join(tmp, "notify-b.sock"));
   });
@@ -114,7 +125,10 @@ describe("sd_notify delivery to a real AF_UNIX datagram socket", () => {
   });
 
   test("a socket nobody listens on counts a failure and never throws", { skip: noPython }, async () => {
-    const n = createSdNotifier({ NOTIFY_SOCKET: path.join(tmp, "nobody.sock"), PATH: process.env.PATH }, { sender: "python3" });
+    const n = createSdNotifier(
+      { NOTIFY_SOCKET: path.join(tmp, "nobody.sock"), PATH: process.env.PATH },
+      { sender: "python3" },
+    );
     n.ready();
     await n.flush();
     assert.deepEqual(n.stats(), { sent: 0, failed: 1, dropped: 0 });
@@ -137,8 +151,13 @@ describe("sd_notify without systemd", () => {
 
   test("no sender on PATH: disabled with one warning", () => {
     const warnings: string[] = [];
-    const logger = { warn: (m: string) => warnings.push(m) } as unknown as import("../../../server/util/logger.ts").Logger;
-    const n = createSdNotifier({ NOTIFY_SOCKET: "/run/x", PATH: tmp }, { sender: "python3-does-not-exist" as NotifySender, logger });
+    const logger = {
+      warn: (m: string) => warnings.push(m),
+    } as unknown as import("../../../server/util/logger.ts").Logger;
+    const n = createSdNotifier(
+      { NOTIFY_SOCKET: "/run/x", PATH: tmp },
+      { sender: "python3-does-not-exist" as NotifySender, logger },
+    );
     assert.equal(n.enabled, false);
     assert.equal(warnings.length, 1);
   });
@@ -211,4 +230,3 @@ describe("startWatchdog", () => {
     }
   });
 });
-

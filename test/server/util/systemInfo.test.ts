@@ -97,7 +97,9 @@ describe("cpu load", () => {
 
 describe("memory and disk", () => {
   test("memory reads /proc/meminfo in kB", async () => {
-    const root = tree({ meminfo: "MemTotal:        3884096 kB\nMemFree:          215648 kB\nMemAvailable:    2917380 kB\nBuffers: 1 kB\n" });
+    const root = tree({
+      meminfo: "MemTotal:        3884096 kB\nMemFree:          215648 kB\nMemAvailable:    2917380 kB\nBuffers: 1 kB\n",
+    });
     const m = await memory(root);
     assert.equal(m.totalBytes, 3884096 * 1024);
     assert.equal(m.freeBytes, 215648 * 1024);

@@ -26,12 +26,24 @@ interface Unit {
   logs: () => string[];
 }
 
-async function startUnit(emu: Emulator, box: Sandbox, version: string, ota: Record<string, unknown> = {}): Promise<Unit> {
+async function startUnit(
+  emu: Emulator,
+  box: Sandbox,
+  version: string,
+  ota: Record<string, unknown> = {},
+): Promise<Unit> {
   const raw = rawConfig(emu.mqttPort, box.r(DATA));
   raw["gateway"] = { ...(raw["gateway"] as object), ota: { chunkBytes: 4096, chunkTimeoutSec: 5, ...ota } };
   let restarts = 0;
   const { log, records } = recordingLogger();
-  const controller = new Controller({ config: configFrom(raw), log, unit: "ota", version, dashboard: false, restart: () => restarts++ });
+  const controller = new Controller({
+    config: configFrom(raw),
+    log,
+    unit: "ota",
+    version,
+    dashboard: false,
+    restart: () => restarts++,
+  });
   await controller.start();
   return { controller, restarts: () => restarts, logs: () => records.map((r) => r.msg) };
 }
@@ -45,14 +57,16 @@ function guard(box: Sandbox): void {
 function installedUnit(boxes: Sandbox[]): Sandbox {
   const box = new Sandbox();
   boxes.push(box);
-  for (const [p, c] of Object.entries(releaseFiles(path.join(box.dir, "stand-ins")))) box.write(`${APP}/releases/r1/${p}`, c);
+  for (const [p, c] of Object.entries(releaseFiles(path.join(box.dir, "stand-ins"))))
+    box.write(`${APP}/releases/r1/${p}`, c);
   box.write(`${APP}/releases/r1/package.json`, JSON.stringify({ name: "rpi-tb-gateway", version: "1.0.0" }));
   fs.symlinkSync("releases/r1", box.r(`${APP}/current`));
   fs.mkdirSync(box.r(DATA), { recursive: true });
   return box;
 }
 
-const runningRelease = (box: Sandbox): string => (JSON.parse(box.read(`${APP}/current/package.json`)) as { version: string }).version;
+const runningRelease = (box: Sandbox): string =>
+  (JSON.parse(box.read(`${APP}/current/package.json`)) as { version: string }).version;
 
 describe("OTA update flow: ThingsBoard -> updater -> guard -> new release, against the emulator", () => {
   let emu: Emulator;
@@ -79,12 +93,24 @@ describe("OTA update flow: ThingsBoard -> updater -> guard -> new release, again
     const old = await startUnit(emu, box, "1.0.0");
     units.push(old);
     const stand = path.join(box.dir, "stand-ins");
-    await publishPackage(rest, GW_NAME, "rpi-tb-gateway", "1.2.0", buildPackage({ version: "1.2.0" }, releaseFiles(stand), 40_000));
+    await publishPackage(
+      rest,
+      GW_NAME,
+      "rpi-tb-gateway",
+      "1.2.0",
+      buildPackage({ version: "1.2.0" }, releaseFiles(stand), 40_000),
+    );
     await until(() => old.restarts() > 0, "the old release restarts for the update", 15_000);
     // The dashboard's snapshot and event log saw the update go by.
     const seen = old.controller.snapshot();
     assert.equal(seen.update?.state, "UPDATING");
-    assert.deepEqual(seen.events.filter((e) => e.text.startsWith("software update")).map((e) => e.text).reverse(), ["DOWNLOADING", "DOWNLOADED", "VERIFIED", "UPDATING"].map((st) => `software update to 1.2.0: ${st}`));
+    assert.deepEqual(
+      seen.events
+        .filter((e) => e.text.startsWith("software update"))
+        .map((e) => e.text)
+        .reverse(),
+      ["DOWNLOADING", "DOWNLOADED", "VERIFIED", "UPDATING"].map((st) => `software update to 1.2.0: ${st}`),
+    );
     await old.controller.stop();
     units = [];
     guard(box); // systemd's ExecStartPre before the next start
@@ -95,7 +121,10 @@ describe("OTA update flow: ThingsBoard -> updater -> guard -> new release, again
     assert.deepEqual(states().slice(from), ["QUEUED", "DOWNLOADING", "DOWNLOADED", "VERIFIED", "UPDATING", "UPDATED"]);
     await until(() => emu.latest(GW_NAME)["current_sw_version"]?.value === "1.2.0", "current_sw_version 1.2.0");
     assert.equal(emu.latest(GW_NAME)["current_sw_title"]?.value, "rpi-tb-gateway");
-    assert.deepEqual([fresh.controller.snapshot().update?.last?.state, fresh.controller.snapshot().update?.last?.version], ["UPDATED", "1.2.0"]);
+    assert.deepEqual(
+      [fresh.controller.snapshot().update?.last?.state, fresh.controller.snapshot().update?.last?.version],
+      ["UPDATED", "1.2.0"],
+    );
     guard(box); // the next start ends the trial and keeps 1.2.0
     assert.equal(runningRelease(box), "1.2.0");
     assert.equal(box.exists(`${DATA}/ota/pending.json`), false);
@@ -107,7 +136,13 @@ describe("OTA update flow: ThingsBoard -> updater -> guard -> new release, again
     const from = states().length;
     const old = await startUnit(emu, box, "1.0.0");
     units.push(old);
-    await publishPackage(rest, GW_NAME, "rpi-tb-gateway", "1.3.0", buildPackage({ version: "1.3.0" }, releaseFiles(path.join(box.dir, "stand-ins")), 20_000));
+    await publishPackage(
+      rest,
+      GW_NAME,
+      "rpi-tb-gateway",
+      "1.3.0",
+      buildPackage({ version: "1.3.0" }, releaseFiles(path.join(box.dir, "stand-ins")), 20_000),
+    );
     await until(() => old.restarts() > 0, "the old release restarts for the update", 15_000);
     await old.controller.stop();
     units = [];
@@ -128,11 +163,22 @@ describe("OTA update flow: ThingsBoard -> updater -> guard -> new release, again
     units.push(back);
     await until(() => states().slice(from).includes("FAILED"), "FAILED reported", 15_000);
     assert.deepEqual(states().slice(from), ["QUEUED", "DOWNLOADING", "DOWNLOADED", "VERIFIED", "UPDATING", "FAILED"]);
-    assert.equal(emu.telemetry(GW_NAME, "sw_error").at(-1)?.values["sw_error"], "release 1.3.0 did not become healthy (connected to ThingsBoard with its devices running) in 2 starts; rolled back to 1.0.0");
+    assert.equal(
+      emu.telemetry(GW_NAME, "sw_error").at(-1)?.values["sw_error"],
+      "release 1.3.0 did not become healthy (connected to ThingsBoard with its devices running) in 2 starts; rolled back to 1.0.0",
+    );
     await until(() => emu.latest(GW_NAME)["current_sw_version"]?.value === "1.0.0", "current_sw_version 1.0.0");
     // The same package is still assigned: the old release looks at it and leaves it.
-    await until(() => back.logs().some((m) => m.startsWith("not taking sw rpi-tb-gateway 1.3.0 again: it failed before")), "the failed package is left alone");
-    assert.equal(states().slice(from).filter((s) => s === "DOWNLOADING").length, 1);
+    await until(
+      () => back.logs().some((m) => m.startsWith("not taking sw rpi-tb-gateway 1.3.0 again: it failed before")),
+      "the failed package is left alone",
+    );
+    assert.equal(
+      states()
+        .slice(from)
+        .filter((s) => s === "DOWNLOADING").length,
+      1,
+    );
     assert.equal(back.restarts(), 0);
   });
 });

@@ -21,12 +21,24 @@ interface Unit {
   restarts: () => number;
 }
 
-async function startUnit(emu: Emulator, dir: string, ota: Record<string, unknown> = {}, version = VERSION): Promise<Unit> {
+async function startUnit(
+  emu: Emulator,
+  dir: string,
+  ota: Record<string, unknown> = {},
+  version = VERSION,
+): Promise<Unit> {
   const raw = rawConfig(emu.mqttPort, dir);
   raw["gateway"] = { ...(raw["gateway"] as object), ota: { chunkBytes: 4096, chunkTimeoutSec: 5, ...ota } };
   const { log } = recordingLogger();
   let restarts = 0;
-  const controller = new Controller({ config: configFrom(raw), log, unit: "ota", version, dashboard: false, restart: () => restarts++ });
+  const controller = new Controller({
+    config: configFrom(raw),
+    log,
+    unit: "ota",
+    version,
+    dashboard: false,
+    restart: () => restarts++,
+  });
   await controller.start();
   return { controller, dir, restarts: () => restarts };
 }
@@ -71,10 +83,18 @@ describe("OTA updater: ThingsBoard's software update protocol, end to end agains
     assert.deepEqual(states(emu), ["QUEUED", "DOWNLOADING", "DOWNLOADED", "VERIFIED", "UPDATING"]);
     // The chunk size was capped at the session's maxPayloadSize (getSessionLimits), never above it.
     assert.ok(chunks.length >= Math.ceil(pkg.length / 8192));
-    assert.ok(chunks.every((c) => c === 8192), `chunk sizes ${[...new Set(chunks)].join(",")}`);
+    assert.ok(
+      chunks.every((c) => c === 8192),
+      `chunk sizes ${[...new Set(chunks)].join(",")}`,
+    );
     const apply = JSON.parse(readFileSync(join(dir, "ota", "apply.json"), "utf8")) as Record<string, unknown>;
     assert.deepEqual([apply["version"], apply["file"], apply["algorithm"]], ["1.2.0", "package.tar.gz", "SHA256"]);
-    assert.equal(createHash("sha256").update(readFileSync(join(dir, "ota", "package.tar.gz"))).digest("hex"), createHash("sha256").update(pkg).digest("hex"));
+    assert.equal(
+      createHash("sha256")
+        .update(readFileSync(join(dir, "ota", "package.tar.gz")))
+        .digest("hex"),
+      createHash("sha256").update(pkg).digest("hex"),
+    );
     assert.equal(existsSync(join(dir, "ota", "package.part")), false);
     assert.equal(emu.latest(GW_NAME)["current_sw_version"]?.value, VERSION);
   });
@@ -103,7 +123,9 @@ describe("OTA updater: refusals and resume", () => {
     // ThingsBoard refuses a wrong checksum at upload (OtaPackageDataValidator), so the corruption
     // is what the device sees: the shared sw_checksum no longer matches the bytes it receives.
     // (Not a digit string: ThingsBoard's JsonConverter would cast that to a number.)
-    const saved = await rest.call("POST", `/api/plugins/telemetry/DEVICE/${gwId}/SHARED_SCOPE`, { sw_checksum: "f".repeat(64) });
+    const saved = await rest.call("POST", `/api/plugins/telemetry/DEVICE/${gwId}/SHARED_SCOPE`, {
+      sw_checksum: "f".repeat(64),
+    });
     assert.equal(saved.status, 200);
     const before = states(emu).length;
     unit = await startUnit(emu, dir);
@@ -118,7 +140,14 @@ describe("OTA updater: refusals and resume", () => {
   test("a package built for another CPU is refused after verification: FAILED naming both architectures", async () => {
     const dir = tempDir("ota-arch-");
     const other = process.arch === "arm64" ? "x64" : "arm64";
-    await publishPackage(rest, GW_NAME, "rpi-tb-gateway", "3.0.0", buildPackage({ version: "3.0.0", arch: other }), "MURMUR3_128");
+    await publishPackage(
+      rest,
+      GW_NAME,
+      "rpi-tb-gateway",
+      "3.0.0",
+      buildPackage({ version: "3.0.0", arch: other }),
+      "MURMUR3_128",
+    );
     const before = states(emu).length;
     unit = await startUnit(emu, dir);
     await until(() => states(emu).slice(before).includes("FAILED"), "FAILED reported", 15_000);
@@ -130,7 +159,14 @@ describe("OTA updater: refusals and resume", () => {
 
   test("a package for another Node ABI is refused", async () => {
     const dir = tempDir("ota-abi-");
-    await publishPackage(rest, GW_NAME, "rpi-tb-gateway", "3.1.0", buildPackage({ version: "3.1.0", nodeAbi: "1" }), "CRC32");
+    await publishPackage(
+      rest,
+      GW_NAME,
+      "rpi-tb-gateway",
+      "3.1.0",
+      buildPackage({ version: "3.1.0", nodeAbi: "1" }),
+      "CRC32",
+    );
     const before = states(emu).length;
     unit = await startUnit(emu, dir);
     await until(() => states(emu).slice(before).includes("FAILED"), "FAILED reported", 15_000);
@@ -158,14 +194,23 @@ describe("OTA updater: refusals and resume", () => {
       await emu.resume();
       const firstRun = seen.length;
       assert.ok(existsSync(join(dir, "ota", "package.part")), "the partial download is kept");
-      assert.equal(existsSync(join(dir, "ota", "package.tar.gz")), false, "a partial download never becomes the package");
+      assert.equal(
+        existsSync(join(dir, "ota", "package.tar.gz")),
+        false,
+        "a partial download never becomes the package",
+      );
       unit = await startUnit(emu, dir, { chunkBytes: 2048 });
       await until(() => unit!.restarts() > 0, "restart for the update", 15_000);
       const secondRun = seen.slice(firstRun);
       // The second run starts where the first one stopped, not at chunk 0.
       assert.ok((secondRun[0] ?? 0) > 0, `second run started at chunk ${secondRun[0]}`);
       assert.ok((secondRun[0] ?? 0) <= firstRun);
-      assert.equal(createHash("md5").update(readFileSync(join(dir, "ota", "package.tar.gz"))).digest("hex"), createHash("md5").update(pkg).digest("hex"));
+      assert.equal(
+        createHash("md5")
+          .update(readFileSync(join(dir, "ota", "package.tar.gz")))
+          .digest("hex"),
+        createHash("md5").update(pkg).digest("hex"),
+      );
     } finally {
       emu.events.off("otaChunk", onChunk);
     }
