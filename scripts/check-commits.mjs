@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Checks commit messages against the project's rule: a subject of at most 72 characters, a blank
-// line, and a body that says why. History before the rule is not rewritten, so only a range is
-// checked: `node scripts/check-commits.mjs [<base>]` checks <base>..HEAD (default: the commit that
-// introduced this script's rule, 4475a5d). Not part of npm test: a message cannot be fixed once
-// it is on main, so this is for a branch before it lands (or a commit-msg hook).
+// line, and a body that says why. History that landed before the rule is not rewritten, so only a
+// range is checked: `node scripts/check-commits.mjs [<base>]` checks <base>..HEAD (default:
+// 39b0dc0, the last commit that landed before the rule). Run by `npm run lint` (so by npm test):
+// a message that breaks the rule fails the run before it can land; fix it with `git commit
+// --amend` or `git rebase -i` on the branch.
 //   exit 0: all good (or nothing to check: not a git checkout, or <base> not in a shallow clone)
 //   exit 1: violations, listed
 import { spawnSync } from "node:child_process";
 
-const base = process.argv[2] ?? "4475a5d";
+const base = process.argv[2] ?? "39b0dc0";
 const git = (...args) => spawnSync("git", args, { encoding: "utf8" });
 if (git("rev-parse", "--git-dir").status !== 0) {
   console.log("check-commits: not a git checkout; nothing to check");
