@@ -21,6 +21,7 @@ const STEP_MS = 10_000;
 /** "capacity:seconds" as in a tenant profile; the data points are what a backlog is bound by. */
 const LIMITS = { messages: "200:1", telemetryMessages: "200:1", telemetryDataPoints: "1000:1" };
 const DP_PER_SECOND = 1000;
+const DP_BUCKET_CAPACITY = 1000;
 
 for (const version of [5, 4] as const) {
   describe(`200 devices within enforced limits (MQTT ${version === 5 ? "5" : "3.1.1"})`, () => {
@@ -100,7 +101,15 @@ for (const version of [5, 4] as const) {
       process.stdout.write(
         `# MQTT ${version === 5 ? "5" : "3.1.1"}: ${total} points in ${((last - first) / 1000).toFixed(2)} s; after the first publish (${burst} points) ${rate.toFixed(0)} points/s = ${(rate / DP_PER_SECOND).toFixed(3)} of the ${DP_PER_SECOND}/s the limits allow\n`,
       );
-      assert.ok(rate <= DP_PER_SECOND * 1.001, "never faster than the server allows");
+      // A token bucket ("1000:1": capacity 1000, refilled 1000 per second) lets through at most its
+      // capacity plus the refill over the time between the first and the last entry. Only the first
+      // publish was taken out of the rate above, so the rate alone may read a little over 1.000
+      // while the bucket still had room (1.002 was seen on Node 24); the bound is the bucket's.
+      const allowed = DP_BUCKET_CAPACITY + DP_PER_SECOND * ((last - first) / 1000);
+      assert.ok(
+        total <= allowed,
+        `never faster than the server allows: ${total} points, the bucket allows ${allowed.toFixed(0)}`,
+      );
     });
 
     test("after a reconnect, the re-announce of 200 devices and their attribute requests stay inside the limits", async () => {
