@@ -12,6 +12,7 @@ import { RpcError, type ManagedDevice, type RpcHandler } from "./device.ts";
 import type { DeviceContext } from "./deviceContext.ts";
 import { Reporter } from "./reportStrategy.ts";
 import { OfflineSafeTimer } from "./offlineSafeTimer.ts";
+import { errorText, UnsafeOutputs } from "./unsafeOutputs.ts";
 import { OutputRateLimit } from "./outputRateLimit.ts";
 
 interface Output {
@@ -46,12 +47,13 @@ export class GpioDevice implements ManagedDevice {
   readonly #offline: OfflineSafeTimer;
   #started = false;
   /** Outputs whose last safe-state write failed: the device stays degraded until each is written again. */
-  #unsafe = new Set<number>();
+  readonly #unsafe: UnsafeOutputs;
 
   constructor(cfg: GpioDeviceConfig, name: string, chip: GpioChip, ctx: DeviceContext) {
     this.#cfg = cfg;
     this.#chip = chip;
     this.#ctx = ctx;
+    this.#unsafe = new UnsafeOutputs(ctx);
     this.#reporter = new Reporter(cfg.report);
     this.#offline = new OfflineSafeTimer(cfg.safeStateAfterOfflineSec, (after) => {
       this.#ctx.log.warn(`${this.info.name}: no ThingsBoard connection for ${after} s; outputs to safe state`);
@@ -211,7 +213,7 @@ export class GpioDevice implements ManagedDevice {
     await o.io.write(value);
     const changed = o.value !== value;
     o.value = value;
-    if (this.#unsafe.delete(pin) && this.#unsafe.size === 0 && this.#health === "degraded") {
+    if (this.#unsafe.written(pin) && this.#health === "degraded") {
       this.#health = "ok";
       this.#error = undefined;
     }
@@ -220,17 +222,11 @@ export class GpioDevice implements ManagedDevice {
     if (changed || source !== "safe") this.#report({ [o.label]: value === 1 }, Date.now(), true);
   }
 
-  /**
-   * A relay left on because its safe-state write failed is a hazard someone must see: logged as an
-   * error, shown in the dashboard's event log, and the device reported degraded until it is written.
-   */
+  /** A relay left on because its safe-state write failed: reported (UnsafeOutputs), device degraded. */
   #safeStateFailed(o: Output, err: unknown, when: string): void {
-    const text = `${o.label} (GPIO ${o.pin}) could not be put in its safe state ${when}: ${err instanceof Error ? err.message : String(err)}`;
-    this.#ctx.log.error(`${this.info.name}: ${text}`);
-    this.#unsafe.add(o.pin);
+    const text = `${o.label} (GPIO ${o.pin}) could not be put in its safe state ${when}: ${errorText(err)}`;
+    this.#error = this.#unsafe.failed(this.info.name, o.pin, text);
     if (this.#health === "ok") this.#health = "degraded";
-    this.#error = text;
-    this.#ctx.bus.emit("eventLog", { ts: Date.now(), kind: "error", device: this.info.name, text, ok: false });
     this.#emitSnapshot();
   }
 

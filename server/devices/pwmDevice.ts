@@ -13,6 +13,7 @@ import { isInteger, isObject, preview } from "../util/json.ts";
 import { RpcError, type ManagedDevice, type RpcHandler } from "./device.ts";
 import type { DeviceContext } from "./deviceContext.ts";
 import { OfflineSafeTimer } from "./offlineSafeTimer.ts";
+import { errorText, UnsafeOutputs } from "./unsafeOutputs.ts";
 
 type OutputCfg = PwmDeviceConfig["outputs"][number];
 
@@ -39,14 +40,14 @@ export class PwmDevice implements ManagedDevice {
   #health: Health = "ok";
   #error: string | undefined;
   readonly #offline: OfflineSafeTimer;
-  /** Outputs whose last safe-value write failed: the device stays degraded until each is set again. */
-  readonly #unsafe = new Set<number>();
+  readonly #unsafe: UnsafeOutputs;
   #started = false;
 
   constructor(cfg: PwmDeviceConfig, name: string, open: () => Promise<PwmController>, ctx: DeviceContext) {
     this.#cfg = cfg;
     this.#open = open;
     this.#ctx = ctx;
+    this.#unsafe = new UnsafeOutputs(ctx);
     this.#offline = new OfflineSafeTimer(cfg.safeStateAfterOfflineSec, (after) => {
       this.#ctx.log.warn(
         `${this.info.name}: no ThingsBoard connection for ${after} s; PWM outputs to their safe value`,
@@ -204,7 +205,7 @@ export class PwmDevice implements ManagedDevice {
     const frequencyChanged = frequencyHz !== undefined && frequencyHz !== o.frequencyHz;
     if (frequencyHz !== undefined) o.frequencyHz = frequencyHz;
     await this.#apply(o, value);
-    if (this.#unsafe.delete(pin) && this.#unsafe.size === 0 && this.#health === "degraded") {
+    if (this.#unsafe.written(pin) && this.#health === "degraded") {
       this.#health = "ok";
       this.#error = undefined;
     }
@@ -286,18 +287,11 @@ export class PwmDevice implements ManagedDevice {
     this.#offline.setOnline(online);
   }
 
-  /**
-   * A safe value that could not be applied (offline too long, or at shutdown) leaves a motor or a
-   * heater running: logged as an error, shown in the event log, and the device degraded until
-   * that output is set again (as GpioDevice does for relays).
-   */
+  /** A motor or heater left running because its safe value failed: reported (UnsafeOutputs), degraded. */
   #safeFailed(o: Output, err: unknown, when: string): void {
-    const text = `${o.label} (GPIO ${o.pin}) could not be set to its safe value ${when}: ${err instanceof Error ? err.message : String(err)}`;
-    this.#ctx.log.error(`${this.info.name}: ${text}`);
-    this.#unsafe.add(o.pin);
+    const text = `${o.label} (GPIO ${o.pin}) could not be set to its safe value ${when}: ${errorText(err)}`;
+    this.#error = this.#unsafe.failed(this.info.name, o.pin, text);
     if (this.#health === "ok") this.#health = "degraded";
-    this.#error = text;
-    this.#ctx.bus.emit("eventLog", { ts: Date.now(), kind: "error", device: this.info.name, text, ok: false });
     this.#emitSnapshot();
   }
 }
