@@ -2,6 +2,7 @@
 // chip-id / status / reset-value registers only, and no measurement commands.
 import type { I2cBus } from "./types.ts";
 import { sht3xCrc8 } from "../sensors/sht31/sht31Decode.ts";
+import { readWordSwapped } from "./wordSwapped.ts";
 
 export interface ScanEntry {
   address: number;
@@ -49,20 +50,14 @@ const identifyBh1750: Identifier = async (bus, address) => {
   return "bh1750";
 };
 
-async function readWordBE(bus: I2cBus, address: number, reg: number): Promise<number> {
-  const buf = Buffer.alloc(2);
-  await bus.readI2cBlock(address, reg, 2, buf);
-  return buf.readUInt16BE(0);
-}
-
 /**
  * ADS1115 at 0x48-0x4B: config register reads 0x8583 after power-up; once a driver has used it
  * the config changes, but the comparator thresholds keep 0x8000 / 0x7FFF.
  */
 const identifyAds1115: Identifier = async (bus, address) => {
-  if ((await readWordBE(bus, address, 0x01)) === 0x8583) return "ads1115";
-  const lo = await readWordBE(bus, address, 0x02);
-  const hi = await readWordBE(bus, address, 0x03);
+  if ((await readWordSwapped(bus, address, 0x01)) === 0x8583) return "ads1115";
+  const lo = await readWordSwapped(bus, address, 0x02);
+  const hi = await readWordSwapped(bus, address, 0x03);
   return lo === 0x8000 && hi === 0x7fff ? "ads1115" : null;
 };
 
@@ -72,16 +67,16 @@ const identifyAds1115: Identifier = async (bus, address) => {
  * voltage register's unused bit 2 is 0. An address that reads like that is taken for an INA219.
  */
 const identifyIna219: Identifier = async (bus, address) => {
-  const config = await readWordBE(bus, address, 0x00);
+  const config = await readWordSwapped(bus, address, 0x00);
   if (config === 0x399f) return "ina219";
-  const cal = await readWordBE(bus, address, 0x05);
-  const busVoltage = await readWordBE(bus, address, 0x02);
+  const cal = await readWordSwapped(bus, address, 0x05);
+  const busVoltage = await readWordSwapped(bus, address, 0x02);
   return (config & 0xc000) === 0 && cal !== 0 && (cal & 1) === 0 && (busVoltage & 0x0004) === 0 ? "ina219" : null;
 };
 
 /** MCP9808 at 0x18-0x1F: manufacturer id register 0x06 = 0x0054. */
 const identifyMcp9808: Identifier = async (bus, address) =>
-  (await readWordBE(bus, address, 0x06)) === 0x0054 ? "mcp9808" : null;
+  (await readWordSwapped(bus, address, 0x06)) === 0x0054 ? "mcp9808" : null;
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 

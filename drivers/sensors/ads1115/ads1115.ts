@@ -1,8 +1,10 @@
 // Driver for the TI ADS1115 16-bit ADC: one single-shot conversion per configured single-ended
 // channel (AIN0-AIN3 vs GND), OS-bit polling with a deadline, config read back and checked
 // (the chip has no CRC, so a readback that differs from what was written is corruption), and
-// the conversion register read twice for the same reason.
+// the conversion register read twice for the same reason. Registers go over the bus as SMBus
+// words, bytes swapped (drivers/i2c/wordSwapped.ts says why).
 import type { I2cBus } from "../../i2c/types.ts";
+import { readWordSwapped, writeWordSwapped } from "../../i2c/wordSwapped.ts";
 import { SensorError, type Sensor, type SensorReading } from "../types.ts";
 import { checkAddressFor, checkKnownOptions, hex, oneOf, round, sleep } from "../common.ts";
 import { I2cSensorBase } from "../sensorBase.ts";
@@ -77,10 +79,8 @@ class Ads1115Sensor extends I2cSensorBase<Ads1115Options> {
   readonly chip = "ads1115";
   readonly units: Record<string, string> = Object.fromEntries(this.options.channels.map((c) => [`a${c}`, "V"]));
 
-  async #readRegister(reg: number): Promise<number> {
-    const buf = Buffer.alloc(2);
-    await this.bus.readI2cBlock(this.address, reg, 2, buf);
-    return buf.readUInt16BE(0);
+  #readRegister(reg: number): Promise<number> {
+    return readWordSwapped(this.bus, this.address, reg);
   }
 
   /**
@@ -107,7 +107,7 @@ class Ads1115Sensor extends I2cSensorBase<Ads1115Options> {
   async #convert(channel: number): Promise<number> {
     const { pga, dataRate } = this.options;
     const config = singleShotConfig(channel, pga, dataRate);
-    await this.bus.writeI2cBlock(this.address, REGS.CONFIG, 2, Buffer.from([config >> 8, config & 0xff]));
+    await writeWordSwapped(this.bus, this.address, REGS.CONFIG, config);
     const convMs = conversionMs(dataRate);
     // The internal oscillator may run 10 % slow (datasheet 7.1): wait 1.1x before the first poll.
     await sleep(Math.ceil(convMs * 1.1));
@@ -127,7 +127,7 @@ class Ads1115Sensor extends I2cSensorBase<Ads1115Options> {
     }
     const data = await this.readConsistent(
       2,
-      (buffer) => this.bus.readI2cBlock(this.address, REGS.CONVERSION, 2, buffer),
+      async (buffer) => buffer.writeUInt16BE(await this.#readRegister(REGS.CONVERSION)),
       "conversion data",
     );
     return rawToVolts(decodeConversion(data), pga);

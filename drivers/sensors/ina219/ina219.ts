@@ -4,7 +4,9 @@
 // configuration; then one triggered conversion per read, CNVR polled with a deadline, the
 // overflow flag refused as a reading (SensorError RANGE), and each result register read twice
 // (no CRC: registers hold still after a triggered conversion, so a difference is corruption).
+// Registers go over the bus as SMBus words, bytes swapped (drivers/i2c/wordSwapped.ts says why).
 import type { I2cBus } from "../../i2c/types.ts";
+import { readWordSwapped, writeWordSwapped } from "../../i2c/wordSwapped.ts";
 import { SensorError, type Sensor, type SensorReading } from "../types.ts";
 import { checkAddressFor, checkKnownOptions, hex, oneOf, round, sleep } from "../common.ts";
 import { I2cSensorBase } from "../sensorBase.ts";
@@ -103,19 +105,17 @@ class Ina219Sensor extends I2cSensorBase<Ina219Options> {
   readonly units = { busVoltage: "V", shuntVoltage: "mV", current: "A", power: "W" };
   readonly #config = ina219Config(this.options);
 
-  async #read(reg: number): Promise<number> {
-    const buf = Buffer.alloc(2);
-    await this.bus.readI2cBlock(this.address, reg, 2, buf);
-    return buf.readUInt16BE(0);
+  #read(reg: number): Promise<number> {
+    return readWordSwapped(this.bus, this.address, reg);
   }
 
   async #readTwice(reg: number, what: string): Promise<number> {
-    const data = await this.readConsistent(2, (buffer) => this.bus.readI2cBlock(this.address, reg, 2, buffer), what);
+    const data = await this.readConsistent(2, async (buffer) => buffer.writeUInt16BE(await this.#read(reg)), what);
     return data.readUInt16BE(0);
   }
 
-  async #write(reg: number, value: number): Promise<void> {
-    await this.bus.writeI2cBlock(this.address, reg, 2, Buffer.from([value >> 8, value & 0xff]));
+  #write(reg: number, value: number): Promise<void> {
+    return writeWordSwapped(this.bus, this.address, reg, value);
   }
 
   protected async initialise(): Promise<void> {
