@@ -418,6 +418,7 @@ export class Controller<E extends EmbeddedThingsBoard = EmbeddedThingsBoard> {
           exportYaml: () => this.#pageDevices!.exportYaml(),
         },
         startClaim: (ids) => this.#service!.startClaim(ids),
+        otaUpload: this.#ota,
       });
       const dashboard = this.#dashboard;
       // A start that fails half way (port taken) may already hold sockets; stop() releases them.

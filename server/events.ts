@@ -123,14 +123,26 @@ export interface AppInfo {
   hardware: "sim" | "pi";
 }
 
+/** Where a software update came from: ThingsBoard OTA, or a package uploaded on the dashboard. */
+export type UpdateSource = { kind: "thingsboard" } | { kind: "upload"; by: string };
+
 /** The appliance's own software update (server/features/ota; sw_state values of ThingsBoard). */
 export interface UpdateStatus {
   running: { title: string; version: string };
   state?: "DOWNLOADING" | "DOWNLOADED" | "VERIFIED" | "UPDATING" | "UPDATED" | "FAILED";
   target?: { title: string; version: string; size: number };
   received?: number;
+  /** Of the update in progress (or the last one tried). */
+  source?: UpdateSource;
   error?: string;
-  last?: { state: "UPDATED" | "FAILED"; title: string; version: string; error?: string; ts: number };
+  last?: {
+    state: "UPDATED" | "FAILED";
+    title: string;
+    version: string;
+    error?: string;
+    ts: number;
+    source?: UpdateSource;
+  };
   /** This release was just switched to and must prove healthy or be rolled back. */
   trial: boolean;
 }

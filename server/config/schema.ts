@@ -313,6 +313,10 @@ export const configSchema = z
             chunkTimeoutSec: z.number().min(1).max(600).default(30),
             /** A new release must be connected with its devices running within this, or it is rolled back. */
             healthDeadlineSec: z.number().min(10).max(3600).default(180),
+            /** The largest package an admin may upload on the dashboard (a release is a few tens of MB). */
+            maxUploadMb: int(1, 4096).default(200),
+            /** The most an upload may take: a whole package over a slow Wi-Fi link. */
+            uploadTimeoutSec: int(30, 7200).default(900),
           })
           .strict()
           .prefault({}),

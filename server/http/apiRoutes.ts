@@ -1,5 +1,5 @@
 // The small JSON API: health (public, minimal), session info, login/logout, first-run setup,
-// and the snapshot (authenticated). Bodies are size-limited JSON, validated field by field.
+// the snapshot (authenticated), and the software package upload (admin, updateUpload.ts). Bodies are size-limited JSON, validated field by field.
 import express, { type NextFunction, type Request, type Response } from "express";
 import { isObject } from "../util/json.ts";
 import type { Logger } from "../util/logger.ts";
@@ -9,6 +9,7 @@ import type { Session, SessionStore } from "./auth/sessionStore.ts";
 import type { DashboardContext } from "./dashboardServer.ts";
 import { checkOrigin, clearedSessionCookie, readCookie, sessionCookie, SESSION_COOKIE } from "./httpSecurity.ts";
 import type { Role, SessionInfo } from "./protocol.ts";
+import { updateUploadHandler } from "./updateUpload.ts";
 
 export interface ApiDeps {
   ctx: DashboardContext;
@@ -47,6 +48,17 @@ export function apiRouter(deps: ApiDeps): express.Router {
       return fail(res, 403, "origin not allowed");
     next();
   });
+  // Before the JSON parser: the package streams to disk, it is never parsed nor buffered.
+  router.post(
+    "/update/upload",
+    updateUploadHandler({
+      log,
+      ota: ctx.otaUpload,
+      maxBytes: ctx.config.gateway.ota.maxUploadMb * 1048576,
+      role: (req) => sessionOf(req)?.role ?? null,
+      clientAddress,
+    }),
+  );
   router.use(express.json({ limit: "4kb", strict: true }));
 
   const startSession = (res: Response, role: Role): void => {

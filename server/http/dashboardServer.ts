@@ -1,7 +1,7 @@
 // The LAN dashboard: Express serves the page and a small JSON API, socket.io carries live state.
 // Security is on by default (see auth/ and httpSecurity.ts); this file only composes and runs it.
 import { existsSync } from "node:fs";
-import { createServer, type Server as HttpServer } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import type { Config } from "../config/schema.ts";
@@ -21,6 +21,7 @@ import type { Role } from "./protocol.ts";
 import { SECURITY_HEADERS } from "./httpSecurity.ts";
 import { SocketHub, type HubStats } from "./socketHub.ts";
 import { HostCheck } from "./hostCheck.ts";
+import type { OtaUploadApi } from "./updateUpload.ts";
 import { dashboardListenError } from "../startupFailure.ts";
 
 export interface DashboardContext {
@@ -39,6 +40,8 @@ export interface DashboardContext {
   startClaim(deviceIds?: string[]): Promise<{ devices: string[]; until: number }>;
   /** Devices added from the dashboard: validated by the config schema, applied without a restart. */
   pageDevices: PageDevicesApi;
+  /** The OTA updater, for a package uploaded by an admin; null when gateway.ota.enabled is false. */
+  otaUpload?: OtaUploadApi | null;
 }
 
 export interface PageDevicesApi {
@@ -59,6 +62,19 @@ export interface DashboardOptions {
   loginAttemptsOverallPerMinute?: number;
   /** Sessions kept per role (auth/sessionStore.ts MAX_SESSIONS). */
   maxSessions?: Readonly<Record<Role, number>>;
+}
+
+/** Slow-loris guard for every body but an upload's (which has its own idle limit). */
+const BODY_DEADLINE_MS = 30_000;
+
+function bodyDeadline(req: IncomingMessage, res: ServerResponse, ms: number): void {
+  if (req.complete) return;
+  const timer = setTimeout(() => {
+    if (!req.complete) req.socket.destroy();
+  }, ms);
+  timer.unref();
+  res.once("close", () => clearTimeout(timer));
+  req.once("end", () => clearTimeout(timer));
 }
 
 export class DashboardServer {
@@ -123,6 +139,10 @@ export class DashboardServer {
       allowedOrigins: config.dashboard.allowedOrigins,
     });
     app.use((req, res, next) => {
+      if (req.path !== "/api/update/upload") bodyDeadline(req, res, BODY_DEADLINE_MS);
+      next();
+    });
+    app.use((req, res, next) => {
       if (hostCheck.allows(req.headers.host)) return next();
       this.#refusedHost(req.headers.host, req.socket.remoteAddress);
       res
@@ -132,8 +152,10 @@ export class DashboardServer {
     });
     const http = createServer(app);
     // Slow-loris guard: a LAN client has no reason to take long over its headers or body.
+    // Node's requestTimeout covers the whole body and cannot be set per request: it is the
+    // upload's (gateway.ota.uploadTimeoutSec), and every other body gets 30 s below.
     http.headersTimeout = 10_000;
-    http.requestTimeout = 30_000;
+    http.requestTimeout = Math.max(30_000, config.gateway.ota.uploadTimeoutSec * 1000);
     const hub = new SocketHub(http, this.#ctx, sessions, { coalesceMs: this.#opts.coalesceMs, hostCheck });
     // engine.io answers refused or malformed socket requests itself (400/403) without its
     // "headers" events: the security headers go on every response before anyone writes it.

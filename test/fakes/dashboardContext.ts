@@ -11,6 +11,7 @@ import type { AppSnapshot, DeviceSnapshot, I2cScanEntry } from "../../server/eve
 import type { DeviceHistory } from "../../server/history/historyRecorder.ts";
 import type { HistoryRange } from "../../server/history/tiers.ts";
 import type { DashboardContext } from "../../server/http/dashboardServer.ts";
+import type { OtaUploadApi } from "../../server/http/updateUpload.ts";
 import type { RpcReply, RpcRequest } from "../../server/rpc/types.ts";
 import { silentLogger, type Logger } from "../../server/util/logger.ts";
 
@@ -39,6 +40,9 @@ export interface FakeDashboardOptions {
   dashboard?: ConfigInput["dashboard"];
   dataDir?: string;
   log?: Logger;
+  gateway?: ConfigInput["gateway"];
+  /** The updater a package uploaded on the dashboard goes to (test/fakes/otaLink.ts testUpdater). */
+  otaUpload?: OtaUploadApi | null;
 }
 
 /** Value key of a GPIO pin: its label, which defaults to "gpio<pin>" (as server/devices/gpioDevice.ts does). */
@@ -123,7 +127,14 @@ export function initialSnapshot(now = Date.now()): AppSnapshot {
           allowReboot: false,
           remoteLogLevel: "warn",
           claimButton: { pin: 5, holdSec: 5, activeLow: true },
-          ota: { enabled: true, chunkBytes: 32768, chunkTimeoutSec: 30, healthDeadlineSec: 180 },
+          ota: {
+            enabled: true,
+            chunkBytes: 32768,
+            chunkTimeoutSec: 30,
+            healthDeadlineSec: 180,
+            maxUploadMb: 200,
+            uploadTimeoutSec: 900,
+          },
         },
       },
       true,
@@ -138,6 +149,7 @@ export function createFakeDashboard(opts: FakeDashboardOptions = {}): FakeDashbo
     thingsboard: { host: "127.0.0.1", accessToken: "dashboard-test-token" },
     http: { port: 0, host: "127.0.0.1" },
     dashboard: opts.dashboard ?? { password: "correct horse" },
+    ...(opts.gateway ? { gateway: opts.gateway } : {}),
   });
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "tbgw-dash-"));
   const scanResult: I2cScanEntry[] = [
@@ -228,6 +240,7 @@ export function createFakeDashboard(opts: FakeDashboardOptions = {}): FakeDashbo
       for (const device of devices) bus.emit("claimWindow", { device, until });
       return { devices, until };
     },
+    otaUpload: opts.otaUpload ?? null,
   };
   return fake;
 }

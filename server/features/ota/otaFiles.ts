@@ -3,13 +3,30 @@
 //   download.json   the package the partial download belongs to (resume only the same one)
 //   package.part    bytes received so far; never run, never unpacked
 //   package.tar.gz  the complete download (renamed from .part once whole)
+//   upload.part     a package being uploaded on the dashboard; renamed to package.tar.gz only
+//                   once whole, removed when the upload fails
+//   origin.json     where the package being applied came from (ThingsBoard or an upload, by
+//                   whom), so the release that results can say so; the guard ignores it
 //   apply.json      written by the service after verification: the guard unpacks and switches
 //   pending.json    written by the guard: the release on trial and the one to go back to
 //   healthy         written by the service on trial once connected with devices running
 //   result.json     the last outcome (the guard writes FAILED on a rollback), reported once
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from "node:fs";
 import { join } from "node:path";
+import type { UpdateSource } from "../../events.ts";
 import { isObject, parseJson } from "../../util/json.ts";
+
+type FileName =
+  | "download.json"
+  | "package.part"
+  | "upload.part"
+  | "package.tar.gz"
+  | "apply.json"
+  | "pending.json"
+  | "healthy"
+  | "result.json"
+  | "origin.json";
+type JsonName = "download.json" | "apply.json" | "pending.json" | "result.json" | "origin.json";
 
 export interface OtaTarget {
   title: string;
@@ -27,6 +44,7 @@ export interface OtaResult {
   checksum?: string;
   ts: number;
   reported: boolean;
+  source?: UpdateSource;
 }
 
 export interface PendingRelease {
@@ -43,21 +61,12 @@ export class OtaFiles {
     mkdirSync(this.dir, { recursive: true, mode: 0o750 });
   }
 
-  path(
-    name:
-      | "download.json"
-      | "package.part"
-      | "package.tar.gz"
-      | "apply.json"
-      | "pending.json"
-      | "healthy"
-      | "result.json",
-  ): string {
+  path(name: FileName): string {
     return join(this.dir, name);
   }
 
   /** A JSON file, or undefined when absent or unreadable (a torn write is treated as absent). */
-  read(name: "download.json" | "apply.json" | "pending.json" | "result.json"): Record<string, unknown> | undefined {
+  read(name: JsonName): Record<string, unknown> | undefined {
     let text: string;
     try {
       text = readFileSync(this.path(name), "utf8");
@@ -69,7 +78,7 @@ export class OtaFiles {
   }
 
   /** Written to a temporary name, synced, then renamed: a power cut leaves the old or the new file. */
-  write(name: "download.json" | "apply.json" | "result.json" | "healthy", value: unknown): void {
+  write(name: Exclude<JsonName, "pending.json"> | "healthy", value: unknown): void {
     const tmp = `${this.path(name)}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(value)}\n`, { mode: 0o640 });
     const fd = openSync(tmp, "r");
@@ -81,9 +90,7 @@ export class OtaFiles {
     renameSync(tmp, this.path(name));
   }
 
-  remove(
-    ...names: Array<"download.json" | "package.part" | "package.tar.gz" | "apply.json" | "healthy" | "result.json">
-  ): void {
+  remove(...names: Array<Exclude<FileName, "pending.json">>): void {
     for (const n of names) rmSync(this.path(n), { force: true });
   }
 
@@ -103,7 +110,17 @@ export class OtaFiles {
       ...(typeof r["checksum"] === "string" ? { checksum: r["checksum"] } : {}),
       ts: typeof r["ts"] === "number" ? r["ts"] : 0,
       reported: r["reported"] === true,
+      ...this.#sourceOf(r["source"], r["version"]),
     };
+  }
+
+  /** The result's own source, else origin.json's when it is about the same version (the guard writes none). */
+  #sourceOf(own: unknown, version: string): { source?: UpdateSource } {
+    const s = toSource(own);
+    if (s) return { source: s };
+    const origin = this.read("origin.json");
+    const o = origin && origin["version"] === version ? toSource(origin["source"]) : undefined;
+    return o ? { source: o } : {};
   }
 
   pending(): PendingRelease | undefined {
@@ -117,6 +134,13 @@ export class OtaFiles {
       attempts: typeof p["attempts"] === "number" ? p["attempts"] : 0,
     };
   }
+}
+
+export function toSource(v: unknown): UpdateSource | undefined {
+  if (!isObject(v)) return undefined;
+  if (v["kind"] === "thingsboard") return { kind: "thingsboard" };
+  if (v["kind"] === "upload" && typeof v["by"] === "string") return { kind: "upload", by: v["by"] };
+  return undefined;
 }
 
 export function toTarget(v: Record<string, unknown> | undefined): OtaTarget | undefined {

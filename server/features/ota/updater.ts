@@ -7,36 +7,36 @@
 // The service itself cannot write the release directory (root-owned, ProtectSystem=strict):
 // it downloads, verifies and checks the manifest, writes ota/apply.json and exits for a
 // restart; scripts/ota-guard.sh (ExecStartPre=+ of the unit, as root) unpacks, switches
-// `current` and rolls back a release that does not become healthy.
-import { statfs } from "node:fs/promises";
+// `current` and rolls back a release that does not become healthy. A package uploaded on the
+// dashboard (uploadSlot.ts) takes the same path from the checksum on (applyPackage.ts).
 import type { KeyValues } from "../../gateway/protocol.ts";
-import type { UpdateStatus } from "../../events.ts";
+import type { UpdateSource, UpdateStatus } from "../../events.ts";
 import type { Logger } from "../../util/logger.ts";
 import type { Feature } from "../feature.ts";
 import { detach } from "../../util/detach.ts";
-import { fileChecksum, isOtaAlgorithm } from "./checksum.ts";
-import { downloadPackage, OtaDownloadError, type ChunkSource } from "./chunkDownload.ts";
-import { manifestMismatch, readManifest } from "./manifest.ts";
+import { isOtaAlgorithm } from "./checksum.ts";
+import { OtaDownloadError } from "./chunkDownload.ts";
 import { OtaFiles, sameTarget, type OtaResult, type OtaTarget } from "./otaFiles.ts";
+import {
+  describeSource,
+  lackOfSpace,
+  UPLOAD_VERSION,
+  verifyAndApply,
+  type FreeBytes,
+  type OtaState,
+} from "./applyPackage.ts";
+import { announcedTarget, SW_KEYS } from "./swAttributes.ts";
+import { ReleaseTrial } from "./releaseTrial.ts";
+import { TbChunks, type ChunkLink } from "./tbChunks.ts";
+import { openUploadSlot, type UploadRefusal, type UploadSlot } from "./uploadSlot.ts";
 
-export const SW_KEYS = [
-  "sw_title",
-  "sw_version",
-  "sw_size",
-  "sw_checksum",
-  "sw_checksum_algorithm",
-  "sw_url",
-  "sw_tag",
-];
-export type OtaState = "DOWNLOADING" | "DOWNLOADED" | "VERIFIED" | "UPDATING" | "UPDATED" | "FAILED";
+export type { OtaState } from "./applyPackage.ts";
 
-export interface OtaLink {
-  publish(topic: string, payload: string): Promise<void>;
-  onMessage(cb: (topic: string, payload: Buffer) => void): void;
+export { SW_KEYS } from "./swAttributes.ts";
+
+export interface OtaLink extends ChunkLink {
   requestShared(keys: string[]): Promise<Record<string, unknown>>;
   telemetry(values: KeyValues, ts: number): void;
-  /** The session's maxPayloadSize from getSessionLimits, when known. */
-  maxPayloadSize(): number | undefined;
 }
 
 export type OtaStatus = UpdateStatus;
@@ -54,39 +54,46 @@ export interface OtaUpdaterOptions {
   healthDeadlineMs: number;
   /** Restart through systemd (exit 75): the guard applies the package before the next start. */
   restart: () => void;
-  freeBytes?: (dir: string) => Promise<number>;
+  freeBytes?: FreeBytes;
   onStatus?: (s: OtaStatus) => void;
 }
 
-/** Room needed in the data dir: the package plus its unpacked copy (about 4x the gzip) and 20 MB. */
-const SPACE_FACTOR = 5;
-const SPACE_MARGIN = 20 * 1024 * 1024;
-const RESPONSE = /^v2\/sw\/response\/(\d+)\/chunk\/(\d+)$/;
+/** What the updater is busy with: one update at a time, whichever its source. */
+interface Running {
+  source: UpdateSource;
+  target: OtaTarget;
+}
 
-class OtaServerError extends Error {}
-
-export class OtaUpdater implements ChunkSource, Feature {
+export class OtaUpdater implements Feature {
   readonly files: OtaFiles;
   readonly #o: OtaUpdaterOptions;
+  readonly #chunks: TbChunks;
   #shared: Record<string, unknown> = {};
   #status: OtaStatus;
-  #running: OtaTarget | undefined;
+  #running: Running | undefined;
   #cancel = false;
   #lastTs = 0;
-  #nextRequestId = 1;
-  #waiters = new Map<string, { resolve: (b: Buffer) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
-  #healthTimer: NodeJS.Timeout | undefined;
-  #healthy = false;
-  #connected = false;
+  readonly #trial: ReleaseTrial;
   #stopped = false;
-  #onConnect: Array<() => void> = [];
 
   constructor(o: OtaUpdaterOptions) {
     this.#o = o;
     this.files = new OtaFiles(o.dataDir);
+    this.#chunks = new TbChunks({
+      link: o.link,
+      log: o.log,
+      chunkBytes: o.chunkBytes,
+      chunkTimeoutMs: o.chunkTimeoutMs,
+    });
+    this.#trial = new ReleaseTrial({
+      files: this.files,
+      log: o.log,
+      app: o.app,
+      healthDeadlineMs: o.healthDeadlineMs,
+      restart: () => o.restart(),
+    });
     const last = this.files.result();
     this.#status = { running: { title: o.app.name, version: o.app.version }, trial: false, ...(last ? { last } : {}) };
-    o.link.onMessage((t, p) => this.#onMessage(t, p));
   }
 
   status(): OtaStatus {
@@ -95,35 +102,24 @@ export class OtaUpdater implements ChunkSource, Feature {
 
   /** After a restart: is this release on trial (the guard just switched to it)? Then the health deadline runs. */
   start(): void {
-    const pending = this.files.pending();
-    if (pending?.version === this.#o.app.version && this.files.read("result.json")?.["version"] !== pending.version) {
-      this.#status.trial = true;
-      this.#o.log.warn(
-        `release ${pending.version} is on trial: it must connect with its devices running within ${Math.round(this.#o.healthDeadlineMs / 1000)} s or it is rolled back`,
-      );
-      this.#healthTimer = setTimeout(() => this.#unhealthy(), this.#o.healthDeadlineMs);
-      this.#healthTimer.unref();
-    }
+    this.#status.trial = this.#trial.begin();
     this.#emit();
   }
 
   stop(): void {
-    clearTimeout(this.#healthTimer);
+    this.#trial.stop();
     this.#stopped = true;
     this.#cancel = true;
-    for (const resolve of this.#onConnect.splice(0)) resolve();
-    for (const w of this.#waiters.values()) {
-      clearTimeout(w.timer);
-      w.reject(new OtaDownloadError("cancelled"));
-    }
-    this.#waiters.clear();
+    this.#chunks.stop();
   }
 
   /** Connected to ThingsBoard with the devices running (the bridge is ready). */
   onReady(): void {
-    this.#connected = true;
-    for (const resolve of this.#onConnect.splice(0)) resolve();
-    if (this.#status.trial && !this.#healthy) this.#markHealthy();
+    this.#chunks.connected();
+    if (this.#trial.on) {
+      const result = this.#trial.healthy();
+      this.#status = { ...this.#status, trial: false, state: "UPDATED", last: result };
+    }
     this.#report({ current_sw_title: this.#o.app.name, current_sw_version: this.#o.app.version });
     const last = this.files.result();
     if (last && !last.reported) {
@@ -138,12 +134,7 @@ export class OtaUpdater implements ChunkSource, Feature {
   }
 
   onDisconnected(): void {
-    this.#connected = false;
-    for (const [k, w] of this.#waiters) {
-      clearTimeout(w.timer);
-      w.reject(new Error("connection lost"));
-      this.#waiters.delete(k);
-    }
+    this.#chunks.disconnected();
   }
 
   /** Shared attribute update of the gateway device (only the sw_* keys matter here). */
@@ -162,40 +153,71 @@ export class OtaUpdater implements ChunkSource, Feature {
     if (touched) this.#consider();
   }
 
-  chunk(requestId: number, n: number, chunkSize: number): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const key = `${requestId}/${n}`;
-      const timer = setTimeout(() => {
-        this.#waiters.delete(key);
-        reject(new Error(`no answer to chunk ${n} within ${this.#o.chunkTimeoutMs} ms`));
-      }, this.#o.chunkTimeoutMs);
-      this.#waiters.set(key, { resolve, reject, timer });
-      this.#o.link.publish(`v2/sw/request/${requestId}/chunk/${n}`, String(chunkSize)).catch((err: unknown) => {
-        clearTimeout(timer);
-        this.#waiters.delete(key);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      });
+  /**
+   * A package uploaded on the dashboard by an admin (`by` says who, for the logs): refused while
+   * another update is under way or the package would not fit; else the caller streams it into
+   * slot.file and calls slot.complete(), which takes the ThingsBoard path from the checksum on.
+   */
+  async reserveUpload(size: number, by: string): Promise<UploadSlot | UploadRefusal> {
+    if (this.#stopped) return { status: 503, error: "the appliance is shutting down" };
+    const busy = this.#busy();
+    if (busy) return { status: 409, error: busy };
+    const source: UpdateSource = { kind: "upload", by };
+    const target: OtaTarget = {
+      title: this.#o.app.name,
+      version: UPLOAD_VERSION,
+      size,
+      checksum: "",
+      algorithm: "SHA256",
+    };
+    this.#running = { source, target };
+    const space = await lackOfSpace(this.files.dir, size, this.#o.freeBytes).catch((e: Error) => e.message);
+    if (space) {
+      this.#running = undefined;
+      this.#o.log.warn(`upload of ${size} bytes by ${by} refused: ${space}`);
+      return { status: 507, error: space };
+    }
+    this.#status = {
+      ...this.#status,
+      target: { title: target.title, version: target.version, size },
+      received: 0,
+      source,
+    };
+    delete this.#status.error;
+    this.#o.log.info(`receiving a package of ${size} bytes uploaded on the dashboard by ${by}`);
+    this.#state("DOWNLOADING");
+    return openUploadSlot({
+      files: this.files,
+      log: this.#o.log,
+      app: this.#o.app,
+      size,
+      source,
+      progress: (received) => {
+        this.#status.received = received;
+        this.#emit();
+      },
+      apply: async (t) => {
+        this.#running = { source, target: t };
+        this.#status.target = { title: t.title, version: t.version, size: t.size };
+        await this.#apply(t, source);
+      },
+      restart: () => this.#o.restart(),
+      failed: (error, t) => {
+        this.#fail(error, t, source);
+        this.#release(true);
+      },
     });
   }
 
-  #onMessage(topic: string, payload: Buffer): void {
-    const m = RESPONSE.exec(topic);
-    if (m) {
-      const w = this.#waiters.get(`${m[1]}/${m[2]}`);
-      if (!w) return;
-      clearTimeout(w.timer);
-      this.#waiters.delete(`${m[1]}/${m[2]}`);
-      w.resolve(payload);
-      return;
-    }
-    if (topic === "v2/fw/error" || topic === "v2/sw/error") {
-      const text = payload.toString("utf8").slice(0, 200);
-      for (const [k, w] of this.#waiters) {
-        clearTimeout(w.timer);
-        w.reject(new OtaServerError(`ThingsBoard answered ${text}`));
-        this.#waiters.delete(k);
-      }
-    }
+  /** Why no update can start now, or undefined. */
+  #busy(): string | undefined {
+    const r = this.#running;
+    if (this.#status.state === "UPDATING") return "an update is being applied: the appliance is restarting";
+    if (r?.source.kind === "upload") return `another package is being uploaded (by ${r.source.by})`;
+    if (r) return `an update from ThingsBoard to ${r.target.version} is under way; try again when it has ended`;
+    if (this.#status.trial)
+      return `release ${this.#o.app.version} is on trial until it proves healthy; try again when it has`;
+    return undefined;
   }
 
   async #requestAttributes(): Promise<void> {
@@ -205,21 +227,10 @@ export class OtaUpdater implements ChunkSource, Feature {
     this.#consider();
   }
 
-  #target(): OtaTarget | string | undefined {
-    const s = this.#shared;
-    if (typeof s["sw_title"] !== "string" || typeof s["sw_version"] !== "string") return undefined;
-    if (typeof s["sw_url"] === "string")
-      return "packages given by URL are not supported; upload the file to ThingsBoard";
-    const { sw_size: size, sw_checksum: checksum, sw_checksum_algorithm: algorithm } = s;
-    if (typeof size !== "number" || !Number.isSafeInteger(size) || size <= 0)
-      return "sw_size is missing or not a positive integer";
-    if (typeof checksum !== "string" || typeof algorithm !== "string")
-      return "sw_checksum or sw_checksum_algorithm is missing";
-    return { title: s["sw_title"], version: s["sw_version"], size, checksum: checksum.toLowerCase(), algorithm };
-  }
-
   #consider(): void {
-    const t = this.#target();
+    // An upload holds the updater; the assignment is looked at again when it has failed.
+    if (this.#running?.source.kind === "upload" || this.#status.state === "UPDATING") return;
+    const t = announcedTarget(this.#shared);
     if (t === undefined) {
       if (this.#running) this.#cancel = true;
       return;
@@ -234,145 +245,83 @@ export class OtaUpdater implements ChunkSource, Feature {
       );
       return;
     }
-    if (sameTarget(this.#running, t)) return;
+    if (sameTarget(this.#running?.target, t)) return;
     if (this.#running) {
       this.#cancel = true;
       return;
     }
-    this.#running = t;
+    this.#running = { source: { kind: "thingsboard" }, target: t };
     this.#cancel = false;
     detach("updating the appliance", this.#run(t), this.#o.log);
   }
 
   async #run(t: OtaTarget): Promise<void> {
-    this.#status = { ...this.#status, target: { title: t.title, version: t.version, size: t.size }, received: 0 };
+    const source: UpdateSource = { kind: "thingsboard" };
+    this.#status = {
+      ...this.#status,
+      target: { title: t.title, version: t.version, size: t.size },
+      received: 0,
+      source,
+    };
     delete this.#status.error;
     try {
       if (t.title !== this.#o.app.name)
         throw new OtaDownloadError(`the package is "${t.title}"; this appliance runs "${this.#o.app.name}"`);
-      const algorithm = t.algorithm.toUpperCase();
-      if (!isOtaAlgorithm(algorithm)) throw new OtaDownloadError(`unknown checksum algorithm ${t.algorithm}`);
-      const free = await (this.#o.freeBytes ?? freeBytesOf)(this.files.dir);
-      const need = t.size * SPACE_FACTOR + SPACE_MARGIN;
-      if (free < need)
-        throw new OtaDownloadError(
-          `not enough disk space: ${mb(free)} MB free in ${this.files.dir}, ${mb(need)} MB needed`,
-        );
+      if (!isOtaAlgorithm(t.algorithm.toUpperCase()))
+        throw new OtaDownloadError(`unknown checksum algorithm ${t.algorithm}`);
+      const space = await lackOfSpace(this.files.dir, t.size, this.#o.freeBytes);
+      if (space) throw new OtaDownloadError(space);
       this.#state("DOWNLOADING");
-      await this.#download(t);
-      this.#state("DOWNLOADED");
-      const file = this.files.path("package.tar.gz");
-      const actual = await fileChecksum(file, algorithm);
-      if (actual !== t.checksum) {
-        this.files.remove("package.tar.gz", "download.json");
-        throw new OtaDownloadError(
-          `checksum mismatch: ${algorithm} of the download is ${actual}, sw_checksum is ${t.checksum}`,
-        );
-      }
-      this.#state("VERIFIED");
-      const manifest = await readManifest(file);
-      const why =
-        typeof manifest === "string"
-          ? manifest
-          : manifestMismatch(manifest, {
-              name: this.#o.app.name,
-              version: t.version,
-              arch: this.#o.arch ?? process.arch,
-              nodeAbi: this.#o.nodeAbi ?? process.versions.modules,
-            });
-      if (why) {
-        this.files.remove("package.tar.gz", "download.json");
-        throw new OtaDownloadError(why);
-      }
-      this.#state("UPDATING");
-      this.files.remove("healthy");
-      this.files.write("apply.json", {
-        title: t.title,
-        version: t.version,
-        checksum: t.checksum,
-        algorithm,
-        file: "package.tar.gz",
-        from: this.#o.app.version,
-      });
-      this.#o.log.warn(`sw ${t.version} verified; restarting so the release is unpacked and switched to`);
+      await this.#chunks.download(
+        this.files,
+        t,
+        (received) => {
+          this.#status.received = received;
+          this.#emit();
+        },
+        () => this.#cancel,
+      );
+      await this.#apply(t, source);
       this.#o.restart();
     } catch (err) {
       // Stopping (shutdown, restart) is not a failure: the partial download resumes next time.
       if (this.#stopped) return;
       if (this.#cancel && err instanceof OtaDownloadError && err.message === "cancelled") {
         this.#o.log.info(`download of sw ${t.version} cancelled (the assignment changed)`);
-      } else this.#fail((err as Error).message, t);
+      } else this.#fail((err as Error).message, t, source);
     } finally {
-      this.#running = undefined;
-      if (this.#cancel && !this.#stopped) {
-        this.#cancel = false;
-        this.#consider();
-      }
+      // A cancelled download makes way for the new assignment; a failed one waits for another.
+      if (this.#status.state !== "UPDATING") this.#release(this.#cancel);
     }
   }
 
-  /** Downloads with resume: a lost connection waits for the next one and carries on where it stopped. */
-  async #download(t: OtaTarget): Promise<void> {
-    let failures = 0;
-    for (;;) {
-      const chunkSize = Math.max(1, Math.min(this.#o.chunkBytes, this.#o.link.maxPayloadSize() ?? this.#o.chunkBytes));
-      try {
-        await downloadPackage(
-          this.files,
-          t,
-          this,
-          chunkSize,
-          this.#nextRequestId++,
-          (received) => {
-            this.#status.received = received;
-            failures = 0;
-            this.#emit();
-          },
-          () => this.#cancel,
-        );
-        return;
-      } catch (err) {
-        if (err instanceof OtaDownloadError || err instanceof OtaServerError) throw err;
-        if (++failures >= 5) throw new Error(`download stopped: ${(err as Error).message}`, { cause: err });
-        this.#o.log.warn(`download of sw ${t.version} interrupted (${(err as Error).message}); resuming`);
-        await this.#whenConnected();
-      }
-    }
-  }
-
-  #whenConnected(): Promise<void> {
-    if (this.#connected) return Promise.resolve();
-    return new Promise((resolve) => this.#onConnect.push(resolve));
-  }
-
-  #markHealthy(): void {
-    this.#healthy = true;
-    clearTimeout(this.#healthTimer);
-    const result: OtaResult = {
-      state: "UPDATED",
-      title: this.#o.app.name,
-      version: this.#o.app.version,
-      ts: Date.now(),
-      reported: false,
-    };
-    this.files.write("healthy", { version: this.#o.app.version });
-    this.files.write("result.json", result);
-    this.files.remove("package.tar.gz", "download.json", "apply.json");
-    this.#status = { ...this.#status, trial: false, state: "UPDATED", last: result };
-    this.#o.log.info(`release ${this.#o.app.version} is healthy: connected to ThingsBoard with its devices running`);
-    this.#emit();
-  }
-
-  #unhealthy(): void {
-    if (this.#healthy) return;
-    this.#o.log.error(
-      `release ${this.#o.app.version} did not become healthy within ${Math.round(this.#o.healthDeadlineMs / 1000)} s; restarting so the previous release comes back`,
+  /** The shared path from the checksum on (applyPackage.ts); origin.json tells the next release the source. */
+  async #apply(t: OtaTarget, source: UpdateSource): Promise<void> {
+    this.files.write("origin.json", { version: t.version, source });
+    await verifyAndApply(
+      {
+        files: this.files,
+        log: this.#o.log,
+        app: this.#o.app,
+        arch: this.#o.arch ?? process.arch,
+        nodeAbi: this.#o.nodeAbi ?? process.versions.modules,
+        state: (s) => this.#state(s),
+      },
+      t,
+      source,
     );
-    this.#o.restart();
   }
 
-  #fail(error: string, t?: OtaTarget): void {
-    this.#o.log.error(`software update failed: ${error}`);
+  /** The update in progress ended without a restart: free the updater (and look at the assignment again). */
+  #release(reconsider: boolean): void {
+    this.#running = undefined;
+    if (this.#stopped || !reconsider) return;
+    this.#cancel = false;
+    this.#consider();
+  }
+
+  #fail(error: string, t?: OtaTarget, source?: UpdateSource): void {
+    this.#o.log.error(`software update failed${source ? ` (${describeSource(source)})` : ""}: ${error}`);
     const result: OtaResult = {
       state: "FAILED",
       title: t?.title ?? "",
@@ -380,9 +329,16 @@ export class OtaUpdater implements ChunkSource, Feature {
       error,
       ts: Date.now(),
       reported: true,
-      ...(t ? { checksum: t.checksum } : {}),
+      ...(t?.checksum ? { checksum: t.checksum } : {}),
+      ...(source ? { source } : {}),
     };
-    this.files.write("result.json", result);
+    try {
+      this.files.write("result.json", result);
+    } catch (err) {
+      // A full disk is a reason to fail, not to crash: the result is still reported and shown.
+      this.#o.log.error(`cannot record the update result: ${(err as Error).message}`);
+    }
+    this.files.remove("origin.json");
     this.#status = { ...this.#status, state: "FAILED", error, last: result };
     this.#report({ sw_state: "FAILED", sw_error: error });
   }
@@ -403,13 +359,4 @@ export class OtaUpdater implements ChunkSource, Feature {
   #emit(): void {
     this.#o.onStatus?.(this.status());
   }
-}
-
-async function freeBytesOf(dir: string): Promise<number> {
-  const s = await statfs(dir);
-  return s.bavail * s.bsize;
-}
-
-function mb(n: number): number {
-  return Math.round(n / 1048576);
 }

@@ -7,6 +7,7 @@ import type { EventBus } from "../../eventBus.ts";
 import type { ThingsBoardLink } from "../../thingsboardLink.ts";
 import { isObject } from "../../util/json.ts";
 import type { Logger } from "../../util/logger.ts";
+import { describeSource, UPLOAD_VERSION } from "./applyPackage.ts";
 import { OtaUpdater, SW_KEYS, type OtaStatus } from "./updater.ts";
 
 export interface OtaWiring {
@@ -36,12 +37,14 @@ export function createOtaUpdater(w: OtaWiring): OtaUpdater {
     onStatus: (s) => {
       w.onStatus?.(s);
       if (!w.announce) return;
-      const key = `${s.state ?? ""} ${s.target?.version ?? ""} ${s.trial}`;
+      const key = `${s.state ?? ""} ${s.target?.version ?? ""} ${s.trial} ${s.source?.kind ?? ""}`;
       if (key === lastAnnounced) return;
       lastAnnounced = key;
       if (s.state) {
         const version = s.target?.version ?? s.last?.version ?? s.running.version;
-        const text = `software update to ${version}: ${s.state}${s.state === "FAILED" && s.error ? ` (${s.error})` : ""}`;
+        const from = s.source ? ` (${describeSource(s.source)})` : "";
+        const what = version === UPLOAD_VERSION ? "software package upload" : `software update to ${version}`;
+        const text = `${what}${from}: ${s.state}${s.state === "FAILED" && s.error ? ` (${s.error})` : ""}`;
         w.bus.emit("eventLog", {
           ts: Date.now(),
           kind: s.state === "FAILED" ? "error" : "info",

@@ -109,7 +109,7 @@ describe("OTA update flow: ThingsBoard -> updater -> guard -> new release, again
         .filter((e) => e.text.startsWith("software update"))
         .map((e) => e.text)
         .reverse(),
-      ["DOWNLOADING", "DOWNLOADED", "VERIFIED", "UPDATING"].map((st) => `software update to 1.2.0: ${st}`),
+      ["DOWNLOADING", "DOWNLOADED", "VERIFIED", "UPDATING"].map((st) => `software update to 1.2.0 (from ThingsBoard): ${st}`),
     );
     await old.controller.stop();
     units = [];
@@ -125,6 +125,8 @@ describe("OTA update flow: ThingsBoard -> updater -> guard -> new release, again
       [fresh.controller.snapshot().update?.last?.state, fresh.controller.snapshot().update?.last?.version],
       ["UPDATED", "1.2.0"],
     );
+    // The new release knows where it came from (origin.json, left by the old one).
+    assert.deepEqual(fresh.controller.snapshot().update?.last?.source, { kind: "thingsboard" });
     guard(box); // the next start ends the trial and keeps 1.2.0
     assert.equal(runningRelease(box), "1.2.0");
     assert.equal(box.exists(`${DATA}/ota/pending.json`), false);
