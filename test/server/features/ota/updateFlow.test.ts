@@ -109,7 +109,9 @@ describe("OTA update flow: ThingsBoard -> updater -> guard -> new release, again
         .filter((e) => e.text.startsWith("software update"))
         .map((e) => e.text)
         .reverse(),
-      ["DOWNLOADING", "DOWNLOADED", "VERIFIED", "UPDATING"].map((st) => `software update to 1.2.0 (from ThingsBoard): ${st}`),
+      ["DOWNLOADING", "DOWNLOADED", "VERIFIED", "UPDATING"].map(
+        (st) => `software update to 1.2.0 (from ThingsBoard): ${st}`,
+      ),
     );
     await old.controller.stop();
     units = [];
