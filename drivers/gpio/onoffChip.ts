@@ -6,7 +6,11 @@
 //  - outputs opened with direction "high"/"low", which the kernel applies as the raw line level in
 //    the same write (gpiolib-sysfs direction_store), so an active-low relay never clicks on at start;
 //  - watch() through EdgeReporter, shared with the sim: the kernel edge is "both" so we know every
-//    settled level, and the user's edge filter and duplicate suppression are applied here.
+//    settled level, and the user's edge filter and duplicate suppression are applied here;
+//  - the debounce, here and not in onoff: onoff's (lodash.debounce) cannot be cancelled, so a pin
+//    closed within debounceMs of an edge had onoff read its closed value fd when the timer fired
+//    (EBADF thrown from a timer: an uncaught exception), found by the GPIO contract suite on a
+//    real kernel in the virtual Pi (scripts/vm/guest/gpioContract.ts).
 import { silentDriverLog, type DriverLog } from "../log.ts";
 import { EdgeReporter } from "./edgeReporter.ts";
 import { findBcmMapping, bcmToSysfs, type BcmMapping } from "./sysfsMap.ts";
@@ -92,6 +96,8 @@ class OnoffPin implements GpioPin {
   readonly #reporter: EdgeReporter;
   readonly #release: () => void;
   readonly #log: DriverLog;
+  readonly #debounceMs: number;
+  #debounceTimer: ReturnType<typeof setTimeout> | undefined;
   #watching = false;
   #closed = false;
 
@@ -102,6 +108,7 @@ class OnoffPin implements GpioPin {
     this.#gpio = gpio;
     this.#release = release;
     this.#log = log;
+    this.#debounceMs = opts.direction === "in" ? opts.debounceMs : 0;
     this.#reporter = new EdgeReporter(opts.edge, 0, (err) =>
       log.warn(`GPIO ${opts.pin} watch callback threw`, { error: reason(err) }),
     );
@@ -166,6 +173,7 @@ class OnoffPin implements GpioPin {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#cancelDebounce();
     this.#reporter.clear();
     this.#watching = false;
     this.#release();
@@ -182,10 +190,34 @@ class OnoffPin implements GpioPin {
       this.#log.warn(`GPIO ${this.pin} interrupt error`, { error: err.message });
       return;
     }
-    this.#reporter.settle(toBinary(value), Date.now());
+    if (this.#debounceMs === 0) {
+      this.#reporter.settle(toBinary(value), Date.now());
+      return;
+    }
+    // Trailing debounce, as onoff's lodash.debounce did: every edge restarts the quiet period and
+    // the level is read once it has held for debounceMs.
+    clearTimeout(this.#debounceTimer);
+    this.#debounceTimer = setTimeout(() => {
+      this.#debounceTimer = undefined;
+      if (this.#closed) return;
+      let level: number;
+      try {
+        level = this.#gpio.readSync();
+      } catch (e) {
+        this.#log.warn(`GPIO ${this.pin} read after debounce failed`, { error: reason(e) });
+        return;
+      }
+      this.#reporter.settle(toBinary(level), Date.now());
+    }, this.#debounceMs);
   };
 
+  #cancelDebounce(): void {
+    clearTimeout(this.#debounceTimer);
+    this.#debounceTimer = undefined;
+  }
+
   #stopWatching(): void {
+    this.#cancelDebounce();
     this.#watching = false;
     try {
       this.#gpio.unwatch(this.#onInterrupt);
@@ -234,7 +266,8 @@ export class OnoffGpioChip implements GpioChip {
         opts.direction === "in" ? (opts.edge === "none" ? "none" : "both") : undefined,
         {
           activeLow: opts.activeLow,
-          debounceTimeout: opts.direction === "in" ? opts.debounceMs : 0,
+          // Debounced in OnoffPin (cancellable on close), not by onoff.
+          debounceTimeout: 0,
           reconfigureDirection: true,
         },
       );

@@ -15,6 +15,7 @@ class InterruptingGpio implements OnoffGpio {
   value = 0;
   listeners: Cb[] = [];
   unexported = false;
+  reads = 0;
   readonly args: unknown[];
 
   constructor(...args: unknown[]) {
@@ -22,6 +23,9 @@ class InterruptingGpio implements OnoffGpio {
     InterruptingGpio.made.push(this);
   }
   readSync(): number {
+    // onoff reads through a value fd that unexport() closes.
+    if (this.unexported) throw Object.assign(new Error("EBADF: bad file descriptor, read"), { code: "EBADF" });
+    this.reads += 1;
     return this.value;
   }
   read(): Promise<number> {
@@ -41,7 +45,7 @@ class InterruptingGpio implements OnoffGpio {
     this.unwatch();
     this.unexported = true;
   }
-  /** What onoff does when epoll reports the value file changed (after its debounce). */
+  /** What onoff does when epoll reports the value file changed (debounceTimeout 0: at once). */
   interrupt(value: number, err: Error | null = null): void {
     this.value = value;
     for (const l of Array.from(this.listeners)) l(err, value);
@@ -55,7 +59,7 @@ describe("OnoffGpioChip watch and open glue", () => {
   let warnings: string[];
   let chip: OnoffGpioChip;
   beforeEach(() => {
-    mock.timers.enable({ apis: ["Date"], now: T0 });
+    mock.timers.enable({ apis: ["setTimeout", "Date"], now: T0 });
     InterruptingGpio.made = [];
     warnings = [];
     const log = createLogger("warn", (line) => warnings.push((JSON.parse(line) as { msg: string }).msg));
@@ -76,7 +80,8 @@ describe("OnoffGpioChip watch and open glue", () => {
       [
         [529, "high", undefined, { activeLow: true, debounceTimeout: 0, reconfigureDirection: true }],
         [530, "high", undefined, { activeLow: false, debounceTimeout: 0, reconfigureDirection: true }],
-        [516, "in", "both", { activeLow: true, debounceTimeout: 25, reconfigureDirection: true }],
+        // The adapter debounces (cancellable on close); onoff's lodash.debounce could not be stopped.
+        [516, "in", "both", { activeLow: true, debounceTimeout: 0, reconfigureDirection: true }],
         [517, "in", "none", { activeLow: false, debounceTimeout: 0, reconfigureDirection: true }],
       ],
     );
@@ -125,6 +130,27 @@ describe("OnoffGpioChip watch and open glue", () => {
     assert.equal(g.unexported, true);
     for (const cb of callbacks) cb(null, 0); // a late epoll event racing the close
     assert.deepEqual(seen, []);
+  });
+
+  test("debounce: the level is read once it held debounceMs; a pending one is dropped at close", async () => {
+    const pin = await chip.open({ pin: 8, direction: "in", debounceMs: 20 });
+    const g = InterruptingGpio.made[0]!;
+    const seen: Array<[BinaryValue, number]> = [];
+    pin.watch((v, ts) => seen.push([v, ts]));
+    g.interrupt(1);
+    mock.timers.tick(10);
+    g.interrupt(1); // bounce: the quiet period starts again
+    mock.timers.tick(19);
+    assert.deepEqual(seen, []);
+    mock.timers.tick(1);
+    assert.deepEqual(seen, [[1, T0 + 30]]);
+    g.interrupt(0);
+    const reads = g.reads;
+    await pin.close(); // within the debounce: onoff's own timer would have read the closed fd
+    mock.timers.tick(100);
+    assert.equal(g.reads, reads, "no read after close");
+    assert.deepEqual(seen, [[1, T0 + 30]]);
+    assert.deepEqual(warnings, []);
   });
 
   test("pins beyond the chip and kernel refusals are explained", async () => {
