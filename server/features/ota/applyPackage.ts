@@ -78,7 +78,10 @@ export async function verifyAndApply(d: ApplyDeps, t: OtaTarget, source: UpdateS
     throw new OtaDownloadError(why);
   }
   d.state("UPDATING");
-  d.files.remove("healthy");
+  // The healthy file stays: if this release is still "on trial" in pending.json (the guard
+  // closes a trial only at the next start, which is usually this one), the guard needs it to
+  // end the trial and apply the package, or it would count a start of this healthy release
+  // and later roll it back. The guard removes it once it switches to the new release.
   d.files.write("apply.json", {
     title: t.title,
     version: t.version,

@@ -135,6 +135,50 @@ describe("OTA update flow: ThingsBoard -> updater -> guard -> new release, again
     assert.equal(fresh.restarts(), 0);
   });
 
+  test("the next update after an OTA one: 1.5.0 (healthy, its trial not yet closed by a restart) -> 1.6.0", async () => {
+    // A release the guard switched to stays "on trial" in pending.json until the next start sees
+    // its healthy file; the next start is normally the one for the next update. That update must
+    // end the trial and apply the package, not count a start of 1.5.0 and roll it back later.
+    const box = installedUnit(boxes);
+    const stand = path.join(box.dir, "stand-ins");
+    const old = await startUnit(emu, box, "1.0.0");
+    units.push(old);
+    await publishPackage(
+      rest,
+      GW_NAME,
+      "rpi-tb-gateway",
+      "1.5.0",
+      buildPackage({ version: "1.5.0" }, releaseFiles(stand)),
+    );
+    await until(() => old.restarts() > 0, "the old release restarts for the update", 15_000);
+    await old.controller.stop();
+    units = [];
+    guard(box);
+    const first = await startUnit(emu, box, "1.5.0");
+    units.push(first);
+    await until(() => box.exists(`${DATA}/ota/healthy`), "1.5.0 reports healthy", 15_000);
+    await until(() => emu.latest(GW_NAME)["sw_state"]?.value === "UPDATED", "UPDATED for 1.5.0", 15_000);
+    const from = states().length;
+    await publishPackage(
+      rest,
+      GW_NAME,
+      "rpi-tb-gateway",
+      "1.6.0",
+      buildPackage({ version: "1.6.0" }, releaseFiles(stand)),
+    );
+    await until(() => first.restarts() > 0, "1.5.0 restarts for the next update", 15_000);
+    await first.controller.stop();
+    units = [];
+    guard(box);
+    assert.equal(runningRelease(box), "1.6.0", "the guard applied 1.6.0 at the restart 1.5.0 asked for");
+    const second = await startUnit(emu, box, "1.6.0");
+    units.push(second);
+    await until(() => states().slice(from).includes("UPDATED"), "UPDATED reported", 15_000);
+    assert.deepEqual(states().slice(from), ["QUEUED", "DOWNLOADING", "DOWNLOADED", "VERIFIED", "UPDATING", "UPDATED"]);
+    guard(box);
+    assert.equal(runningRelease(box), "1.6.0");
+  });
+
   test("a new release that never gets healthy is rolled back; the old one reports FAILED and does not take the package again", async () => {
     const box = installedUnit(boxes);
     const from = states().length;
