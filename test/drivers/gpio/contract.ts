@@ -1,5 +1,6 @@
 // One behaviour suite for every GpioChip (the MQTT.js abstractStoreTest pattern): the sim runs it
-// in CI; a Pi with loop-back wires between header pins could run it against the real chip.
+// in CI, onoff runs it on a fake sysfs (without the watch() tests) and, in the virtual Pi
+// (npm run test:vm), on a real kernel's gpio-sim with real edge interrupts (all of it).
 // Time is faked with node:test mock.timers, so debounce checks are exact and instant.
 import { afterEach, beforeEach, describe, mock, test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,6 +15,13 @@ export interface GpioHarness {
   bounce(pin: number, finalLevel: BinaryValue, opts: { transitions: number; intervalMs: number }): Promise<void>;
   /** Electrical level on a pin. */
   level(pin: number): BinaryValue;
+  /**
+   * Resolves once the edges applied so far have reached the chip. The sim (and a fake sysfs)
+   * deliver them inside setInput(); a real kernel delivers them through epoll, on a later turn
+   * of the event loop (onoffGpioSimContract.ts), so the watch() tests wait for this after each
+   * change before they look at the reports or move the fake clock on.
+   */
+  settle?(): Promise<void>;
 }
 
 const T0 = 1_700_000_000_000;
@@ -53,6 +61,19 @@ export function describeGpioContract(
       await h.chip.close();
       mock.timers.reset();
     });
+
+    /** setInput, then wait until the chip got the edge (at once on the sim, through epoll on a kernel). */
+    const input = async (pin: number, level: BinaryValue): Promise<void> => {
+      h.setInput(pin, level);
+      await h.settle?.();
+    };
+    /** advance(), letting the edges made during each 1 ms step (a bounce) reach the chip before the next. */
+    const elapse = async (ms: number): Promise<void> => {
+      for (let i = 0; i < ms; i++) {
+        mock.timers.tick(1);
+        await h.settle?.();
+      }
+    };
 
     const watchInto = async (opts: Omit<GpioPinOptions, "direction">) => {
       const pin = await h.chip.open({ ...opts, direction: "in" });
@@ -106,10 +127,10 @@ export function describeGpioContract(
 
       edgeTest("edge both reports each change once with its timestamp", async () => {
         const { reports } = await watchInto({ pin: 4 });
-        h.setInput(4, 1);
-        advance(10);
-        h.setInput(4, 1); // no change on the wire: nothing to report
-        h.setInput(4, 0);
+        await input(4, 1);
+        await elapse(10);
+        await input(4, 1); // no change on the wire: nothing to report
+        await input(4, 0);
         assert.deepEqual(reports, [
           [1, T0],
           [0, T0 + 10],
@@ -121,7 +142,7 @@ export function describeGpioContract(
         const falling = await watchInto({ pin: 21, edge: "falling" });
         const none = await watchInto({ pin: 22, edge: "none" });
         for (const level of [1, 0, 1, 0] as const) {
-          for (const p of [20, 21, 22]) h.setInput(p, level);
+          for (const p of [20, 21, 22]) await input(p, level);
         }
         assert.deepEqual(
           rising.reports.map((r) => r[0]),
@@ -135,10 +156,10 @@ export function describeGpioContract(
       });
 
       edgeTest("edges are logical: an active-low button pulled low is a rising edge", async () => {
-        h.setInput(23, 1); // pulled up, released
+        await input(23, 1); // pulled up, released
         const { reports } = await watchInto({ pin: 23, edge: "rising", activeLow: true });
-        h.setInput(23, 0); // pressed
-        h.setInput(23, 1); // released: a falling edge, filtered
+        await input(23, 0); // pressed
+        await input(23, 1); // released: a falling edge, filtered
         assert.deepEqual(reports, [[1, T0]]);
       });
 
@@ -146,26 +167,26 @@ export function describeGpioContract(
         const { reports } = await watchInto({ pin: 12, debounceMs: 20 });
         // Flips at 0,2,4,6,8 ms (ending high), final level applied at 10 ms.
         const done = h.bounce(12, 1, { transitions: 5, intervalMs: 2 });
-        advance(10);
+        await elapse(10);
         await done;
         assert.equal(h.level(12), 1);
-        advance(17); // 27 ms: last edge at 8 ms has held 19 ms
+        await elapse(17); // 27 ms: last edge at 8 ms has held 19 ms
         assert.deepEqual(reports, []);
-        advance(1); // 28 ms: held 20 ms
+        await elapse(1); // 28 ms: held 20 ms
         assert.deepEqual(reports, [[1, T0 + 28]]);
-        advance(1000);
+        await elapse(1000);
         assert.equal(reports.length, 1);
       });
 
       edgeTest("debounce: a level must hold debounceMs; a glitch that returns reports nothing", async () => {
         const { reports } = await watchInto({ pin: 13, debounceMs: 20 });
-        h.setInput(13, 1);
-        advance(19);
-        h.setInput(13, 0); // back before it held 20 ms
-        advance(100);
+        await input(13, 1);
+        await elapse(19);
+        await input(13, 0); // back before it held 20 ms
+        await elapse(100);
         assert.deepEqual(reports, []);
-        h.setInput(13, 1);
-        advance(20);
+        await input(13, 1);
+        await elapse(20);
         assert.deepEqual(reports, [[1, T0 + 139]]);
       });
 
@@ -176,7 +197,7 @@ export function describeGpioContract(
           throw new Error("listener bug");
         });
         pin.watch((v) => seen.push(v));
-        h.setInput(16, 1);
+        await input(16, 1);
         assert.deepEqual(seen, [1]);
       });
     });
@@ -188,20 +209,20 @@ export function describeGpioContract(
         const b: BinaryValue[] = [];
         const stopA = pin.watch((v) => a.push(v));
         pin.watch((v) => b.push(v));
-        h.setInput(24, 1);
+        await input(24, 1);
         stopA();
         stopA();
-        h.setInput(24, 0);
+        await input(24, 0);
         assert.deepEqual(a, [1]);
         assert.deepEqual(b, [1, 0]);
       });
 
       edgeTest("close is idempotent, drops a pending debounced report, and frees the pin", async () => {
         const { pin, reports } = await watchInto({ pin: 25, debounceMs: 50 });
-        h.setInput(25, 1);
+        await input(25, 1);
         await pin.close();
         await pin.close();
-        advance(100);
+        await elapse(100);
         assert.deepEqual(reports, []);
         const again = await h.chip.open({ pin: 25, direction: "in" });
         assert.equal(await again.read(), 1);
