@@ -16,16 +16,10 @@ import type { Feature } from "../feature.ts";
 import { detach } from "../../util/detach.ts";
 import { isOtaAlgorithm } from "./checksum.ts";
 import { OtaDownloadError } from "./chunkDownload.ts";
-import { OtaFiles, sameTarget, type OtaResult, type OtaTarget } from "./otaFiles.ts";
-import {
-  describeSource,
-  lackOfSpace,
-  UPLOAD_VERSION,
-  verifyAndApply,
-  type FreeBytes,
-  type OtaState,
-} from "./applyPackage.ts";
+import { OtaFiles, sameTarget, type OtaTarget } from "./otaFiles.ts";
+import { lackOfSpace, UPLOAD_VERSION, verifyAndApply, type FreeBytes } from "./applyPackage.ts";
 import { announcedTarget, SW_KEYS } from "./swAttributes.ts";
+import { OtaReporter } from "./otaReporter.ts";
 import { ReleaseTrial } from "./releaseTrial.ts";
 import { TbChunks, type ChunkLink } from "./tbChunks.ts";
 import { openUploadSlot, type UploadRefusal, type UploadSlot } from "./uploadSlot.ts";
@@ -69,10 +63,9 @@ export class OtaUpdater implements Feature {
   readonly #o: OtaUpdaterOptions;
   readonly #chunks: TbChunks;
   #shared: Record<string, unknown> = {};
-  #status: OtaStatus;
+  readonly #out: OtaReporter;
   #running: Running | undefined;
   #cancel = false;
-  #lastTs = 0;
   readonly #trial: ReleaseTrial;
   #stopped = false;
 
@@ -92,18 +85,23 @@ export class OtaUpdater implements Feature {
       healthDeadlineMs: o.healthDeadlineMs,
       restart: () => o.restart(),
     });
-    const last = this.files.result();
-    this.#status = { running: { title: o.app.name, version: o.app.version }, trial: false, ...(last ? { last } : {}) };
+    this.#out = new OtaReporter({
+      files: this.files,
+      log: o.log,
+      app: o.app,
+      telemetry: (values, ts) => o.link.telemetry(values, ts),
+      ...(o.onStatus ? { onStatus: o.onStatus } : {}),
+    });
   }
 
   status(): OtaStatus {
-    return structuredClone(this.#status);
+    return structuredClone(this.#out.status);
   }
 
   /** After a restart: is this release on trial (the guard just switched to it)? Then the health deadline runs. */
   start(): void {
-    this.#status.trial = this.#trial.begin();
-    this.#emit();
+    this.#out.trial(this.#trial.begin());
+    this.#out.emit();
   }
 
   stop(): void {
@@ -118,12 +116,12 @@ export class OtaUpdater implements Feature {
     this.#chunks.connected();
     if (this.#trial.on) {
       const result = this.#trial.healthy();
-      this.#status = { ...this.#status, trial: false, state: "UPDATED", last: result };
+      this.#out.trial(false, result);
     }
-    this.#report({ current_sw_title: this.#o.app.name, current_sw_version: this.#o.app.version });
+    this.#out.report({ current_sw_title: this.#o.app.name, current_sw_version: this.#o.app.version });
     const last = this.files.result();
     if (last && !last.reported) {
-      this.#report(
+      this.#out.report(
         last.state === "FAILED"
           ? { sw_state: "FAILED", sw_error: last.error ?? "update failed" }
           : { sw_state: "UPDATED" },
@@ -177,15 +175,9 @@ export class OtaUpdater implements Feature {
       this.#o.log.warn(`upload of ${size} bytes by ${by} refused: ${space}`);
       return { status: 507, error: space };
     }
-    this.#status = {
-      ...this.#status,
-      target: { title: target.title, version: target.version, size },
-      received: 0,
-      source,
-    };
-    delete this.#status.error;
+    this.#out.begin(target, source);
     this.#o.log.info(`receiving a package of ${size} bytes uploaded on the dashboard by ${by}`);
-    this.#state("DOWNLOADING");
+    this.#out.state("DOWNLOADING");
     return openUploadSlot({
       files: this.files,
       log: this.#o.log,
@@ -193,17 +185,16 @@ export class OtaUpdater implements Feature {
       size,
       source,
       progress: (received) => {
-        this.#status.received = received;
-        this.#emit();
+        this.#out.received(received);
       },
       apply: async (t) => {
         this.#running = { source, target: t };
-        this.#status.target = { title: t.title, version: t.version, size: t.size };
+        this.#out.target(t);
         await this.#apply(t, source);
       },
       restart: () => this.#o.restart(),
       failed: (error, t) => {
-        this.#fail(error, t, source);
+        this.#out.fail(error, t, source);
         this.#release(true);
       },
     });
@@ -212,10 +203,10 @@ export class OtaUpdater implements Feature {
   /** Why no update can start now, or undefined. */
   #busy(): string | undefined {
     const r = this.#running;
-    if (this.#status.state === "UPDATING") return "an update is being applied: the appliance is restarting";
+    if (this.#out.status.state === "UPDATING") return "an update is being applied: the appliance is restarting";
     if (r?.source.kind === "upload") return `another package is being uploaded (by ${r.source.by})`;
     if (r) return `an update from ThingsBoard to ${r.target.version} is under way; try again when it has ended`;
-    if (this.#status.trial)
+    if (this.#out.status.trial)
       return `release ${this.#o.app.version} is on trial until it proves healthy; try again when it has`;
     return undefined;
   }
@@ -229,13 +220,13 @@ export class OtaUpdater implements Feature {
 
   #consider(): void {
     // An upload holds the updater; the assignment is looked at again when it has failed.
-    if (this.#running?.source.kind === "upload" || this.#status.state === "UPDATING") return;
+    if (this.#running?.source.kind === "upload" || this.#out.status.state === "UPDATING") return;
     const t = announcedTarget(this.#shared);
     if (t === undefined) {
       if (this.#running) this.#cancel = true;
       return;
     }
-    if (typeof t === "string") return this.#fail(t);
+    if (typeof t === "string") return this.#out.fail(t);
     if (t.title === this.#o.app.name && t.version === this.#o.app.version) return;
     const last = this.files.result();
     if (last?.state === "FAILED" && last.version === t.version && last.checksum === t.checksum) {
@@ -257,13 +248,7 @@ export class OtaUpdater implements Feature {
 
   async #run(t: OtaTarget): Promise<void> {
     const source: UpdateSource = { kind: "thingsboard" };
-    this.#status = {
-      ...this.#status,
-      target: { title: t.title, version: t.version, size: t.size },
-      received: 0,
-      source,
-    };
-    delete this.#status.error;
+    this.#out.begin(t, source);
     try {
       if (t.title !== this.#o.app.name)
         throw new OtaDownloadError(`the package is "${t.title}"; this appliance runs "${this.#o.app.name}"`);
@@ -271,13 +256,12 @@ export class OtaUpdater implements Feature {
         throw new OtaDownloadError(`unknown checksum algorithm ${t.algorithm}`);
       const space = await lackOfSpace(this.files.dir, t.size, this.#o.freeBytes);
       if (space) throw new OtaDownloadError(space);
-      this.#state("DOWNLOADING");
+      this.#out.state("DOWNLOADING");
       await this.#chunks.download(
         this.files,
         t,
         (received) => {
-          this.#status.received = received;
-          this.#emit();
+          this.#out.received(received);
         },
         () => this.#cancel,
       );
@@ -288,10 +272,10 @@ export class OtaUpdater implements Feature {
       if (this.#stopped) return;
       if (this.#cancel && err instanceof OtaDownloadError && err.message === "cancelled") {
         this.#o.log.info(`download of sw ${t.version} cancelled (the assignment changed)`);
-      } else this.#fail((err as Error).message, t, source);
+      } else this.#out.fail((err as Error).message, t, source);
     } finally {
       // A cancelled download makes way for the new assignment; a failed one waits for another.
-      if (this.#status.state !== "UPDATING") this.#release(this.#cancel);
+      if (this.#out.status.state !== "UPDATING") this.#release(this.#cancel);
     }
   }
 
@@ -305,7 +289,7 @@ export class OtaUpdater implements Feature {
         app: this.#o.app,
         arch: this.#o.arch ?? process.arch,
         nodeAbi: this.#o.nodeAbi ?? process.versions.modules,
-        state: (s) => this.#state(s),
+        state: (s) => this.#out.state(s),
       },
       t,
       source,
@@ -318,45 +302,5 @@ export class OtaUpdater implements Feature {
     if (this.#stopped || !reconsider) return;
     this.#cancel = false;
     this.#consider();
-  }
-
-  #fail(error: string, t?: OtaTarget, source?: UpdateSource): void {
-    this.#o.log.error(`software update failed${source ? ` (${describeSource(source)})` : ""}: ${error}`);
-    const result: OtaResult = {
-      state: "FAILED",
-      title: t?.title ?? "",
-      version: t?.version ?? "",
-      error,
-      ts: Date.now(),
-      reported: true,
-      ...(t?.checksum ? { checksum: t.checksum } : {}),
-      ...(source ? { source } : {}),
-    };
-    try {
-      this.files.write("result.json", result);
-    } catch (err) {
-      // A full disk is a reason to fail, not to crash: the result is still reported and shown.
-      this.#o.log.error(`cannot record the update result: ${(err as Error).message}`);
-    }
-    this.files.remove("origin.json");
-    this.#status = { ...this.#status, state: "FAILED", error, last: result };
-    this.#report({ sw_state: "FAILED", sw_error: error });
-  }
-
-  #state(state: OtaState): void {
-    this.#status.state = state;
-    this.#report({ sw_state: state });
-  }
-
-  /** Strictly increasing timestamps: two states in one millisecond would overwrite each other in ThingsBoard. */
-  #report(values: KeyValues): void {
-    const ts = Math.max(Date.now(), this.#lastTs + 1);
-    this.#lastTs = ts;
-    this.#o.link.telemetry(values, ts);
-    this.#emit();
-  }
-
-  #emit(): void {
-    this.#o.onStatus?.(this.status());
   }
 }
