@@ -77,3 +77,11 @@ export interface SessionInfo {
   setupRequired: boolean;
   viewerEnabled: boolean;
 }
+
+/** POST /api/update/upload (admin, the package as the body): accepted; the appliance restarts into it. */
+export interface UploadReply {
+  ok: true;
+  version: string;
+  sha256: string;
+  state: "UPDATING";
+}

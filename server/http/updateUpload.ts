@@ -12,7 +12,7 @@ import { pipeline } from "node:stream/promises";
 import type { Request, Response } from "express";
 import type { UploadRefusal, UploadSlot } from "../features/ota/uploadSlot.ts";
 import type { Logger } from "../util/logger.ts";
-import type { Role } from "./protocol.ts";
+import type { Role, UploadReply } from "./protocol.ts";
 
 export interface OtaUploadApi {
   reserveUpload(size: number, by: string): Promise<UploadSlot | UploadRefusal>;
@@ -25,14 +25,6 @@ export interface UpdateUploadDeps {
   maxBytes: number;
   role(req: Request): Role | null;
   clientAddress(req: Request): string;
-}
-
-/** What the page gets back from an accepted upload (the appliance restarts right after). */
-export interface UploadReply {
-  ok: true;
-  version: string;
-  sha256: string;
-  state: "UPDATING";
 }
 
 const TYPES = new Set(["application/gzip", "application/x-gzip", "application/octet-stream"]);

@@ -20,9 +20,35 @@ describe("dashboard: software update text", () => {
       "1.2.0: verified",
     );
     assert.equal(
+      updateText({ running, trial: false, state: "UPDATING", target, received: 4000 }).now,
+      "1.2.0: restarting to apply",
+    );
+    assert.equal(
       updateText({ running: { ...running, version: "1.2.0" }, trial: true }).now,
       "1.2.0 on trial (rolled back unless healthy)",
     );
+  });
+
+  test("a package uploaded on the dashboard: received before its version is known, then by version", () => {
+    const source = { kind: "upload" as const, by: "admin at 192.168.1.20" };
+    const target = { title: "rpi-tb-gateway", version: "(upload)", size: 2000 };
+    assert.equal(
+      updateText({ running, trial: false, state: "DOWNLOADING", target, received: 500, source }).now,
+      "uploaded package: receiving 25 %",
+    );
+    const failed = updateText({
+      running,
+      trial: false,
+      state: "FAILED",
+      last: { state: "FAILED", title: "", version: "", error: "not a release package", ts: 1, source },
+    });
+    assert.equal(failed.last, "package failed: not a release package (uploaded by admin at 192.168.1.20)");
+    const updated = updateText({
+      running: { ...running, version: "1.2.0" },
+      trial: false,
+      last: { state: "UPDATED", title: "rpi-tb-gateway", version: "1.2.0", ts: 1, source },
+    });
+    assert.equal(updated.last, "1.2.0 updated (uploaded by admin at 192.168.1.20)");
   });
 
   test("the last result, updated or failed with its reason", () => {

@@ -4,6 +4,7 @@ import { api } from "./api.ts";
 import { wireLoginForm, wireSetupForm } from "./auth.ts";
 import { byTestId, detached, setText } from "./dom.ts";
 import { LiveDashboard } from "./live.ts";
+import { allowUpdateUpload, wireUpdateUpload } from "./updateUpload.ts";
 
 type View = "loading" | "login" | "setup" | "dash";
 
@@ -29,6 +30,7 @@ function startDashboard(role: Role): void {
   stopLive();
   document.body.dataset["role"] = role;
   setText("role", role === "viewer" ? "read-only" : "admin");
+  allowUpdateUpload(role === "admin");
   byTestId("role").hidden = false;
   byTestId("socket-state").hidden = false;
   byTestId("logout").hidden = false;
@@ -55,6 +57,7 @@ async function route(): Promise<void> {
 function boot(): void {
   wireLoginForm(startDashboard);
   wireSetupForm(startDashboard);
+  wireUpdateUpload();
   byTestId("logout").addEventListener("click", () => {
     stopLive();
     detached(
