@@ -7,18 +7,14 @@
 // DefaultOtaPackageStateService, OtaPackageUpdateStatus).
 import { after, afterEach, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import path from "node:path";
 import { startEmulator, type Emulator } from "../../../../scripts/emulator/index.ts";
 import { Controller } from "../../../../server/controller.ts";
 import { configFrom, GW_NAME, GW_TOKEN, rawConfig, recordingLogger } from "../../../fakes/appHarness.ts";
 import { buildPackage, publishPackage, releaseFiles, tbRest, type TbRest } from "../../../fakes/otaPackage.ts";
+import { DATA, guard, installedUnit, runningRelease } from "../../../fakes/otaSandbox.ts";
 import { until } from "../../../fakes/waitFor.ts";
-import { REPO, Sandbox } from "../../../scripts/helpers/sandbox.ts";
-
-const GUARD = path.join(REPO, "scripts", "ota-guard.sh");
-const APP = "opt/rpi-tb-gateway";
-const DATA = "var/lib/rpi-tb-gateway";
+import type { Sandbox } from "../../../scripts/helpers/sandbox.ts";
 
 interface Unit {
   controller: Controller;
@@ -47,26 +43,6 @@ async function startUnit(
   await controller.start();
   return { controller, restarts: () => restarts, logs: () => records.map((r) => r.msg) };
 }
-
-function guard(box: Sandbox): void {
-  const r = box.run(GUARD, ["--root", box.root]);
-  assert.equal(r.status, 0, r.stderr + r.stdout);
-}
-
-/** A unit installed by install.sh: release 1.0.0 in releases/r1, `current` pointing at it. */
-function installedUnit(boxes: Sandbox[]): Sandbox {
-  const box = new Sandbox();
-  boxes.push(box);
-  for (const [p, c] of Object.entries(releaseFiles(path.join(box.dir, "stand-ins"))))
-    box.write(`${APP}/releases/r1/${p}`, c);
-  box.write(`${APP}/releases/r1/package.json`, JSON.stringify({ name: "rpi-tb-gateway", version: "1.0.0" }));
-  fs.symlinkSync("releases/r1", box.r(`${APP}/current`));
-  fs.mkdirSync(box.r(DATA), { recursive: true });
-  return box;
-}
-
-const runningRelease = (box: Sandbox): string =>
-  (JSON.parse(box.read(`${APP}/current/package.json`)) as { version: string }).version;
 
 describe("OTA update flow: ThingsBoard -> updater -> guard -> new release, against the emulator", () => {
   let emu: Emulator;
