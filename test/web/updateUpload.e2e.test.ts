@@ -130,6 +130,16 @@ describe("dashboard: update from file (Chromium)", () => {
     await waitForTestId(page, "app-update", { text: "2.0.0: restarting to apply" });
     await until(() => unit.restarts() === 1, "the restart request");
     await screenshot(page, "update-upload-restarting");
+    // The new release is up (as its snapshot would say): the form says so and takes the next file.
+    run!.fake.state.update = { running: { title: "rpi-tb-gateway", version: "2.0.0" }, trial: true };
+    run!.fake.bus.emit("devicesChanged");
+    await waitForTestId(page, "update-upload-status", { text: "Restarted: 2.0.0 runs now (on trial)." });
+    assert.equal(await page.getByTestId("update-upload").isDisabled(), false);
+    // Updates off (gateway.ota.enabled: false): no upload form.
+    run!.fake.state.update = null;
+    run!.fake.bus.emit("devicesChanged");
+    await waitForTestId(page, "app-update", { text: "off (gateway.ota.enabled)" });
+    assert.equal(await page.getByTestId("update-upload-form").isVisible(), false);
     assert.equal(await page.getByTestId("update-upload-error").textContent(), "");
     // Chromium logs the refused package's 422 itself; nothing else went wrong in the page.
     assert.deepEqual(errors, [

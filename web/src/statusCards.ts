@@ -1,6 +1,7 @@
 // The three status cards: ThingsBoard connection, outbox, the appliance itself.
 import type { AppInfo, ConnectionStatus, OutboxStatus, UpdateStatus } from "../../server/events.ts";
 import { updateText } from "./updateText.ts";
+import { showUpdateUpload } from "./updateUpload.ts";
 import { byTestId, setText, show } from "./dom.ts";
 import { ago, bytes, duration, until } from "./format.ts";
 
@@ -55,4 +56,5 @@ export function renderUpdate(u: UpdateStatus | null | undefined): void {
   const t = updateText(u);
   setText("app-update", t.now);
   setText("app-update-last", t.last);
+  showUpdateUpload(u);
 }

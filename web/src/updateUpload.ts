@@ -2,6 +2,7 @@
 // answers 403 anyway). The package goes as the raw request body to POST /api/update/upload
 // (server/http/updateUpload.ts) through XMLHttpRequest, whose upload events give the progress
 // (fetch reports none for a request body). The server's refusals are shown as it words them.
+import type { UpdateStatus } from "../../server/events.ts";
 import type { UploadReply } from "../../server/http/protocol.ts";
 import { byTestId, setText } from "./dom.ts";
 import { bytes } from "./format.ts";
@@ -82,6 +83,21 @@ export function wireUpdateUpload(): void {
     xhr.addEventListener("abort", () => failed("The upload was stopped."));
     xhr.send(file);
   });
+}
+
+/**
+ * Each snapshot: no form where updates are off (gateway.ota.enabled); after the restart it asked
+ * for, the form says what runs now and takes the next file.
+ */
+export function showUpdateUpload(u: UpdateStatus | null | undefined): void {
+  const form = byTestId<HTMLFormElement>("update-upload-form");
+  form.hidden = !u;
+  if (!u || form.dataset["state"] !== "restarting" || u.state === "UPDATING") return;
+  delete form.dataset["state"];
+  byTestId<HTMLButtonElement>("update-upload").disabled = false;
+  byTestId<HTMLInputElement>("update-file").disabled = false;
+  byTestId<HTMLInputElement>("update-sha256").disabled = false;
+  setText("update-upload-status", `Restarted: ${u.running.version} runs now${u.trial ? " (on trial)" : ""}.`);
 }
 
 /** Viewers get no upload control (also hidden by CSS through .admin-only). */
