@@ -13,6 +13,19 @@ vdie() {
 # inputs_hash FILE... : a short hash of the files' contents (the cache key).
 inputs_hash() { cat "$@" | sha256sum | cut -c1-16; }
 
+# retry N CMD... : a download from Debian's mirror may fail once in a while (a dropped connection,
+# a mirror mid-sync); a fresh CI machine downloads everything, so try again before failing the run.
+retry() {
+  local n="$1" i=1
+  shift
+  until "$@"; do
+    [ "$i" -ge "$n" ] && return 1
+    vlog "attempt $i of $n failed: $1; retrying in $((i * 10)) s"
+    sleep $((i * 10))
+    i=$((i + 1))
+  done
+}
+
 # Heavy steps share the machine with other work: lowest CPU priority.
 nice19() { nice -n 19 "$@"; }
 
@@ -23,7 +36,7 @@ trixie_apt() {
   mkdir -p "$d/lists/partial" "$d/archives/partial"
   [ -f "$d/sources.list" ] || printf '%s\n' \
     "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" >"$d/sources.list"
-  apt-get -q -o Dir::Etc::SourceList="$d/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+  retry 3 apt-get -q -o Dir::Etc::SourceList="$d/sources.list" -o Dir::Etc::SourceParts=/dev/null \
     -o Dir::State::Lists="$d/lists" -o Dir::Cache::Archives="$d/archives" \
     -o Dir::State::Status=/dev/null -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= \
     -o APT::Sandbox::User=root "$@"
@@ -38,6 +51,6 @@ need_host_packages() {
   [ ${#missing[@]} -eq 0 ] && return 0
   vlog "installing host packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  nice19 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  retry 3 apt-get update -qq
+  retry 3 nice19 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
