@@ -8,6 +8,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { manifestMismatch, readManifest } from "../../server/features/ota/manifest.ts";
+import { testUpdater } from "../fakes/otaLink.ts";
+import { until } from "../fakes/waitFor.ts";
+import { login, startDashboard } from "../server/http/harness.ts";
 import { REPO } from "./helpers/sandbox.ts";
 
 const SCRIPT = path.join(REPO, "scripts", "package.mjs");
@@ -93,6 +96,32 @@ describe("npm run package", () => {
       [side.size, side.checksumAlgorithm, side.checksum],
       [data.length, "SHA256", createHash("sha256").update(data).digest("hex")],
     );
+  });
+
+  test("an admin can upload it on the dashboard, with the sidecar's SHA-256: verified, handed to the guard", async () => {
+    const side = JSON.parse(fs.readFileSync(`${file}.json`, "utf8")) as { checksum: string };
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "rpi-package-upload-"));
+    const unit = testUpdater(dataDir);
+    const run = await startDashboard({ dataDir, otaUpload: unit.updater });
+    try {
+      const res = await fetch(`${run.base}/api/update/upload?sha256=${side.checksum}`, {
+        method: "POST",
+        headers: { "content-type": "application/gzip", cookie: await login(run.base), origin: run.base },
+        body: fs.readFileSync(file),
+        signal: AbortSignal.timeout(60_000),
+      });
+      assert.equal(res.status, 202, await res.clone().text());
+      assert.deepEqual(await res.json(), { ok: true, version: "7.7.7-test", sha256: side.checksum, state: "UPDATING" });
+      const apply = JSON.parse(fs.readFileSync(path.join(dataDir, "ota", "apply.json"), "utf8")) as {
+        version: string;
+        checksum: string;
+      };
+      assert.deepEqual([apply.version, apply.checksum], ["7.7.7-test", side.checksum]);
+      await until(() => unit.restarts() === 1, "the restart request");
+    } finally {
+      await run.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
