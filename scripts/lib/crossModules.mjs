@@ -27,6 +27,7 @@ import {
   readSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { homedir } from "node:os";
@@ -208,6 +209,11 @@ export function crossBuildModules({ root, arch, node, cache, log }) {
     npm_config_build_from_source: "true",
   };
   mkdirSync(base, { recursive: true });
+  // A build killed half-way leaves its staging directory: one older than 6 hours is nobody's
+  // (a build takes minutes).
+  for (const d of readdirSync(base))
+    if (d.startsWith(".") && Date.now() - statSync(join(base, d)).mtimeMs > 6 * 3_600_000)
+      rmSync(join(base, d), { recursive: true, force: true });
   const stage = mkdtempSync(join(base, `.${key}-`));
   try {
     for (const f of ["package.json", "package-lock.json"]) cpSync(join(root, f), join(stage, f));
