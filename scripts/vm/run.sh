@@ -66,6 +66,15 @@ mkdir -p "$root/root/src/v1"
   tar --null -T - -cf -) | tar -C "$root/root/src/v1" -xf -
 mkdir -p "$root/root/seed"
 cp -a "$prod/node_modules" "$root/root/seed/"
+# The release package for the over-the-air checks (scripts/vm/guest/otaChecks.ts): npm run package
+# of this checkout with the production node_modules above, built here where gzip is not emulated,
+# from a copy so that the build writes nothing into the checkout.
+mkdir -p "$work/package-src" "$root/root/ota"
+cp -a "$root/root/src/v1/." "$work/package-src/"
+ln -s "$prod/node_modules" "$work/package-src/node_modules"
+nice19 node "$work/package-src/scripts/package.mjs" --version 0.2.0-vmota --node-modules "$prod/node_modules" \
+  --out "$root/root/ota" >"$work/package.log" 2>&1 || { tail -n 20 "$work/package.log" >&2; vdie "npm run package failed"; }
+rm -rf "$work/package-src"
 mkdir -p "$root/usr/local/lib/vm-checks"
 "$REPO/node_modules/.bin/esbuild" "$VM_DIR/guest/checks.ts" --bundle --platform=node --format=esm --target=node20 \
   --log-level=warning --outfile="$root/usr/local/lib/vm-checks/checks.mjs" \

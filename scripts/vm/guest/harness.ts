@@ -80,10 +80,14 @@ export function assert(cond: unknown, message: string): asserts cond {
 export async function sh(
   cmd: string,
   args: string[],
-  opts: { allowFail?: boolean; timeoutMs?: number } = {},
+  opts: { allowFail?: boolean; timeoutMs?: number; cwd?: string } = {},
 ): Promise<{ code: number; out: string }> {
   try {
-    const r = await execFileP(cmd, args, { timeout: opts.timeoutMs ?? 600_000, maxBuffer: 16 << 20 });
+    const r = await execFileP(cmd, args, {
+      timeout: opts.timeoutMs ?? 600_000,
+      maxBuffer: 16 << 20,
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    });
     return { code: 0, out: `${r.stdout}${r.stderr}` };
   } catch (err) {
     const e = err as { code?: number | string; stdout?: string; stderr?: string; message: string };

@@ -34,7 +34,7 @@ describe("BME280 register image for i2c-stub", () => {
     const r = await sensor.read();
     const want = expectedReading();
     const v = r.values as { temperature: number; pressure: number; humidity: number };
-    // The same tolerances as the VM check (scripts/vm/guest/checks.ts): the driver rounds to 0.01.
+    // The same tolerances as the VM check (scripts/vm/guest/serviceChecks.ts): the driver rounds to 0.01.
     assert.ok(
       Math.abs(v.temperature - want.temperature) <= 0.011,
       `temperature ${v.temperature} vs ${want.temperature}`,
