@@ -10,10 +10,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { tempDir } from "./fakes/tempDir.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -27,7 +27,7 @@ function firstDifference(a: string, b: string): string {
 }
 
 test("npm install leaves the tracked package-lock.json unchanged", { timeout: 120_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), "lock-check-"));
+  const dir = tempDir("lock-check-");
   try {
     for (const f of ["package.json", "package-lock.json"]) copyFileSync(join(ROOT, f), join(dir, f));
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";

@@ -5,8 +5,8 @@
 // produced / delivered / lost / duplicates and prove duplicates come only from redelivery.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { once } from "node:events";
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, rmSync, writeFileSync } from "node:fs";
+import { tempDir as sharedTempDir } from "./tempDir.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
@@ -122,7 +122,7 @@ export function rawConfig(
 }
 
 export function tempDir(prefix = "rel-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return sharedTempDir(prefix);
 }
 
 export function configFrom(raw: Record<string, unknown>): Config {

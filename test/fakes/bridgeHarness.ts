@@ -1,7 +1,6 @@
 // A real bridge on real parts (EventBus, Outbox on SQLite in a temp dir, TbConnection over TCP,
 // the device runtime on the simulated GPIO chip) pointed at a broker or emulator on loopback.
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { SimGpioChip } from "../../drivers/gpio/sim.ts";
 import { deviceSchema, type DeviceConfig } from "../../server/config/schema.ts";
@@ -16,6 +15,7 @@ import { DeviceRpcDispatcher } from "../../server/rpc/dispatcher.ts";
 import type { RpcReply } from "../../server/rpc/types.ts";
 import { createLogger, silentLogger, type Logger } from "../../server/util/logger.ts";
 import { until } from "./waitFor.ts";
+import { tempDir } from "./tempDir.ts";
 
 export interface HarnessOptions {
   port: number;
@@ -60,7 +60,7 @@ export function testLogger(): Logger {
 export async function startBridgeHarness(o: HarnessOptions) {
   const log = testLogger();
   const bus = new EventBus(log);
-  const dir = o.dir ?? mkdtempSync(join(tmpdir(), "bridge-"));
+  const dir = o.dir ?? tempDir("bridge-");
   const outbox = Outbox.open({ dir, diskFlushMs: 200, log });
   let parked: Outbox | null = null;
   if (o.parking) {

@@ -1,9 +1,6 @@
 // A fake DashboardContext for dashboard tests: the real EventBus, a mutable snapshot with one
 // GPIO device (relay + button) and one BME280, and a recording RPC dispatcher that behaves like
 // the real one for GPIO methods (updates the snapshot and emits deviceUpdated).
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { headerView } from "../../server/config/gpioHeader.ts";
 import { configSchema, type ConfigInput } from "../../server/config/schema.ts";
 import { EventBus } from "../../server/eventBus.ts";
@@ -14,6 +11,7 @@ import type { DashboardContext } from "../../server/http/dashboardServer.ts";
 import type { OtaUploadApi } from "../../server/http/updateUpload.ts";
 import type { RpcReply, RpcRequest } from "../../server/rpc/types.ts";
 import { silentLogger, type Logger } from "../../server/util/logger.ts";
+import { tempDir } from "./tempDir.ts";
 
 export interface FakeDashboard {
   ctx: DashboardContext;
@@ -151,7 +149,7 @@ export function createFakeDashboard(opts: FakeDashboardOptions = {}): FakeDashbo
     dashboard: opts.dashboard ?? { password: "correct horse" },
     ...(opts.gateway ? { gateway: opts.gateway } : {}),
   });
-  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "tbgw-dash-"));
+  const dataDir = opts.dataDir ?? tempDir("tbgw-dash-");
   const scanResult: I2cScanEntry[] = [
     { bus: 1, address: 0x76, chip: "bme280", configured: true },
     { bus: 1, address: 0x44, chip: "sht31", configured: false },

@@ -1,10 +1,10 @@
 // A real Mosquitto broker (Debian package `mosquitto`, installed by .ci/run) started by the test
 // set-up on a free loopback port, with its own config in a temp dir, stopped after the test.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tempDir } from "./tempDir.ts";
 
 export const MOSQUITTO_BIN = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].find((p) => existsSync(p)) ?? null;
 
@@ -42,7 +42,7 @@ export async function startMosquitto(
 ): Promise<Mosquitto> {
   const timeoutMs = opts.timeoutMs ?? 5000;
   if (!MOSQUITTO_BIN) throw new Error("mosquitto is not installed (apt-get install mosquitto; .ci/run does it)");
-  const dir = mkdtempSync(join(tmpdir(), "mosquitto-"));
+  const dir = tempDir("mosquitto-");
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const conf = join(dir, "mosquitto.conf");

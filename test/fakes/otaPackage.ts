@@ -3,11 +3,11 @@
 // (OtaPackageController: create the info, upload the data, saveDevice with softwareId).
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Emulator } from "../../scripts/emulator/index.ts";
+import { tempDir } from "./tempDir.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -20,7 +20,7 @@ export interface FakeManifest {
 
 /** A package whose app/ holds `files` (path -> content); padded so it spans many chunks. */
 export function buildPackage(m: FakeManifest, files: Record<string, string> = {}, padBytes = 20_000): Buffer {
-  const dir = mkdtempSync(join(tmpdir(), "ota-pkg-"));
+  const dir = tempDir("ota-pkg-");
   try {
     const manifest = {
       name: m.name ?? "rpi-tb-gateway",

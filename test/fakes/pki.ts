@@ -1,9 +1,9 @@
 // A throw-away PKI for TLS tests, made with the openssl CLI in a temp dir: a CA, a server
 // certificate for 127.0.0.1, and a client certificate (X.509 client authentication).
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "./tempDir.ts";
 
 export interface Pki {
   dir: string;
@@ -80,7 +80,7 @@ function sign(dir: string, name: string, ext: string): void {
 }
 
 export function makePki(): Pki {
-  const dir = mkdtempSync(join(tmpdir(), "pki-"));
+  const dir = tempDir("pki-");
   selfSignedCa(dir, "ca");
   selfSignedCa(dir, "other-ca");
   keyAndCsr(dir, "server", "127.0.0.1");

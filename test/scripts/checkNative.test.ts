@@ -2,13 +2,13 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { REPO } from "./helpers/sandbox.ts";
+import { tempDir } from "../fakes/tempDir.ts";
 
 const SCRIPT = path.join(REPO, "scripts", "check-native.mjs");
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "check-native-"));
+const tmp = tempDir("check-native-");
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const check = (dir: string) => spawnSync(process.execPath, [SCRIPT, dir], { encoding: "utf8", timeout: 30_000 });

@@ -5,18 +5,18 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { manifestMismatch, readManifest } from "../../server/features/ota/manifest.ts";
 import { testUpdater } from "../fakes/otaLink.ts";
 import { until } from "../fakes/waitFor.ts";
 import { login, startDashboard } from "../server/http/harness.ts";
 import { REPO } from "./helpers/sandbox.ts";
+import { tempDir } from "../fakes/tempDir.ts";
 
 const SCRIPT = path.join(REPO, "scripts", "package.mjs");
 
 describe("npm run package", () => {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), "rpi-package-"));
+  const out = tempDir("rpi-package-");
   const file = path.join(out, `rpi-tb-gateway-7.7.7-test-linux-${process.arch}-abi${process.versions.modules}.tar.gz`);
   let listing: string[] = [];
   before(() => {
@@ -100,7 +100,7 @@ describe("npm run package", () => {
 
   test("an admin can upload it on the dashboard, with the sidecar's SHA-256: verified, handed to the guard", async () => {
     const side = JSON.parse(fs.readFileSync(`${file}.json`, "utf8")) as { checksum: string };
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "rpi-package-upload-"));
+    const dataDir = tempDir("rpi-package-upload-");
     const unit = testUpdater(dataDir);
     const run = await startDashboard({ dataDir, otaUpload: unit.updater });
     try {
@@ -128,7 +128,7 @@ describe("npm run package", () => {
 // Refused before anything is built, so these are quick. The cross build itself (minutes, apt, the
 // registry) is `npm run test:arm64` (scripts/smoke-arm64.mjs), not part of npm test.
 describe("npm run package for another CPU: what is refused", () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rpi-package-args-"));
+  const tmp = tempDir("rpi-package-args-");
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
   const other = process.arch === "arm64" ? "x64" : "arm64";
   const pkg = (...args: string[]) =>

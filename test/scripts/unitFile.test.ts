@@ -1,13 +1,13 @@
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { REPO } from "./helpers/sandbox.ts";
 import { BUNDLE_TEST_VERSION, bundledApp, terminate, watchOutput } from "./helpers/bundledApp.ts";
 import { writeConfigFile } from "../fakes/appHarness.ts";
 import { findExecutable } from "../../server/util/sdNotify.ts";
+import { tempDir } from "../fakes/tempDir.ts";
 
 type Unit = Map<string, Map<string, string[]>>;
 
@@ -32,7 +32,7 @@ function parseUnit(text: string): Unit {
   return unit;
 }
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "unitfile-"));
+const tmp = tempDir("unitfile-");
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const MAIN_UNIT = path.join(REPO, "scripts", "rpi-tb-gateway.service");

@@ -3,14 +3,14 @@
 // it reuses them instead of provisioning again; a wrong secret is retried, never fatal.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, statSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { statSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { startEmulator, type Emulator } from "../../scripts/emulator/index.ts";
 import { validateConfig } from "../../server/config/load.ts";
 import { Controller } from "../../server/controller.ts";
 import { testLogger } from "../fakes/bridgeHarness.ts";
 import { until } from "../fakes/waitFor.ts";
+import { tempDir } from "../fakes/tempDir.ts";
 
 function config(port: number, dataDir: string, secret = "psecret") {
   const r = validateConfig({
@@ -38,7 +38,7 @@ describe("provisioning", () => {
   before(async () => {
     emu = await startEmulator({ provision: { key: "pkey", secret: "psecret" } });
     emu.events.on("provision", (status: string) => provisions.push(status));
-    dir = mkdtempSync(join(tmpdir(), "prov-"));
+    dir = tempDir("prov-");
   });
   after(async () => {
     await emu.stop();
@@ -88,7 +88,7 @@ describe("provisioning", () => {
   });
 
   test("a wrong provision secret is reported and retried, the appliance keeps running", async () => {
-    const other = mkdtempSync(join(tmpdir(), "prov-bad-"));
+    const other = tempDir("prov-bad-");
     const c = new Controller({
       config: config(emu.mqttPort, other, "wrong"),
       log: testLogger(),

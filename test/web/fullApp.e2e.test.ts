@@ -2,9 +2,6 @@
 // ThingsBoard emulator) seen through the dashboard in real headless Chromium.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import type { Emulator } from "../../scripts/emulator/index.ts";
 import { validateConfig } from "../../server/config/load.ts";
@@ -14,6 +11,7 @@ import { silentLogger } from "../../server/util/logger.ts";
 import { until } from "../fakes/waitFor.ts";
 import { launchBrowser, screenshot, textOf, waitForTestId, watchErrors } from "./browser.ts";
 import { startDemoThingsBoard } from "../../scripts/emulator/embedded.ts";
+import { tempDir } from "../fakes/tempDir.ts";
 
 const PASSWORD = "e2e dashboard pass";
 const UNIT = "e2e";
@@ -29,7 +27,7 @@ describe("full app in Chromium (demo mode with the emulator)", () => {
   before(async () => {
     const raw = demoConfig() as Record<string, unknown>;
     raw["http"] = { port: 0, host: "127.0.0.1" };
-    raw["dataDir"] = mkdtempSync(join(tmpdir(), "tbgw-e2e-"));
+    raw["dataDir"] = tempDir("tbgw-e2e-");
     raw["dashboard"] = { password: PASSWORD };
     raw["thingsboard"] = { ...(raw["thingsboard"] as object), reconnectMinMs: 100, reconnectMaxMs: 1000 };
     raw["gateway"] = { statsPeriodSec: 86_400, remoteLogLevel: "off" };

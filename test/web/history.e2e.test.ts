@@ -3,9 +3,6 @@
 // appliance are on the chart after it, and the range picker asks for the range it shows.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { validateConfig } from "../../server/config/load.ts";
 import { Controller } from "../../server/controller.ts";
@@ -14,6 +11,7 @@ import { silentLogger } from "../../server/util/logger.ts";
 import { until } from "../fakes/waitFor.ts";
 import { launchBrowser, screenshot, waitForTestId, watchErrors } from "./browser.ts";
 import { startDemoThingsBoard } from "../../scripts/emulator/embedded.ts";
+import { tempDir } from "../fakes/tempDir.ts";
 
 const PASSWORD = "history e2e pass";
 
@@ -41,7 +39,7 @@ async function firstChartTs(page: Page, id: string): Promise<number> {
 }
 
 describe("history on the appliance, in Chromium", () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "tbgw-hist-e2e-"));
+  const dataDir = tempDir("tbgw-hist-e2e-");
   let controller: Controller | null = null;
   let browser: Browser;
 

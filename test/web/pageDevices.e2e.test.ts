@@ -5,8 +5,7 @@
 // main config is untouched, and the page's devices are kept in data/devices.local.json.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { createChipModel } from "../../drivers/sensors/index.ts";
@@ -18,12 +17,13 @@ import { silentLogger } from "../../server/util/logger.ts";
 import { until } from "../fakes/waitFor.ts";
 import { launchBrowser, screenshot, textOf, waitForTestId, watchErrors } from "./browser.ts";
 import { startDemoThingsBoard } from "../../scripts/emulator/embedded.ts";
+import { tempDir } from "../fakes/tempDir.ts";
 
 const PASSWORD = "page devices pass";
 const UNIT = "pd";
 
 describe("devices added from the page, in Chromium", () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "tbgw-pagedev-"));
+  const dataDir = tempDir("tbgw-pagedev-");
   const localFile = join(dataDir, "devices.local.json");
   let controller: Controller;
   let emulator: Emulator;

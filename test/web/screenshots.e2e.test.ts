@@ -4,8 +4,7 @@
 // page, at 1280 px and 375 px, light and dark. The checks here are what a user would notice.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { validateConfig } from "../../server/config/load.ts";
@@ -17,6 +16,7 @@ import { silentLogger } from "../../server/util/logger.ts";
 import { until } from "../fakes/waitFor.ts";
 import { ARTIFACTS, launchBrowser, screenshot, waitForTestId, watchErrors, type PageDom } from "./browser.ts";
 import { startDemoThingsBoard } from "../../scripts/emulator/embedded.ts";
+import { tempDir } from "../fakes/tempDir.ts";
 
 const PASSWORD = "screenshot pass";
 
@@ -53,7 +53,7 @@ describe("dashboard screenshots at 1280 and 375 px", () => {
   let browser: Browser;
 
   before(async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "tbgw-shots-"));
+    const dataDir = tempDir("tbgw-shots-");
     seedHistory(join(dataDir, "history.db"), Date.now());
     writeFileSync(
       join(dataDir, "devices.local.json"),

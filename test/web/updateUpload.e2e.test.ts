@@ -4,8 +4,7 @@
 // has no upload control.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { UploadSlot, UploadRefusal } from "../../server/features/ota/uploadSlot.ts";
@@ -14,6 +13,7 @@ import { buildPackage } from "../fakes/otaPackage.ts";
 import { until } from "../fakes/waitFor.ts";
 import { ADMIN_PASSWORD, startDashboard, VIEWER_PASSWORD, type Running } from "../server/http/harness.ts";
 import { launchBrowser, screenshot, textOf, waitForTestId, watchErrors } from "./browser.ts";
+import { tempDir } from "../fakes/tempDir.ts";
 
 async function logIn(page: Page, base: string, password: string): Promise<void> {
   await page.goto(base, { timeout: 10_000 });
@@ -27,7 +27,7 @@ describe("dashboard: update from file (Chromium)", () => {
   let unit: TestUpdater;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
-  const dir = mkdtempSync(join(tmpdir(), "tbgw-upload-e2e-"));
+  const dir = tempDir("tbgw-upload-e2e-");
   /** Held by the test: the server waits here once the whole file is in, before the checks. */
   let checking: { reached: () => void; release: Promise<void> } | undefined;
 

@@ -1,8 +1,8 @@
 // Fake /sys/class/gpio trees in temp dirs, laid out as the kernel does: one gpiochipN directory
 // per controller with label/base/ngpio, plus the export/unexport files.
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
+import { tempDir } from "../../fakes/tempDir.ts";
 
 export interface FakeChip {
   label: string;
@@ -43,5 +43,5 @@ export function writeGpioClassDir(dir: string, chips: readonly FakeChip[]): stri
 }
 
 export function makeTempDir(tag: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `gpio-${tag}-`));
+  return tempDir(`gpio-${tag}-`);
 }

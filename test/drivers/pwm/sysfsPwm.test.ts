@@ -3,13 +3,12 @@
 // the channel rules, and what happens without the overlay.
 import { afterEach, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openSysfsPwm } from "../../../drivers/pwm/sysfsPwm.ts";
 import { listPwmChips, pickHeaderPwm } from "../../../drivers/pwm/pwmMap.ts";
 import { SimSysfs } from "../../../drivers/sysfs/simSysfs.ts";
 import { TwinSysfsIo, removeTree } from "../../../drivers/sysfs/twinIo.ts";
+import { tempDir } from "../../fakes/tempDir.ts";
 
 let sim: SimSysfs | null = null;
 afterEach(async () => {
@@ -81,7 +80,7 @@ test("a channel left exported by a killed run (EBUSY) is taken over", async () =
 });
 
 test("without the overlay there is no header chip: the error names the overlay line", async () => {
-  const empty = await mkdtemp(join(tmpdir(), "rpi-tb-pwm-"));
+  const empty = tempDir("rpi-tb-pwm-");
   try {
     await assert.rejects(openSysfsPwm(new TwinSysfsIo(), empty), /dtoverlay=pwm-2chan/);
   } finally {

@@ -3,11 +3,11 @@
 // alone. package.json carries its own version and web/dist its own page, so a test can tell that
 // the bundle found them next to itself and not in this checkout.
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { REPO } from "./sandbox.ts";
+import { tempDir } from "../../fakes/tempDir.ts";
 
 export const BUNDLE_TEST_VERSION = "9.9.9-bundle-test";
 export const BUNDLE_TEST_PAGE = "<!doctype html><title>bundled app page</title>\n";
@@ -37,7 +37,7 @@ export function buildServer(
 }
 
 export function bundledApp(): BundledApp {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bundled-app-"));
+  const dir = tempDir("bundled-app-");
   const pkg = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")) as Record<string, unknown>;
   fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ ...pkg, version: BUNDLE_TEST_VERSION }));
   // Packages resolve from dist/ upwards, as they do from /opt/rpi-tb-gateway/dist on the Pi.

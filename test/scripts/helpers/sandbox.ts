@@ -6,6 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
+import { tempDir } from "../../fakes/tempDir.ts";
 
 export const REPO = path.resolve(import.meta.dirname, "../../..");
 
@@ -106,7 +107,7 @@ export interface RunResult {
 }
 
 export class Sandbox {
-  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "rpi-scripts-"));
+  readonly dir = tempDir("rpi-scripts-");
   readonly root = path.join(this.dir, "root");
   readonly bin = path.join(this.dir, "bin");
   readonly log = path.join(this.dir, "calls.log");
@@ -155,6 +156,8 @@ export class Sandbox {
       env: {
         PATH: `${this.bin}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`,
         HOME: this.dir,
+        // The run's TMPDIR (scripts/run-tests.mjs checks it for leftovers), not the default /tmp.
+        TMPDIR: os.tmpdir(),
         LANG: "C",
         FAKE_LOG: this.log,
         REAL_NODE: process.execPath,

@@ -15,8 +15,9 @@ import {
   nodeAbiOf,
 } from "../../../scripts/lib/crossModules.mjs";
 import { REPO } from "../helpers/sandbox.ts";
+import { tempDir } from "../../fakes/tempDir.ts";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rpi-cross-"));
+const tmp = tempDir("rpi-cross-");
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** The first 20 bytes of an ELF file (elf.h Elf64_Ehdr up to e_machine) for a machine. */

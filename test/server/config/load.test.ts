@@ -1,7 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   applyEnv,
@@ -12,6 +11,7 @@ import {
 } from "../../../server/config/load.ts";
 import { configSchema } from "../../../server/config/schema.ts";
 import { DEMO_GATEWAY_TOKEN, demoConfig, demoConfigFor } from "../../../server/demo.ts";
+import { tempDir } from "../../fakes/tempDir.ts";
 
 describe("config", () => {
   const EXAMPLE = new URL("../../../config.example.yaml", import.meta.url).pathname;
@@ -292,7 +292,7 @@ describe("config", () => {
   });
 
   test("unreadable and malformed files are reported, never thrown", () => {
-    const dir = mkdtempSync(join(tmpdir(), "cfg-"));
+    const dir = tempDir("cfg-");
     const missing = loadConfigFile(join(dir, "nope.yaml"), {});
     assert.equal(missing.ok, false);
     assert.deepEqual(missing, {
@@ -370,7 +370,7 @@ describe("config", () => {
 });
 
 test("an oversized config file is refused with a clear message, not read whole (issue 12: 65 MB ran V8 out of memory)", () => {
-  const dir = mkdtempSync(join(tmpdir(), "cfg-big-"));
+  const dir = tempDir("cfg-big-");
   try {
     const file = join(dir, "config.yaml");
     const line = "# padding padding padding padding padding padding padding padding padding\n";

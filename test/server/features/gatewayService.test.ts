@@ -3,15 +3,14 @@
 // remote logs, rename/delete notices, and the claim button.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { validateConfig } from "../../../server/config/load.ts";
 import { Controller } from "../../../server/controller.ts";
 import type { Emulator } from "../../../scripts/emulator/index.ts";
 import { createLogger } from "../../../server/util/logger.ts";
 import { nextEvent, until } from "../../fakes/waitFor.ts";
 import { startDemoThingsBoard } from "../../../scripts/emulator/embedded.ts";
+import { tempDir } from "../../fakes/tempDir.ts";
 
 const GW = "u Gateway";
 
@@ -21,7 +20,7 @@ describe("gateway service", () => {
   let dir: string;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "gwsvc-"));
+    dir = tempDir("gwsvc-");
     const r = validateConfig({
       hardware: "sim",
       dataDir: dir,

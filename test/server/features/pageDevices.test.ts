@@ -3,8 +3,7 @@
 // config has since made invalid is skipped (and kept for a human), not fatal.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SimGpioChip } from "../../../drivers/gpio/sim.ts";
 import { validateConfig } from "../../../server/config/load.ts";
@@ -14,6 +13,7 @@ import { DeviceRuntime } from "../../../server/devices/runtime.ts";
 import { EventBus } from "../../../server/eventBus.ts";
 import { PageDevices } from "../../../server/features/pageDevices.ts";
 import { silentLogger } from "../../../server/util/logger.ts";
+import { tempDir } from "../../fakes/tempDir.ts";
 
 function config(devices: unknown[]): Config {
   const r = validateConfig({ thingsboard: { host: "tb.local", accessToken: "t" }, devices });
@@ -50,7 +50,7 @@ async function open(file: string, cfg: Config) {
 
 describe("PageDevices", () => {
   test("added devices are validated with the main config, run, and come back after a restart", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), "tbgw-pd-")), "devices.local.json");
+    const file = join(tempDir("tbgw-pd-"), "devices.local.json");
     const main = config([{ id: "relays", kind: "gpio", outputs: [{ pin: 17 }] }]);
     const first = await open(file, main);
     const clash = await first.pd.add({ id: "fan", kind: "gpio", outputs: [{ pin: 17 }] });
@@ -94,7 +94,7 @@ describe("PageDevices", () => {
   });
 
   test("an entry the main config now clashes with is skipped and kept in the file", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), "tbgw-pd-")), "devices.local.json");
+    const file = join(tempDir("tbgw-pd-"), "devices.local.json");
     const first = await open(file, config([]));
     assert.equal((await first.pd.add({ id: "fan", kind: "gpio", outputs: [{ pin: 5 }] })).ok, true);
     await first.runtime.stop();

@@ -3,14 +3,13 @@
 // the in-flight window, and poison messages.
 import { afterEach, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { Outbox } from "../../../server/outbox/outbox.ts";
 import { PublishError } from "../../../server/gateway/connection.ts";
 import { Sender } from "../../../server/gateway/sender.ts";
 import { silentLogger } from "../../../server/util/logger.ts";
 import { until } from "../../fakes/waitFor.ts";
+import { tempDir } from "../../fakes/tempDir.ts";
 
 const tel = (seq: number) => JSON.stringify({ D: [{ ts: seq, values: { seq } }] });
 const seqsOf = (payload: string) =>
@@ -20,7 +19,7 @@ describe("Sender", () => {
   let dir: string;
   let outbox: Outbox;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "sender-"));
+    dir = tempDir("sender-");
     outbox = Outbox.open({ dir, diskFlushMs: 1000, log: silentLogger() });
   });
   afterEach(() => {

@@ -2,8 +2,7 @@
 // restart (a real SQLite file in a temp dir), retention and the series cap. Fake clock throughout.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EventBus } from "../../../server/eventBus.ts";
 import type { DeviceSnapshot } from "../../../server/events.ts";
@@ -11,6 +10,7 @@ import { HistoryDb } from "../../../server/history/historyDb.ts";
 import { HistoryRecorder } from "../../../server/history/historyRecorder.ts";
 import { MAX_SERIES, tierFor } from "../../../server/history/tiers.ts";
 import { silentLogger } from "../../../server/util/logger.ts";
+import { tempDir } from "../../fakes/tempDir.ts";
 
 const T0 = Date.UTC(2026, 10, 29, 8, 0, 0);
 
@@ -18,7 +18,7 @@ function snap(id: string, values: DeviceSnapshot["values"], updatedAt: number): 
   return { id, name: `unit ${id}`, profile: "p", kind: "sensor", units: {}, values, updatedAt, health: "ok" };
 }
 
-function rig(file = join(mkdtempSync(join(tmpdir(), "tbgw-hist-")), "history.db"), now = T0) {
+function rig(file = join(tempDir("tbgw-hist-"), "history.db"), now = T0) {
   const clock = { now };
   const bus = new EventBus(silentLogger());
   const rec = new HistoryRecorder({
@@ -120,7 +120,7 @@ describe("HistoryRecorder", () => {
   });
 
   test("an unreadable history file is moved aside and a clean one started", () => {
-    const dir = mkdtempSync(join(tmpdir(), "tbgw-hist-"));
+    const dir = tempDir("tbgw-hist-");
     const file = join(dir, "history.db");
     writeFileSync(file, "this is not a database".repeat(100));
     const { rec, bus, clock } = rig(file);

@@ -2,13 +2,13 @@
 // can set the admin password; the hash lands in dataDir with mode 0600 and survives a restart.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AUTH_FILE } from "../../../server/http/auth/credentials.ts";
 import { hashPassword } from "../../../server/http/auth/passwordHash.ts";
 import { createLogger } from "../../../server/util/logger.ts";
 import { login, postJson, startDashboard, type Running } from "./harness.ts";
+import { tempDir } from "../../fakes/tempDir.ts";
 
 function capturingLogger(): { log: ReturnType<typeof createLogger>; lines: string[] } {
   const lines: string[] = [];
@@ -38,7 +38,7 @@ describe("setup step", () => {
   });
 
   test("console code + new password sets the admin password, stored hashed with mode 0600", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "tbgw-setup-"));
+    const dataDir = tempDir("tbgw-setup-");
     const { log, lines } = capturingLogger();
     const run = await startDashboard({ dashboard: {}, dataDir, log });
     runs.push(run);
@@ -114,7 +114,7 @@ describe("setup step", () => {
     assert.equal((await sessionInfo(run)).setupRequired, false);
     assert.ok(await login(run.base, "hashed password"));
 
-    const dataDir = mkdtempSync(join(tmpdir(), "tbgw-setup-"));
+    const dataDir = tempDir("tbgw-setup-");
     writeFileSync(join(dataDir, AUTH_FILE), "{\0\0\0 torn write");
     const { log, lines } = capturingLogger();
     const broken = await startDashboard({ dashboard: { passwordHash: "md5$abc" }, dataDir, log });
@@ -126,7 +126,7 @@ describe("setup step", () => {
   });
 
   test("five concurrent setups with the right code: exactly one wins, the others get 409, the saved password is the winner's", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "tbgw-setup-race-"));
+    const dataDir = tempDir("tbgw-setup-race-");
     const { log, lines } = capturingLogger();
     const run = await startDashboard({ dashboard: {}, dataDir, log });
     runs.push(run);

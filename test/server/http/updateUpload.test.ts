@@ -5,9 +5,8 @@
 import { after, afterEach, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -15,6 +14,7 @@ import { buildPackage } from "../../fakes/otaPackage.ts";
 import { until } from "../../fakes/waitFor.ts";
 import { testUpdater, type TestUpdater } from "../../fakes/otaLink.ts";
 import { login, startDashboard, VIEWER_PASSWORD, type Running } from "./harness.ts";
+import { tempDir } from "../../fakes/tempDir.ts";
 
 interface Answer {
   status: number;
@@ -73,7 +73,7 @@ function partialUpload(
 
 /** A tarball whose manifest.json is JSON but not a whole manifest. */
 function packageWithManifest(manifest: unknown): Buffer {
-  const dir = mkdtempSync(join(tmpdir(), "ota-badpkg-"));
+  const dir = tempDir("ota-badpkg-");
   writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
   execFileSync("tar", ["-czf", join(dir, "pkg.tar.gz"), "-C", dir, "./manifest.json"]);
   return readFileSync(join(dir, "pkg.tar.gz"));
@@ -91,7 +91,7 @@ describe("dashboard package upload: who may", () => {
   let unit: TestUpdater;
   let dataDir: string;
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "tbgw-upload-"));
+    dataDir = tempDir("tbgw-upload-");
     unit = testUpdater(dataDir);
     run = await startDashboard({
       dataDir,
@@ -128,7 +128,7 @@ describe("dashboard package upload: refusals leave nothing to apply", () => {
   let admin: string;
   let free = Number.MAX_SAFE_INTEGER;
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "tbgw-upload-"));
+    dataDir = tempDir("tbgw-upload-");
     unit = testUpdater(dataDir, { freeBytes: async () => free });
     run = await startDashboard({ dataDir, gateway: { ota: { maxUploadMb: 1 } }, otaUpload: unit.updater });
     admin = await login(run.base);
@@ -223,7 +223,7 @@ describe("dashboard package upload: one update at a time", () => {
   let dataDir: string;
   let admin: string;
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "tbgw-upload-"));
+    dataDir = tempDir("tbgw-upload-");
     unit = testUpdater(dataDir);
     run = await startDashboard({ dataDir, otaUpload: unit.updater });
     admin = await login(run.base);
@@ -277,7 +277,7 @@ describe("dashboard package upload: a good package takes the ThingsBoard path to
   let dataDir: string;
   let admin: string;
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "tbgw-upload-"));
+    dataDir = tempDir("tbgw-upload-");
     unit = testUpdater(dataDir);
     run = await startDashboard({ dataDir, otaUpload: unit.updater });
     admin = await login(run.base);

@@ -4,10 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { tempDir } from "../../fakes/tempDir.ts";
 
 const CHILD = fileURLToPath(new URL("./fixtures/uploadDiskFullChild.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -16,7 +14,7 @@ test(
   "the disk filling up during an upload: 507 saying so, the part removed, FAILED, nothing applied",
   { timeout: 40_000 },
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), "tbgw-upload-full-"));
+    const dir = tempDir("tbgw-upload-full-");
     const args = [
       "-m",
       "sh",

@@ -1,14 +1,13 @@
 // Shared set-up for the outbox tests: temp dirs, a controllable clock, and a read-only look into the file.
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { createLogger, type Logger } from "../../../server/util/logger.ts";
+import { tempDir as sharedTempDir } from "../../fakes/tempDir.ts";
 
 export const TOPIC = "v1/gateway/telemetry";
 
 export function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), "outbox-test-"));
+  return sharedTempDir("outbox-test-");
 }
 
 export class Clock {

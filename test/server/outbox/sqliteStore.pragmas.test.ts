@@ -3,12 +3,12 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { OutboxDb } from "../../../server/outbox/sqliteStore.ts";
 import { silentLogger } from "../../../server/util/logger.ts";
+import { tempDir } from "../../fakes/tempDir.ts";
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "outbox-pragmas-"));
+const dir = tempDir("outbox-pragmas-");
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 test("the outbox database runs with a 1 MiB page cache, not better-sqlite3's 16 MB default", () => {

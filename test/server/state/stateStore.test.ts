@@ -1,10 +1,10 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { StateStore } from "../../../server/state/stateStore.ts";
 import { createLogger, type Logger } from "../../../server/util/logger.ts";
+import { tempDir } from "../../fakes/tempDir.ts";
 
 interface Demo {
   devices: Record<string, { relay: boolean }>;
@@ -14,7 +14,7 @@ interface Demo {
 const DEFAULTS: Demo = { devices: {}, password: null, counter: 0 };
 
 function tempFile(): string {
-  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), "state-test-")), "state.json");
+  return path.join(tempDir("state-test-"), "state.json");
 }
 
 function capture(): { log: Logger; errors: string[] } {
@@ -175,7 +175,7 @@ describe("StateStore", () => {
   });
 
   test("a failing write rejects flush, keeps the data and does not crash", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "state-test-"));
+    const dir = tempDir("state-test-");
     const file = path.join(dir, "sub", "state.json");
     const { log, errors } = capture();
     const s = await StateStore.open(file, DEFAULTS, { log, writeDelayMs: 60_000 });

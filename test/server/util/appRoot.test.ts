@@ -1,13 +1,13 @@
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { appPath, appRoot, findAppRoot } from "../../../server/util/appRoot.ts";
+import { tempDir } from "../../fakes/tempDir.ts";
 
 const REPO = path.resolve(import.meta.dirname, "../../..");
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "approot-"));
+const tmp = tempDir("approot-");
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function ancestors(dir: string): string[] {

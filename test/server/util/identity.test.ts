@@ -4,9 +4,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { unitIdentity, sanitiseUnitName, serialFromCpuinfo, normaliseSerial } from "../../../server/util/identity.ts";
+import { tempDir } from "../../fakes/tempDir.ts";
 
 function fakeProc(files: Record<string, string | Buffer>): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "identity-"));
+  const root = tempDir("identity-");
   for (const [rel, content] of Object.entries(files)) {
     const p = path.join(root, rel);
     fs.mkdirSync(path.dirname(p), { recursive: true });

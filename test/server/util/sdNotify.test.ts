@@ -1,7 +1,6 @@
 import { test, describe, after, mock } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -33,10 +32,11 @@ while True:
                 os.close(fd)
     print(json.dumps(msg.decode()), flush=True)
 `;
+import { tempDir } from "../../fakes/tempDir.ts";
 
 const python = findExecutable("python3", process.env.PATH);
 const systemdNotify = findExecutable("systemd-notify", process.env.PATH);
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "sdnotify-"));
+const tmp = tempDir("sdnotify-");
 const children: ChildProcessWithoutNullStreams[] = [];
 after(() => {
   for (const c of children) c.kill();

@@ -14,10 +14,11 @@ import {
   osInfo,
   osReleaseValue,
 } from "../../../server/util/systemInfo.ts";
+import { tempDir } from "../../fakes/tempDir.ts";
 
 const roots: string[] = [];
 function tree(files: Record<string, string>): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "sysinfo-"));
+  const root = tempDir("sysinfo-");
   roots.push(root);
   for (const [rel, content] of Object.entries(files)) {
     const p = path.join(root, rel);

@@ -4,11 +4,11 @@
 // (test/server/http/updateUpload.test.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { testUpdater } from "../../../fakes/otaLink.ts";
 import { until } from "../../../fakes/waitFor.ts";
+import { tempDir } from "../../../fakes/tempDir.ts";
 
 const MB = 1048576;
 const assigned = {
@@ -20,7 +20,7 @@ const assigned = {
 };
 
 test("a package that would not fit is refused before the download: FAILED with the figures, no chunk asked for", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "ota-space-"));
+  const dir = tempDir("ota-space-");
   const asked: string[] = [];
   // 70 MB needed (5 x 10 MB + 20 MB); one byte less is free.
   const unit = testUpdater(dir, {
@@ -48,7 +48,7 @@ test("a package that would not fit is refused before the download: FAILED with t
 });
 
 test("with exactly 5x the package + 20 MB free, the download starts", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "ota-space-"));
+  const dir = tempDir("ota-space-");
   const unit = testUpdater(dir, { freeBytes: async () => 70 * MB });
   try {
     unit.link.shared = assigned;
