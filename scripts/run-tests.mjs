@@ -1,9 +1,25 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts with Node's own test runner (through tsx). After Node's summary it
 // lists every skipped test with its reason (a skip must never pass unnoticed), then ends with one
-// plain line "tests: N passed, N failed, N skipped". Extra arguments filter by path substring.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+// plain line "tests: N passed, N failed, N skipped". Extra arguments filter by path substring; an
+// argument naming an existing file runs that file as is (the runner's own tests use fixtures).
+//
+// Temp dirs (issue: hundreds of test dirs piling up in /tmp): the tests run with TMPDIR set to a
+// fresh directory of this run; whatever the tests leave in it is listed and fails the run, then the
+// directory goes. Its path stays short (/tmp/tt-XXXXXX) because tests create unix sockets in
+// tmpdir() and a socket path has at most 108 bytes.
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
+import { tmpdir, userInfo } from "node:os";
 import { join, relative } from "node:path";
 import { spawn } from "node:child_process";
 
@@ -20,15 +36,38 @@ function walk(dir) {
   return out;
 }
 
-const files = walk(join(root, "test"))
-  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
-  .sort();
+const isFile = (p) => {
+  try {
+    return statSync(join(root, p)).isFile();
+  } catch {
+    return false;
+  }
+};
+const named = filters.filter(isFile);
+const substrings = filters.filter((f) => !isFile(f));
+const files = [
+  ...new Set([
+    ...named.map((f) => relative(root, join(root, f))),
+    ...(substrings.length === 0 && named.length > 0
+      ? []
+      : walk(join(root, "test")).filter((f) => substrings.length === 0 || substrings.some((s) => f.includes(s)))),
+  ]),
+].sort((a, b) => a.localeCompare(b));
 if (files.length === 0) {
   console.error("no test files matched");
   process.exit(1);
 }
 const outcomesDir = mkdtempSync(join(tmpdir(), "run-tests-"));
 const outcomesFile = join(outcomesDir, "outcomes.jsonl");
+const testsTmp = mkdtempSync(join(tmpdir(), "tt-"));
+// Modes as /tmp's: Mosquitto, started as root by the tests, drops to its own user and must still
+// reach the certificates a test wrote under here (mkdtemp makes 0700).
+chmodSync(testsTmp, 0o1777);
+// tsx keeps its compile cache in tmpdir()/tsx-<uid>: link it to the usual one so that each run
+// does not recompile every file; the link is the runner's, not a leftover of the tests.
+const tsxCacheName = `tsx-${process.geteuid?.() ?? userInfo().username}`;
+mkdirSync(join(tmpdir(), tsxCacheName), { recursive: true });
+symlinkSync(join(tmpdir(), tsxCacheName), join(testsTmp, tsxCacheName));
 const args = [
   "--import",
   "tsx",
@@ -42,11 +81,32 @@ const args = [
   `--test-reporter-destination=${outcomesFile}`,
   ...files,
 ];
-const child = spawn(process.execPath, args, { cwd: root, stdio: "inherit" });
+// TMPDIR is what os.tmpdir(), mktemp, Mosquitto and Chromium all read; TMP/TEMP for anything
+// written with Windows habits.
+const env = { ...process.env, TMPDIR: testsTmp, TMP: testsTmp, TEMP: testsTmp };
+const child = spawn(process.execPath, args, { cwd: root, stdio: "inherit", env });
 child.on("exit", (code, signal) => {
   summarise();
-  process.exit(signal ? 1 : (code ?? 1));
+  const leaked = leftovers();
+  process.exit(signal || leaked ? 1 : (code ?? 1));
 });
+
+/** Reports (and then removes) what the tests left in their TMPDIR; true if they left anything. */
+function leftovers() {
+  let names = [];
+  try {
+    names = readdirSync(testsTmp)
+      .filter((n) => !(n === tsxCacheName && lstatSync(join(testsTmp, n)).isSymbolicLink()))
+      .sort();
+  } catch {
+    /* gone already: nothing to report */
+  }
+  rmSync(testsTmp, { recursive: true, force: true });
+  if (names.length === 0) return false;
+  const shown = names.slice(0, 10).join(", ") + (names.length > 10 ? ", ..." : "");
+  console.log(`tests left ${names.length} temporary entr${names.length === 1 ? "y" : "ies"}: ${shown}`);
+  return true;
+}
 
 function summarise() {
   let outcomes = [];
