@@ -19,10 +19,10 @@
 //
 // Adapters: the Pi's i2c-bcm2835 reports I2C_FUNC_I2C | I2C_FUNC_SMBUS_EMUL, and SMBUS_EMUL
 // includes I2C_FUNC_SMBUS_WORD_DATA (include/uapi/linux/i2c.h), so the core emulates the word
-// with the two messages above. An SMBus-only adapter without word support (rare; i2c-stub and
-// the PC SMBus controllers all have it) fails the transfer in __i2c_smbus_xfer with the
-// adapter's error, normally EOPNOTSUPP; i2c-bus rejects with that errno and the sensor reports a
-// SensorError IO naming it on every read: no value is ever made up from a half-supported bus.
+// with the two messages above; every adapter with plain I2C gets the same emulation. An
+// SMBus-only adapter without word support (i2c-stub has it) fails the transfer in
+// __i2c_smbus_xfer with the adapter's error, normally EOPNOTSUPP; i2c-bus rejects with that errno
+// and the sensor reports a SensorError IO naming it on every read: no value is made up.
 import type { I2cBus } from "./types.ts";
 
 /** Swaps the two bytes of a 16-bit word (the kernel's swab16). */

@@ -2,6 +2,7 @@
 // way a user runs them, and the systemd facts the checks read.
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { ADS1115_ADDRESS, ADS1115_OPTIONS } from "./ads1115Image.ts";
 import { sh, unitProps, waitUntil } from "./harness.ts";
 
 export const UNIT = "rpi-tb-gateway.service";
@@ -19,7 +20,8 @@ export const DEBOUNCE_MS = 300;
 
 /** The config a user would write for this "Pi 4": hardware pi, the gpio-sim header, the stub bus. */
 export function configYaml(i2cBus: number): string {
-  return `# Written by the VM test (scripts/vm/guest): a Pi 4 header on gpio-sim, a BME280 on i2c-stub.
+  const ads = ADS1115_OPTIONS;
+  return `# Written by the VM test (scripts/vm/guest): a Pi 4 header on gpio-sim, a BME280 and an ADS1115 on i2c-stub.
 version: 1
 unit: { name: vpi }
 hardware: pi
@@ -49,11 +51,21 @@ devices:
     address: 0x76
     intervalSec: 2
     report: { strategy: every }
+  - id: analog
+    kind: sensor
+    chip: ads1115
+    name: "{unit} Analog"
+    bus: ${i2cBus}
+    address: 0x${ADS1115_ADDRESS.toString(16)}
+    intervalSec: 2
+    options: { gain: ${ads.gain}, channels: [${ads.channels.join(", ")}] }
+    report: { strategy: every }
 `;
 }
 
 export const RELAYS_DEVICE = "vpi Relays";
 export const CLIMATE_DEVICE = "vpi Climate";
+export const ANALOG_DEVICE = "vpi Analog";
 
 export function sha256File(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");

@@ -8,9 +8,11 @@
 import { existsSync } from "node:fs";
 import { startEmulator } from "../../emulator/index.ts";
 import * as app from "./appliance.ts";
+import { ADS1115_ADDRESS } from "./ads1115Image.ts";
 import { bme280RegisterImage } from "./bme280Image.ts";
 import { runGpioContract } from "./gpioContract.ts";
 import { assert, Checks, note, sh } from "./harness.ts";
+import { writeAds1115Image } from "./i2cImageChecks.ts";
 import * as k from "./kernelSims.ts";
 import { uninstallCheck, upgradeChecks } from "./lifecycleChecks.ts";
 import { otaChecks } from "./otaChecks.ts";
@@ -36,14 +38,15 @@ async function main(): Promise<number> {
     await k.startGpioTrace();
     return `gpiochip${sim.base} "${sim.label}" base ${sim.base}, 58 lines (${sim.simDir})`;
   });
-  const STUB = "i2c-stub carries the BME280 register image";
+  const STUB = "i2c-stub carries the BME280 and ADS1115 register images";
   await checks.run(STUB, async () => {
-    bus = await k.loadI2cStub([BME280_ADDR]);
+    bus = await k.loadI2cStub([BME280_ADDR, ADS1115_ADDRESS]);
     const image = bme280RegisterImage();
     await k.writeI2cImage(bus, BME280_ADDR, image);
     const id = await k.readI2cByte(bus, BME280_ADDR, 0xd0);
     assert(id === 0x60, `chip id reads back 0x${id.toString(16)}`);
-    return `/dev/i2c-${bus}, chip at 0x76, ${image.size} registers written with i2cset, chip id 0x60 reads back`;
+    const ads = await writeAds1115Image(bus);
+    return `/dev/i2c-${bus}, BME280 at 0x76, ${image.size} registers written with i2cset, chip id 0x60 reads back; ${ads}`;
   });
   await checks.run(
     "GpioChip contract suite over onoff on gpio-sim (real sysfs and epoll), watch() tests included",

@@ -67,21 +67,35 @@ export async function loadI2cStub(addresses: number[]): Promise<number> {
   return bus;
 }
 
-/** Writes a register image byte by byte: i2c-stub keeps one word per register. */
-export async function writeI2cImage(bus: number, address: number, image: Map<number, number>): Promise<void> {
-  for (const [reg, byte] of image)
+/**
+ * Writes a register image with i2cset: `b` byte by byte (byte data writes set a register's low
+ * byte), or `w` a 16-bit SMBus word per register (i2c-stub keeps one word per register).
+ */
+export async function writeI2cImage(
+  bus: number,
+  address: number,
+  image: Map<number, number>,
+  mode: "b" | "w" = "b",
+): Promise<void> {
+  for (const [reg, value] of image)
     await sh("i2cset", [
       "-y",
       String(bus),
       `0x${address.toString(16)}`,
       `0x${reg.toString(16)}`,
-      `0x${byte.toString(16)}`,
-      "b",
+      `0x${value.toString(16)}`,
+      mode,
     ]);
 }
 
 export async function readI2cByte(bus: number, address: number, reg: number): Promise<number> {
   const { out } = await sh("i2cget", ["-y", String(bus), `0x${address.toString(16)}`, `0x${reg.toString(16)}`, "b"]);
+  return Number(out.trim());
+}
+
+/** One SMBus read word, as the SMBus delivers it (LSB first: no swap). */
+export async function readI2cWord(bus: number, address: number, reg: number): Promise<number> {
+  const { out } = await sh("i2cget", ["-y", String(bus), `0x${address.toString(16)}`, `0x${reg.toString(16)}`, "w"]);
   return Number(out.trim());
 }
 
