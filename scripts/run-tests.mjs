@@ -85,8 +85,20 @@ const args = [
 // written with Windows habits.
 const env = { ...process.env, TMPDIR: testsTmp, TMP: testsTmp, TEMP: testsTmp };
 const child = spawn(process.execPath, args, { cwd: root, stdio: "inherit", env });
+// Ctrl-C or a kill: the tests stop where they are, so what they left says nothing; the runner
+// waits for them and removes its dirs instead of dying and leaving them in /tmp.
+let interrupted = false;
+for (const sig of ["SIGINT", "SIGTERM"])
+  process.on(sig, () => {
+    interrupted = true;
+    child.kill(sig);
+  });
 child.on("exit", (code, signal) => {
   summarise();
+  if (interrupted) {
+    rmSync(testsTmp, { recursive: true, force: true });
+    process.exit(1);
+  }
   const leaked = leftovers();
   process.exit(signal || leaked ? 1 : (code ?? 1));
 });
