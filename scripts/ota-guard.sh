@@ -52,8 +52,10 @@ json_get() {
 # Versions and release names end up in paths and JSON: only plain characters.
 safe() { [[ "$1" =~ ^[A-Za-z0-9._+-]{1,100}$ ]]; }
 
+# Every file written here is read by the unprivileged service (pending.json tells it it is on trial,
+# result.json what to report), and systemd runs this script with the unit's UMask=0027: 0644.
 write_atomic() { # write_atomic FILE CONTENT
-  printf '%s\n' "$2" >"$1.tmp" && sync "$1.tmp" 2>/dev/null; mv -f "$1.tmp" "$1"
+  printf '%s\n' "$2" >"$1.tmp" && chmod 0644 "$1.tmp" && sync "$1.tmp" 2>/dev/null; mv -f "$1.tmp" "$1"
 }
 
 record_failure() { # record_failure VERSION CHECKSUM REASON

@@ -168,6 +168,29 @@ describe("ota-guard.sh", () => {
     assert.equal(runningVersion(box), "1.0.0");
   });
 
+  test("under the unit's UMask=0027 the service can still read pending.json after the trial count (kill -9 in the first start)", () => {
+    // systemd runs the guard as root with the unit's UMask; the service (another user) reads
+    // pending.json to know it is on trial. Found in the virtual Pi: after a kill -9 in the first
+    // start, the recounted pending.json was 0640 root:root, the second start did not know it was
+    // on trial, never reported UPDATED, and the next restart would have rolled it back.
+    const box = unitWithUpdate();
+    const wrapper = path.join(box.dir, "guard-umask.sh");
+    fs.writeFileSync(wrapper, `umask 0027\nexec bash ${GUARD} "$@"\n`);
+    const underUnit = (): void => {
+      const r = box.run(wrapper, ["--root", box.root]);
+      assert.equal(r.status, 0, r.stderr + r.stdout);
+    };
+    const mode = (f: string): number => fs.statSync(box.r(`${OTA}/${f}`)).mode & 0o777;
+    underUnit(); // switch: start 1
+    assert.equal(mode("pending.json"), 0o644);
+    underUnit(); // killed, started again: start 2
+    assert.equal(json(box, "pending.json")["starts"], 2);
+    assert.equal(mode("pending.json"), 0o644);
+    underUnit(); // killed again: rolled back, FAILED for the service to report
+    assert.equal(runningVersion(box), "1.0.0");
+    assert.equal(mode("result.json"), 0o644);
+  });
+
   test("nothing to do: no ota directory, or nothing pending, leaves `current` alone", () => {
     const box = unitWithUpdate();
     fs.rmSync(box.r(OTA), { recursive: true });
