@@ -91,7 +91,6 @@ export class Sender {
   #gen = 0;
   #scheduled = false;
   #timer: NodeJS.Timeout | null = null;
-  #pausedUntil = 0;
   #liveTurn = false;
   #publishing = 0;
   #window = 50;
@@ -272,8 +271,9 @@ export class Sender {
 
   #pump(): void {
     if (!this.#active || this.#timer || this.#suspectInFlight) return;
-    const now = Date.now();
-    if (now < this.#pausedUntil) return this.#wake(this.#pausedUntil - now);
+    // After a 0x97 nothing is sent until it is known whether the connection stays (the verdict's
+    // timer kicks the pump; pause() drops it): a retry sent meanwhile would be refused again.
+    if (this.#verdict) return;
     if (this.#reserving > 0) return this.#wake(20);
     // The window counts publishes awaiting PUBACK (what the server's in-flight limit is about).
     while (this.#active && this.#publishing < this.#window) {
@@ -444,9 +444,9 @@ export class Sender {
    * wait until that is known; `fresh` are the message's devices that needed a lookup.
    */
   #awaitQuotaVerdict(fresh: string[]): void {
-    this.#pausedUntil = Date.now() + QUOTA_VERDICT_MS;
     if (this.#verdict) {
-      this.#verdict.devices.push(...fresh);
+      // Several publishes in flight may name the same device: report it once.
+      for (const d of fresh) if (!this.#verdict.devices.includes(d)) this.#verdict.devices.push(d);
       return;
     }
     const verdict = {

@@ -190,6 +190,37 @@ describe("Sender", () => {
     s.pause();
   });
 
+  test("two publishes for one device refused with 0x97: the verdict names it once, and nothing is sent before it", async () => {
+    const rejecters: Array<(e: Error) => void> = [];
+    let calls = 0;
+    let callsAtVerdict = -1;
+    const refused: string[][] = [];
+    const s = new Sender(
+      outbox,
+      () => {
+        calls++;
+        return new Promise<void>((_resolve, reject) => rejecters.push(reject));
+      },
+      silentLogger(),
+      { window: 2 },
+    );
+    s.onDeviceLimit = (d) => {
+      refused.push(d);
+      callsAtVerdict = calls;
+    };
+    outbox.enqueue("v1/gateway/telemetry", JSON.stringify({ New: [{ ts: 1, values: { a: 1 } }] }), 1);
+    s.resume();
+    await until(() => calls === 1, "first publish");
+    outbox.enqueue("v1/gateway/telemetry", JSON.stringify({ New: [{ ts: 2, values: { a: 2 } }] }), 1);
+    s.kick();
+    await until(() => calls === 2, "second publish in flight");
+    for (const reject of rejecters.splice(0)) reject(new PublishError("quota", 0x97));
+    await until(() => refused.length === 1, "device limit verdict", 5000);
+    assert.deepEqual(refused, [["New"]]);
+    assert.equal(callsAtVerdict, 2, "no publish while it was unknown whether the connection stays");
+    s.pause();
+  });
+
   test("configured limits count messages as ThingsBoard does: one per device entry", () => {
     const s = new Sender(outbox, async () => {}, silentLogger(), { window: 1, configMessages: "10:1" });
     // 80 % of the bucket: at most 8 device entries per publish.
