@@ -3,12 +3,11 @@
 // outbox.recovery.test.ts covers the same logic everywhere.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { runOnTinyTmpfs } from "../../fakes/tinyTmpfs.ts";
 import { tempDir } from "./helpers.ts";
 
 const CHILD = fileURLToPath(new URL("./fixtures/outboxDiskFullChild.ts", import.meta.url));
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 interface Report {
   what: string;
@@ -23,32 +22,12 @@ test(
   { timeout: 30_000 },
   async (t) => {
     const dir = tempDir();
-    const args = [
-      "-m",
-      "sh",
-      "-c",
-      'mount -t tmpfs -o size=1m tmpfs "$0" && exec "$1" --import tsx "$2" "$0"',
-      dir,
-      process.execPath,
-      CHILD,
-    ];
-    const child = spawn("unshare", args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (c: Buffer) => (out += c.toString("utf8")));
-    child.stderr.on("data", (c: Buffer) => (err += c.toString("utf8")));
-    const code = await new Promise<number | null>((resolve) => {
-      child.on("error", (e) => {
-        err += `spawn unshare: ${e.message}`;
-        resolve(-1);
-      });
-      child.on("exit", (c) => resolve(c));
-    });
-    // Only the sandbox's refusals are skipped (they happen before node starts); any failure of ours fails.
-    if (code !== 0 && out === "" && /^(unshare|mount)|spawn unshare|not permitted|permission denied/im.test(err)) {
-      t.skip(`cannot mount a tmpfs here: ${err.trim().split("\n")[0] ?? code}`);
+    const run = await runOnTinyTmpfs(CHILD, dir);
+    if (run.skipped !== undefined) {
+      t.skip(run.skipped);
       return;
     }
+    const { code, out, err } = run;
     const reports = out
       .trim()
       .split("\n")
