@@ -63,11 +63,15 @@ const testsTmp = mkdtempSync(join(tmpdir(), "tt-"));
 // Modes as /tmp's: Mosquitto, started as root by the tests, drops to its own user and must still
 // reach the certificates a test wrote under here (mkdtemp makes 0700).
 chmodSync(testsTmp, 0o1777);
-// tsx keeps its compile cache in tmpdir()/tsx-<uid>: link it to the usual one so that each run
-// does not recompile every file; the link is the runner's, not a leftover of the tests.
-const tsxCacheName = `tsx-${process.geteuid?.() ?? userInfo().username}`;
-mkdirSync(join(tmpdir(), tsxCacheName), { recursive: true });
-symlinkSync(join(tmpdir(), tsxCacheName), join(testsTmp, tsxCacheName));
+// Compile caches kept in tmpdir() by tools the tests run: tsx's (tsx-<uid>), and Node's own, which
+// npm 11 switches on (lib/cli.js: module.enableCompileCache(), tmpdir()/node-compile-cache, on
+// Node 22.1+ only). Each is linked to the usual one so that a run does not recompile everything;
+// the links are the runner's, not leftovers of the tests.
+const cacheNames = [`tsx-${process.geteuid?.() ?? userInfo().username}`, "node-compile-cache"];
+for (const name of cacheNames) {
+  mkdirSync(join(tmpdir(), name), { recursive: true });
+  symlinkSync(join(tmpdir(), name), join(testsTmp, name));
+}
 const args = [
   "--import",
   "tsx",
@@ -108,7 +112,7 @@ function leftovers() {
   let names = [];
   try {
     names = readdirSync(testsTmp)
-      .filter((n) => !(n === tsxCacheName && lstatSync(join(testsTmp, n)).isSymbolicLink()))
+      .filter((n) => !(cacheNames.includes(n) && lstatSync(join(testsTmp, n)).isSymbolicLink()))
       .sort();
   } catch {
     /* gone already: nothing to report */
